@@ -1,0 +1,273 @@
+// Layer flow: use cases -> this repository -> DynamoDB (document client). Every read is a key lookup or
+// an index Query; writes are conditional so that a stale view never replaces a newer one.
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ExecutionFields, FileCopy } from '../executions/execution-record';
+import { pendingFilesMarker } from '../executions/execution-record';
+import { EXECUTION_INDEXES, FILES_PENDING_FLAG, OPEN_FLAG } from './table-definitions';
+
+/** A stored execution: the derived fields, the raw API JSON, and its file copies. */
+export interface ExecutionItem extends ExecutionFields {
+  files: FileCopy[];
+  filesPending?: typeof FILES_PENDING_FLAG;
+  filesDueAt?: string;
+  firstSyncedAt: string;
+  syncedAt: string;
+  source: 'sync' | 'launch';
+}
+
+/** What the sync needs to know about a stored execution to decide whether to write it. */
+export type StoredState = Pick<ExecutionItem, 'id' | 'statusRank' | 'fingerprint' | 'files'>;
+
+export type WriteOutcome = 'written' | 'stale';
+
+/** Raised when DynamoDB keeps returning unprocessed items after every retry. */
+export class UnprocessedItemsError extends Error {
+  override readonly name = 'UnprocessedItemsError';
+}
+
+const BATCH_GET_SIZE = 100;
+const BATCH_WRITE_SIZE = 25;
+const UNPROCESSED_RETRIES = 8;
+
+export interface ExecutionRepositoryOptions {
+  /** Waits between retries of unprocessed batch items (tests pass a no-op). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class ExecutionRepository {
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+    options: ExecutionRepositoryOptions = {},
+  ) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** One execution by id (strongly consistent), or undefined. */
+  async get(id: string): Promise<ExecutionItem | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }),
+    );
+    return result.Item as ExecutionItem | undefined;
+  }
+
+  /** The write-decision state of many executions at once (BatchGetItem, unprocessed keys retried). */
+  async getStates(ids: readonly string[]): Promise<Map<string, StoredState>> {
+    const states = new Map<string, StoredState>();
+    const unique = [...new Set(ids)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_SIZE) {
+      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_SIZE).map((id) => ({ id }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > UNPROCESSED_RETRIES) {
+          throw new UnprocessedItemsError(`BatchGetItem left ${keys.length} keys unprocessed after retries`);
+        }
+        if (attempt > 0) await this.sleep(backoffMs(attempt));
+        const result = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ProjectionExpression: 'id, statusRank, fingerprint, files',
+              },
+            },
+          }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const state = item as StoredState;
+          states.set(state.id, { ...state, files: state.files ?? [] });
+        }
+        keys =
+          (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return states;
+  }
+
+  /**
+   * Inserts executions known to be absent (BatchWriteItem: no condition is possible, so callers only pass
+   * ids a consistent read just found missing, under the sync lease).
+   */
+  async insertMany(items: readonly ExecutionItem[]): Promise<void> {
+    for (let start = 0; start < items.length; start += BATCH_WRITE_SIZE) {
+      let requests: Record<string, unknown>[] = items
+        .slice(start, start + BATCH_WRITE_SIZE)
+        .map((item) => ({ PutRequest: { Item: withIndexMarkers(item) } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > UNPROCESSED_RETRIES) {
+          throw new UnprocessedItemsError(
+            `BatchWriteItem left ${requests.length} items unprocessed after retries`,
+          );
+        }
+        if (attempt > 0) await this.sleep(backoffMs(attempt));
+        const result = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }),
+        );
+        requests = (result.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+  }
+
+  /**
+   * Writes a newer view of an execution. The condition is the invariant: a view replaces the stored one
+   * only if its status rank is higher, or equal with different content. Returns 'stale' when the stored
+   * view wins.
+   */
+  async upsert(item: ExecutionItem): Promise<WriteOutcome> {
+    const { id, firstSyncedAt, ...fields } = withIndexMarkers(item);
+    const names: Record<string, string> = { '#id': 'id', '#first': 'firstSyncedAt' };
+    const values: Record<string, unknown> = { ':first': firstSyncedAt };
+    const sets = ['#first = if_not_exists(#first, :first)'];
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = value;
+      sets.push(`#${key} = :${key}`);
+    }
+    const removable = [
+      'pipelineId',
+      'startedAt',
+      'endedAt',
+      'title',
+      'durationMs',
+      'openFlag',
+      'filesPending',
+      'filesDueAt',
+    ];
+    const removes = removable.filter((key) => (fields as Record<string, unknown>)[key] === undefined);
+    for (const key of removes) names[`#${key}`] = key;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.map((key) => `#${key}`).join(', ')}` : ''}`,
+          ConditionExpression:
+            'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw error;
+    }
+  }
+
+  /** Inserts an execution only if no view of it is stored yet (the launch's first record). */
+  async insertIfAbsent(item: ExecutionItem): Promise<WriteOutcome> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: item.id },
+          ...toSetExpression(withIndexMarkers(item)),
+          ConditionExpression: 'attribute_not_exists(#id)',
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw error;
+    }
+  }
+
+  /** Records the state of an execution's file copies, and its place in the files-due index. */
+  async saveFiles(id: string, files: readonly FileCopy[]): Promise<void> {
+    const marker = pendingFilesMarker(files);
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { id },
+        UpdateExpression: marker
+          ? 'SET #files = :files, #pending = :pending, #due = :due'
+          : 'SET #files = :files REMOVE #pending, #due',
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: {
+          '#id': 'id',
+          '#files': 'files',
+          '#pending': 'filesPending',
+          '#due': 'filesDueAt',
+        },
+        ExpressionAttributeValues: marker
+          ? { ':files': files, ':pending': FILES_PENDING_FLAG, ':due': marker.filesDueAt }
+          : { ':files': files },
+      }),
+    );
+  }
+
+  /** Ids of every execution stored as not yet ended (sparse index byOpen). */
+  async *listOpen(): AsyncGenerator<Pick<ExecutionItem, 'id' | 'status' | 'createdAt'>> {
+    yield* this.query<Pick<ExecutionItem, 'id' | 'status' | 'createdAt'>>({
+      IndexName: EXECUTION_INDEXES.byOpen,
+      KeyConditionExpression: '#open = :open',
+      ExpressionAttributeNames: {
+        '#open': 'openFlag',
+        '#id': 'id',
+        '#status': 'status',
+        '#createdAt': 'createdAt',
+      },
+      ExpressionAttributeValues: { ':open': OPEN_FLAG },
+      ProjectionExpression: '#id, #status, #createdAt',
+    });
+  }
+
+  /** Executions with a file copy due at or before `nowIso` (sparse index byFilesDue), oldest due first. */
+  async *listFilesDue(nowIso: string): AsyncGenerator<ExecutionItem> {
+    yield* this.query<ExecutionItem>({
+      IndexName: EXECUTION_INDEXES.byFilesDue,
+      KeyConditionExpression: '#pending = :pending AND #due <= :now',
+      ExpressionAttributeNames: { '#pending': 'filesPending', '#due': 'filesDueAt' },
+      ExpressionAttributeValues: { ':pending': FILES_PENDING_FLAG, ':now': nowIso },
+    });
+  }
+
+  /** Every item of a Query, page after page. */
+  async *query<T>(input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<T> {
+    for await (const page of paginateQuery(
+      { client: this.client },
+      { ...input, TableName: this.tableName },
+    )) {
+      for (const item of page.Items ?? []) yield item as T;
+    }
+  }
+}
+
+function withIndexMarkers(item: ExecutionItem): ExecutionItem {
+  const marker = pendingFilesMarker(item.files);
+  const { filesPending: _pending, filesDueAt: _due, ...rest } = item;
+  return marker ? { ...rest, filesPending: FILES_PENDING_FLAG, filesDueAt: marker.filesDueAt } : rest;
+}
+
+function toSetExpression(item: ExecutionItem) {
+  const names: Record<string, string> = { '#id': 'id' };
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  for (const [key, value] of Object.entries(item)) {
+    if (key === 'id' || value === undefined) continue;
+    names[`#${key}`] = key;
+    values[`:${key}`] = value;
+    sets.push(`#${key} = :${key}`);
+  }
+  return {
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+function backoffMs(attempt: number): number {
+  return Math.min(5_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
+}

@@ -1,0 +1,85 @@
+// The one definition of the DynamoDB tables and indexes. The CDK stack, the local stack and the tests all
+// build their tables from these objects, so the access patterns below hold everywhere.
+//
+// Access patterns (never a Scan):
+//   one execution by id                     -> executions table, key `id`
+//   a job's executions in a period          -> index byJob     (jobId, createdAt)
+//   executions of a status in a period      -> index byStatus  (status, createdAt)
+//   all executions in a period              -> index byMonth   (month "YYYY-MM", createdAt), one query per month
+//   the open executions                     -> index byOpen    (sparse: `openFlag` only while not terminal)
+//   executions with file copies to (re)try  -> index byFilesDue (sparse: `filesPending` only while a copy is due)
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Logical name, used for the CDK construct id and local table names. */
+  readonly logicalName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly indexes: readonly IndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry, when the table uses DynamoDB TTL. */
+  readonly timeToLiveAttribute?: string;
+}
+
+const createdAt: KeyAttribute = { name: 'createdAt', type: 'S' };
+
+export const EXECUTION_INDEXES = {
+  byJob: 'byJob',
+  byStatus: 'byStatus',
+  byMonth: 'byMonth',
+  byOpen: 'byOpen',
+  byFilesDue: 'byFilesDue',
+} as const;
+
+/** Constant partition values of the two sparse indexes. */
+export const OPEN_FLAG = 'OPEN';
+export const FILES_PENDING_FLAG = 'PENDING';
+
+export const EXECUTIONS_TABLE: TableDefinition = {
+  logicalName: 'Executions',
+  partitionKey: { name: 'id', type: 'S' },
+  indexes: [
+    { indexName: EXECUTION_INDEXES.byJob, partitionKey: { name: 'jobId', type: 'S' }, sortKey: createdAt },
+    {
+      indexName: EXECUTION_INDEXES.byStatus,
+      partitionKey: { name: 'status', type: 'S' },
+      sortKey: createdAt,
+    },
+    { indexName: EXECUTION_INDEXES.byMonth, partitionKey: { name: 'month', type: 'S' }, sortKey: createdAt },
+    {
+      indexName: EXECUTION_INDEXES.byOpen,
+      partitionKey: { name: 'openFlag', type: 'S' },
+      sortKey: createdAt,
+    },
+    {
+      indexName: EXECUTION_INDEXES.byFilesDue,
+      partitionKey: { name: 'filesPending', type: 'S' },
+      sortKey: { name: 'filesDueAt', type: 'S' },
+    },
+  ],
+};
+
+/** Sync checkpoint and lease: a handful of small items keyed by name. */
+export const STATE_TABLE: TableDefinition = {
+  logicalName: 'SyncState',
+  partitionKey: { name: 'name', type: 'S' },
+  indexes: [],
+};
+
+/** Powertools idempotency records for launches (its default key attribute `id`, TTL `expiration`). */
+export const IDEMPOTENCY_TABLE: TableDefinition = {
+  logicalName: 'LaunchIdempotency',
+  partitionKey: { name: 'id', type: 'S' },
+  indexes: [],
+  timeToLiveAttribute: 'expiration',
+};
+
+export const TABLES = [EXECUTIONS_TABLE, STATE_TABLE, IDEMPOTENCY_TABLE] as const;
