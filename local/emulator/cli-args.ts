@@ -1,0 +1,114 @@
+// Command-line flags of `npm run emulator`, parsed strictly: an unknown or malformed flag is an error
+// (exit code 2 with the usage text), never silently ignored.
+import { parseArgs } from 'node:util';
+import type { EmulatorOptions } from './emulator-options';
+import { EXECUTION_ORDERS, type ExecutionOrder } from './execution-store';
+import { FAULT_KINDS, type FaultKind } from './fault-injector';
+
+export const USAGE = `Usage: npm run emulator -- [options]
+
+Runs the Product-Live emulator (job execution API, file downloads, demo data) until Ctrl-C.
+
+Options:
+  --port N            port to listen on (default 4010; 0 = any free port)
+  --host HOST         interface to listen on (default 127.0.0.1)
+  --api-key KEY       the accepted X-Api-Key (default local-dev-key)
+  --seed N            demo data seed (default 1)
+  --executions N      number of demo executions (default 400)
+  --order ORDER       result order: ${EXECUTION_ORDERS.join(' | ')} (default insertion)
+  --no-rate-limit     disable the 50 requests/minute limit
+  --fault-rate R      inject faults into a share R (0..1) of requests
+  --fault-kinds K,..  fault kinds to inject (default all but timeout): ${FAULT_KINDS.join(', ')}
+  --help              show this text`;
+
+/** A command line that cannot be run; main prints the message and the usage, and exits 2. */
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}
+
+export interface EmulatorCommand {
+  help: boolean;
+  port: number;
+  host: string;
+  options: EmulatorOptions;
+}
+
+/** Parses the emulator's command-line arguments (without the node and script paths). */
+export function parseEmulatorArgs(argv: readonly string[]): EmulatorCommand {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    throw new CliUsageError(error instanceof Error ? error.message : String(error));
+  }
+  const port = parseInteger('--port', values.port, 4010, 0, 65_535);
+  const executions = parseInteger('--executions', values.executions, 400, 0, 1_000_000);
+  const seed = values.seed ?? '1';
+  const order = values.order ?? 'insertion';
+  if (!(EXECUTION_ORDERS as readonly string[]).includes(order)) {
+    throw new CliUsageError(`--order must be one of ${EXECUTION_ORDERS.join(', ')}, got "${order}"`);
+  }
+  const options: EmulatorOptions = {
+    apiKey: values['api-key'] ?? 'local-dev-key',
+    order: order as ExecutionOrder,
+    demo: { seed: /^\d+$/.test(seed) ? Number(seed) : seed, executions },
+  };
+  if (options.apiKey === '') throw new CliUsageError('--api-key must not be empty');
+  if (values['no-rate-limit']) options.rateLimit = false;
+  if (values['fault-rate'] !== undefined) {
+    const rate = Number(values['fault-rate']);
+    if (!(values['fault-rate'].trim() !== '' && rate >= 0 && rate <= 1)) {
+      throw new CliUsageError(`--fault-rate must be a number between 0 and 1, got "${values['fault-rate']}"`);
+    }
+    options.faults = { rate, kinds: parseFaultKinds(values['fault-kinds']), seed };
+  } else if (values['fault-kinds'] !== undefined) {
+    throw new CliUsageError('--fault-kinds needs --fault-rate');
+  }
+  return { help: values.help ?? false, port, host: values.host ?? '127.0.0.1', options };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'api-key': { type: 'string' },
+      seed: { type: 'string' },
+      executions: { type: 'string' },
+      order: { type: 'string' },
+      'no-rate-limit': { type: 'boolean' },
+      'fault-rate': { type: 'string' },
+      'fault-kinds': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function parseFaultKinds(raw: string | undefined): FaultKind[] {
+  if (raw === undefined) return FAULT_KINDS.filter((kind) => kind !== 'timeout');
+  const kinds = raw.split(',').map((kind) => kind.trim());
+  for (const kind of kinds) {
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
+      throw new CliUsageError(`--fault-kinds: unknown kind "${kind}" (expected ${FAULT_KINDS.join(', ')})`);
+    }
+  }
+  return kinds as FaultKind[];
+}
+
+function parseInteger(
+  flag: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new CliUsageError(`${flag} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
