@@ -1,0 +1,503 @@
+// Layer flow: sync handler (or local runner) -> runSync (use case) -> Product-Live client, execution and
+// sync-state repositories, file copier. Dependencies are passed in; nothing here reads the environment.
+//
+// The algorithm, and why (see README "How the sync works"):
+// 1. Re-read the executions stored as not ended (`in` on id, many per request): a createdAt cursor never
+//    sees updates, and the API has no updatedAt.
+// 2. Page the window `createdAt >= lower` with offset pages, where lower = watermark - lookback. The
+//    inclusive bound and the lookback absorb equal timestamps, clock skew and late visibility; ids dedupe.
+//    The window's upper end is fixed when it opens (run start): the watermark never passes it.
+// 3. The window is complete when the distinct executions seen cover the API's totalElements; otherwise
+//    (unknown result order, inserts while paging) a verification pass re-reads it once.
+// 4. Checkpoint after each page's writes; a run that stops (time budget, crash) resumes the window.
+// 5. Copy every pending file; failed copies are retried by later runs with backoff, up to a bound.
+import Bottleneck from 'bottleneck';
+import {
+  type FileCopy,
+  mergeFileCopies,
+  statusRank,
+  toExecutionFields,
+} from '../core/executions/execution-record';
+import type { CopyRequest, CopyResult } from '../core/files/file-copier';
+import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
+import type { ExecutionItem, ExecutionRepository } from '../core/store/execution-repository';
+import type { Checkpoint, PassState, SyncStateRepository } from '../core/store/sync-state-repository';
+import type { SyncSummary } from './sync-summary';
+
+/** The Product-Live calls the sync makes. */
+export interface SyncApi {
+  findJobExecutions(query: FindQuery, page: { page: number; size: number }): Promise<JobExecutionList>;
+  getJobExecution(id: string): Promise<JobExecution>;
+  readonly requestCount: number;
+  readonly throttledCount: number;
+}
+
+/** The logging the sync does; Powertools' Logger fits. */
+export interface SyncLogger {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** Progress for people watching a local run. */
+export type SyncProgress =
+  | { phase: 'open'; refreshed: number; total: number }
+  | { phase: 'window'; page: number; executions: number; totalElements: number; round: 1 | 2 }
+  | { phase: 'files'; copied: number; failed: number };
+
+export interface SyncDeps {
+  api: SyncApi;
+  executions: ExecutionRepository;
+  state: SyncStateRepository;
+  copier: { copy(request: CopyRequest): Promise<CopyResult> };
+  /** Stores an execution JSON too large for a DynamoDB item; returns its S3 key. */
+  storeLargePayload?: (key: string, json: string) => Promise<void>;
+  now: () => number;
+  /** Milliseconds left before the Lambda (or the local runner) stops this run. */
+  remainingTimeMs: () => number;
+  logger: SyncLogger;
+  onProgress?: (progress: SyncProgress) => void;
+}
+
+export interface SyncOptions {
+  /** Identifies this run in the lease. */
+  runId: string;
+  /** Oldest createdAt to sync (ISO). */
+  startDate: string;
+  pageSize: number;
+  lookbackMs: number;
+  /** No new page or file copy starts once less than this much time remains. */
+  timeMarginMs: number;
+  leaseMs: number;
+  fileCopyConcurrency: number;
+  fileCopyMaxAttempts: number;
+}
+
+/** Runs one sync: returns its summary, also when it stops early on an error (the error is in it). */
+export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<SyncSummary> {
+  return new SyncRun(deps, options).run();
+}
+
+/** Raw execution JSON above this size goes to S3 (DynamoDB items are limited to 400 KB). */
+export const MAX_INLINE_RAW_BYTES = 300_000;
+const MIN_PAGE_SIZE = 10;
+const MAX_ID_LOOKUPS_PER_RUN = 50;
+
+type Outcome = 'new' | 'updated' | 'unchanged';
+
+class SyncRun {
+  private readonly startedAt: number;
+  private readonly outcomes = new Map<string, Outcome>();
+  private openRefreshed = 0;
+  private readonly files = { copied: 0, skipped: 0, failed: 0 };
+  private moreRemaining = false;
+  private watermark: string | null = null;
+  private readonly apiRequestsAtStart: number;
+  private readonly throttledAtStart: number;
+  private readonly copyLimiter: Bottleneck;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    private readonly options: SyncOptions,
+  ) {
+    this.startedAt = deps.now();
+    this.apiRequestsAtStart = deps.api.requestCount;
+    this.throttledAtStart = deps.api.throttledCount;
+    this.copyLimiter = new Bottleneck({ maxConcurrent: options.fileCopyConcurrency });
+  }
+
+  async run(): Promise<SyncSummary> {
+    const { state, logger } = this.deps;
+    if (!(await state.acquireLease(this.options.runId, this.startedAt, this.options.leaseMs))) {
+      logger.info('another sync run holds the lease; skipping this one');
+      return this.summary({ skipped: true });
+    }
+    let error: string | null = null;
+    try {
+      const checkpoint = await state.getCheckpoint();
+      this.watermark = checkpoint?.watermark ?? null;
+      await this.refreshOpenExecutions();
+      await this.syncWindow(checkpoint);
+      await this.copyDueFiles();
+    } catch (caught) {
+      error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
+      this.moreRemaining = true;
+      logger.error('sync run stopped on an error; progress up to the last checkpoint is kept', { error });
+    } finally {
+      await state.releaseLease(this.options.runId).catch((releaseError: unknown) => {
+        logger.warn('could not release the sync lease; it will expire', { error: String(releaseError) });
+      });
+    }
+    return this.summary({ error });
+  }
+
+  private outOfTime(): boolean {
+    return this.deps.remainingTimeMs() < this.options.timeMarginMs;
+  }
+
+  // --- 1. open executions -------------------------------------------------------------------------
+
+  private async refreshOpenExecutions(): Promise<void> {
+    const open: string[] = [];
+    for await (const execution of this.deps.executions.listOpen()) open.push(execution.id);
+    if (open.length === 0) return;
+    const chunkSize = Math.max(1, this.options.pageSize);
+    for (let start = 0; start < open.length; start += chunkSize) {
+      if (this.outOfTime()) {
+        this.moreRemaining = true;
+        return;
+      }
+      const ids = open.slice(start, start + chunkSize);
+      const found = await this.findByIds(ids);
+      await this.processExecutions(found);
+      this.openRefreshed += found.length;
+      const missing = ids.filter((id) => !found.some((execution) => execution.id === id));
+      await this.getOneByOne(missing);
+      this.deps.onProgress?.({
+        phase: 'open',
+        refreshed: Math.min(open.length, start + ids.length),
+        total: open.length,
+      });
+    }
+  }
+
+  /** Many executions by id with one `in` query (more pages only if the server caps the page size). */
+  private async findByIds(ids: string[]): Promise<JobExecution[]> {
+    const query: FindQuery = { type: 'in', field: 'id', value: ids };
+    const wanted = new Set(ids);
+    const found = new Map<string, JobExecution>();
+    for (let page = 0; ; page++) {
+      const list = await this.deps.api.findJobExecutions(query, { page, size: ids.length });
+      for (const execution of list.data) if (wanted.has(execution.id)) found.set(execution.id, execution);
+      const received = (page + 1) * Math.max(list.data.length, 1);
+      if (list.data.length === 0 || received >= list.totalElements || found.size >= wanted.size) break;
+    }
+    return [...found.values()];
+  }
+
+  /** Executions the `in` query did not return: read one by one, a bounded number per run. */
+  private async getOneByOne(ids: string[]): Promise<void> {
+    for (const id of ids.slice(0, MAX_ID_LOOKUPS_PER_RUN)) {
+      if (this.outOfTime()) return;
+      try {
+        const execution = await this.deps.api.getJobExecution(id);
+        await this.processExecutions([execution]);
+        this.openRefreshed += 1;
+      } catch (error) {
+        if ((error as { status?: number }).status === 404) {
+          this.deps.logger.warn(
+            'an execution stored as open is no longer in the API; keeping its last view',
+            { id },
+          );
+        } else {
+          throw error;
+        }
+      }
+    }
+  }
+
+  // --- 2. the createdAt window --------------------------------------------------------------------
+
+  private async syncWindow(checkpoint: Checkpoint | undefined): Promise<void> {
+    let pass: PassState = checkpoint?.pass ?? this.openWindow(checkpoint?.watermark);
+    const resumed = pass.nextPage > 0 || pass.round === 2;
+    const seen = new Set<string>();
+    const query: FindQuery = { type: 'greaterOrEqual', field: 'createdAt', value: pass.lower };
+    for (;;) {
+      if (this.outOfTime()) {
+        await this.saveCheckpoint(pass);
+        this.moreRemaining = true;
+        return;
+      }
+      const { list, size } = await this.fetchWindowPage(query, pass);
+      if (size !== pass.pageSize) pass = { ...pass, pageSize: size };
+      const inWindow = list.data.filter(
+        (execution) => Date.parse(execution.createdAt) >= Date.parse(pass.lower),
+      );
+      for (const execution of inWindow) seen.add(execution.id);
+      await this.processExecutions(inWindow);
+      const served = Math.max(pass.servedPageSize ?? 0, list.data.length);
+      pass = { ...pass, nextPage: pass.nextPage + 1, servedPageSize: served };
+      this.deps.onProgress?.({
+        phase: 'window',
+        page: pass.nextPage,
+        executions: seen.size,
+        totalElements: list.totalElements,
+        round: pass.round,
+      });
+      const coversTotal = seen.size >= list.totalElements;
+      const reachedEnd = list.data.length === 0 || pass.nextPage * Math.max(served, 1) >= list.totalElements;
+      if (pass.round === 2 && coversTotal) return this.completeWindow(pass);
+      if (!reachedEnd) {
+        await this.saveCheckpoint(pass);
+        continue;
+      }
+      if (pass.round === 2) {
+        this.deps.logger.warn('the API reported more executions than a verification pass returned', {
+          totalElements: list.totalElements,
+          distinctSeen: seen.size,
+        });
+        return this.completeWindow(pass);
+      }
+      if (coversTotal && !resumed) return this.completeWindow(pass);
+      this.deps.logger.info('window not proven complete; verifying with a second pass', {
+        totalElements: list.totalElements,
+        distinctSeen: seen.size,
+        resumed,
+      });
+      pass = { ...pass, round: 2, nextPage: 0 };
+      await this.saveCheckpoint(pass);
+    }
+  }
+
+  private openWindow(watermark: string | undefined): PassState {
+    const start = Date.parse(this.options.startDate);
+    const lower = watermark ? Math.max(start, Date.parse(watermark) - this.options.lookbackMs) : start;
+    return {
+      lower: new Date(lower).toISOString(),
+      upper: new Date(this.startedAt).toISOString(),
+      nextPage: 0,
+      pageSize: this.options.pageSize,
+      round: 1,
+    };
+  }
+
+  /**
+   * One page of the window. A server may refuse a page size above its maximum (the maximum is not
+   * documented): at the first page of a pass, a 400 halves the size until it is accepted.
+   */
+  private async fetchWindowPage(
+    query: FindQuery,
+    pass: PassState,
+  ): Promise<{ list: JobExecutionList; size: number }> {
+    let size = pass.pageSize;
+    for (;;) {
+      try {
+        const list = await this.deps.api.findJobExecutions(query, { page: pass.nextPage, size });
+        return { list, size };
+      } catch (error) {
+        const status = (error as { status?: number }).status;
+        if (status === 400 && pass.nextPage === 0 && size > MIN_PAGE_SIZE) {
+          size = Math.max(MIN_PAGE_SIZE, Math.floor(size / 2));
+          this.deps.logger.warn('the API refused the page size; trying a smaller one', { size });
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private async completeWindow(pass: PassState): Promise<void> {
+    const watermark = this.watermark && this.watermark > pass.upper ? this.watermark : pass.upper;
+    this.watermark = watermark;
+    await this.deps.state.saveCheckpoint({ watermark, updatedAt: new Date(this.deps.now()).toISOString() });
+  }
+
+  private async saveCheckpoint(pass: PassState): Promise<void> {
+    await this.deps.state.saveCheckpoint({
+      ...(this.watermark ? { watermark: this.watermark } : {}),
+      pass,
+      updatedAt: new Date(this.deps.now()).toISOString(),
+    });
+  }
+
+  // --- writing executions ---------------------------------------------------------------------------
+
+  /** Stores new and changed executions (unchanged ones are not rewritten), then copies their files. */
+  private async processExecutions(executions: readonly JobExecution[]): Promise<void> {
+    const latest = new Map<string, JobExecution>();
+    for (const execution of executions) {
+      const previous = latest.get(execution.id);
+      if (!previous || statusRank(execution.status) >= statusRank(previous.status))
+        latest.set(execution.id, execution);
+    }
+    if (latest.size === 0) return;
+    const stored = await this.deps.executions.getStates([...latest.keys()]);
+    const nowIso = new Date(this.deps.now()).toISOString();
+    const inserts: ExecutionItem[] = [];
+    const updates: ExecutionItem[] = [];
+    for (const execution of latest.values()) {
+      const fields = await this.offloadLargePayload(toExecutionFields(execution));
+      const previous = stored.get(execution.id);
+      if (!previous) {
+        inserts.push(this.toItem(fields, execution, [], nowIso));
+        continue;
+      }
+      const unchanged =
+        fields.statusRank === previous.statusRank && fields.fingerprint === previous.fingerprint;
+      if (fields.statusRank < previous.statusRank || unchanged) {
+        this.record(execution.id, 'unchanged');
+        continue;
+      }
+      updates.push(this.toItem(fields, execution, previous.files, nowIso));
+    }
+    await this.deps.executions.insertMany(inserts);
+    for (const item of inserts) this.record(item.id, 'new');
+    const limiter = new Bottleneck({ maxConcurrent: 8 });
+    await settleAll(
+      updates.map((item) =>
+        limiter.schedule(async () => {
+          const outcome = await this.deps.executions.upsert(item);
+          this.record(item.id, outcome === 'written' ? 'updated' : 'unchanged');
+        }),
+      ),
+    );
+    const written = [...inserts, ...updates];
+    this.files.skipped += written
+      .flatMap((item) => item.files)
+      .filter((file) => file.status === 'copied').length;
+    await this.copyFiles(written.filter((item) => item.files.some((file) => isDue(file, nowIso))));
+  }
+
+  private toItem(
+    fields: ReturnType<typeof toExecutionFields>,
+    execution: JobExecution,
+    recordedFiles: FileCopy[],
+    nowIso: string,
+  ): ExecutionItem {
+    return {
+      ...fields,
+      files: mergeFileCopies(execution, recordedFiles, nowIso),
+      firstSyncedAt: nowIso,
+      syncedAt: nowIso,
+      source: 'sync',
+    };
+  }
+
+  private async offloadLargePayload(fields: ReturnType<typeof toExecutionFields>) {
+    if (Buffer.byteLength(fields.raw) <= MAX_INLINE_RAW_BYTES) return fields;
+    if (!this.deps.storeLargePayload) throw new Error(`execution ${fields.id} is too large to store inline`);
+    const rawS3Key = `executions/${fields.jobId}/${fields.id}/execution.json`;
+    await this.deps.storeLargePayload(rawS3Key, fields.raw);
+    return { ...fields, raw: '', rawS3Key };
+  }
+
+  private record(id: string, outcome: Outcome): void {
+    const previous = this.outcomes.get(id);
+    const rank = { unchanged: 0, updated: 1, new: 2 } as const;
+    if (!previous || rank[outcome] > rank[previous]) this.outcomes.set(id, outcome);
+  }
+
+  // --- files ------------------------------------------------------------------------------------------
+
+  /** Copies the due files of these executions, then records the outcome of each on its execution. */
+  private async copyFiles(items: readonly ExecutionItem[]): Promise<void> {
+    await settleAll(items.map((item) => this.copyFilesOf(item)));
+  }
+
+  private async copyFilesOf(item: ExecutionItem): Promise<void> {
+    const nowIso = new Date(this.deps.now()).toISOString();
+    const files = item.files.map((file) => ({ ...file }));
+    const due = files.filter((file) => isDue(file, nowIso));
+    if (due.length === 0) return;
+    let attempted = 0;
+    await settleAll(
+      due.map((file) =>
+        this.copyLimiter.schedule(async () => {
+          if (this.outOfTime()) {
+            this.moreRemaining = true;
+            return;
+          }
+          attempted += 1;
+          await this.copyOne(item, file);
+        }),
+      ),
+    );
+    if (attempted > 0) await this.deps.executions.saveFiles(item.id, files);
+    this.deps.onProgress?.({ phase: 'files', copied: this.files.copied, failed: this.files.failed });
+  }
+
+  private async copyOne(item: ExecutionItem, file: FileCopy): Promise<void> {
+    try {
+      const result = await this.deps.copier.copy({
+        sourceUrl: file.sourceUrl,
+        s3Key: file.s3Key,
+        metadata: { 'execution-id': item.id, 'job-id': item.jobId, 'source-path': file.path },
+      });
+      Object.assign(file, {
+        status: 'copied',
+        attempts: file.attempts + 1,
+        size: result.size,
+        sha256: result.sha256,
+        contentType: result.contentType,
+        copiedAt: new Date(this.deps.now()).toISOString(),
+      });
+      delete file.lastError;
+      delete file.nextAttemptAt;
+      this.files.copied += 1;
+    } catch (error) {
+      const attempts = file.attempts + 1;
+      const permanent = (error as { permanent?: boolean }).permanent === true;
+      const giveUp = permanent || attempts >= this.options.fileCopyMaxAttempts;
+      file.attempts = attempts;
+      file.lastError = error instanceof Error ? error.message : String(error);
+      if (giveUp) {
+        file.status = 'failed';
+        delete file.nextAttemptAt;
+      } else {
+        file.status = 'pending';
+        file.nextAttemptAt = new Date(this.deps.now() + retryDelayMs(attempts)).toISOString();
+      }
+      this.files.failed += 1;
+      this.deps.logger.warn('file copy failed', {
+        executionId: item.id,
+        path: file.path,
+        attempts,
+        willRetry: !giveUp,
+        error: file.lastError,
+      });
+    }
+  }
+
+  /** Copies left over by earlier runs (failures due for a retry, runs that stopped mid-way). */
+  private async copyDueFiles(): Promise<void> {
+    const nowIso = new Date(this.deps.now()).toISOString();
+    const dueIds: string[] = [];
+    for await (const item of this.deps.executions.listFilesDue(nowIso)) dueIds.push(item.id);
+    for (const id of dueIds) {
+      if (this.outOfTime()) {
+        this.moreRemaining = true;
+        return;
+      }
+      // The index is eventually consistent: decide from a consistent read of the item.
+      const item = await this.deps.executions.get(id);
+      if (item) await this.copyFilesOf(item);
+    }
+  }
+
+  private summary(overrides: { skipped?: boolean; error?: string | null }): SyncSummary {
+    const counts = { new: 0, updated: 0, unchanged: 0 };
+    for (const outcome of this.outcomes.values()) counts[outcome] += 1;
+    return {
+      executions: { ...counts, openRefreshed: this.openRefreshed },
+      files: { ...this.files },
+      apiRequests: this.deps.api.requestCount - this.apiRequestsAtStart,
+      throttled: this.deps.api.throttledCount - this.throttledAtStart,
+      moreRemaining: this.moreRemaining,
+      watermark: this.watermark,
+      durationMs: Math.max(0, this.deps.now() - this.startedAt),
+      skipped: overrides.skipped ?? false,
+      error: overrides.error ?? null,
+    };
+  }
+}
+
+/**
+ * Like Promise.all, but waits for every task before rejecting with the first error: a run never ends
+ * (or starts its next step) while some copy or write it began is still in flight.
+ */
+async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+function isDue(file: FileCopy, nowIso: string): boolean {
+  return file.status === 'pending' && (file.nextAttemptAt ?? '') <= nowIso;
+}
+
+/** Backoff between attempts of a failed copy: 5 minutes, doubling, at most a day. */
+function retryDelayMs(attempts: number): number {
+  return Math.min(24 * 3600_000, 5 * 60_000 * 2 ** (attempts - 1));
+}

@@ -1,0 +1,17 @@
+// The sync summary: the Lambda's return value, the log line and `npm start -- --once --json` all print
+// exactly this shape (DESIGN.md "Machine-readable output"); scripts and monitoring parse it.
+export interface SyncSummary {
+  executions: { new: number; updated: number; unchanged: number; openRefreshed: number };
+  files: { copied: number; skipped: number; failed: number };
+  apiRequests: number;
+  throttled: number;
+  /** True when the run stopped before the end of its work (time budget, or an error); the next run goes on. */
+  moreRemaining: boolean;
+  /** Every execution created before this instant is stored (null until the first window completes). */
+  watermark: string | null;
+  durationMs: number;
+  /** True when another run held the lease, so this one did nothing. */
+  skipped: boolean;
+  /** Why the run stopped early, when it failed; progress made before the failure is kept. */
+  error: string | null;
+}

@@ -1,0 +1,93 @@
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createEmulator, type Emulator, ManualClock } from '../../local/emulator';
+import { createTestStore, localAwsClients, type TestStore } from '../support/local-aws';
+
+const API_KEY = 'handler-test-secret-key-4f1c';
+let emulator: Emulator;
+let store: TestStore;
+const savedEnv = { ...process.env };
+
+function lambdaContext(remainingMs = 600_000): Context {
+  return {
+    awsRequestId: 'req-1',
+    functionName: 'sync',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sync',
+    memoryLimitInMB: '1024',
+    logGroupName: '/aws/lambda/sync',
+    logStreamName: 'stream',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => remainingMs,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+beforeAll(async () => {
+  emulator = createEmulator({
+    apiKey: API_KEY,
+    rateLimit: false,
+    clock: new ManualClock(Date.now()),
+    demo: { seed: 31, executions: 30 },
+  });
+  await emulator.start();
+  const clients = localAwsClients();
+  store = await createTestStore(clients, 'handler');
+  Object.assign(process.env, clients.env, {
+    PRODUCT_LIVE_API_URL: emulator.url,
+    PRODUCT_LIVE_API_KEY: API_KEY,
+    EXECUTIONS_TABLE_NAME: store.executionsTable,
+    STATE_TABLE_NAME: store.stateTable,
+    FILES_BUCKET_NAME: store.bucket,
+    POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
+  });
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await emulator.stop();
+});
+
+describe('sync handler', () => {
+  it('runs a sync for a scheduler event, returns the summary and logs it, never the API key', async () => {
+    const output: string[] = [];
+    const capture = (chunk: unknown) => {
+      output.push(String(chunk));
+      return true;
+    };
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        output.push(args.map(String).join(' '));
+      }),
+    );
+    try {
+      vi.resetModules();
+      const { handler } = await import('../../functions/sync/handler');
+      const summary = await handler({}, lambdaContext());
+      expect(summary.error).toBeNull();
+      expect(summary.executions.new).toBe(30);
+      expect(summary.apiRequests).toBeGreaterThan(0);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+      for (const spy of consoleSpies) spy.mockRestore();
+    }
+    const logged = output.join('\n');
+    expect(logged).toContain('sync summary');
+    expect(logged).toContain('"ExecutionsNew"');
+    expect(logged).not.toContain(API_KEY);
+  });
+
+  it('fails at cold start with a message naming a bad variable', async () => {
+    process.env.SYNC_PAGE_SIZE = 'many';
+    vi.resetModules();
+    await expect(import('../../functions/sync/handler')).rejects.toThrow(
+      'Invalid configuration: SYNC_PAGE_SIZE: expected an integer from 1 to 10000, got "many"',
+    );
+    delete process.env.SYNC_PAGE_SIZE;
+  });
+});

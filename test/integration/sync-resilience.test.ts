@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CopyRequest } from '../../functions/core/files/file-copier';
+import type { ExecutionItem } from '../../functions/core/store/execution-repository';
+import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
+
+let harness: SyncHarness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const distinct = (keys: string[]) => new Set(keys).size === keys.length;
+
+/** An execution repository whose writes start failing after `budget` successful page writes. */
+class CrashingRepository extends ExecutionRepository {
+  budget = Number.POSITIVE_INFINITY;
+  override async insertMany(items: readonly ExecutionItem[]): Promise<void> {
+    if (items.length > 0 && this.budget-- <= 0) throw new Error('simulated crash while writing a page');
+    return super.insertMany(items);
+  }
+}
+
+describe('sync: interrupted runs', () => {
+  it('converges when each run is killed after one page more than the previous one', async () => {
+    harness = await createSyncHarness({
+      emulator: { demo: { seed: 21, executions: 140 } },
+      sync: { pageSize: 20 },
+    });
+    const crashing = new CrashingRepository(harness.clients.doc, harness.store.executionsTable);
+    const pagesWritten: number[] = [];
+    for (let pages = 0; pages < 20; pages++) {
+      crashing.budget = pages;
+      const summary = await harness.sync({ deps: { executions: crashing } });
+      pagesWritten.push(summary.executions.new);
+      if (!summary.error && !summary.moreRemaining) break;
+      expect(summary.error).toMatch(/simulated crash/);
+      expect(summary.moreRemaining).toBe(true);
+    }
+    expect(pagesWritten.length).toBeGreaterThan(3);
+    await expectStoreToEqualEmulator(harness);
+    expect(distinct(harness.uploads)).toBe(true);
+  });
+
+  it('stops before the time budget ends, says so, and the next run resumes the window from its checkpoint', async () => {
+    harness = await createSyncHarness({
+      emulator: { demo: { seed: 22, executions: 150 } },
+      sync: { pageSize: 20 },
+    });
+    let pagesLeft = 3;
+    const h = harness;
+    const stop = h.emulator.onRequest((request) => {
+      if (request.endpoint === 'find') pagesLeft -= 1;
+    });
+    const first = await h.sync({ deps: { remainingTimeMs: () => (pagesLeft > 0 ? 900_000 : 1_000) } });
+    stop();
+    expect(first.error).toBeNull();
+    expect(first.moreRemaining).toBe(true);
+    expect(first.watermark).toBeNull();
+    const checkpoint = await h.state.getCheckpoint();
+    expect(checkpoint?.pass?.nextPage).toBeGreaterThan(0);
+
+    h.emulator.clearRequests();
+    const second = await h.sync();
+    expect(second.moreRemaining).toBe(false);
+    const pagesRequested = h.emulator.requests
+      .filter((request) => request.endpoint === 'find' && request.query.page !== undefined)
+      .map((request) => Number(request.query.page));
+    expect(Math.min(...pagesRequested)).toBe(0); // the open-executions query
+    expect(pagesRequested).toContain(checkpoint?.pass?.nextPage);
+    await expectStoreToEqualEmulator(h);
+    expect(distinct(h.uploads)).toBe(true);
+  });
+
+  it('never uploads a file twice when a run dies between the upload and recording it', async () => {
+    harness = await createSyncHarness({ emulator: { demo: { seed: 23, executions: 40 } } });
+    class ForgetfulRepository extends ExecutionRepository {
+      override async saveFiles(): Promise<void> {
+        throw new Error('simulated crash after the upload');
+      }
+    }
+    const forgetful = new ForgetfulRepository(harness.clients.doc, harness.store.executionsTable);
+    const first = await harness.sync({ deps: { executions: forgetful } });
+    expect(first.error).toMatch(/simulated crash after the upload/);
+    const uploaded = harness.uploads.length;
+    expect(uploaded).toBeGreaterThan(0);
+    const second = await harness.sync();
+    expect(second.error).toBeNull();
+    await expectStoreToEqualEmulator(harness);
+    expect(distinct(harness.uploads)).toBe(true);
+  });
+
+  it('records a failed copy, keeps syncing, and retries it in a later run', async () => {
+    harness = await createSyncHarness({ emulator: { demo: { seed: 24, executions: 40 } } });
+    const h = harness;
+    let failures = 0;
+    const real = (await import('../../functions/core/files/file-copier')).FileCopier;
+    const copier = new real({
+      s3: h.clients.s3,
+      bucket: h.store.bucket,
+      policy: { apiUrl: h.emulator.url, allowedHosts: [] },
+      apiKey: h.emulator.apiKey,
+      idleTimeoutMs: 2_000,
+    });
+    const flaky = {
+      copy: (request: CopyRequest) => {
+        if (failures < 3) {
+          failures += 1;
+          return Promise.reject(new Error('simulated download failure'));
+        }
+        return copier.copy(request);
+      },
+    };
+    const first = await h.sync({ deps: { copier: flaky } });
+    expect(first.error).toBeNull();
+    expect(first.files.failed).toBe(3);
+    expect(first.executions.new).toBe(40);
+    const pending = (await h.storedItems())
+      .flatMap((item) => item.files)
+      .filter((file) => file.status === 'pending');
+    expect(pending).toHaveLength(3);
+    expect(pending.every((file) => file.lastError === 'simulated download failure')).toBe(true);
+
+    // Not due yet: a run right away leaves them alone.
+    const early = await h.sync();
+    expect(early.files.copied).toBe(0);
+    h.clock.advance(6 * 60_000);
+    const later = await h.sync();
+    expect(later.files.copied).toBe(3);
+    await expectStoreToEqualEmulator(h);
+  });
+
+  it('gives up on a copy after the configured number of attempts and says so on the record', async () => {
+    harness = await createSyncHarness({
+      emulator: { demo: { seed: 25, executions: 10 } },
+      sync: { fileCopyMaxAttempts: 2 },
+    });
+    const failing = { copy: () => Promise.reject(new Error('HTTP 404')) };
+    await harness.sync({ deps: { copier: failing } });
+    harness.clock.advance(3_600_000);
+    await harness.sync({ deps: { copier: failing } });
+    const files = (await harness.storedItems()).flatMap((item) => item.files);
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.every((file) => file.status === 'failed' && file.attempts === 2)).toBe(true);
+    const items = await harness.storedItems();
+    expect(items.every((item) => item.filesPending === undefined)).toBe(true);
+  });
+});
+
+describe('sync: lease', () => {
+  it('skips at once while another run holds a live lease, and runs once that lease has expired', async () => {
+    harness = await createSyncHarness({ emulator: { demo: { seed: 26, executions: 10 } } });
+    expect(await harness.state.acquireLease('crashed-run', harness.clock.now(), 60_000)).toBe(true);
+    harness.emulator.clearRequests();
+    const skipped = await harness.sync();
+    expect(skipped.skipped).toBe(true);
+    expect(skipped.apiRequests).toBe(0);
+    expect(harness.emulator.requests).toHaveLength(0);
+    harness.clock.advance(61_000);
+    const ran = await harness.sync();
+    expect(ran.skipped).toBe(false);
+    expect(ran.executions.new).toBe(10);
+  });
+});
+
+describe('sync: faults', () => {
+  it('converges to the exact API state with 20% of requests failing, every run ending with a summary', async () => {
+    harness = await createSyncHarness({
+      emulator: {
+        demo: { seed: 27, executions: 200 },
+        faults: {
+          rate: 0.2,
+          seed: 27,
+          kinds: ['429', '429-no-retry-after', '500', 'malformed-json', 'truncated-download'],
+        },
+      },
+      sync: { pageSize: 50 },
+      client: { retryMaxMs: 1_500 },
+    });
+    const summaries = [];
+    for (let run = 0; run < 30; run++) {
+      const summary = await harness.sync();
+      summaries.push(summary);
+      expect(summary).toHaveProperty('executions');
+      const clean = !summary.error && !summary.moreRemaining && summary.files.failed === 0;
+      if (clean && run > 0 && summary.executions.new === 0 && summary.executions.updated === 0) break;
+      harness.clock.advance(3_600_000);
+    }
+    harness.emulator.setFaults(undefined);
+    expect(summaries.some((summary) => summary.files.failed > 0)).toBe(true);
+    await expectStoreToEqualEmulator(harness);
+    expect(distinct(harness.uploads)).toBe(true);
+  });
+});

@@ -1,0 +1,240 @@
+// Test support: the sync wired to a Product-Live emulator, DynamoDB Local and s3rver, plus the ground-truth
+// comparison every convergence test ends with (store == emulator, file by file, by SHA-256).
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'vitest';
+import { discoverFiles } from '../../functions/core/executions/file-discovery';
+import { FileCopier } from '../../functions/core/files/file-copier';
+import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
+import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
+import { type ExecutionItem, ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
+import { runSync, type SyncDeps, type SyncLogger, type SyncOptions } from '../../functions/sync/run-sync';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
+import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '../../local/emulator';
+import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
+
+export interface SyncHarness {
+  emulator: Emulator;
+  clock: ManualClock;
+  clients: LocalAwsClients;
+  store: TestStore;
+  api: ProductLiveClient;
+  executions: ExecutionRepository;
+  state: SyncStateRepository;
+  logs: Array<{ level: string; message: string; extra: unknown[] }>;
+  /** S3 keys in the order uploads of them started (PutObject or multipart): a key twice is a duplicate. */
+  uploads: string[];
+  /** One sync run; `deps` and `options` override the harness defaults. */
+  sync(overrides?: { deps?: Partial<SyncDeps>; options?: Partial<SyncOptions> }): Promise<SyncSummary>;
+  storedItems(): Promise<ExecutionItem[]>;
+  close(): Promise<void>;
+}
+
+export interface SyncHarnessOptions {
+  emulator?: EmulatorOptions;
+  sync?: Partial<SyncOptions>;
+  /** Client retry settings (fast by default so that injected faults cost milliseconds). */
+  client?: { maxAttempts?: number; retryMaxMs?: number };
+}
+
+let runCounter = 0;
+
+/** Starts an emulator on a free port and creates a fresh store. */
+export async function createSyncHarness(options: SyncHarnessOptions = {}): Promise<SyncHarness> {
+  const clock =
+    (options.emulator?.clock as ManualClock | undefined) ?? new ManualClock('2024-06-01T12:00:00.000Z');
+  // Files keep realistic variety (empty ones included) but stay small, so copies cost milliseconds.
+  const emulator = createEmulator({
+    rateLimit: false,
+    maxGeneratedFileBytes: 64 * 1024,
+    ...options.emulator,
+    clock,
+  });
+  await emulator.start();
+  const clients = localAwsClients();
+  const store = await createTestStore(clients, 'sync');
+  const logs: SyncHarness['logs'] = [];
+  const logger: SyncLogger = Object.fromEntries(
+    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
+      level,
+      (message: string, ...extra: unknown[]) => logs.push({ level, message, extra }),
+    ]),
+  ) as unknown as SyncLogger;
+  const api = new ProductLiveClient({
+    baseUrl: emulator.url,
+    apiKey: emulator.apiKey,
+    requestsPerMinute: 100_000,
+    retryBaseMs: 1,
+    retryMaxMs: options.client?.retryMaxMs ?? 20,
+    timeoutMs: 2_000,
+    maxAttempts: options.client?.maxAttempts ?? 10,
+  });
+  const uploads: string[] = [];
+  clients.s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (
+        context.commandName === 'PutObjectCommand' ||
+        context.commandName === 'CreateMultipartUploadCommand'
+      ) {
+        uploads.push(String((args.input as { Key?: string }).Key));
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'countUploads' },
+  );
+  const executions = new ExecutionRepository(clients.doc, store.executionsTable);
+  const state = new SyncStateRepository(clients.doc, store.stateTable);
+  const copier = new FileCopier({
+    s3: clients.s3,
+    bucket: store.bucket,
+    policy: { apiUrl: emulator.url, allowedHosts: [] },
+    apiKey: emulator.apiKey,
+    idleTimeoutMs: 2_000,
+  });
+  return {
+    emulator,
+    clock,
+    clients,
+    store,
+    api,
+    executions,
+    state,
+    logs,
+    uploads,
+    sync: (overrides = {}) =>
+      runSync(
+        {
+          api,
+          executions,
+          state,
+          copier,
+          now: () => clock.now(),
+          remainingTimeMs: () => 900_000,
+          logger,
+          ...overrides.deps,
+        },
+        {
+          runId: `test-run-${++runCounter}`,
+          startDate: '1970-01-01T00:00:00.000Z',
+          pageSize: 100,
+          lookbackMs: 600_000,
+          timeMarginMs: 60_000,
+          leaseMs: 960_000,
+          fileCopyConcurrency: 4,
+          fileCopyMaxAttempts: 8,
+          ...options.sync,
+          ...overrides.options,
+        },
+      ),
+    storedItems: async () => {
+      const items: ExecutionItem[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await clients.doc.send(
+          new ScanCommand({
+            TableName: store.executionsTable,
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        );
+        items.push(...((page.Items ?? []) as ExecutionItem[]));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return items;
+    },
+    close: () => emulator.stop(),
+  };
+}
+
+/** Every S3 key in the bucket. */
+export async function listKeys(harness: SyncHarness): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await harness.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: harness.store.bucket, ContinuationToken: token }),
+    );
+    keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+async function s3Sha256(harness: SyncHarness, key: string): Promise<string> {
+  const object = await harness.clients.s3.send(
+    new GetObjectCommand({ Bucket: harness.store.bucket, Key: key }),
+  );
+  const hash = createHash('sha256');
+  for await (const chunk of object.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/**
+ * Asserts that the store holds exactly the emulator's executions (every API field, as returned) and a
+ * byte-identical copy of every file they reference, and nothing else.
+ */
+export async function expectStoreToEqualEmulator(
+  harness: SyncHarness,
+  options: { since?: string; files?: boolean } = {},
+): Promise<void> {
+  const since = options.since ? Date.parse(options.since) : Number.NEGATIVE_INFINITY;
+  const truth = harness.emulator.executions().filter((execution) => Date.parse(execution.createdAt) >= since);
+  const items = await harness.storedItems();
+  const stored = new Map(items.map((item) => [item.id, item]));
+  expect(items.length, 'stored executions').toBe(truth.length);
+  const mismatches: string[] = [];
+  for (const execution of truth) {
+    const item = stored.get(execution.id);
+    if (!item) {
+      mismatches.push(`missing ${execution.id}`);
+      continue;
+    }
+    const raw = JSON.parse(item.raw) as JobExecution;
+    if (JSON.stringify(sortKeys(raw)) !== JSON.stringify(sortKeys(execution))) {
+      mismatches.push(`stale ${execution.id}: stored ${raw.status}, API ${execution.status}`);
+    }
+  }
+  expect(mismatches, 'executions that differ from the API').toEqual([]);
+  if (options.files === false) return;
+  const keys = new Set(await listKeys(harness));
+  let fileCount = 0;
+  for (const execution of truth) {
+    const item = stored.get(execution.id) as ExecutionItem;
+    for (const reference of discoverFiles(execution)) {
+      fileCount += 1;
+      const copy = item.files.find((file) => file.path === reference.path);
+      if (copy?.status !== 'copied') {
+        mismatches.push(`file ${execution.id} ${reference.path} is ${copy?.status ?? 'not recorded'}`);
+        continue;
+      }
+      const expected = await harness.emulator.fileSha256(reference.url);
+      const actual = keys.has(copy.s3Key) ? await s3Sha256(harness, copy.s3Key) : 'absent';
+      if (copy.sha256 !== expected || actual !== expected) {
+        mismatches.push(`file ${copy.s3Key}: recorded ${copy.sha256}, in S3 ${actual}, expected ${expected}`);
+      }
+      if (copy.size !== harness.emulator.fileSize(reference.url)) mismatches.push(`size of ${copy.s3Key}`);
+    }
+  }
+  expect(mismatches, 'files that differ from the API').toEqual([]);
+  const recordedKeys = items.flatMap((item) =>
+    item.files.filter((f) => f.status === 'copied').map((f) => f.s3Key),
+  );
+  expect(new Set(recordedKeys).size, 'distinct file copies').toBe(fileCount);
+  expect([...keys].filter((key) => !key.endsWith('/execution.json')).sort()).toEqual(
+    [...recordedKeys].sort(),
+  );
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, child]) => [key, sortKeys(child)]),
+    );
+  }
+  return value;
+}
