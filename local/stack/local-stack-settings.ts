@@ -1,0 +1,52 @@
+// The names and places the local stack (`npm start`) and the local CLIs (`npm run launch`, `npm run history`)
+// agree on. The tables, bucket and queues are created from the same definitions as the CDK stack's.
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export const DEFAULT_DATA_DIR = '.local';
+
+export const LOCAL_TABLE_NAMES = {
+  executions: 'product-live-executions',
+  state: 'product-live-sync-state',
+  idempotency: 'product-live-launch-idempotency',
+} as const;
+
+export const LOCAL_BUCKET_NAME = 'product-live-files';
+
+export const LOCAL_QUEUE_NAMES = { launch: 'product-live-launch', dlq: 'product-live-launch-dlq' } as const;
+
+/** Fixed default ports, so that `npm run launch` finds the running stack's queue without flags. */
+export const DEFAULT_LOCAL_PORTS = { emulator: 4010, dynamodb: 8000, s3: 4569, sqs: 9324 } as const;
+
+/** Written by `npm start` into the data directory while it runs; removed when it stops. */
+export const STACK_STATE_FILE = 'stack.json';
+
+export interface LocalStackState {
+  pid: number;
+  startedAt: string;
+  region: string;
+  endpoints: { dynamodb: string; s3: string; sqs: string; productLive: string };
+  tables: typeof LOCAL_TABLE_NAMES;
+  bucket: string;
+  queues: { launchUrl: string; dlqUrl: string };
+}
+
+/** The running local stack of this data directory, or undefined when none is running. */
+export async function readRunningStack(dataDir: string = DEFAULT_DATA_DIR): Promise<LocalStackState | undefined> {
+  let state: LocalStackState;
+  try {
+    state = JSON.parse(await readFile(join(resolve(dataDir), STACK_STATE_FILE), 'utf8')) as LocalStackState;
+  } catch {
+    return undefined;
+  }
+  return isAlive(state.pid) ? state : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
