@@ -1,0 +1,174 @@
+// Layer flow: launch use case -> this repository -> DynamoDB (the idempotency table, document client).
+// Two kinds of small items live beside Powertools' idempotency records, under prefixes that cannot clash
+// with Powertools' keys (`launch#<hash>`):
+//   `launch-attempt#<launch key>`  the first time a launch for that key was tried (survives crashes)
+//   `launch-claim#<execution id>`  which launch key owns an execution (so two keys never adopt one execution)
+// Both expire with the table's TTL attribute, like the idempotency records.
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { LaunchAttempt, LaunchAttemptStore } from './launch-job';
+
+export const ATTEMPT_KEY_PREFIX = 'launch-attempt#';
+export const CLAIM_KEY_PREFIX = 'launch-claim#';
+
+/** Raised when DynamoDB keeps returning unprocessed keys after every retry. */
+export class UnprocessedClaimKeysError extends Error {
+  override readonly name = 'UnprocessedClaimKeysError';
+}
+
+export interface LaunchAttemptRepositoryOptions {
+  /** Lifetime of markers and claims; the idempotency records' lifetime (LAUNCH_IDEMPOTENCY_TTL_SECONDS). */
+  ttlSeconds: number;
+  /** Name of the table's key attribute (Powertools' default `id`). */
+  keyAttribute?: string;
+  /** Name of the table's TTL attribute, epoch seconds (Powertools' default `expiration`). */
+  expiryAttribute?: string;
+  /** Waits between retries of unprocessed keys (tests pass a no-op). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const BATCH_GET_SIZE = 100;
+const UNPROCESSED_RETRIES = 5;
+
+export class LaunchAttemptRepository implements LaunchAttemptStore {
+  private readonly ttlSeconds: number;
+  private readonly keyAttribute: string;
+  private readonly expiryAttribute: string;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+    options: LaunchAttemptRepositoryOptions,
+  ) {
+    this.ttlSeconds = options.ttlSeconds;
+    this.keyAttribute = options.keyAttribute ?? 'id';
+    this.expiryAttribute = options.expiryAttribute ?? 'expiration';
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /**
+   * Records one more attempt for `key`, keeping the earliest `firstAttemptAt`. A marker whose TTL has passed
+   * (DynamoDB deletes expired items lazily) is replaced by a fresh one: its launch is as forgotten as the
+   * idempotency record that expired with it.
+   */
+  async recordAttempt(key: string, jobId: string, nowMs: number): Promise<LaunchAttempt> {
+    const nowIso = new Date(nowMs).toISOString();
+    const expiry = this.expiryFrom(nowMs);
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [this.keyAttribute]: ATTEMPT_KEY_PREFIX + key },
+        UpdateExpression:
+          'SET #first = if_not_exists(#first, :now), #last = :now, #job = :job, #exp = if_not_exists(#exp, :exp) ADD #attempts :one',
+        ExpressionAttributeNames: {
+          '#first': 'firstAttemptAt',
+          '#last': 'lastAttemptAt',
+          '#job': 'jobId',
+          '#exp': this.expiryAttribute,
+          '#attempts': 'attempts',
+        },
+        ExpressionAttributeValues: { ':now': nowIso, ':job': jobId, ':exp': expiry, ':one': 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const item = result.Attributes ?? {};
+    const attempts = typeof item.attempts === 'number' ? item.attempts : 1;
+    const firstAttemptAt = Date.parse(String(item.firstAttemptAt ?? nowIso));
+    const storedExpiry = item[this.expiryAttribute];
+    if (attempts > 1 && typeof storedExpiry === 'number' && storedExpiry * 1000 < nowMs) {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [this.keyAttribute]: ATTEMPT_KEY_PREFIX + key,
+            firstAttemptAt: nowIso,
+            lastAttemptAt: nowIso,
+            jobId,
+            attempts: 1,
+            [this.expiryAttribute]: expiry,
+          },
+        }),
+      );
+      return { firstAttemptAt: nowMs, previousAttempts: 0 };
+    }
+    return {
+      firstAttemptAt: Number.isFinite(firstAttemptAt) ? firstAttemptAt : nowMs,
+      previousAttempts: Math.max(0, attempts - 1),
+    };
+  }
+
+  /**
+   * Makes `key` the owner of `executionId` unless another key owns it already. True when `key` owns it
+   * now (newly or from before), false when another key does.
+   */
+  async claimExecution(executionId: string, key: string, nowMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [this.keyAttribute]: CLAIM_KEY_PREFIX + executionId,
+            launchKey: key,
+            claimedAt: new Date(nowMs).toISOString(),
+            [this.expiryAttribute]: this.expiryFrom(nowMs),
+          },
+          ConditionExpression: 'attribute_not_exists(#id) OR #owner = :key',
+          ExpressionAttributeNames: { '#id': this.keyAttribute, '#owner': 'launchKey' },
+          ExpressionAttributeValues: { ':key': key },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** The owner (launch key) of each claimed execution among `executionIds`; unclaimed ones are absent. */
+  async findClaims(executionIds: readonly string[]): Promise<Map<string, string>> {
+    const owners = new Map<string, string>();
+    const unique = [...new Set(executionIds)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_SIZE) {
+      let keys: Record<string, unknown>[] = unique
+        .slice(start, start + BATCH_GET_SIZE)
+        .map((id) => ({ [this.keyAttribute]: CLAIM_KEY_PREFIX + id }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > UNPROCESSED_RETRIES) {
+          throw new UnprocessedClaimKeysError(`BatchGetItem left ${keys.length} claim keys unprocessed`);
+        }
+        if (attempt > 0) await this.sleep(Math.min(2_000, 50 * 2 ** attempt));
+        const result = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ProjectionExpression: '#id, #owner',
+                ExpressionAttributeNames: { '#id': this.keyAttribute, '#owner': 'launchKey' },
+              },
+            },
+          }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const id = String(item[this.keyAttribute] ?? '');
+          if (id.startsWith(CLAIM_KEY_PREFIX) && typeof item.launchKey === 'string') {
+            owners.set(id.slice(CLAIM_KEY_PREFIX.length), item.launchKey);
+          }
+        }
+        keys =
+          (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      }
+    }
+    return owners;
+  }
+
+  private expiryFrom(nowMs: number): number {
+    return Math.floor(nowMs / 1000) + this.ttlSeconds;
+  }
+}

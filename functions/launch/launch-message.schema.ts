@@ -1,0 +1,54 @@
+// Layer flow: SQS message body (untrusted text) -> parseLaunchMessage -> LaunchMessage for the launch use case.
+// The contract (DESIGN.md): {"jobId": "<24 hex>", "input": {...}?, "idempotencyKey": "<string>"?}. Unknown
+// fields are rejected rather than ignored: a misspelt `idempotencyKey` silently dropped would turn a
+// redelivery into a second launch.
+import { z } from 'zod';
+import { InvalidLaunchMessageError } from './launch.errors';
+
+/** Longest accepted `idempotencyKey`, in characters. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
+const requiredString = (what: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `expected ${what}`) });
+
+export const LaunchMessage = z.strictObject({
+  jobId: requiredString('a string (a Product-Live job id)').regex(
+    /^[0-9a-fA-F]{24}$/,
+    'expected 24 hexadecimal characters',
+  ),
+  input: z.record(z.string(), z.unknown(), { error: 'expected a JSON object' }).optional(),
+  idempotencyKey: requiredString('a string')
+    .min(1, 'must not be empty')
+    .max(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`)
+    .optional(),
+});
+export type LaunchMessage = z.infer<typeof LaunchMessage>;
+
+/**
+ * Parses and validates an SQS message body. Throws InvalidLaunchMessageError whose `reason` names every
+ * problem on one line, e.g. `jobId: expected 24 hexadecimal characters; unknown field "jobid"`.
+ */
+export function parseLaunchMessage(body: string): LaunchMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidLaunchMessageError(`body is not valid JSON (${(error as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    const kind = json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`;
+    throw new InvalidLaunchMessageError(`body must be a JSON object with a "jobId", got ${kind}`);
+  }
+  const parsed = LaunchMessage.safeParse(json);
+  if (parsed.success) return parsed.data;
+  throw new InvalidLaunchMessageError(parsed.error.issues.map(describeIssue).join('; '));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    const fields = issue.keys.map((key) => JSON.stringify(key)).join(', ');
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${fields} (expected jobId, input, idempotencyKey)`;
+  }
+  const path = issue.path.map(String).join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}

@@ -1,0 +1,258 @@
+// Layer flow: launch handler -> processLaunchBatch (Powertools batch processing, partial batch response) ->
+// per record: parse the message -> idempotent launchJob -> map the result or failure to one outcome.
+//
+// Outcomes (one structured log line per message):
+//   launched | adopted | duplicate  handled, deleted from the queue
+//   dead-lettered                   can never succeed (invalid message, 4xx other than 429, key reused for a
+//                                   different request): original body sent to the DLQ with the reason, then
+//                                   deleted from the queue
+//   retry                           transient (429, 5xx, network, timeout, store trouble, in progress
+//                                   elsewhere): batch item failure, kept invisible for a growing backoff
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyValidationError,
+} from '@aws-lambda-powertools/idempotency';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  isOutcomeUnknown,
+  ProductLiveApiError,
+  ProductLiveAuthError,
+  ProductLiveNotFoundError,
+  ProductLiveRateLimitError,
+} from '../core/product-live/product-live.errors';
+import { InvalidLaunchMessageError, LaunchDeadlineError } from './launch.errors';
+import type { LaunchOptions, LaunchRequest, LaunchResult } from './launch-job';
+import { parseLaunchMessage } from './launch-message.schema';
+import type { FailureKind, LaunchQueue } from './launch-queue';
+
+/** What happened to one message. */
+export type MessageOutcome = 'launched' | 'adopted' | 'duplicate' | 'dead-lettered' | 'retry';
+
+/** A launch result as the idempotency wrapper returns it: `replayed` when it comes from a stored record. */
+export type IdempotentLaunchResult = LaunchResult & { replayed?: boolean };
+
+/** The logging of batch processing; Powertools' Logger fits. */
+export interface BatchLogger {
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}
+
+/** Visibility backoff of retried messages: `baseSeconds × 2^(receiveCount − 1)`, at most `maxSeconds`. */
+export interface RetryBackoff {
+  baseSeconds: number;
+  maxSeconds: number;
+}
+
+export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { baseSeconds: 30, maxSeconds: 900 };
+
+export interface LaunchBatchDeps {
+  /** launchJob behind the idempotency wrapper. */
+  launch: (request: LaunchRequest, options: LaunchOptions) => Promise<IdempotentLaunchResult>;
+  queue: LaunchQueue;
+  logger: BatchLogger;
+  now: () => number;
+  /** Milliseconds left in the invocation. */
+  remainingTimeMs: () => number;
+  /**
+   * No API call may still be waiting once less than this is left (the per-request timeout plus a margin):
+   * calls not yet sent are abandoned then, and their messages retried.
+   */
+  reserveMs: number;
+  retryBackoff?: RetryBackoff;
+  /** Told every message's outcome (metrics). */
+  onOutcome?: (outcome: MessageOutcome) => void;
+}
+
+/** How a failure is handled: dead-lettered now, or retried after `retryAfterMs` at least. */
+export type FailureDecision =
+  | { action: 'dead-letter'; kind: FailureKind; reason: string }
+  | { action: 'retry'; reason: string; retryAfterMs?: number };
+
+/**
+ * Processes an SQS batch one record at a time (duplicates in one batch then meet a completed record, not
+ * an in-progress one) and returns the partial batch response: only retried records are reported as failed.
+ */
+export async function processLaunchBatch(deps: LaunchBatchDeps, event: SQSEvent): Promise<SQSBatchResponse> {
+  const deadline = new AbortController();
+  const timeLeftMs = deps.remainingTimeMs() - deps.reserveMs;
+  if (timeLeftMs <= 0) deadline.abort(new LaunchDeadlineError());
+  const timer = setTimeout(() => deadline.abort(new LaunchDeadlineError()), Math.max(0, timeLeftMs));
+  try {
+    // One processor per invocation: its state must not be shared by overlapping invocations (local runs).
+    const processor = new BatchProcessor(EventType.SQS);
+    return await processPartialResponse(
+      event,
+      (record: SQSRecord) => processLaunchRecord(deps, record, deadline.signal),
+      processor,
+      { processInParallel: false, throwOnFullBatchFailure: false },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Handles one message; resolves with its outcome, or rejects (a batch item failure) to have it retried. */
+export async function processLaunchRecord(
+  deps: LaunchBatchDeps,
+  record: SQSRecord,
+  signal: AbortSignal,
+): Promise<MessageOutcome> {
+  const receiveCount = receiveCountOf(record);
+  const base = { messageId: record.messageId, receiveCount };
+  let request: LaunchRequest | undefined;
+  try {
+    const message = parseLaunchMessage(record.body);
+    request = {
+      key:
+        message.idempotencyKey === undefined
+          ? `messageId:${record.messageId}`
+          : `idempotencyKey:${message.idempotencyKey}`,
+      jobId: message.jobId,
+      ...(message.input === undefined ? {} : { input: message.input }),
+    };
+    signal.throwIfAborted();
+    const result = await deps.launch(request, { signal });
+    const outcome: MessageOutcome = result.replayed ? 'duplicate' : result.outcome;
+    report(deps, outcome, 'info', {
+      ...base,
+      key: request.key,
+      jobId: request.jobId,
+      executionId: result.executionId,
+    });
+    return outcome;
+  } catch (error) {
+    const decision = classifyLaunchFailure(error, request);
+    const context = { ...base, key: request?.key, jobId: request?.jobId, reason: decision.reason };
+    if (decision.action === 'dead-letter') {
+      try {
+        await deps.queue.deadLetter({
+          body: record.body,
+          kind: decision.kind,
+          reason: decision.reason,
+          sourceMessageId: record.messageId,
+          failedAt: new Date(deps.now()).toISOString(),
+        });
+      } catch (sendError) {
+        const reason = `could not send to the dead-letter queue (${describe(sendError)}); ${decision.reason}`;
+        await retryLater(deps, record, receiveCount, { ...context, reason }, undefined);
+        throw new Error(reason, { cause: sendError });
+      }
+      report(deps, 'dead-lettered', 'error', { ...context, failureKind: decision.kind });
+      return 'dead-lettered';
+    }
+    await retryLater(deps, record, receiveCount, context, decision.retryAfterMs);
+    throw error instanceof Error ? error : new Error(decision.reason);
+  }
+}
+
+/**
+ * The one place where failures become outcomes. Never retried: an invalid message, a key reused for a
+ * different request, and any API 4xx other than 429 (unknown job, job without pipeline, rejected input,
+ * refused key). Everything else is retried: 429, 5xx, network failures and timeouts (an ambiguous create
+ * is resolved by the retry's lookup), unreadable responses, store failures, a request in progress elsewhere.
+ */
+export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): FailureDecision {
+  if (error instanceof InvalidLaunchMessageError) {
+    return { action: 'dead-letter', kind: 'invalid-message', reason: error.message };
+  }
+  if (error instanceof IdempotencyValidationError) {
+    return {
+      action: 'dead-letter',
+      kind: 'idempotency-key-reused',
+      reason:
+        'idempotencyKey was already used for a different request (another jobId or input); ' +
+        'use a new key for a new launch',
+    };
+  }
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return { action: 'retry', reason: 'another delivery of this launch request is in progress' };
+  }
+  if (error instanceof ProductLiveRateLimitError) {
+    return {
+      action: 'retry',
+      reason: describe(error),
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    };
+  }
+  if (
+    error instanceof ProductLiveApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 429
+  ) {
+    const answer = `HTTP ${error.status}${error.body ? `: ${snippet(error.body)}` : ''}`;
+    let reason = `Product-Live refused the launch (${answer})`;
+    if (error instanceof ProductLiveNotFoundError) {
+      reason = `unknown jobId${request ? ` ${request.jobId}` : ''}: Product-Live answered ${answer}`;
+    } else if (error instanceof ProductLiveAuthError) {
+      reason = `Product-Live refused the API key (${answer}); fix the key, then redrive this message`;
+    }
+    return { action: 'dead-letter', kind: 'rejected-by-api', reason };
+  }
+  if (isOutcomeUnknown(error)) {
+    return {
+      action: 'retry',
+      reason: `${describe(error)} (the job may have started; the retry checks first)`,
+    };
+  }
+  return { action: 'retry', reason: describe(error) };
+}
+
+/** Seconds a retried message stays invisible: exponential in its receive count, never below Retry-After. */
+export function retryDelaySeconds(
+  receiveCount: number,
+  retryAfterMs: number | undefined,
+  backoff: RetryBackoff = DEFAULT_RETRY_BACKOFF,
+): number {
+  const exponent = Math.min(30, Math.max(0, receiveCount - 1));
+  const exponential = Math.min(backoff.maxSeconds, backoff.baseSeconds * 2 ** exponent);
+  const floor = retryAfterMs === undefined ? 0 : Math.ceil(retryAfterMs / 1000);
+  return Math.max(exponential, floor);
+}
+
+async function retryLater(
+  deps: LaunchBatchDeps,
+  record: SQSRecord,
+  receiveCount: number,
+  context: Record<string, unknown>,
+  retryAfterMs: number | undefined,
+): Promise<void> {
+  const retryInSeconds = retryDelaySeconds(receiveCount, retryAfterMs, deps.retryBackoff);
+  try {
+    await deps.queue.delayRetry(record.receiptHandle, retryInSeconds);
+  } catch (error) {
+    // The message still comes back, after the queue's own visibility timeout.
+    deps.logger.warn('could not delay the retry of a launch message', {
+      messageId: record.messageId,
+      error: describe(error),
+    });
+  }
+  report(deps, 'retry', 'warn', { ...context, retryInSeconds });
+}
+
+function report(
+  deps: LaunchBatchDeps,
+  outcome: MessageOutcome,
+  level: 'info' | 'warn' | 'error',
+  attributes: Record<string, unknown>,
+): void {
+  deps.logger[level](`launch ${outcome}`, { outcome, ...attributes });
+  deps.onOutcome?.(outcome);
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+function snippet(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}

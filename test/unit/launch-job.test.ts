@@ -1,0 +1,401 @@
+// The launch use case with fakes: a tiny in-memory Product-Live (create + find), attempt store and
+// executions repository. Covers the crash window: ambiguous creates, crashes after the API call, claims.
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  ProductLiveApiError,
+  ProductLiveNetworkError,
+  ProductLiveRateLimitError,
+} from '../../functions/core/product-live/product-live.errors';
+import type {
+  CreateJobExecutionRequest,
+  FindQuery,
+  JobExecution,
+} from '../../functions/core/product-live/product-live.schema';
+import type { ExecutionItem, WriteOutcome } from '../../functions/core/store/execution-repository';
+import {
+  DEFAULT_CLOCK_SKEW_MS,
+  EarlierLaunchLookupError,
+  type LaunchApi,
+  type LaunchAttempt,
+  type LaunchAttemptStore,
+  type LaunchDeps,
+  type LaunchRequest,
+  launchJob,
+} from '../../functions/launch/launch-job';
+import { aJobExecution, aJobExecutionList, anId } from '../builders/job-execution.builder';
+
+const JOB_ID = '65819ba43ad5b963658ab35d';
+const OTHER_JOB_ID = '65819ba43ad5b963658ab35e';
+const T0 = Date.parse('2024-06-01T12:00:00.000Z');
+const CREATE_PATH = '/v1/data_factory/job_executions';
+
+type CreateStep = 'ok' | 'throttled' | 'commit-then-500' | 'commit-then-reset' | 'refused-before-sending';
+
+/** Product-Live in memory: create appends an execution (input + platform context), find interprets the query. */
+class FakeProductLive implements LaunchApi {
+  readonly executions: JobExecution[] = [];
+  readonly findQueries: FindQuery[] = [];
+  readonly script: CreateStep[] = [];
+  creates = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  async createJobExecution(request: CreateJobExecutionRequest): Promise<JobExecution> {
+    this.creates += 1;
+    const step = this.script.shift() ?? 'ok';
+    const fields = { method: 'POST' as const, path: CREATE_PATH };
+    if (step === 'throttled') throw new ProductLiveRateLimitError({ ...fields, status: 429, body: '' });
+    if (step === 'refused-before-sending') {
+      throw new ProductLiveNetworkError({ ...fields, timedOut: false, requestMayHaveBeenSent: false });
+    }
+    const execution = this.addExecution(request.jobId, request.input ?? {}, this.now());
+    if (step === 'commit-then-500') throw new ProductLiveApiError({ ...fields, status: 500, body: 'oops' });
+    if (step === 'commit-then-reset') {
+      throw new ProductLiveNetworkError({ ...fields, timedOut: false, requestMayHaveBeenSent: true });
+    }
+    return execution;
+  }
+
+  async findJobExecutions(query: FindQuery, options: { page?: number; size?: number } = {}) {
+    this.findQueries.push(query);
+    const page = options.page ?? 0;
+    const size = options.size ?? 10;
+    const matching = this.executions.filter((execution) => matches(query, execution));
+    return aJobExecutionList(matching.slice(page * size, page * size + size), matching.length);
+  }
+
+  /** An execution started by someone else (or earlier), as the API would show it. */
+  addExecution(jobId: string, input: Record<string, unknown>, createdAtMs: number): JobExecution {
+    const execution = aJobExecution({
+      id: anId('6660'),
+      jobId,
+      status: 'RUNNING',
+      createdAt: new Date(createdAtMs).toISOString(),
+      input: { ...input, context: { jobAccountId: '2629', jobId, userId: '5443', userAccountId: '2629' } },
+      output: {},
+    });
+    this.executions.push(execution);
+    return execution;
+  }
+}
+
+function matches(query: FindQuery, execution: JobExecution): boolean {
+  const value = (field: string) => (execution as Record<string, unknown>)[field];
+  switch (query.type) {
+    case 'and':
+      return query.queries.every((inner) => matches(inner, execution));
+    case 'or':
+      return query.queries.some((inner) => matches(inner, execution));
+    case 'eq':
+      return value(query.field) === query.value;
+    case 'greaterOrEqual':
+      return Date.parse(String(value(query.field))) >= Date.parse(String(query.value));
+    default:
+      throw new Error(`the launch must only use confirmed operators, used ${query.type}`);
+  }
+}
+
+class InMemoryAttemptStore implements LaunchAttemptStore {
+  readonly markers = new Map<string, { firstAttemptAt: number; attempts: number }>();
+  readonly claims = new Map<string, string>();
+  /** Makes the next claim fail like a crash right after the create call. */
+  failNextClaim: Error | undefined;
+
+  async recordAttempt(key: string, _jobId: string, nowMs: number): Promise<LaunchAttempt> {
+    const marker = this.markers.get(key) ?? { firstAttemptAt: nowMs, attempts: 0 };
+    marker.attempts += 1;
+    this.markers.set(key, marker);
+    return { firstAttemptAt: marker.firstAttemptAt, previousAttempts: marker.attempts - 1 };
+  }
+
+  async claimExecution(executionId: string, key: string): Promise<boolean> {
+    const failure = this.failNextClaim;
+    this.failNextClaim = undefined;
+    if (failure) throw failure;
+    const owner = this.claims.get(executionId);
+    if (owner !== undefined && owner !== key) return false;
+    this.claims.set(executionId, key);
+    return true;
+  }
+
+  async findClaims(executionIds: readonly string[]): Promise<Map<string, string>> {
+    return new Map(
+      executionIds.flatMap((id) => (this.claims.has(id) ? [[id, this.claims.get(id) ?? '']] : [])),
+    );
+  }
+}
+
+class InMemoryExecutions {
+  readonly items = new Map<string, ExecutionItem>();
+  async insertIfAbsent(item: ExecutionItem): Promise<WriteOutcome> {
+    if (this.items.has(item.id)) return 'stale';
+    this.items.set(item.id, item);
+    return 'written';
+  }
+}
+
+let nowMs: number;
+let api: FakeProductLive;
+let attempts: InMemoryAttemptStore;
+let executions: InMemoryExecutions;
+let deps: LaunchDeps;
+
+beforeEach(() => {
+  nowMs = T0;
+  const now = () => nowMs;
+  api = new FakeProductLive(now);
+  attempts = new InMemoryAttemptStore();
+  executions = new InMemoryExecutions();
+  deps = { api, attempts, executions, now, logger: { info: vi.fn(), warn: vi.fn() } };
+});
+
+const request = (overrides: Partial<LaunchRequest> = {}): LaunchRequest => ({
+  key: 'idempotencyKey:order-1',
+  jobId: JOB_ID,
+  input: { sku: 'A-1' },
+  ...overrides,
+});
+
+const executionsOf = (jobId: string) => api.executions.filter((execution) => execution.jobId === jobId);
+
+describe('launchJob: first attempt', () => {
+  it('creates the execution, claims it for the key and records it as a launch, without any lookup', async () => {
+    const result = await launchJob(deps, request());
+
+    expect(api.creates).toBe(1);
+    expect(api.findQueries).toEqual([]);
+    const [execution] = api.executions;
+    expect(result).toEqual({
+      outcome: 'launched',
+      executionId: execution?.id,
+      jobId: JOB_ID,
+      status: 'RUNNING',
+      createdAt: execution?.createdAt,
+    });
+    expect(attempts.claims.get(execution?.id ?? '')).toBe('idempotencyKey:order-1');
+    const stored = executions.items.get(execution?.id ?? '');
+    expect(stored).toMatchObject({
+      id: execution?.id,
+      jobId: JOB_ID,
+      status: 'RUNNING',
+      source: 'launch',
+      firstSyncedAt: new Date(T0).toISOString(),
+      syncedAt: new Date(T0).toISOString(),
+      files: [],
+    });
+    expect(JSON.parse(stored?.raw ?? '{}')).toEqual(execution);
+  });
+
+  it('sends the input as given, and no input at all when the request has none', async () => {
+    const spy = vi.spyOn(api, 'createJobExecution');
+    await launchJob(deps, request({ key: 'k1' }));
+    await launchJob(deps, request({ key: 'k2', input: undefined }));
+    expect(spy.mock.calls.map(([sent]) => sent)).toEqual([
+      { jobId: JOB_ID, input: { sku: 'A-1' } },
+      { jobId: JOB_ID },
+    ]);
+  });
+
+  it('does not overwrite a view the sync stored first', async () => {
+    const spy = vi.spyOn(executions, 'insertIfAbsent').mockResolvedValue('stale');
+    const result = await launchJob(deps, request());
+    expect(result.outcome).toBe('launched');
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves an execution too large for one item to the sync', async () => {
+    const huge = 'x'.repeat(310_000);
+    const result = await launchJob(deps, request({ input: { huge } }));
+    expect(result.outcome).toBe('launched');
+    expect(executions.items.size).toBe(0);
+    expect(deps.logger.warn).toHaveBeenCalledWith(expect.stringContaining('too large'), expect.any(Object));
+  });
+});
+
+describe('launchJob: the crash window', () => {
+  it('adopts the execution of a create that failed ambiguously (created, then HTTP 500) instead of launching again', async () => {
+    api.script.push('commit-then-500');
+    await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveApiError);
+    expect(executionsOf(JOB_ID)).toHaveLength(1);
+
+    nowMs += 30_000;
+    const retry = await launchJob(deps, request());
+
+    expect(retry.outcome).toBe('adopted');
+    expect(retry.executionId).toBe(executionsOf(JOB_ID)[0]?.id);
+    expect(api.creates).toBe(1);
+    expect(executionsOf(JOB_ID)).toHaveLength(1);
+    expect(attempts.claims.get(retry.executionId)).toBe('idempotencyKey:order-1');
+    expect(executions.items.has(retry.executionId)).toBe(true);
+  });
+
+  it('adopts after a reset connection whose request may have been sent', async () => {
+    api.script.push('commit-then-reset');
+    await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveNetworkError);
+    const retry = await launchJob(deps, request());
+    expect(retry.outcome).toBe('adopted');
+    expect(api.creates).toBe(1);
+  });
+
+  it('adopts after a crash right after the API call (nothing recorded but the attempt marker)', async () => {
+    attempts.failNextClaim = new Error('Lambda killed');
+    await expect(launchJob(deps, request())).rejects.toThrow('Lambda killed');
+    expect(attempts.claims.size).toBe(0);
+    expect(executions.items.size).toBe(0);
+
+    const retry = await launchJob(deps, request());
+
+    expect(retry.outcome).toBe('adopted');
+    expect(api.creates).toBe(1);
+    expect(executionsOf(JOB_ID)).toHaveLength(1);
+    expect(executions.items.has(retry.executionId)).toBe(true);
+  });
+
+  it('after a crash that followed the claim, adopts the execution the key already owns, not an earlier identical one', async () => {
+    const foreign = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 - 10_000);
+    vi.spyOn(executions, 'insertIfAbsent').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+    await expect(launchJob(deps, request())).rejects.toThrow('DynamoDB unavailable');
+    const ours = executionsOf(JOB_ID).find((execution) => execution.id !== foreign.id);
+
+    const retry = await launchJob(deps, request());
+
+    expect(retry).toMatchObject({ outcome: 'adopted', executionId: ours?.id });
+    expect(attempts.claims.has(foreign.id)).toBe(false);
+  });
+
+  it('launches once when the earlier attempt certainly did not start the job (throttled, refused connection)', async () => {
+    api.script.push('throttled', 'refused-before-sending');
+    await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveRateLimitError);
+    await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveNetworkError);
+    const third = await launchJob(deps, request());
+    expect(third.outcome).toBe('launched');
+    expect(executionsOf(JOB_ID)).toHaveLength(1);
+    expect(api.findQueries).toHaveLength(2);
+  });
+
+  it('looks up only with confirmed operators: jobId eq and createdAt greaterOrEqual the first attempt minus the skew allowance', async () => {
+    api.script.push('commit-then-500');
+    await expect(launchJob(deps, request())).rejects.toThrow();
+    nowMs += 600_000;
+    await launchJob(deps, request());
+    expect(api.findQueries).toEqual([
+      {
+        type: 'and',
+        queries: [
+          { type: 'eq', caseSensitive: true, field: 'jobId', value: JOB_ID },
+          {
+            type: 'greaterOrEqual',
+            caseSensitive: true,
+            field: 'createdAt',
+            value: new Date(T0 - DEFAULT_CLOCK_SKEW_MS).toISOString(),
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('ignores the platform-added input.context but not any other difference of input', async () => {
+    api.script.push('throttled');
+    await expect(launchJob(deps, request({ input: undefined }))).rejects.toThrow();
+    api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 1_000); // another input
+    api.addExecution(OTHER_JOB_ID, {}, T0 + 1_000); // another job
+    const empty = api.addExecution(JOB_ID, {}, T0 + 2_000); // only the platform context: a match
+
+    const retry = await launchJob(deps, request({ input: undefined }));
+
+    expect(retry).toMatchObject({ outcome: 'adopted', executionId: empty.id });
+  });
+
+  it('compares inputs whatever their key order', async () => {
+    api.script.push('throttled');
+    const input = { a: 1, nested: { x: [1, 2], y: 'z' } };
+    await expect(launchJob(deps, request({ input }))).rejects.toThrow();
+    const match = api.addExecution(JOB_ID, { nested: { y: 'z', x: [1, 2] }, a: 1 }, T0 + 500);
+    expect(await launchJob(deps, request({ input }))).toMatchObject({
+      outcome: 'adopted',
+      executionId: match.id,
+    });
+  });
+
+  it('adopts an execution created within the clock-skew allowance before the first attempt, never one before it', async () => {
+    api.script.push('throttled');
+    await expect(launchJob(deps, request())).rejects.toThrow();
+    api.addExecution(JOB_ID, { sku: 'A-1' }, T0 - DEFAULT_CLOCK_SKEW_MS - 1);
+    const withinSkew = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 - DEFAULT_CLOCK_SKEW_MS + 1);
+    expect(await launchJob(deps, request())).toMatchObject({
+      outcome: 'adopted',
+      executionId: withinSkew.id,
+    });
+  });
+
+  it('never adopts an execution another launch key owns; creates instead', async () => {
+    api.script.push('throttled');
+    await expect(launchJob(deps, request())).rejects.toThrow();
+    const owned = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 1_000);
+    attempts.claims.set(owned.id, 'idempotencyKey:someone-else');
+
+    const retry = await launchJob(deps, request());
+
+    expect(retry.outcome).toBe('launched');
+    expect(retry.executionId).not.toBe(owned.id);
+    expect(attempts.claims.get(owned.id)).toBe('idempotencyKey:someone-else');
+  });
+
+  it('lets only one of two interrupted keys adopt a single matching execution', async () => {
+    api.script.push('throttled', 'throttled');
+    const first = request({ key: 'idempotencyKey:a' });
+    const second = request({ key: 'idempotencyKey:b' });
+    await expect(launchJob(deps, first)).rejects.toThrow();
+    await expect(launchJob(deps, second)).rejects.toThrow();
+    const single = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 1_000);
+
+    const [a, b] = await Promise.all([launchJob(deps, first), launchJob(deps, second)]);
+
+    expect([a.outcome, b.outcome].sort()).toEqual(['adopted', 'launched']);
+    expect(new Set([a.executionId, b.executionId]).size).toBe(2);
+    expect([a.executionId, b.executionId]).toContain(single.id);
+  });
+
+  it('pages through every lookup result', async () => {
+    deps.lookupPageSize = 2;
+    api.script.push('throttled');
+    await expect(launchJob(deps, request())).rejects.toThrow();
+    for (let index = 0; index < 5; index++) api.addExecution(JOB_ID, { sku: `other-${index}` }, T0 + index);
+    const match = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 100);
+
+    const retry = await launchJob(deps, request());
+
+    expect(retry).toMatchObject({ outcome: 'adopted', executionId: match.id });
+    expect(api.findQueries).toHaveLength(3);
+  });
+
+  it('refuses to guess when the lookup finds more executions than it can page through', async () => {
+    deps.lookupPageSize = 1;
+    api.script.push('throttled');
+    await expect(launchJob(deps, request())).rejects.toThrow();
+    for (let index = 0; index < 30; index++) api.addExecution(JOB_ID, { sku: `other-${index}` }, T0 + index);
+    await expect(launchJob(deps, request())).rejects.toBeInstanceOf(EarlierLaunchLookupError);
+    expect(api.creates).toBe(1);
+  });
+
+  it('propagates a failed lookup without creating (the retry looks again)', async () => {
+    api.script.push('commit-then-500');
+    await expect(launchJob(deps, request())).rejects.toThrow();
+    const failure = new ProductLiveApiError({ method: 'POST', path: '/find', status: 503, body: '' });
+    vi.spyOn(api, 'findJobExecutions').mockRejectedValueOnce(failure);
+    await expect(launchJob(deps, request())).rejects.toBe(failure);
+    expect(api.creates).toBe(1);
+    expect((await launchJob(deps, request())).outcome).toBe('adopted');
+    expect(executionsOf(JOB_ID)).toHaveLength(1);
+  });
+
+  it('warns when the launched execution was claimed by another key in the meantime, and still reports it', async () => {
+    vi.spyOn(attempts, 'claimExecution').mockResolvedValueOnce(false);
+    const result = await launchJob(deps, request());
+    expect(result.outcome).toBe('launched');
+    expect(deps.logger.warn).toHaveBeenCalledWith(
+      'launched execution was already claimed by another launch key',
+      expect.objectContaining({ executionId: result.executionId }),
+    );
+  });
+});
