@@ -24,6 +24,11 @@ export interface DemoOptions {
   jobs?: number;
   /** That many executions share one exact createdAt (`at`, default the middle of the period). */
   sameCreatedAt?: { count: number; at?: string };
+  /**
+   * The instant the generated history ends at (default: the clock's now). The local stack pins it per data
+   * directory, so that a restart serves the same history and the next sync is incremental.
+   */
+  endAt?: string;
 }
 
 interface DemoJobTemplate {

@@ -236,7 +236,12 @@ class ProductLiveEmulator implements Emulator {
     const seed = options.seed ?? demo?.seed ?? 0;
     this.random = createSeededRandom(`runtime/${seed}`);
     this.latencyRandom = createSeededRandom(`latency/${seed}`);
-    if (demo) generateDemoData(this.store, demo, this.now());
+    if (demo) {
+      const endAt = demo.endAt === undefined ? this.now() : Date.parse(demo.endAt);
+      if (!Number.isFinite(endAt))
+        throw new EmulatorConfigError(`demo.endAt must be an ISO date, got ${demo.endAt}`);
+      generateDemoData(this.store, demo, Math.min(endAt, this.now()));
+    }
   }
 
   get url(): string {

@@ -32,7 +32,9 @@ export interface LocalStackState {
 }
 
 /** The running local stack of this data directory, or undefined when none is running. */
-export async function readRunningStack(dataDir: string = DEFAULT_DATA_DIR): Promise<LocalStackState | undefined> {
+export async function readRunningStack(
+  dataDir: string = DEFAULT_DATA_DIR,
+): Promise<LocalStackState | undefined> {
   let state: LocalStackState;
   try {
     state = JSON.parse(await readFile(join(resolve(dataDir), STACK_STATE_FILE), 'utf8')) as LocalStackState;

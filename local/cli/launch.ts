@@ -1,0 +1,104 @@
+// `npm run launch -- --job JOB_ID [--input JSON] [--idempotency-key K]`: sends one launch request to the
+// running local stack's queue, or to a deployed queue (--queue-url, standard AWS credentials).
+
+import { parseArgs } from 'node:util';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LaunchMessage } from '../../functions/launch/launch-message.schema';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-aws-servers';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_LOCAL_PORTS,
+  LOCAL_QUEUE_NAMES,
+  readRunningStack,
+} from '../stack/local-stack-settings';
+import { runCli, SetupError, UsageError } from './cli-support';
+
+const USAGE = `usage: npm run launch -- --job JOB_ID [--input JSON] [--idempotency-key KEY] [options]
+
+Sends a launch request to the launch queue. By default, the queue of the local stack that \`npm start\` runs
+(its data directory's stack.json, else port ${DEFAULT_LOCAL_PORTS.sqs}); with --queue-url, a deployed queue, using the standard
+AWS credentials and region.
+
+options:
+  --job JOB_ID             the Product-Live job to run (24 hexadecimal characters)
+  --input JSON             the execution's input, a JSON object
+  --idempotency-key KEY    requests with the same key start at most one execution
+  --queue-url URL          a deployed launch queue (see the stack output LaunchQueueUrl)
+  --data-dir DIR           the local stack's data directory (default ${DEFAULT_DATA_DIR})
+  -h, --help               show this text`;
+
+async function main(): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(process.argv.slice(2)).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.job) throw new UsageError('--job is required');
+  let input: unknown;
+  if (values.input !== undefined) {
+    try {
+      input = JSON.parse(values.input);
+    } catch {
+      throw new UsageError(`--input: not valid JSON: ${values.input}`);
+    }
+  }
+  const message = LaunchMessage.safeParse({
+    jobId: values.job,
+    ...(input !== undefined ? { input } : {}),
+    ...(values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {}),
+  });
+  if (!message.success) {
+    throw new UsageError(
+      message.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+    );
+  }
+  const { sqs, queueUrl, where } = await target(values['queue-url'], values['data-dir'] ?? DEFAULT_DATA_DIR);
+  let sent: { MessageId?: string };
+  try {
+    sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message.data) }),
+    );
+  } catch (error) {
+    throw new SetupError(
+      `could not send to ${queueUrl} (${(error as Error).message})${where === 'local' ? ': is `npm start` running?' : ''}`,
+    );
+  }
+  process.stdout.write(
+    `sent launch request ${sent.MessageId} for job ${message.data.jobId} to ${queueUrl}\n`,
+  );
+  return 0;
+}
+
+async function target(queueUrl: string | undefined, dataDir: string) {
+  if (queueUrl) return { sqs: new SQSClient({}), queueUrl, where: 'aws' as const };
+  const stack = await readRunningStack(dataDir);
+  const endpoint = stack?.endpoints.sqs ?? `http://127.0.0.1:${DEFAULT_LOCAL_PORTS.sqs}`;
+  return {
+    sqs: new SQSClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint }),
+    queueUrl: stack?.queues.launchUrl ?? `${endpoint}/123456789012/${LOCAL_QUEUE_NAMES.launch}`,
+    where: 'local' as const,
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      job: { type: 'string' },
+      input: { type: 'string' },
+      'idempotency-key': { type: 'string' },
+      'queue-url': { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+await runCli(main, USAGE);

@@ -1,0 +1,260 @@
+// `npm start`: the whole system on this machine (see README "Try it locally").
+//   npm start                      start the local stack, sync now and every --every, run the launcher
+//   npm start -- --once [--json]   one sync run, print its summary, exit 0 (ok) or 1 (failed)
+import { parseArgs } from 'node:util';
+import {
+  ProductLiveAuthError,
+  ProductLiveError,
+} from '../../functions/core/product-live/product-live.errors';
+import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
+import { JavaMissingError, PortInUseError } from '../aws/local-aws-servers';
+import { type LocalStack, startLocalStack } from '../stack/local-stack';
+import { DEFAULT_DATA_DIR, DEFAULT_LOCAL_PORTS } from '../stack/local-stack-settings';
+import { parseCount, parseDuration, parsePort, runCli, SetupError, UsageError } from './cli-support';
+import { formatSummary, ProgressReporter } from './sync-report';
+
+export const START_USAGE = `usage: npm start -- [options]
+
+Starts DynamoDB Local, s3rver, local SQS and the Product-Live emulator (or uses a real account), syncs at
+once and then every --every, and runs the launcher on the local queue. Ctrl-C stops everything.
+
+options:
+  --once                 run one sync, print its summary and exit (0 ok, 1 failed)
+  --json                 print the summary as JSON (the Lambda's return value)
+  --quiet                print nothing but errors
+  --every DURATION       time between syncs (default 1m; e.g. 30s, 5m)
+  --data-dir DIR         where DynamoDB and S3 data persist (default ${DEFAULT_DATA_DIR})
+  --api-url URL          a real Product-Live API (env PRODUCT_LIVE_API_URL) instead of the emulator
+  --api-key KEY          its API key (env PRODUCT_LIVE_API_KEY); never printed
+  --seed N               emulator demo data seed (default 1)
+  --executions N         emulator demo executions (default 400)
+  --emulator-port PORT   default ${DEFAULT_LOCAL_PORTS.emulator}
+  --dynamodb-port PORT   default ${DEFAULT_LOCAL_PORTS.dynamodb}
+  --s3-port PORT         default ${DEFAULT_LOCAL_PORTS.s3}
+  --sqs-port PORT        default ${DEFAULT_LOCAL_PORTS.sqs} (npm run launch sends there)
+  --verbose              show the functions' INFO logs
+  -h, --help             show this text`;
+
+const PORT_FLAGS: Record<string, string> = {
+  'DynamoDB Local': '--dynamodb-port',
+  s3rver: '--s3-port',
+  'local SQS': '--sqs-port',
+};
+
+interface StartOptions {
+  once: boolean;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  everyMs: number;
+  dataDir: string;
+  api: { url: string; key: string } | undefined;
+  demo: { seed: number; executions: number } | undefined;
+  ports: Partial<Record<keyof typeof DEFAULT_LOCAL_PORTS, number>>;
+}
+
+/** Parses the command line (and the PRODUCT_LIVE_API_URL / PRODUCT_LIVE_API_KEY fallbacks). */
+export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'help' {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  const apiUrl = values['api-url'] ?? env.PRODUCT_LIVE_API_URL;
+  const apiKey = values['api-key'] ?? env.PRODUCT_LIVE_API_KEY;
+  if (apiUrl && !/^https?:\/\/[^\s]+$/.test(apiUrl))
+    throw new UsageError(`--api-url: not an http(s) URL: ${apiUrl}`);
+  if (apiUrl && !apiKey) throw new UsageError('--api-url needs --api-key (or PRODUCT_LIVE_API_KEY)');
+  if (values.json && values.quiet) throw new UsageError('--json and --quiet cannot be combined');
+  const everyMs = parseDuration(values.every ?? '1m', '--every');
+  if (everyMs < 5_000) throw new UsageError('--every: at least 5s between syncs');
+  const seed = parseCount(values.seed, '--seed');
+  const executions = parseCount(values.executions, '--executions');
+  return {
+    once: values.once ?? false,
+    json: values.json ?? false,
+    quiet: values.quiet ?? false,
+    verbose: values.verbose ?? false,
+    everyMs,
+    dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR,
+    api: apiUrl && apiKey ? { url: apiUrl.replace(/\/+$/, ''), key: apiKey } : undefined,
+    demo:
+      seed !== undefined || executions !== undefined
+        ? { seed: seed ?? 1, executions: executions ?? 400 }
+        : undefined,
+    ports: {
+      emulator: parsePort(values['emulator-port'], '--emulator-port'),
+      dynamodb: parsePort(values['dynamodb-port'], '--dynamodb-port'),
+      s3: parsePort(values['s3-port'], '--s3-port'),
+      sqs: parsePort(values['sqs-port'], '--sqs-port'),
+    },
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      once: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      every: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'api-url': { type: 'string' },
+      'api-key': { type: 'string' },
+      seed: { type: 'string' },
+      executions: { type: 'string' },
+      'emulator-port': { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      's3-port': { type: 'string' },
+      'sqs-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/** Fails fast, with one line, when the real API rejects the key or cannot be reached. */
+async function checkApi(api: { url: string; key: string }): Promise<void> {
+  const client = new ProductLiveClient({
+    baseUrl: api.url,
+    apiKey: api.key,
+    maxAttempts: 2,
+    timeoutMs: 15_000,
+  });
+  try {
+    await client.listJobExecutions({ page: 0, size: 1 });
+  } catch (error) {
+    if (error instanceof ProductLiveAuthError) {
+      throw new SetupError(
+        `Product-Live rejected the API key (HTTP ${error.status}): check --api-key or PRODUCT_LIVE_API_KEY`,
+      );
+    }
+    const reason = error instanceof ProductLiveError ? error.message : String(error);
+    throw new SetupError(
+      `cannot reach Product-Live at ${api.url} (${reason}): check --api-url and your network`,
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  const parsed = parseStartArgs(process.argv.slice(2), process.env);
+  if (parsed === 'help') {
+    process.stdout.write(`${START_USAGE}\n`);
+    return 0;
+  }
+  const options = parsed;
+  const say = (text: string) => {
+    if (!options.quiet && !options.json) process.stdout.write(`${text}\n`);
+  };
+  if (options.api) await checkApi(options.api);
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      dataDir: options.dataDir,
+      api: options.api,
+      ports: options.ports,
+      demo: options.demo,
+      env: process.env,
+      logLevel: options.verbose ? 'INFO' : options.quiet || options.json ? 'ERROR' : 'WARN',
+    });
+  } catch (error) {
+    if (error instanceof JavaMissingError) throw new SetupError(error.message);
+    if (error instanceof PortInUseError) {
+      const flag = PORT_FLAGS[error.service] ?? '--emulator-port';
+      throw new SetupError(
+        `${error.message.replace(/ or choose another port\.$/, '')}, or pass ${flag} PORT`,
+      );
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new SetupError(
+        `port ${options.ports.emulator ?? DEFAULT_LOCAL_PORTS.emulator} for the Product-Live emulator is already in use: stop the process using it, or pass --emulator-port PORT`,
+      );
+    }
+    throw error;
+  }
+
+  const { state } = stack;
+  say('Local stack running:');
+  say(
+    `  Product-Live API  ${state.endpoints.productLive}${stack.emulator ? ' (emulator with demo data)' : ''}`,
+  );
+  say(`  DynamoDB          ${state.endpoints.dynamodb}  tables ${Object.values(state.tables).join(', ')}`);
+  say(`  S3                ${state.endpoints.s3}  bucket ${state.bucket}`);
+  say(`  SQS               ${state.endpoints.sqs}  launch queue ${state.queues.launchUrl}`);
+  say(`  data              ${options.dataDir}`);
+
+  const runSync = async (): Promise<SyncSummary> => {
+    const progress = new ProgressReporter(process.stderr);
+    const showProgress = !options.quiet && !options.json;
+    const summary = await stack.syncOnce(showProgress ? (event) => progress.update(event) : undefined);
+    progress.finish();
+    if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else if (!options.quiet) say(`\nSync ${new Date().toISOString()}\n${formatSummary(summary)}`);
+    if (summary.error && options.quiet) process.stderr.write(`sync failed: ${summary.error}\n`);
+    return summary;
+  };
+
+  if (options.once) {
+    try {
+      const summary = await runSync();
+      return summary.error ? 1 : 0;
+    } finally {
+      await stack.stop();
+    }
+  }
+
+  say(
+    `\nSyncing now and every ${options.everyMs / 1000}s; send launches with: npm run launch -- --job JOB_ID`,
+  );
+  say('Press Ctrl-C to stop.');
+  stack.startLauncher((batch) => {
+    if (batch.error) process.stderr.write(`launcher: ${batch.error}\n`);
+    else
+      say(
+        `launcher: ${batch.received} message(s), ${batch.received - batch.failed} handled, ${batch.failed} to retry`,
+      );
+  });
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    let firstSignalAt = 0;
+    const onSignal = () => {
+      // One Ctrl-C reaches this process twice (from the terminal and relayed by npm/tsx): only a second
+      // Ctrl-C pressed a while later forces the exit.
+      if (stopping) {
+        if (Date.now() - firstSignalAt < 1_500) return;
+        process.stderr.write('forced exit\n');
+        process.exit(130);
+      }
+      firstSignalAt = Date.now();
+      stopping = true;
+      say('\nStopping…');
+      clearTimeout(timer);
+      wake?.();
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  while (!stopping) {
+    await runSync();
+    if (stopping) break;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = setTimeout(resolve, options.everyMs);
+    });
+  }
+  await stopped;
+  await stack.stop();
+  say('Stopped.');
+  return 0;
+}
+
+await runCli(main, START_USAGE);

@@ -1,0 +1,73 @@
+// Human output of a sync run: a progress line while it runs (a bar once totalElements gives the total) and
+// an aligned summary table at the end. `--json` prints the summary object instead.
+import type { SyncProgress } from '../../functions/sync/run-sync';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
+
+/** Renders progress events to a stream: one rewritten line on a terminal, one line per page otherwise. */
+export class ProgressReporter {
+  private window = { page: 0, executions: 0, totalElements: 0 };
+  private files = { copied: 0, failed: 0 };
+  private drawn = false;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  update(progress: SyncProgress): void {
+    if (progress.phase === 'window') this.window = progress;
+    if (progress.phase === 'files') this.files = { copied: progress.copied, failed: progress.failed };
+    const line = this.render(progress);
+    if (this.out.isTTY) {
+      this.out.write(`\r\x1b[2K${line}`);
+      this.drawn = true;
+    } else if (progress.phase !== 'files') {
+      this.out.write(`${line}\n`);
+    }
+  }
+
+  /** Clears the progress line before the summary is printed. */
+  finish(): void {
+    if (this.drawn) this.out.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+
+  private render(progress: SyncProgress): string {
+    if (progress.phase === 'open')
+      return `refreshing open executions ${progress.refreshed}/${progress.total}`;
+    const { page, executions, totalElements } = this.window;
+    const ratio = totalElements > 0 ? Math.min(1, executions / totalElements) : 0;
+    const bar = totalElements > 0 ? `${progressBar(ratio, 24)} ${Math.round(ratio * 100)}% ` : '';
+    return `${bar}page ${page} · ${executions}/${totalElements} executions · files ${this.files.copied} copied, ${this.files.failed} failed`;
+  }
+}
+
+function progressBar(ratio: number, width: number): string {
+  const filled = Math.round(ratio * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/** The summary as an aligned table. */
+export function formatSummary(summary: SyncSummary): string {
+  const rows: Array<[string, string]> = [
+    [
+      'result',
+      summary.skipped
+        ? 'skipped (another run holds the lease)'
+        : summary.error
+          ? `failed: ${summary.error}`
+          : 'ok',
+    ],
+    [
+      'executions',
+      `${summary.executions.new} new, ${summary.executions.updated} updated, ${summary.executions.unchanged} unchanged, ${summary.executions.openRefreshed} open re-read`,
+    ],
+    [
+      'files',
+      `${summary.files.copied} copied, ${summary.files.skipped} already copied, ${summary.files.failed} failed`,
+    ],
+    ['API requests', `${summary.apiRequests} (${summary.throttled} throttled)`],
+    ['watermark', summary.watermark ?? '(first window not complete yet)'],
+    ['more remaining', summary.moreRemaining ? 'yes: the next run continues' : 'no'],
+    ['duration', `${(summary.durationMs / 1000).toFixed(1)} s`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}

@@ -1,0 +1,280 @@
+// Drives `npm start` and `npm run launch` as a user would, as subprocesses on free ports.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../functions/core/aws-clients';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
+import { findFreePort, LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
+import { createEmulator } from '../../local/emulator';
+import type { LocalStackState } from '../../local/stack/local-stack-settings';
+
+const root = resolve(import.meta.dirname, '../..');
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'plsync-cli-'));
+});
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function freePorts(): Promise<string[]> {
+  const [emulator, dynamodb, s3, sqs] = await Promise.all(
+    ['emulator', 'dynamodb', 's3', 'sqs'].map((name) => findFreePort(name)),
+  );
+  return [
+    '--emulator-port',
+    String(emulator),
+    '--dynamodb-port',
+    String(dynamodb),
+    '--s3-port',
+    String(s3),
+    '--sqs-port',
+    String(sqs),
+  ];
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return spawn(command, args, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function finish(child: ChildProcess): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolveResult) =>
+    child.on('close', (code, signal) => resolveResult({ code, signal, stdout, stderr })),
+  );
+}
+
+const npm = (args: string[], env?: NodeJS.ProcessEnv) => finish(run('npm', ['-s', ...args], env));
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const probe = createServer();
+    probe.once('error', () => resolvePort(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort(true)));
+  });
+}
+
+describe('npm start -- --once', () => {
+  it('syncs the demo data, prints the JSON summary, and the next run on the same data dir is incremental', async () => {
+    const ports = await freePorts();
+    const first = await npm(['start', '--', '--once', '--json', '--data-dir', dataDir, ...ports]);
+    expect(first.code, first.stderr).toBe(0);
+    const summary = JSON.parse(first.stdout) as SyncSummary;
+    expect(summary.executions.new).toBeGreaterThan(100);
+    expect(summary.files.copied).toBeGreaterThan(50);
+    expect(summary.error).toBeNull();
+
+    const second = await npm([
+      'start',
+      '--',
+      '--once',
+      '--json',
+      '--data-dir',
+      dataDir,
+      ...(await freePorts()),
+    ]);
+    expect(second.code, second.stderr).toBe(0);
+    const again = JSON.parse(second.stdout) as SyncSummary;
+    expect(again.executions.new).toBe(0);
+    expect(again.files.copied).toBe(0);
+    await expect(stat(join(dataDir, 'stack.json'))).rejects.toThrow();
+  });
+
+  it('prints a readable summary table without --json', async () => {
+    const result = await npm(['start', '--', '--once', '--data-dir', dataDir, ...(await freePorts())]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Local stack running:');
+    expect(result.stdout).toMatch(/executions\s+0 new/);
+    expect(result.stdout).toMatch(/more remaining\s+no/);
+  });
+});
+
+describe('npm start (long-running) with npm run launch', () => {
+  it('launches a demo job from the queue, stores the execution within one interval, and stops cleanly on Ctrl-C', async () => {
+    const ports = await freePorts();
+    const child = run('npm', ['-s', 'start', '--', '--every', '5s', '--data-dir', dataDir, ...ports]);
+    const done = finish(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      await waitFor(() => output.includes('Press Ctrl-C to stop.'), 60_000);
+      const state = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as LocalStackState;
+      const jobs = (await (
+        await fetch(`${state.endpoints.productLive}/v1/data_factory/job_executions?size=50`, {
+          headers: { 'X-Api-Key': 'local-dev-key' },
+        })
+      ).json()) as { data: Array<{ jobId: string; pipelineId?: string }> };
+      const jobId = jobs.data.find((execution) => execution.pipelineId)?.jobId ?? '';
+      const launched = await npm([
+        'run',
+        'launch',
+        '--',
+        '--job',
+        jobId,
+        '--data-dir',
+        dataDir,
+        '--idempotency-key',
+        'cli-test',
+      ]);
+      expect(launched.code, launched.stderr).toBe(0);
+      expect(launched.stdout).toMatch(/sent launch request/);
+
+      const doc = createDocumentClient(
+        new DynamoDBClient({
+          region: state.region,
+          credentials: LOCAL_CREDENTIALS,
+          endpoint: state.endpoints.dynamodb,
+        }),
+      );
+      let executionId: string | undefined;
+      await waitFor(async () => {
+        const result = (await (
+          await fetch(`${state.endpoints.productLive}/v1/job_executions/find?size=1000`, {
+            method: 'POST',
+            headers: { 'X-Api-Key': 'local-dev-key', 'content-type': 'application/json' },
+            body: JSON.stringify({ type: 'eq', field: 'jobId', value: jobId }),
+          })
+        ).json()) as { data: Array<{ id: string; createdAt: string }> };
+        const fresh = result.data.filter(
+          (execution) => Date.parse(execution.createdAt) > Date.parse(state.startedAt),
+        );
+        executionId = fresh[0]?.id;
+        return executionId !== undefined;
+      }, 15_000);
+      await waitFor(async () => {
+        const stored = await doc.send(
+          new GetCommand({
+            TableName: state.tables.executions,
+            Key: { id: executionId },
+            ConsistentRead: true,
+          }),
+        );
+        return stored.Item !== undefined;
+      }, 10_000);
+    } finally {
+      process.kill(-(child.pid ?? 0), 'SIGINT');
+    }
+    const result = await done;
+    // npm itself re-raises the Ctrl-C it forwarded; the stack below it exits 0 after stopping everything.
+    expect(result.code === 0 || result.signal === 'SIGINT', result.stderr).toBe(true);
+    expect(result.stdout).toContain('Stopped.');
+    for (const port of ports.filter((_, index) => index % 2 === 1))
+      expect(await portIsFree(Number(port))).toBe(true);
+    await expect(stat(join(dataDir, 'stack.json'))).rejects.toThrow();
+  });
+});
+
+describe('npm start: clear errors with exit code 2', () => {
+  it('rejects unknown flags with the usage text', async () => {
+    const result = await npm(['start', '--', '--bogus']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("error: Unknown option '--bogus'");
+    expect(result.stderr).toContain('usage: npm start -- [options]');
+  });
+
+  it('rejects a bad --every', async () => {
+    const result = await npm(['start', '--', '--once', '--every', 'soon']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--every: expected a duration such as 30s, 1m or 1h, got "soon"');
+  });
+
+  it('says what to install when Java is missing', async () => {
+    const binDir = join(root, 'node_modules', '.bin');
+    const child = run(
+      join(binDir, 'tsx'),
+      ['local/cli/start.ts', '--once', '--data-dir', dataDir, ...(await freePorts())],
+      {
+        ...process.env,
+        PATH: binDir,
+      },
+    );
+    const result = await finish(child);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/Java 17 or newer is required to run DynamoDB Local .*install a JRE/);
+  });
+
+  it('names the taken port and the flag that changes it', async () => {
+    const ports = await freePorts();
+    const dynamodbPort = Number(ports[3]);
+    const blocker = createServer();
+    await new Promise<void>((resolveListen) => blocker.listen(dynamodbPort, '127.0.0.1', resolveListen));
+    try {
+      const result = await npm(['start', '--', '--once', '--data-dir', dataDir, ...ports]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`Port ${dynamodbPort} for DynamoDB Local is already in use`);
+      expect(result.stderr).toContain('--dynamodb-port');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('reports a rejected API key without printing it', async () => {
+    const emulator = createEmulator({ apiKey: 'the-right-key' });
+    await emulator.start();
+    try {
+      const rejected = await npm([
+        'start',
+        '--',
+        '--once',
+        '--api-url',
+        emulator.url,
+        '--api-key',
+        'wrong-key-123',
+      ]);
+      expect(rejected.code).toBe(2);
+      expect(rejected.stderr.trim()).toBe(
+        'error: Product-Live rejected the API key (HTTP 401): check --api-key or PRODUCT_LIVE_API_KEY',
+      );
+    } finally {
+      await emulator.stop();
+    }
+  });
+
+  it('reports an unreachable API', async () => {
+    const port = await findFreePort('nothing');
+    const unreachable = await npm([
+      'start',
+      '--',
+      '--once',
+      '--api-url',
+      `http://127.0.0.1:${port}`,
+      '--api-key',
+      'k-123',
+    ]);
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.stderr).toContain(`cannot reach Product-Live at http://127.0.0.1:${port}`);
+    expect(unreachable.stderr).not.toContain('k-123');
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
