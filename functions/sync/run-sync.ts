@@ -46,10 +46,22 @@ export type SyncProgress =
   | { phase: 'window'; page: number; executions: number; totalElements: number; round: 1 | 2 }
   | { phase: 'files'; copied: number; failed: number };
 
+/** The execution store the sync needs (ExecutionRepository in production, in-memory fakes in tests). */
+export type SyncExecutionStore = Pick<
+  ExecutionRepository,
+  'get' | 'getStates' | 'insertMany' | 'upsert' | 'saveFiles' | 'listOpen' | 'listFilesDue'
+>;
+
+/** The lease and checkpoint store the sync needs. */
+export type SyncStateStore = Pick<
+  SyncStateRepository,
+  'acquireLease' | 'releaseLease' | 'getCheckpoint' | 'saveCheckpoint'
+>;
+
 export interface SyncDeps {
   api: SyncApi;
-  executions: ExecutionRepository;
-  state: SyncStateRepository;
+  executions: SyncExecutionStore;
+  state: SyncStateStore;
   copier: { copy(request: CopyRequest): Promise<CopyResult> };
   /** Stores an execution JSON too large for a DynamoDB item; returns its S3 key. */
   storeLargePayload?: (key: string, json: string) => Promise<void>;
