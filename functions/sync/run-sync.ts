@@ -12,6 +12,7 @@
 // 4. Checkpoint after each page's writes; a run that stops (time budget, crash) resumes the window.
 // 5. Copy every pending file; failed copies are retried by later runs with backoff, up to a bound.
 import Bottleneck from 'bottleneck';
+import { settleAll } from '../core/concurrency';
 import {
   type FileCopy,
   mergeFileCopies,
@@ -493,16 +494,6 @@ class SyncRun {
       error: overrides.error ?? null,
     };
   }
-}
-
-/**
- * Like Promise.all, but waits for every task before rejecting with the first error: a run never ends
- * (or starts its next step) while some copy or write it began is still in flight.
- */
-async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(tasks);
-  const failure = results.find((result) => result.status === 'rejected');
-  if (failure) throw failure.reason;
 }
 
 function isDue(file: FileCopy, nowIso: string): boolean {

@@ -26,6 +26,11 @@ export interface SyncHarness {
   logs: Array<{ level: string; message: string; extra: unknown[] }>;
   /** S3 keys in the order uploads of them started (PutObject or multipart): a key twice is a duplicate. */
   uploads: string[];
+  /**
+   * SDK-level faults for DynamoDB and S3 calls: with probability `rate`, a call fails before it is sent,
+   * or (half the time) after it took effect, as a lost response would. Off (rate 0) by default.
+   */
+  sdkFaults: { rate: number; random: () => number; injected: number };
   /** One sync run; `deps` and `options` override the harness defaults. */
   sync(overrides?: { deps?: Partial<SyncDeps>; options?: Partial<SyncOptions> }): Promise<SyncSummary>;
   storedItems(): Promise<ExecutionItem[]>;
@@ -36,7 +41,7 @@ export interface SyncHarnessOptions {
   emulator?: EmulatorOptions;
   sync?: Partial<SyncOptions>;
   /** Client retry settings (fast by default so that injected faults cost milliseconds). */
-  client?: { maxAttempts?: number; retryMaxMs?: number };
+  client?: { maxAttempts?: number; retryMaxMs?: number; timeoutMs?: number };
 }
 
 let runCounter = 0;
@@ -68,8 +73,34 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
     requestsPerMinute: 100_000,
     retryBaseMs: 1,
     retryMaxMs: options.client?.retryMaxMs ?? 20,
-    timeoutMs: 2_000,
+    timeoutMs: options.client?.timeoutMs ?? 2_000,
     maxAttempts: options.client?.maxAttempts ?? 10,
+  });
+  const sdkFaults = { rate: 0, random: Math.random, injected: 0 };
+  const injectFaults = (service: 'DynamoDB' | 'S3') =>
+    ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
+        if (sdkFaults.rate === 0 || sdkFaults.random() >= sdkFaults.rate) return next(args);
+        sdkFaults.injected += 1;
+        const error = Object.assign(
+          new Error(`injected ${service} fault in ${context.commandName}`),
+          service === 'DynamoDB'
+            ? { name: 'ProvisionedThroughputExceededException', $fault: 'client', $metadata: {} }
+            : { name: 'SlowDown', $fault: 'server', $metadata: {} },
+        );
+        if (sdkFaults.random() < 0.5) throw error;
+        await next(args);
+        throw error;
+      }) as never;
+  clients.dynamo.middlewareStack.add(injectFaults('DynamoDB'), {
+    step: 'initialize',
+    priority: 'high',
+    name: 'injectFaults',
+  });
+  clients.s3.middlewareStack.add(injectFaults('S3'), {
+    step: 'initialize',
+    priority: 'high',
+    name: 'injectFaults',
   });
   const uploads: string[] = [];
   clients.s3.middlewareStack.add(
@@ -103,6 +134,7 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
     state,
     logs,
     uploads,
+    sdkFaults,
     sync: (overrides = {}) =>
       runSync(
         {

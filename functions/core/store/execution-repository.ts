@@ -10,6 +10,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { forEachConcurrently } from '../concurrency';
 import type { ExecutionFields, FileCopy } from '../executions/execution-record';
 import { pendingFilesMarker } from '../executions/execution-record';
 import { EXECUTION_INDEXES, FILES_PENDING_FLAG, OPEN_FLAG } from './table-definitions';
@@ -37,6 +38,8 @@ export class UnprocessedItemsError extends Error {
 const BATCH_GET_SIZE = 100;
 const BATCH_WRITE_SIZE = 25;
 const UNPROCESSED_RETRIES = 8;
+/** Batch requests in flight at once for one call. */
+const BATCH_CONCURRENCY = 4;
 
 export interface ExecutionRepositoryOptions {
   /** Waits between retries of unprocessed batch items (tests pass a no-op). */
@@ -66,8 +69,8 @@ export class ExecutionRepository {
   async getStates(ids: readonly string[]): Promise<Map<string, StoredState>> {
     const states = new Map<string, StoredState>();
     const unique = [...new Set(ids)];
-    for (let start = 0; start < unique.length; start += BATCH_GET_SIZE) {
-      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_SIZE).map((id) => ({ id }));
+    await forEachConcurrently(chunks(unique, BATCH_GET_SIZE), BATCH_CONCURRENCY, async (chunk) => {
+      let keys: Record<string, unknown>[] = chunk.map((id) => ({ id }));
       for (let attempt = 0; keys.length > 0; attempt++) {
         if (attempt > UNPROCESSED_RETRIES) {
           throw new UnprocessedItemsError(`BatchGetItem left ${keys.length} keys unprocessed after retries`);
@@ -91,7 +94,7 @@ export class ExecutionRepository {
         keys =
           (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
       }
-    }
+    });
     return states;
   }
 
@@ -100,10 +103,10 @@ export class ExecutionRepository {
    * ids a consistent read just found missing, under the sync lease).
    */
   async insertMany(items: readonly ExecutionItem[]): Promise<void> {
-    for (let start = 0; start < items.length; start += BATCH_WRITE_SIZE) {
-      let requests: Record<string, unknown>[] = items
-        .slice(start, start + BATCH_WRITE_SIZE)
-        .map((item) => ({ PutRequest: { Item: withIndexMarkers(item) } }));
+    await forEachConcurrently(chunks(items, BATCH_WRITE_SIZE), BATCH_CONCURRENCY, async (chunk) => {
+      let requests: Record<string, unknown>[] = chunk.map((item) => ({
+        PutRequest: { Item: withIndexMarkers(item) },
+      }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > UNPROCESSED_RETRIES) {
           throw new UnprocessedItemsError(
@@ -116,7 +119,7 @@ export class ExecutionRepository {
         );
         requests = (result.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined) ?? [];
       }
-    }
+    });
   }
 
   /**
@@ -266,6 +269,12 @@ function toSetExpression(item: ExecutionItem) {
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
 }
 
 function backoffMs(attempt: number): number {

@@ -1,0 +1,190 @@
+// The convergence suite (invariants 1–4, 6): a large emulated account, executions starting and ending
+// between runs, API faults at 10–30 %, DynamoDB and S3 faults at the SDK level, runs killed at random
+// points; then clean runs until one finds nothing to do, and the store must equal the API exactly.
+// Seeded: a failure prints its seed; CONVERGENCE_SEED=<n> replays it. SOAK=1 runs a longer variant.
+import { describe, expect, it } from 'vitest';
+import { discoverFiles } from '../../functions/core/executions/file-discovery';
+import type { ExecutionItem } from '../../functions/core/store/execution-repository';
+import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
+import { type Emulator, ManualClock } from '../../local/emulator';
+import { createSeededRandom, type SeededRandom } from '../../local/emulator/seeded-random';
+import { createSyncHarness, expectStoreToEqualEmulator } from '../support/sync-harness';
+
+const soak = process.env.SOAK === '1';
+const seed = Number(process.env.CONVERGENCE_SEED ?? 20_261_129);
+const settings = soak
+  ? { executions: 10_000, chaosRuns: 60, maxCleanRuns: 30 }
+  : { executions: 2_000, chaosRuns: 20, maxCleanRuns: 20 };
+
+class KilledError extends Error {
+  override readonly name = 'KilledError';
+}
+
+describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
+  it('converges to the exact API state through faults, kills and a moving account', {
+    timeout: 600_000,
+  }, async () => {
+    const random = createSeededRandom(`convergence/${seed}`);
+    const clock = new ManualClock('2024-05-01T00:00:00.000Z');
+    const harness = await createSyncHarness({
+      emulator: {
+        seed,
+        clock,
+        maxGeneratedFileBytes: 4 * 1024,
+        order: random.pick(['ascending', 'descending', 'insertion', 'shuffled'] as const),
+      },
+      sync: { pageSize: 200, fileCopyConcurrency: 8 },
+      client: { retryMaxMs: 1_500, timeoutMs: 1_000 },
+    });
+    const account = createAccount(harness.emulator, random);
+    // A month of history: most runs produce no file, some produce several; bursts share one createdAt.
+    for (let created = 0; created < settings.executions; ) {
+      clock.advance(random.chance(0.05) ? 0 : random.int(1, 40) * 30_000);
+      const burst = random.chance(0.01) ? 60 : 1;
+      for (let i = 0; i < burst; i++, created++) account.run();
+    }
+    const context = `seed ${seed} (replay with CONVERGENCE_SEED=${seed})`;
+    const summaries: SyncSummary[] = [];
+    const figures = { killed: 0, apiFaults: 0, runs: 0 };
+    try {
+      for (let run = 0; run < settings.chaosRuns; run++) {
+        const rate = 0.1 + random.next() * 0.2;
+        harness.emulator.setFaults({
+          rate,
+          seed: seed + run,
+          kinds: ['429', '429-no-retry-after', '500', 'timeout', 'malformed-json', 'truncated-download'],
+        });
+        harness.sdkFaults.rate = 0.01;
+        harness.sdkFaults.random = () => random.next();
+        const killAfter = random.chance(0.5) ? random.int(1, 40) : undefined;
+        const summary = await harness.sync({ deps: killAfter ? killing(harness, killAfter) : {} });
+        harness.sdkFaults.rate = 0;
+        figures.runs += 1;
+        if (summary.error?.includes('KilledError')) {
+          figures.killed += 1;
+          // A killed run does not give its lease back: the next run waits for it to expire.
+          harness.clock.advance(961_000);
+        }
+        summaries.push(summary);
+        if (process.env.CONVERGENCE_TRACE)
+          console.info(new Date().toISOString(), 'chaos', run, JSON.stringify(summary));
+        expect(summary, context).toHaveProperty('executions');
+        // The account moves on: time passes, runs end, new ones start.
+        harness.clock.advance(random.int(1, 30) * 60_000);
+        for (let i = random.int(0, 40); i > 0; i--) account.run();
+      }
+      figures.apiFaults = harness.emulator.requests.filter((request) => request.fault).length;
+      harness.emulator.setFaults(undefined);
+      let clean = false;
+      for (let run = 0; run < settings.maxCleanRuns && !clean; run++) {
+        const summary = await harness.sync();
+        if (process.env.CONVERGENCE_TRACE)
+          console.info(new Date().toISOString(), 'clean', run, JSON.stringify(summary));
+        figures.runs += 1;
+        summaries.push(summary);
+        clean =
+          summary.error === null &&
+          !summary.moreRemaining &&
+          summary.files.failed === 0 &&
+          summary.files.copied === 0 &&
+          summary.executions.new === 0 &&
+          summary.executions.updated === 0 &&
+          (await pendingCopies(harness.executions)) === 0;
+        // Let file retries come due and open runs end.
+        harness.clock.advance(6 * 3_600_000);
+      }
+      expect(clean, `${context}: no clean run within ${settings.maxCleanRuns} runs`).toBe(true);
+      await expectStoreToEqualEmulator(harness);
+      expect(new Set(harness.uploads).size, `${context}: duplicate S3 uploads`).toBe(harness.uploads.length);
+      const truth = harness.emulator.executions();
+      if (process.env.CONVERGENCE_TRACE) console.info('executions', truth.length);
+      const files = truth.flatMap((execution) => discoverFiles(execution)).length;
+      expect(truth.length).toBeGreaterThanOrEqual(2_000);
+      expect(files).toBeGreaterThanOrEqual(200);
+      expect(figures.killed, context).toBeGreaterThan(0);
+      expect(harness.sdkFaults.injected, context).toBeGreaterThan(0);
+      expect(summaries.some((summary) => summary.files.failed > 0)).toBe(true);
+      console.info(
+        `convergence ${context}: ${figures.runs} runs (${figures.killed} killed), ${figures.apiFaults} API faults, ` +
+          `${harness.sdkFaults.injected} SDK faults, ${truth.length} executions and ${files} files verified, nothing lost`,
+      );
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+/** An account with jobs on six pipelines: three without files, three producing files of both kinds. */
+function createAccount(emulator: Emulator, random: SeededRandom) {
+  const quiet = ['Sync Prices', 'Refresh Stock', 'Recompute Scores'].map((title) =>
+    emulator.addJob({ title, kind: 'no-files' }),
+  );
+  const withFiles = [
+    emulator.addJob({ title: 'Export Products to Amazon', kind: 'export' }),
+    emulator.addJob({ title: 'Import Products from Supplier', kind: 'import-with-file' }),
+    emulator.addJob({ title: 'Generate Media Thumbnails', kind: 'media' }),
+  ];
+  const outcomes = [
+    'COMPLETED',
+    'COMPLETED',
+    'COMPLETED',
+    'COMPLETED',
+    'USER_ERROR',
+    'FAILED',
+    'TERMINATED',
+    'TIMEDOUT',
+  ] as const;
+  return {
+    run: () => {
+      const job = random.chance(0.08) ? random.pick(withFiles) : random.pick(quiet);
+      emulator.createExecution(
+        job.id,
+        {},
+        { runTimeMs: random.int(1, 1_200) * 1_000, outcome: random.pick(outcomes) },
+      );
+    },
+  };
+}
+
+/** Dependencies that throw KilledError at the n-th store call and never give the lease back. */
+function killing(harness: Awaited<ReturnType<typeof createSyncHarness>>, afterCalls: number) {
+  let calls = 0;
+  const tick = () => {
+    if (++calls >= afterCalls) throw new KilledError(`killed after ${afterCalls} store calls`);
+  };
+  const executions = new ExecutionRepository(harness.clients.doc, harness.store.executionsTable);
+  const state = new SyncStateRepository(harness.clients.doc, harness.store.stateTable);
+  const wrap = <T extends object>(target: T, passThrough: string[] = []): T =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        const value = Reflect.get(object, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (passThrough.includes(String(property))) return value.bind(object);
+        return (...args: unknown[]) => {
+          tick();
+          return value.apply(object, args);
+        };
+      },
+    });
+  return {
+    executions: wrap(executions),
+    state: new Proxy(wrap(state, ['acquireLease']), {
+      get(object, property, receiver) {
+        // A killed process never reaches its `finally`: the lease stays until it expires.
+        if (property === 'releaseLease') {
+          return async (owner: string) => (calls >= afterCalls ? undefined : state.releaseLease(owner));
+        }
+        return Reflect.get(object, property, receiver);
+      },
+    }),
+  };
+}
+
+async function pendingCopies(executions: ExecutionRepository): Promise<number> {
+  let pending = 0;
+  for await (const item of executions.listFilesDue('9999-12-31T00:00:00.000Z'))
+    pending += (item as ExecutionItem).files.length;
+  return pending;
+}
