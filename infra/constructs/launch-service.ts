@@ -1,0 +1,127 @@
+// Layer flow: SQS launch queue -> event source mapping (batches, partial batch response) -> launch function
+// (functions/launch/handler.ts) -> Product-Live API, the idempotency and executions tables, the DLQ.
+// This construct wires the queues, the function, its environment and exactly the permissions it uses.
+import { Duration } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type InfraConfig, PRODUCT_LIVE_TIMEOUT_SECONDS } from '../config';
+import type { ApiKeySecret } from './api-key-secret';
+import { ProjectFunction } from './project-function';
+
+export interface LaunchServiceProps {
+  readonly config: InfraConfig;
+  readonly executionsTable: ITableV2;
+  readonly idempotencyTable: ITableV2;
+  readonly apiKey: ApiKeySecret;
+}
+
+export class LaunchService extends Construct {
+  readonly handler: ProjectFunction;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: LaunchServiceProps) {
+    super(scope, id);
+    const { config, executionsTable, idempotencyTable, apiKey } = props;
+
+    // SQS-managed encryption: senders (the AWS CLI, other services) need no KMS key grant to send.
+    this.deadLetterQueue = new Queue(this, 'LaunchDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new Queue(this, 'LaunchQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Shorter than the DLQ's 14 days: a standard queue's message keeps its first enqueue time in the DLQ.
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: config.derived.launchVisibilityTimeout,
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        // Transient failures (429, 5xx, network) are retried: the handler keeps the message invisible for
+        // 30 s, 1, 2, 4, 8 min, then 15 min per delivery. After maxReceiveCount deliveries (10 by default,
+        // about 75 minutes) SQS moves it here. Messages that can never succeed are sent here by the handler
+        // at once, with a FailureReason attribute.
+        maxReceiveCount: config.launchMaxReceiveCount,
+      },
+    });
+
+    this.handler = new ProjectFunction(this, 'LaunchFunction', {
+      entry: 'functions/launch/handler.ts',
+      description: 'Product-Live job launcher: starts one job execution per SQS launch request',
+      serviceName: 'launch',
+      timeout: config.launchTimeout,
+      memorySize: config.launchMemoryMb,
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      tracing: config.tracing,
+      environment: {
+        PRODUCT_LIVE_API_URL: config.productLiveApiUrl,
+        PRODUCT_LIVE_FIND_PATH: config.productLiveFindPath,
+        PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
+        PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
+        EXECUTIONS_TABLE_NAME: executionsTable.tableName,
+        IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
+        LAUNCH_QUEUE_URL: this.queue.queueUrl,
+        LAUNCH_DLQ_URL: this.deadLetterQueue.queueUrl,
+        // Each instance keeps its own rate budget: the launch share is split over the most instances the
+        // event source runs at once, so all of them together stay within it (invariant 6).
+        LAUNCH_REQUESTS_PER_MINUTE: String(config.derived.launchRequestsPerMinutePerInstance),
+        LAUNCH_IDEMPOTENCY_TTL_SECONDS: String(config.launchIdempotencyTtlDays * 24 * 3600),
+      },
+    });
+    const fn = this.handler.function;
+
+    fn.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: config.launchBatchSize,
+        maxBatchingWindow: config.launchMaxBatchingWindow,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.launchMaxConcurrency,
+      }),
+    );
+
+    const role = this.handler.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'IdempotencyRecordsAndLaunchMarkers',
+        // Powertools idempotency (Get/Put/Update/DeleteItem) and the attempt markers and execution claims
+        // (UpdateItem, PutItem, BatchGetItem) of launch-attempt-repository.ts.
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchGetItem',
+        ],
+        resources: [idempotencyTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'RecordLaunchedExecution',
+        // ExecutionRepository.insertIfAbsent: a conditional UpdateItem.
+        actions: ['dynamodb:UpdateItem'],
+        resources: [executionsTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'DeadLetterWithReason',
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'RetryBackoff',
+        actions: ['sqs:ChangeMessageVisibility'],
+        resources: [this.queue.queueArn],
+      }),
+    );
+    apiKey.grantRead(role);
+  }
+}

@@ -1,0 +1,159 @@
+// Layer flow: the functions' Lambda metrics, their Powertools metrics (namespace ProductLiveSync) and the DLQ
+// depth -> CloudWatch alarms (this construct) -> an encrypted, TLS-only SNS topic -> the operators.
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { InfraConfig } from '../config';
+import { METRICS_NAMESPACE, type ProjectFunction } from './project-function';
+
+export interface MonitoringProps {
+  readonly config: InfraConfig;
+  readonly syncFunction: ProjectFunction;
+  readonly launchFunction: ProjectFunction;
+  readonly deadLetterQueue: IQueue;
+}
+
+/** A metric the sync handler publishes with Powertools (dimension service=sync). */
+function syncMetric(metricName: string, statistic: string, period: Duration): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: 'sync' },
+    statistic,
+    period,
+  });
+}
+
+export class Monitoring extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Record<
+    'syncErrors' | 'syncRunsFailed' | 'syncLag' | 'deadLetterQueueNotEmpty' | 'launchErrors',
+    Alarm
+  >;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const { config } = props;
+    const stack = Stack.of(this);
+    // Confused-deputy guard on both grants: CloudWatch may act only for alarms of this account and region.
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+
+    // CloudWatch cannot publish to a topic encrypted with the AWS-managed aws/sns key, hence a customer
+    // managed key whose policy lets CloudWatch use it.
+    const key = new Key(this, 'TopicKey', {
+      description: 'Encrypts the Product-Live sync alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishEncrypted',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        // In a key policy, "*" is the key itself.
+        resources: ['*'],
+        conditions: fromOwnAlarms,
+      }),
+    );
+    this.topic = new Topic(this, 'AlarmTopic', {
+      displayName: 'Product-Live sync alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: fromOwnAlarms,
+      }),
+    );
+    if (config.alarmEmail) this.topic.addSubscription(new EmailSubscription(config.alarmEmail));
+
+    const fiveMinutes = Duration.minutes(5);
+    const atLeastOnce = (id: string, metric: IMetric, description: string) =>
+      new Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+
+    const lagPeriod = config.derived.syncLagAlarmPeriod;
+    this.alarms = {
+      syncErrors: atLeastOnce(
+        'SyncErrors',
+        props.syncFunction.metricErrors(fiveMinutes),
+        'The sync function failed (crash, timeout, or invalid configuration at cold start). See its log group.',
+      ),
+      syncRunsFailed: atLeastOnce(
+        'SyncRunsFailed',
+        syncMetric('RunsFailed', 'Sum', fiveMinutes),
+        'A sync run stopped on an error (API, DynamoDB or S3); progress up to its last checkpoint is kept and ' +
+          'the next run resumes. See the "sync run stopped on an error" log line.',
+      ),
+      syncLag: new Alarm(this, 'SyncLag', {
+        alarmDescription:
+          `No sync run in the last ${lagPeriod.toHumanString()} left the store less than ` +
+          `${config.syncLagAlarmMinutes} minutes behind Product-Live, or no run reported at all (missing ` +
+          'data is breaching). Expected during the first backfill of a large account.',
+        // The freshest run of the period: one good run is enough to be "not behind".
+        metric: syncMetric('LagSeconds', 'Minimum', lagPeriod),
+        threshold: config.syncLagAlarmMinutes * 60,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+      deadLetterQueueNotEmpty: new Alarm(this, 'DeadLetterQueueNotEmpty', {
+        alarmDescription:
+          'Launch requests are waiting in the dead-letter queue (each has a FailureReason attribute when the ' +
+          'launcher put it there). Fix the cause, then replay them with `aws sqs start-message-move-task`.',
+        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      launchErrors: atLeastOnce(
+        'LaunchErrors',
+        props.launchFunction.metricErrors(fiveMinutes),
+        'The launch function failed as a whole (crash, timeout, invalid configuration, unreadable secret); ' +
+          'its batch returns to the queue. See its log group.',
+      ),
+    };
+    const action = new SnsAction(this.topic);
+    for (const alarm of Object.values(this.alarms)) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// Layer flow: stateless stack -> this construct -> a Lambda function built the same way for every handler:
+// Node.js 22 on arm64, bundled locally by esbuild (ESM, source maps; no Docker), its own role without managed
+// policies, an explicit log group with retention, and the Powertools environment.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { LogLevel } from '../config';
+import { acknowledgeWildcardResources } from '../nag';
+
+/** The repository root: entries, the lockfile and tsconfig.json are resolved from it. */
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** CloudWatch namespace of the functions' Powertools metrics. */
+export const METRICS_NAMESPACE = 'ProductLiveSync';
+
+export interface ProjectFunctionProps {
+  /** Handler file relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** POWERTOOLS_SERVICE_NAME, also the `service` dimension of the function's metrics. */
+  readonly serviceName: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  /** The function's own configuration (see functions/core/config.ts); the Powertools settings are added. */
+  readonly environment: Record<string, string>;
+  readonly logRetention: RetentionDays;
+  readonly logLevel: LogLevel;
+  readonly tracing: boolean;
+  readonly reservedConcurrentExecutions?: number;
+}
+
+export class ProjectFunction extends Construct {
+  readonly function: NodejsFunction;
+  /** The execution role: only the log group is granted here; the stack grants the rest, statement by statement. */
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      // The stateless stack can be deleted and redeployed at will; the data lives in the stateful stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.description}`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): write to this log group only.
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        // Stack traces point into the TypeScript sources through the bundled source map.
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        minify: true,
+        keepNames: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        // Bundle the AWS SDK versions the code is tested with, rather than the runtime's copy.
+        bundleAwsSDK: true,
+        externalModules: [],
+        // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+        banner:
+          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        // Only local esbuild: synth must work without Docker.
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 on purpose: the project pins Node 22 (package.json engines), so the code is built and ' +
+        'tested on the runtime it runs on; Node.js 22 is an active Lambda runtime. Move to the next LTS ' +
+        'together with the toolchain.',
+    });
+    if (props.tracing) {
+      acknowledgeWildcardResources(
+        this.role,
+        ['*'],
+        'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level ' +
+          'permissions, so AWS requires "*" for them (granted by the CDK, for those two actions only).',
+      );
+    }
+  }
+
+  /** Lambda's own Errors metric of this function, summed per period. */
+  metricErrors(period: Duration = Duration.minutes(5)) {
+    return this.function.metricErrors({ period, statistic: 'Sum' });
+  }
+}

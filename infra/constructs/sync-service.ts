@@ -1,0 +1,154 @@
+// Layer flow: EventBridge Scheduler (rate) -> sync function (functions/sync/handler.ts) -> Product-Live API,
+// the executions and state tables, the files bucket. This construct wires the schedule, the function, its
+// environment and exactly the permissions the sync code uses.
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
+import { type InfraConfig, PRODUCT_LIVE_TIMEOUT_SECONDS } from '../config';
+import { acknowledgeWildcardResources } from '../nag';
+import type { ApiKeySecret } from './api-key-secret';
+import { ProjectFunction } from './project-function';
+
+/** Where the sync writes in the files bucket: file copies and oversized execution JSON (execution-record.ts). */
+export const FILES_KEY_PREFIX = 'executions/';
+/** The indexes the sync queries: the open executions and the executions with file copies due. */
+export const SYNC_QUERIED_INDEXES = [EXECUTION_INDEXES.byOpen, EXECUTION_INDEXES.byFilesDue] as const;
+
+export interface SyncServiceProps {
+  readonly config: InfraConfig;
+  readonly executionsTable: ITableV2;
+  readonly stateTable: ITableV2;
+  readonly filesBucket: IBucket;
+  readonly apiKey: ApiKeySecret;
+}
+
+export class SyncService extends Construct {
+  readonly handler: ProjectFunction;
+  readonly schedule: Schedule;
+  /** The role EventBridge Scheduler assumes to invoke the function. */
+  readonly schedulerRole: Role;
+
+  constructor(scope: Construct, id: string, props: SyncServiceProps) {
+    super(scope, id);
+    const { config, executionsTable, stateTable, filesBucket, apiKey } = props;
+
+    this.handler = new ProjectFunction(this, 'SyncFunction', {
+      entry: 'functions/sync/handler.ts',
+      description:
+        'Product-Live job execution sync: mirrors executions into DynamoDB and their files into S3',
+      serviceName: 'sync',
+      timeout: config.syncTimeout,
+      memorySize: config.syncMemoryMb,
+      // One run at a time (the lease in the state table is the other half of invariant 4): a scheduled
+      // invocation that arrives while a run is still going is throttled, and dropped after maxEventAge.
+      reservedConcurrentExecutions: 1,
+      logRetention: config.logRetention,
+      logLevel: config.logLevel,
+      tracing: config.tracing,
+      environment: {
+        PRODUCT_LIVE_API_URL: config.productLiveApiUrl,
+        PRODUCT_LIVE_FIND_PATH: config.productLiveFindPath,
+        PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
+        PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
+        EXECUTIONS_TABLE_NAME: executionsTable.tableName,
+        STATE_TABLE_NAME: stateTable.tableName,
+        FILES_BUCKET_NAME: filesBucket.bucketName,
+        SYNC_START_DATE: config.syncStartDate,
+        SYNC_PAGE_SIZE: String(config.syncPageSize),
+        SYNC_REQUESTS_PER_MINUTE: String(config.syncRequestsPerMinute),
+        SYNC_TIME_MARGIN_SECONDS: String(config.derived.syncTimeMarginSeconds),
+        SYNC_LEASE_SECONDS: String(config.derived.syncLeaseSeconds),
+        ...(config.fileAllowedHosts ? { FILE_ALLOWED_HOSTS: config.fileAllowedHosts.join(',') } : {}),
+      },
+    });
+    const fn = this.handler.function;
+
+    // A missed run is not worth retrying: the next scheduled one does the same work from the checkpoint.
+    fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+
+    const role = this.handler.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ExecutionsTableItems',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:UpdateItem',
+        ],
+        resources: [executionsTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ExecutionsTableQueriedIndexes',
+        actions: ['dynamodb:Query'],
+        resources: SYNC_QUERIED_INDEXES.map((index) => `${executionsTable.tableArn}/index/${index}`),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SyncStateItems',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [stateTable.tableArn],
+      }),
+    );
+    const fileObjects = filesBucket.arnForObjects(`${FILES_KEY_PREFIX}*`);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'FileCopies',
+        // GetObject also authorizes HeadObject; PutObject covers multipart uploads (lib-storage), and
+        // AbortMultipartUpload cleans up a failed one.
+        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [fileObjects],
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      [fileObjects],
+      'S3 object permissions name objects by key; the sync creates one object per execution file under ' +
+        `${FILES_KEY_PREFIX}<jobId>/<executionId>/..., unknown in advance. The wildcard is limited to that ` +
+        'prefix of the one files bucket.',
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'FileCopiesMissingObjects',
+        // Without s3:ListBucket, HeadObject on a key not copied yet answers 403 instead of 404, and the
+        // file copier would take every first copy for a failure. (No s3:prefix condition: S3 does not
+        // document that key for the implicit check behind HeadObject, and a mismatch would deny it.)
+        actions: ['s3:ListBucket'],
+        resources: [filesBucket.bucketArn],
+      }),
+    );
+    apiKey.grantRead(role);
+
+    // The scheduler's own role (rather than the CDK's shared one) so that its one acknowledgment sits on it.
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'Lets EventBridge Scheduler invoke the Product-Live sync function',
+    });
+    acknowledgeWildcardResources(
+      this.schedulerRole,
+      [`${fn.functionArn}:*`],
+      "The CDK's LambdaInvoke target grants lambda:InvokeFunction on the function and its qualified ARNs " +
+        '(versions and aliases, ":*"); the wildcard reaches no other function.',
+    );
+    this.schedule = new Schedule(this, 'Schedule', {
+      description: `Runs the Product-Live sync every ${config.syncSchedule.toHumanString()}`,
+      schedule: ScheduleExpression.rate(config.syncSchedule),
+      target: new LambdaInvoke(fn, {
+        role: this.schedulerRole,
+        input: ScheduleTargetInput.fromObject({}),
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+      }),
+    });
+  }
+}

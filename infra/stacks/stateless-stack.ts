@@ -1,0 +1,79 @@
+// Layer flow: app -> this stack (code and wiring: functions, schedule, queues, alarms; safe to delete and
+// redeploy) -> the stateful stack's tables and bucket, received as typed props.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { InfraConfig } from '../config';
+import { ApiKeySecret } from '../constructs/api-key-secret';
+import { LaunchService } from '../constructs/launch-service';
+import { Monitoring } from '../constructs/monitoring';
+import { SyncService } from '../constructs/sync-service';
+import type { StatefulResources } from './stateful-stack';
+
+export interface StatelessStackProps extends StackProps {
+  readonly config: InfraConfig;
+  readonly data: StatefulResources;
+}
+
+export class StatelessStack extends Stack {
+  readonly sync: SyncService;
+  readonly launch: LaunchService;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+
+    const apiKey = new ApiKeySecret(this, 'ApiKeySecret', {
+      secret: config.apiKeySecret,
+      ...(config.apiKeySecretKmsKeyArn ? { kmsKeyArn: config.apiKeySecretKmsKeyArn } : {}),
+    });
+
+    this.sync = new SyncService(this, 'Sync', {
+      config,
+      executionsTable: data.executionsTable,
+      stateTable: data.stateTable,
+      filesBucket: data.filesBucket,
+      apiKey,
+    });
+    this.launch = new LaunchService(this, 'Launch', {
+      config,
+      executionsTable: data.executionsTable,
+      idempotencyTable: data.idempotencyTable,
+      apiKey,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      syncFunction: this.sync.handler,
+      launchFunction: this.launch.handler,
+      deadLetterQueue: this.launch.deadLetterQueue,
+    });
+
+    const outputs: Record<string, { value: string; description: string }> = {
+      LaunchQueueUrl: {
+        value: this.launch.queue.queueUrl,
+        description: 'Send launch requests here: {"jobId": "...", "input": {...}, "idempotencyKey": "..."}',
+      },
+      LaunchDeadLetterQueueUrl: {
+        value: this.launch.deadLetterQueue.queueUrl,
+        description: 'Launch requests that failed for good (attribute FailureReason tells why)',
+      },
+      LaunchDeadLetterQueueArn: {
+        value: this.launch.deadLetterQueue.queueArn,
+        description:
+          'Source ARN for `aws sqs start-message-move-task` (replays the DLQ into the launch queue)',
+      },
+      AlarmTopicArn: { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms' },
+      SyncFunctionName: { value: this.sync.handler.function.functionName, description: 'Sync function' },
+      LaunchFunctionName: {
+        value: this.launch.handler.function.functionName,
+        description: 'Launch function',
+      },
+      SyncLogGroupName: { value: this.sync.handler.logGroup.logGroupName, description: 'Sync function logs' },
+      LaunchLogGroupName: {
+        value: this.launch.handler.logGroup.logGroupName,
+        description: 'Launch function logs',
+      },
+    };
+    for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
+  }
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../infra/create-app';
+import { cdkJsonContext, type Synthesized, synthesize } from './support/synth';
+import { TemplateView } from './support/template-view';
+
+let synth: Synthesized;
+
+// Synthesizing the app once per file takes a few seconds (longer on a busy machine).
+beforeAll(() => {
+  synth = synthesize({ cloudFormationValidation: true });
+}, 120_000);
+
+interface Acknowledgment {
+  path: string;
+  id: string;
+  reason: string;
+}
+
+/** Every acknowledgment recorded in the app, where it was made. */
+function acknowledgmentsOf(root: IConstruct): Acknowledgment[] {
+  const found: Acknowledgment[] = [];
+  for (const construct of root.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [qualifiedId, reason] of Object.entries(entry.data as Record<string, string>)) {
+        // aws-cdk-lib records an id without a namespace as `Annotation::<id>`; cdk-nag matches it without.
+        found.push({ path: construct.node.path, id: qualifiedId.replace(/^annotation::/i, ''), reason });
+      }
+    }
+  }
+  return found;
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('synthesizes with no unacknowledged finding, nor CloudFormation validation error (either would throw)', () => {
+    const report = JSON.parse(
+      readFileSync(join(synth.assembly.directory, 'validation-report.json'), 'utf8'),
+    ) as {
+      pluginReports: { pluginName: string; violations?: unknown[] }[];
+    };
+    for (const plugin of report.pluginReports) expect(plugin.violations ?? [], plugin.pluginName).toEqual([]);
+  });
+
+  it('fails the synth on a finding nobody acknowledged', () => {
+    const built = createApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    built.stateless.sync.handler.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }),
+    );
+    expect(() => built.app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+  });
+
+  it('acknowledges exactly these findings, each where it occurs and with a reason', () => {
+    const acknowledgments = acknowledgmentsOf(synth.app);
+    const summary = acknowledgments
+      .map(({ path, id }) => ({ path, id }))
+      .sort((a, b) => a.path.localeCompare(b.path));
+    expect(summary).toEqual([
+      { path: 'ProductLiveSync-Stateful/AccessLogsBucket', id: 'AwsSolutions-S1' },
+      {
+        path: 'ProductLiveSync-Stateless/Launch/LaunchFunction/Function',
+        id: 'AwsSolutions-L1',
+      },
+      {
+        path: 'ProductLiveSync-Stateless/Sync/SchedulerRole',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<SyncSyncFunction\w+\.Arn>:\*\]$/),
+      },
+      { path: 'ProductLiveSync-Stateless/Sync/SyncFunction/Function', id: 'AwsSolutions-L1' },
+      {
+        path: 'ProductLiveSync-Stateless/Sync/SyncFunction/Role',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*FilesBucket.*\/executions\/\*\]$/),
+      },
+    ]);
+    for (const { id, reason } of acknowledgments) expect(reason.length, id).toBeGreaterThan(60);
+  });
+
+  it('grants no IAM action on "*" anywhere', () => {
+    const statements = new TemplateView(synth).allStatements();
+    expect(statements.length).toBeGreaterThan(0);
+    expect(statements.filter((statement) => statement.resources.includes('*'))).toEqual([]);
+    expect(
+      statements.filter((statement) => statement.actions.some((action) => action.includes('*'))),
+    ).toEqual([]);
+  });
+
+  it('stays clean with every optional feature on, X-Ray being the only "*" (AWS requires it)', () => {
+    const full = synthesize({
+      context: {
+        tracing: 'true',
+        alarmEmail: 'ops@example.com',
+        apiKeySecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:product-live/api-key',
+        apiKeySecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        fileAllowedHosts: 'files.example.com',
+      },
+    });
+    const wildcard = new TemplateView(full)
+      .allStatements()
+      .filter((statement) => statement.resources.includes('*'));
+    expect(wildcard).toEqual([
+      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
+      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
+    ]);
+    for (const fn of [full.stateless.sync.handler.function, full.stateless.launch.handler.function]) {
+      expect(new TemplateView(full).statelessResource(fn).Properties).toMatchObject({
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+});

@@ -1,0 +1,215 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, InfraConfigError, loadInfraConfig } from '../../infra/config';
+import { createApp } from '../../infra/create-app';
+
+const load = (context: Record<string, unknown> = {}) => loadInfraConfig((key) => context[key]);
+
+function problemsOf(context: Record<string, unknown>): string[] {
+  try {
+    load(context);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InfraConfigError);
+    return [...(error as InfraConfigError).problems];
+  }
+  throw new Error('expected an InfraConfigError');
+}
+
+describe('CDK context configuration', () => {
+  it('uses the documented defaults when no context is given', () => {
+    const config = load();
+    expect(config).toMatchObject({
+      stackPrefix: 'ProductLiveSync',
+      productLiveApiUrl: 'https://api.product-live.com',
+      productLiveFindPath: '/v1/job_executions/find',
+      apiKeySecret: { kind: 'name', name: 'product-live/api-key' },
+      syncStartDate: '1970-01-01T00:00:00.000Z',
+      syncPageSize: 1000,
+      syncRequestsPerMinute: 40,
+      launchRequestsPerMinute: 10,
+      syncLagAlarmMinutes: 60,
+      syncMemoryMb: 1024,
+      launchMemoryMb: 512,
+      launchBatchSize: 10,
+      launchMaxConcurrency: 2,
+      launchMaxReceiveCount: 10,
+      launchIdempotencyTtlDays: 30,
+      logRetention: RetentionDays.THREE_MONTHS,
+      logLevel: 'INFO',
+      tracing: false,
+      filesNoncurrentVersionDays: 30,
+      accessLogsExpirationDays: 365,
+    });
+    expect(config.syncSchedule.toMinutes()).toBe(5);
+    expect(config.syncTimeout.toSeconds()).toBe(900);
+    expect(config.launchTimeout.toSeconds()).toBe(180);
+    expect(config.launchMaxBatchingWindow.toSeconds()).toBe(5);
+    expect(config.fileAllowedHosts).toBeUndefined();
+    expect(config.alarmEmail).toBeUndefined();
+    expect(config.apiKeySecretKmsKeyArn).toBeUndefined();
+  });
+
+  it('documents a default for every key that has one, and the defaults parse', () => {
+    for (const [key, spec] of Object.entries(CONTEXT_KEYS)) {
+      expect(spec.description, key).not.toBe('');
+      if (spec.defaultValue !== undefined)
+        expect(() => load({ [key]: spec.defaultValue }), key).not.toThrow();
+    }
+  });
+
+  it('derives the sync time budget and lease from the function timeout', () => {
+    expect(load().derived).toMatchObject({ syncTimeMarginSeconds: 180, syncLeaseSeconds: 960 });
+    expect(load({ syncTimeoutMinutes: '5' }).derived).toMatchObject({
+      syncTimeMarginSeconds: 60,
+      syncLeaseSeconds: 360,
+    });
+    for (const minutes of [3, 7, 10, 15]) {
+      const { derived } = load({ syncTimeoutMinutes: minutes });
+      expect(derived.syncLeaseSeconds).toBeGreaterThanOrEqual(minutes * 60 + 60);
+      expect(derived.syncTimeMarginSeconds).toBeGreaterThanOrEqual(60);
+      expect(derived.syncTimeMarginSeconds).toBeLessThan((minutes * 60) / 2);
+    }
+  });
+
+  it('splits the launch budget over the instances the event source may run at once', () => {
+    expect(load().derived.launchRequestsPerMinutePerInstance).toBe(5);
+    const config = load({
+      launchMaxConcurrency: '3',
+      launchRequestsPerMinute: '9',
+      syncRequestsPerMinute: '41',
+      launchTimeoutSeconds: '240',
+    });
+    expect(config.derived.launchRequestsPerMinutePerInstance).toBe(3);
+    expect(
+      config.derived.launchRequestsPerMinutePerInstance * config.launchMaxConcurrency +
+        config.syncRequestsPerMinute,
+    ).toBeLessThanOrEqual(50);
+  });
+
+  it('sets the launch visibility timeout to six times the function timeout', () => {
+    expect(load().derived.launchVisibilityTimeout.toSeconds()).toBe(6 * 180);
+    expect(load({ launchTimeoutSeconds: '300' }).derived.launchVisibilityTimeout.toSeconds()).toBe(1800);
+  });
+
+  it('accepts values as -c gives them (strings) and as cdk.json gives them (numbers, booleans, lists)', () => {
+    const config = load({
+      syncPageSize: '500',
+      tracing: 'true',
+      syncSchedule: 'rate(2 hours)',
+      syncLagAlarmMinutes: 240,
+      fileAllowedHosts: 'files.example.com, *.Product-Live.com',
+      syncStartDate: '2024-01-31',
+      productLiveApiUrl: 'https://api.example.com/',
+      logRetentionDays: 30,
+      logLevel: 'debug',
+    });
+    expect(config.syncPageSize).toBe(500);
+    expect(config.tracing).toBe(true);
+    expect(config.syncSchedule.toMinutes()).toBe(120);
+    expect(config.fileAllowedHosts).toEqual(['files.example.com', '*.product-live.com']);
+    expect(config.syncStartDate).toBe('2024-01-31T00:00:00.000Z');
+    expect(config.productLiveApiUrl).toBe('https://api.example.com');
+    expect(config.logRetention).toBe(RetentionDays.ONE_MONTH);
+    expect(config.logLevel).toBe('DEBUG');
+    expect(load({ fileAllowedHosts: ['a.example.com', 'b.example.com'] }).fileAllowedHosts).toEqual([
+      'a.example.com',
+      'b.example.com',
+    ]);
+    expect(load({ tracing: false }).tracing).toBe(false);
+  });
+
+  it('takes the secret by name, complete ARN or partial ARN', () => {
+    expect(load({ apiKeySecret: 'team/product-live' }).apiKeySecret).toEqual({
+      kind: 'name',
+      name: 'team/product-live',
+    });
+    const complete = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:product-live/api-key-AbC123';
+    expect(load({ apiKeySecret: complete }).apiKeySecret).toEqual({
+      kind: 'arn',
+      arn: complete,
+      complete: true,
+    });
+    const partial = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:product-live/api-key';
+    expect(load({ apiKeySecret: partial }).apiKeySecret).toEqual({
+      kind: 'arn',
+      arn: partial,
+      complete: false,
+    });
+  });
+
+  it('fails with a message naming the key, the expectation and the value given', () => {
+    expect(() => load({ syncPageSize: 'abc' })).toThrow(InfraConfigError);
+    expect(() => load({ syncPageSize: 'abc' })).toThrow(
+      'syncPageSize: expected an integer from 1 to 10000, got "abc"',
+    );
+  });
+
+  it('reports every bad value at once', () => {
+    expect(
+      problemsOf({
+        productLiveApiUrl: 'http://api.product-live.com',
+        syncSchedule: 'every 5 minutes',
+        syncStartDate: 'yesterday',
+        syncTimeoutMinutes: '20',
+        alarmEmail: 'ops',
+        logRetentionDays: '42',
+        fileAllowedHosts: 'files example.com',
+        apiKeySecret: 'arn:aws:s3:::bucket',
+        apiKeySecretKmsKeyArn: 'alias/aws/secretsmanager',
+        tracing: 'yes',
+        logLevel: 'verbose',
+      }).map((problem) => problem.split(':')[0]),
+    ).toEqual([
+      'productLiveApiUrl',
+      'apiKeySecret',
+      'apiKeySecretKmsKeyArn',
+      'syncSchedule',
+      'syncStartDate',
+      'fileAllowedHosts',
+      'alarmEmail',
+      'syncTimeoutMinutes',
+      'logRetentionDays',
+      'logLevel',
+      'tracing',
+    ]);
+  });
+
+  it('rejects a rate split above the 50 requests/minute of one API key', () => {
+    expect(problemsOf({ syncRequestsPerMinute: '45', launchRequestsPerMinute: '10' })).toEqual([
+      "syncRequestsPerMinute + launchRequestsPerMinute: 45 + 10 = 55 exceeds Product-Live's 50 requests/minute per API key",
+    ]);
+    expect(() => load({ syncRequestsPerMinute: '40', launchRequestsPerMinute: '10' })).not.toThrow();
+  });
+
+  it('rejects a launch budget too small for the concurrency, and a timeout too short for a batch', () => {
+    expect(problemsOf({ launchRequestsPerMinute: '2', launchMaxConcurrency: '3' })[0]).toMatch(
+      /^launchRequestsPerMinute: 2 cannot be split over launchMaxConcurrency 3/,
+    );
+    expect(problemsOf({ launchTimeoutSeconds: '60' })[0]).toMatch(
+      /^launchTimeoutSeconds: 60 is too short for a batch of 10 at 5 requests\/minute per instance; use at least 155/,
+    );
+    expect(() => load({ launchTimeoutSeconds: '60', launchBatchSize: '1' })).not.toThrow();
+  });
+
+  it('rejects a lag threshold below the normal lag, which would keep the alarm on', () => {
+    expect(problemsOf({ syncLagAlarmMinutes: '15' })[0]).toMatch(
+      /^syncLagAlarmMinutes: 15 is below the normal lag of syncSchedule \+ syncTimeoutMinutes \(20 minutes\)/,
+    );
+  });
+
+  it('sizes the lag alarm period to hold at least two runs', () => {
+    expect(load().derived.syncLagAlarmPeriod.toMinutes()).toBe(60);
+    expect(
+      load({ syncSchedule: '1 hour', syncLagAlarmMinutes: '180' }).derived.syncLagAlarmPeriod.toMinutes(),
+    ).toBe(150);
+    expect(
+      load({ syncSchedule: '1 day', syncLagAlarmMinutes: '2000' }).derived.syncLagAlarmPeriod.toMinutes(),
+    ).toBe(1440);
+  });
+
+  it('stops the app before any construct when the context is bad', () => {
+    expect(() => createApp({ context: { syncPageSize: '0' } })).toThrow(
+      /Invalid CDK context[\s\S]*syncPageSize: expected an integer from 1 to 10000, got "0"/,
+    );
+  });
+});

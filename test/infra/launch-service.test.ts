@@ -1,0 +1,199 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadLaunchConfig } from '../../functions/core/config';
+import { type Synthesized, synthesize } from './support/synth';
+import { sortStatements, TemplateView } from './support/template-view';
+
+let synth: Synthesized;
+let view: TemplateView;
+type Props = Record<string, unknown>;
+
+// Synthesizing the app once per file takes a few seconds (longer on a busy machine).
+beforeAll(() => {
+  synth = synthesize();
+  view = new TemplateView(synth);
+}, 120_000);
+
+const launchFunction = () =>
+  view.statelessResource(synth.stateless.launch.handler.function).Properties as Props;
+const SECRET =
+  'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:product-live/api-key-??????';
+
+describe('launch function', () => {
+  it('runs Node.js 22 on arm64 with its own timeout and memory, without reserved concurrency', () => {
+    expect(launchFunction()).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: 180,
+      MemorySize: 512,
+      LoggingConfig: { LogGroup: { Ref: view.logicalId(synth.stateless.launch.handler.logGroup) } },
+    });
+    expect(launchFunction().ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('gets exactly the configuration the launcher reads, and a reference to the API key secret', () => {
+    expect(view.environmentOf(synth.stateless.launch.handler.function)).toEqual({
+      PRODUCT_LIVE_API_URL: 'https://api.product-live.com',
+      PRODUCT_LIVE_FIND_PATH: '/v1/job_executions/find',
+      PRODUCT_LIVE_API_KEY_SECRET_ID: 'product-live/api-key',
+      PRODUCT_LIVE_TIMEOUT_SECONDS: '30',
+      EXECUTIONS_TABLE_NAME: 'ExecutionsTable',
+      IDEMPOTENCY_TABLE_NAME: 'IdempotencyTable',
+      LAUNCH_QUEUE_URL: 'LaunchQueue',
+      LAUNCH_DLQ_URL: 'LaunchDeadLetterQueue',
+      // The 10 requests/minute of the launch share, split over the 2 instances the event source may run.
+      LAUNCH_REQUESTS_PER_MINUTE: '5',
+      LAUNCH_IDEMPOTENCY_TTL_SECONDS: String(30 * 24 * 3600),
+      POWERTOOLS_SERVICE_NAME: 'launch',
+      POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it("passes the function's own configuration check, as a Lambda would run it", () => {
+    const config = loadLaunchConfig({
+      ...view.environmentOf(synth.stateless.launch.handler.function),
+      AWS_LAMBDA_FUNCTION_NAME: 'launch',
+    });
+    expect(config).toMatchObject({
+      apiKey: { kind: 'secret', secretId: 'product-live/api-key' },
+      requestsPerMinute: 5,
+      idempotencyTtlSeconds: 30 * 24 * 3600,
+    });
+  });
+
+  it('keeps all launch instances and the sync together within 50 requests/minute', () => {
+    const launch = Number(
+      view.environmentOf(synth.stateless.launch.handler.function).LAUNCH_REQUESTS_PER_MINUTE,
+    );
+    const sync = Number(view.environmentOf(synth.stateless.sync.handler.function).SYNC_REQUESTS_PER_MINUTE);
+    const mapping = synth.statelessTemplate.findResources('AWS::Lambda::EventSourceMapping');
+    const [esm] = Object.values(mapping) as {
+      Properties: { ScalingConfig: { MaximumConcurrency: number } };
+    }[];
+    expect(
+      sync + launch * (esm?.Properties.ScalingConfig.MaximumConcurrency ?? Number.NaN),
+    ).toBeLessThanOrEqual(50);
+  });
+});
+
+describe('launch queues', () => {
+  const queue = () => view.statelessResource(synth.stateless.launch.queue).Properties as Props;
+  const dlq = () => view.statelessResource(synth.stateless.launch.deadLetterQueue).Properties as Props;
+
+  it('keeps a message invisible for at least 6 × the function timeout', () => {
+    expect(queue().VisibilityTimeout).toBeGreaterThanOrEqual(6 * Number(launchFunction().Timeout));
+    expect(queue().VisibilityTimeout).toBe(1080);
+  });
+
+  it('moves a message to the DLQ after 10 deliveries; the DLQ keeps it for 14 days', () => {
+    expect(queue().RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [view.logicalId(synth.stateless.launch.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: 10,
+    });
+    expect(dlq().MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(Number(queue().MessageRetentionPeriod)).toBeLessThan(Number(dlq().MessageRetentionPeriod));
+  });
+
+  it('takes maxReceiveCount from context', () => {
+    const custom = synthesize({ context: { launchMaxReceiveCount: '4' } });
+    custom.statelessTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 4 }),
+    });
+  });
+
+  it.each([
+    ['launch queue', () => synth.stateless.launch.queue],
+    ['dead-letter queue', () => synth.stateless.launch.deadLetterQueue],
+  ])('encrypts the %s and refuses requests without TLS', (_name, construct) => {
+    const id = view.logicalId(construct());
+    expect((view.statelessResource(construct()).Properties as Props).SqsManagedSseEnabled).toBe(true);
+    synth.statelessTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('launch event source', () => {
+  it('reads batches of 10 within 5 s, reports partial batch failures, at most 2 at a time', () => {
+    synth.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [view.logicalId(synth.stateless.launch.queue), 'Arn'] },
+      FunctionName: { Ref: view.logicalId(synth.stateless.launch.handler.function) },
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('takes batch size, window and concurrency from context and re-splits the budget', () => {
+    const custom = synthesize({
+      context: {
+        launchBatchSize: '4',
+        launchMaxBatchingWindowSeconds: '20',
+        launchMaxConcurrency: '5',
+        launchRequestsPerMinute: '10',
+      },
+    });
+    custom.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 4,
+      MaximumBatchingWindowInSeconds: 20,
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    expect(
+      new TemplateView(custom).environmentOf(custom.stateless.launch.handler.function)
+        .LAUNCH_REQUESTS_PER_MINUTE,
+    ).toBe('2');
+  });
+});
+
+describe('launch permissions', () => {
+  it('grants exactly the table, queue, secret and log actions the launch code uses', () => {
+    expect(view.statementsOf(synth.stateless.launch.handler.role)).toEqual(
+      sortStatements([
+        { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['LaunchLogGroup.Arn'] },
+        {
+          actions: [
+            'dynamodb:BatchGetItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+          ],
+          resources: ['IdempotencyTable.Arn'],
+        },
+        { actions: ['dynamodb:UpdateItem'], resources: ['ExecutionsTable.Arn'] },
+        { actions: ['sqs:SendMessage'], resources: ['LaunchDeadLetterQueue.Arn'] },
+        { actions: ['sqs:ChangeMessageVisibility'], resources: ['LaunchQueue.Arn'] },
+        // The event source mapping polls with the function's role (granted by the CDK's SqsEventSource).
+        {
+          actions: [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+          ],
+          resources: ['LaunchQueue.Arn'],
+        },
+        { actions: ['secretsmanager:GetSecretValue'], resources: [SECRET] },
+      ]),
+    );
+  });
+
+  it('uses no managed policy (not even AWSLambdaBasicExecutionRole)', () => {
+    const role = view.statelessResource(synth.stateless.launch.handler.role).Properties as Props;
+    expect(role.ManagedPolicyArns).toBeUndefined();
+  });
+});

@@ -1,0 +1,184 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Synthesized, synthesize } from './support/synth';
+import { TemplateView } from './support/template-view';
+
+let synth: Synthesized;
+let view: TemplateView;
+type Props = Record<string, unknown>;
+
+// Synthesizing the app once per file takes a few seconds (longer on a busy machine).
+beforeAll(() => {
+  synth = synthesize();
+  view = new TemplateView(synth);
+}, 120_000);
+
+const alarm = (name: keyof Synthesized['stateless']['monitoring']['alarms']) =>
+  view.statelessResource(synth.stateless.monitoring.alarms[name]).Properties as Props;
+const topicRef = () => ({ Ref: view.logicalId(synth.stateless.monitoring.topic) });
+
+describe('alarms', () => {
+  it('alarms on any sync function error (crash, timeout, bad configuration)', () => {
+    expect(alarm('syncErrors')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: view.logicalId(synth.stateless.sync.handler.function) } },
+      ],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on a sync run that stopped on an error (the RunsFailed metric of the handler)', () => {
+    expect(alarm('syncRunsFailed')).toMatchObject({
+      Namespace: 'ProductLiveSync',
+      MetricName: 'RunsFailed',
+      Dimensions: [{ Name: 'service', Value: 'sync' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms when the freshest run of the hour lags more than the threshold, or no run reported', () => {
+    expect(alarm('syncLag')).toMatchObject({
+      Namespace: 'ProductLiveSync',
+      MetricName: 'LagSeconds',
+      Dimensions: [{ Name: 'service', Value: 'sync' }],
+      Statistic: 'Minimum',
+      Period: 3600,
+      Threshold: 3600,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      // A sync that stopped running publishes nothing: silence is a lag too.
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('takes the lag threshold from context and widens the period for a slower schedule', () => {
+    const custom = synthesize({ context: { syncLagAlarmMinutes: '240', syncSchedule: '1 hour' } });
+    const lag = new TemplateView(custom).statelessResource(custom.stateless.monitoring.alarms.syncLag);
+    expect(lag.Properties).toMatchObject({ MetricName: 'LagSeconds', Threshold: 240 * 60, Period: 150 * 60 });
+  });
+
+  it('alarms as soon as a launch request waits in the dead-letter queue', () => {
+    expect(alarm('deadLetterQueueNotEmpty')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [view.logicalId(synth.stateless.launch.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on any launch function error', () => {
+    expect(alarm('launchErrors')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: view.logicalId(synth.stateless.launch.handler.function) } },
+      ],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('notifies the topic when any alarm fires and when it recovers', () => {
+    for (const name of Object.keys(
+      synth.stateless.monitoring.alarms,
+    ) as (keyof typeof synth.stateless.monitoring.alarms)[]) {
+      expect(alarm(name).AlarmActions, name).toEqual([topicRef()]);
+      expect(alarm(name).OKActions, name).toEqual([topicRef()]);
+      expect(String(alarm(name).AlarmDescription), name).not.toBe('');
+    }
+    // And no alarm of the stack is left without a notification.
+    for (const resource of Object.values(synth.statelessTemplate.findResources('AWS::CloudWatch::Alarm'))) {
+      expect((resource as { Properties: Props }).Properties.AlarmActions).toEqual([topicRef()]);
+    }
+  });
+});
+
+describe('alarm topic', () => {
+  it('is encrypted with a rotated customer-managed key that CloudWatch alarms of this account may use', () => {
+    const topic = view.statelessResource(synth.stateless.monitoring.topic).Properties as Props;
+    const keyId = (topic.KmsMasterKeyId as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const key = synth.statelessTemplate.toJSON().Resources[keyId] as { Type: string; Properties: Props };
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy).toMatchObject({
+      Statement: expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Condition: expect.objectContaining({
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          }),
+        }),
+      ]),
+    });
+  });
+
+  it('refuses publishing without TLS and lets only this account’s CloudWatch alarms publish', () => {
+    synth.statelessTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topicRef()],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sns:Publish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('subscribes the alarm e-mail only when one is configured', () => {
+    expect(synth.statelessTemplate.findResources('AWS::SNS::Subscription')).toEqual({});
+    const custom = synthesize({ context: { alarmEmail: 'ops@example.com' } });
+    custom.statelessTemplate.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: new TemplateView(custom).logicalId(custom.stateless.monitoring.topic) },
+    });
+  });
+});
+
+describe('stateless stack outputs', () => {
+  it('outputs the queue URLs, topic ARN, function and log group names operators need', () => {
+    const outputs = synth.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const ref = (construct: Parameters<TemplateView['logicalId']>[0]) => ({ Ref: view.logicalId(construct) });
+    const { sync, launch, monitoring } = synth.stateless;
+    expect(outputs.LaunchQueueUrl?.Value).toEqual(ref(launch.queue));
+    expect(outputs.LaunchDeadLetterQueueUrl?.Value).toEqual(ref(launch.deadLetterQueue));
+    expect(outputs.LaunchDeadLetterQueueArn?.Value).toEqual({
+      'Fn::GetAtt': [view.logicalId(launch.deadLetterQueue), 'Arn'],
+    });
+    expect(outputs.AlarmTopicArn?.Value).toEqual(ref(monitoring.topic));
+    expect(outputs.SyncFunctionName?.Value).toEqual(ref(sync.handler.function));
+    expect(outputs.LaunchFunctionName?.Value).toEqual(ref(launch.handler.function));
+    expect(outputs.SyncLogGroupName?.Value).toEqual(ref(sync.handler.logGroup));
+    expect(outputs.LaunchLogGroupName?.Value).toEqual(ref(launch.handler.logGroup));
+  });
+});
