@@ -1,0 +1,270 @@
+// Command line of `npm run history`, parsed strictly: an unknown flag, a flag the command does not take or
+// a malformed value is an error (exit 2 with the usage text), never silently ignored.
+import { parseArgs } from 'node:util';
+import { HistoryInputError } from '../../functions/core/history/history.errors';
+import { type Period, resolvePeriod } from '../../functions/core/history/period';
+import { TIMELINE_BUCKETS, type TimelineBucket } from '../../functions/core/history/timeline';
+import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
+
+export const USAGE = `Usage: npm run history -- <command> [options]
+
+Analytics over the synced job executions: the local store of \`npm start\`, or a deployed table.
+Answers come from key and index queries; the table is never scanned.
+
+Commands:
+  stats            per job: runs, count per status, success rate (COMPLETED / ended runs),
+                   duration p50/p95/max (nearest rank, ended runs), last run, last failure; and a total
+  list             executions, newest first
+  show ID          one execution: its input, output and file copies
+  export           every execution of the period, oldest first, with each file's S3 key, size, SHA-256
+  timeline         runs and failures per day or hour, as a bar chart
+
+Filters:
+  --since WHEN     from WHEN (inclusive): 2024-05-01, 2024-05-01T08:00:00Z (UTC unless an offset is
+                   given), an age (30m, 24h, 7d, 2w), or "all".
+                   Default: stats 30d; timeline 30d (48h with --bucket hour); list and export all
+  --until WHEN     up to WHEN (exclusive), same forms; default: no end
+  --job ID         one job (stats, list, export, timeline)
+  --status S       one status, e.g. FAILED (list, export)
+  --limit N        list: at most N executions (default 50; 0 = all)
+
+Output (default: aligned tables for people):
+  --json           JSON (stats, list, show, timeline)
+  --csv            CSV (stats, list)
+  --format F       export: ndjson (default; one execution a line) or csv
+  --out FILE       export: write to FILE instead of stdout
+  --bucket B       timeline: day (default) or hour (UTC)
+
+Where the data is:
+  --data-dir DIR   the local store (default ${DEFAULT_DATA_DIR}): the running \`npm start\` stack's DynamoDB,
+                   or else DynamoDB Local started on DIR for this command
+  --table NAME     a deployed executions table instead (or env EXECUTIONS_TABLE_NAME), read with the
+                   standard AWS credentials and region (AWS_PROFILE, AWS_REGION, ...)
+  --files-bucket NAME
+                   the files bucket, for executions too large for DynamoDB (or env FILES_BUCKET_NAME)
+  --help           show this text
+
+Examples:
+  npm run history -- stats --since 7d
+  npm run history -- list --status FAILED --since 2024-05-01 --limit 20
+  npm run history -- export --since 30d --format csv --out executions.csv
+  npm run history -- timeline --job 64a1f0c2e4b0a1b2c3d4e5f6 --bucket hour --since 24h`;
+
+/** A command line that cannot be run; main prints the message and the usage, and exits 2. */
+export class HistoryUsageError extends Error {
+  override readonly name = 'HistoryUsageError';
+}
+
+export const HISTORY_COMMANDS = ['stats', 'list', 'show', 'export', 'timeline'] as const;
+export type HistoryCommandName = (typeof HISTORY_COMMANDS)[number];
+
+export type StoreChoice =
+  | { kind: 'local'; dataDir: string }
+  | { kind: 'aws'; tableName: string; filesBucket?: string };
+
+export type HistoryCommand =
+  | { name: 'stats'; jobId?: string; period: Period; output: 'table' | 'json' | 'csv' }
+  | {
+      name: 'list';
+      jobId?: string;
+      status?: string;
+      period: Period;
+      /** Absent: no limit. */
+      limit?: number;
+      output: 'table' | 'json' | 'csv';
+    }
+  | { name: 'show'; id: string; output: 'table' | 'json' }
+  | {
+      name: 'export';
+      jobId?: string;
+      status?: string;
+      period: Period;
+      format: 'ndjson' | 'csv';
+      out?: string;
+    }
+  | { name: 'timeline'; jobId?: string; period: Period; bucket: TimelineBucket; output: 'table' | 'json' };
+
+export type HistoryInvocation = { help: true } | { help: false; command: HistoryCommand; store: StoreChoice };
+
+const OPTIONS = {
+  since: { type: 'string' },
+  until: { type: 'string' },
+  job: { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  csv: { type: 'boolean' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  bucket: { type: 'string' },
+  'data-dir': { type: 'string' },
+  table: { type: 'string' },
+  'files-bucket': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flag = keyof typeof OPTIONS;
+
+const COMMON: readonly Flag[] = ['data-dir', 'table', 'files-bucket', 'help'];
+const ALLOWED: Readonly<Record<HistoryCommandName, readonly Flag[]>> = {
+  stats: ['since', 'until', 'job', 'json', 'csv'],
+  list: ['since', 'until', 'job', 'status', 'limit', 'json', 'csv'],
+  show: ['json'],
+  export: ['since', 'until', 'job', 'status', 'format', 'out'],
+  timeline: ['since', 'until', 'job', 'bucket', 'json'],
+};
+
+export interface ParseContext {
+  /** Relative periods (7d) count back from this instant (ms since the epoch). */
+  now: number;
+  /** EXECUTIONS_TABLE_NAME and FILES_BUCKET_NAME are read from here. */
+  env: Record<string, string | undefined>;
+}
+
+/** Parses the history CLI's arguments (without the node and script paths). */
+export function parseHistoryArgs(argv: readonly string[], context: ParseContext): HistoryInvocation {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    const unknown = /^Unknown option '([^']+)'/.exec(error instanceof Error ? error.message : '');
+    if (unknown) throw new HistoryUsageError(`unknown flag ${unknown[1]}`);
+    throw new HistoryUsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const [name, ...rest] = positionals;
+  if (values.help || name === 'help') return { help: true };
+  if (name === undefined)
+    throw new HistoryUsageError(`a command is required: ${HISTORY_COMMANDS.join(', ')}`);
+  if (!(HISTORY_COMMANDS as readonly string[]).includes(name)) {
+    throw new HistoryUsageError(`unknown command "${name}" (expected ${HISTORY_COMMANDS.join(', ')})`);
+  }
+  const command = name as HistoryCommandName;
+  const allowed = new Set<Flag>([...COMMON, ...ALLOWED[command]]);
+  for (const flag of Object.keys(values) as Flag[]) {
+    if (!allowed.has(flag)) throw new HistoryUsageError(`${command} does not take --${flag}`);
+  }
+  if (command === 'show' ? rest.length !== 1 : rest.length > 0) {
+    throw new HistoryUsageError(
+      command === 'show'
+        ? 'show takes exactly one execution id: npm run history -- show ID'
+        : `unexpected argument "${rest[0]}" (${command} takes flags only)`,
+    );
+  }
+  for (const flag of [
+    'since',
+    'until',
+    'job',
+    'status',
+    'format',
+    'out',
+    'bucket',
+    'data-dir',
+    'table',
+  ] as const) {
+    if (values[flag] !== undefined && values[flag].trim() === '') {
+      throw new HistoryUsageError(`--${flag} needs a value`);
+    }
+  }
+  if (values.json && values.csv) throw new HistoryUsageError('choose one of --json and --csv');
+  if (values.table !== undefined && values['data-dir'] !== undefined) {
+    throw new HistoryUsageError('choose one of --table (a deployed table) and --data-dir (the local store)');
+  }
+  return {
+    help: false,
+    command: toCommand(command, values, rest[0] ?? '', context.now),
+    store: toStore(values, context.env),
+  };
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+function toCommand(name: HistoryCommandName, values: Values, id: string, now: number): HistoryCommand {
+  const filters = {
+    ...(values.job !== undefined ? { jobId: values.job.trim() } : {}),
+    ...(values.status !== undefined ? { status: values.status.trim().toUpperCase() } : {}),
+  };
+  const output = values.json ? 'json' : values.csv ? 'csv' : 'table';
+  switch (name) {
+    case 'stats':
+      return { name, ...filters, period: period(values, now, '30d'), output };
+    case 'list':
+      return { name, ...filters, period: period(values, now), ...limit(values.limit), output };
+    case 'show':
+      return { name, id: id.trim(), output: values.json ? 'json' : 'table' };
+    case 'export': {
+      const format = values.format ?? 'ndjson';
+      if (format !== 'ndjson' && format !== 'csv') {
+        throw new HistoryUsageError(`--format must be ndjson or csv, got "${format}"`);
+      }
+      return {
+        name,
+        ...filters,
+        period: period(values, now),
+        format,
+        ...(values.out !== undefined ? { out: values.out } : {}),
+      };
+    }
+    case 'timeline': {
+      const bucket = values.bucket ?? 'day';
+      if (!(TIMELINE_BUCKETS as readonly string[]).includes(bucket)) {
+        throw new HistoryUsageError(`--bucket must be ${TIMELINE_BUCKETS.join(' or ')}, got "${bucket}"`);
+      }
+      return {
+        name,
+        ...filters,
+        period: period(values, now, bucket === 'hour' ? '48h' : '30d'),
+        bucket: bucket as TimelineBucket,
+        output: values.json ? 'json' : 'table',
+      };
+    }
+  }
+}
+
+function period(values: Values, now: number, defaultSince?: string): Period {
+  try {
+    return resolvePeriod(
+      {
+        ...(values.since !== undefined ? { since: values.since } : {}),
+        ...(values.until !== undefined ? { until: values.until } : {}),
+        ...(defaultSince !== undefined ? { defaultSince } : {}),
+      },
+      now,
+    );
+  } catch (error) {
+    if (error instanceof HistoryInputError) throw new HistoryUsageError(error.message);
+    throw error;
+  }
+}
+
+const DEFAULT_LIST_LIMIT = 50;
+
+function limit(raw: string | undefined): { limit?: number } {
+  if (raw === undefined) return { limit: DEFAULT_LIST_LIMIT };
+  if (!/^\d{1,9}$/.test(raw.trim())) {
+    throw new HistoryUsageError(`--limit must be a whole number (0 = all), got "${raw}"`);
+  }
+  const value = Number(raw.trim());
+  return value === 0 ? {} : { limit: value };
+}
+
+function toStore(values: Values, env: Record<string, string | undefined>): StoreChoice {
+  const filesBucket = values['files-bucket'] ?? (env.FILES_BUCKET_NAME?.trim() || undefined);
+  if (values['data-dir'] !== undefined) return localStore(values, values['data-dir']);
+  const tableName = values.table ?? (env.EXECUTIONS_TABLE_NAME?.trim() || undefined);
+  if (tableName !== undefined) {
+    return { kind: 'aws', tableName, ...(filesBucket !== undefined ? { filesBucket } : {}) };
+  }
+  return localStore(values, DEFAULT_DATA_DIR);
+}
+
+function localStore(values: Values, dataDir: string): StoreChoice {
+  if (values['files-bucket'] !== undefined) {
+    throw new HistoryUsageError('--files-bucket goes with --table (the local store knows its own bucket)');
+  }
+  return { kind: 'local', dataDir };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: OPTIONS });
+}

@@ -1,0 +1,210 @@
+// `npm run history -- stats|list|show|export|timeline`: analytics over the synced executions, from the
+// local store or a deployed table. Wiring only: parse the command line, open the store, run one query of
+// functions/core/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage.
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { csvLine } from '../../functions/core/history/csv';
+import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../../functions/core/history/export-record';
+import {
+  ExecutionNotFoundError,
+  HistoryInputError,
+  LargePayloadUnavailableError,
+} from '../../functions/core/history/history.errors';
+import {
+  exportExecutions,
+  listExecutions,
+  queryStats,
+  queryTimeline,
+  showExecution,
+} from '../../functions/core/history/history-queries';
+import { writeChunk } from './cli-output';
+import {
+  type HistoryCommand,
+  HistoryUsageError,
+  parseHistoryArgs,
+  type StoreChoice,
+  USAGE,
+} from './history-args';
+import {
+  renderListCsv,
+  renderListTable,
+  renderShow,
+  renderStatsCsv,
+  renderStatsTable,
+  renderTimelineChart,
+  showJson,
+} from './history-render';
+import { type HistoryStore, HistoryStoreError, openHistoryStore } from './history-store';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let invocation: ReturnType<typeof parseHistoryArgs>;
+  try {
+    invocation = parseHistoryArgs(argv, { now: Date.now(), env: process.env });
+  } catch (error) {
+    if (!(error instanceof HistoryUsageError)) throw error;
+    process.stderr.write(`history: ${error.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (invocation.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { command, store: choice } = invocation;
+  let store: HistoryStore | undefined;
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    void (store?.close() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    store = await openHistoryStore(choice, {
+      env: process.env,
+      ...(process.stderr.isTTY ? { note: (message: string) => process.stderr.write(`${message}\n`) } : {}),
+    });
+    await run(command, store);
+    return 0;
+  } catch (error) {
+    const { message, code } = explain(error, choice);
+    process.stderr.write(`history: ${message}\n`);
+    return code;
+  } finally {
+    await store?.close();
+    process.off('SIGINT', stopOnSignal);
+    process.off('SIGTERM', stopOnSignal);
+  }
+}
+
+async function run(command: HistoryCommand, store: HistoryStore): Promise<void> {
+  const { reader } = store;
+  const print = (text: string) => writeChunk(process.stdout, text.endsWith('\n') ? text : `${text}\n`);
+  const json = (value: unknown) => print(`${JSON.stringify(value, null, 2)}\n`);
+  switch (command.name) {
+    case 'stats': {
+      const stats = await queryStats(reader, {
+        period: command.period,
+        ...(command.jobId !== undefined ? { jobId: command.jobId } : {}),
+      });
+      if (command.output === 'json') return json(stats);
+      return print(command.output === 'csv' ? renderStatsCsv(stats) : renderStatsTable(stats, command.jobId));
+    }
+    case 'list': {
+      const { name: _name, output, ...filter } = command;
+      const list = await listExecutions(reader, filter);
+      if (output === 'json') return json(list);
+      return print(output === 'csv' ? renderListCsv(list) : renderListTable(list, command.limit));
+    }
+    case 'show': {
+      const detail = await showExecution(reader, command.id);
+      return command.output === 'json' ? json(showJson(detail)) : print(renderShow(detail));
+    }
+    case 'export':
+      return runExport(command, store);
+    case 'timeline': {
+      const timeline = await queryTimeline(reader, {
+        period: command.period,
+        bucket: command.bucket,
+        now: Date.now(),
+        ...(command.jobId !== undefined ? { jobId: command.jobId } : {}),
+      });
+      return command.output === 'json' ? json(timeline) : print(renderTimelineChart(timeline));
+    }
+  }
+}
+
+/** Streams the export to stdout, or to a temporary file renamed to --out once complete. */
+async function runExport(command: Extract<HistoryCommand, { name: 'export' }>, store: HistoryStore) {
+  const temporary = command.out
+    ? join(dirname(command.out), `.${command.out.split(/[\\/]/).pop()}.${process.pid}.partial`)
+    : undefined;
+  const target: Writable = temporary ? createWriteStream(temporary) : process.stdout;
+  let executions = 0;
+  let files = 0;
+  try {
+    if (command.format === 'csv') await writeChunk(target, csvLine(EXPORT_CSV_COLUMNS));
+    for await (const { record, item } of exportExecutions(store.reader, command)) {
+      await writeChunk(
+        target,
+        command.format === 'csv'
+          ? csvLine(toExportCsvValues(record, item.durationMs))
+          : `${JSON.stringify(record)}\n`,
+      );
+      executions += 1;
+      files += record.files.length;
+    }
+    if (temporary && command.out) {
+      target.end();
+      await finished(target);
+      await rename(temporary, command.out);
+      process.stdout.write(
+        `Exported ${executions} execution${executions === 1 ? '' : 's'} (${files} file${files === 1 ? '' : 's'}) to ${command.out}.\n`,
+      );
+    }
+  } catch (error) {
+    if (temporary) {
+      target.destroy();
+      await rm(temporary, { force: true });
+    }
+    throw error;
+  }
+}
+
+/** One line that says what went wrong and what to do, and the exit code. */
+function explain(error: unknown, choice: StoreChoice): { message: string; code: number } {
+  if (error instanceof HistoryInputError) return { message: error.message, code: 2 };
+  if (error instanceof ExecutionNotFoundError) {
+    return {
+      message: `${error.message}: check the id (\`npm run history -- list\` shows recent ones)`,
+      code: 1,
+    };
+  }
+  if (error instanceof LargePayloadUnavailableError) {
+    return { message: `${error.message}: pass --files-bucket NAME or set FILES_BUCKET_NAME`, code: 1 };
+  }
+  // Named errors of the local servers (matched by name: their module is only loaded for local data).
+  if (
+    error instanceof HistoryStoreError ||
+    (error instanceof Error && ['JavaMissingError', 'PortInUseError'].includes(error.name))
+  ) {
+    return { message: error.message, code: 1 };
+  }
+  if (error instanceof ResourceNotFoundException && choice.kind === 'aws') {
+    return {
+      message: `table ${choice.tableName} was not found: check --table (or EXECUTIONS_TABLE_NAME) and the AWS region (AWS_REGION)`,
+      code: 1,
+    };
+  }
+  if (error instanceof Error && error.name === 'CredentialsProviderError') {
+    return {
+      message:
+        'no AWS credentials found: configure them (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or drop --table to read the local store',
+      code: 1,
+    };
+  }
+  if (error instanceof Error && /region is missing/i.test(error.message)) {
+    return { message: 'no AWS region configured: set AWS_REGION (or a region in your AWS profile)', code: 1 };
+  }
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { message: text.split('\n')[0] ?? text, code: 1 };
+}
+
+// A reader that stops early (`| head`) closes the pipe: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `history: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { HistoryUsageError, parseHistoryArgs, USAGE } from '../../local/cli/history-args';
+
+const NOW = Date.parse('2024-06-01T12:00:00.000Z');
+const parse = (argv: string[], env: Record<string, string> = {}) => parseHistoryArgs(argv, { now: NOW, env });
+const commandOf = (argv: string[], env: Record<string, string> = {}) => {
+  const invocation = parse(argv, env);
+  if (invocation.help) throw new Error('unexpected help');
+  return invocation;
+};
+
+describe('parseHistoryArgs', () => {
+  it('defaults stats to the last 30 days of the local store, as a table', () => {
+    expect(commandOf(['stats'])).toEqual({
+      help: false,
+      command: { name: 'stats', period: { since: '2024-05-02T12:00:00.000Z' }, output: 'table' },
+      store: { kind: 'local', dataDir: '.local' },
+    });
+  });
+
+  it('reads filters and output flags', () => {
+    expect(
+      commandOf(['stats', '--since', '7d', '--until', '2024-06-01', '--job', 'J1', '--json']).command,
+    ).toEqual({
+      name: 'stats',
+      jobId: 'J1',
+      period: { since: '2024-05-25T12:00:00.000Z', until: '2024-06-01T00:00:00.000Z' },
+      output: 'json',
+    });
+    expect(commandOf(['stats', '--since', 'all', '--csv']).command).toMatchObject({
+      period: {},
+      output: 'csv',
+    });
+  });
+
+  it('lists all time, 50 at most by default; --limit 0 lifts the limit; statuses are upper-cased', () => {
+    expect(commandOf(['list']).command).toEqual({ name: 'list', period: {}, limit: 50, output: 'table' });
+    expect(commandOf(['list', '--status', 'failed', '--limit', '0']).command).toEqual({
+      name: 'list',
+      status: 'FAILED',
+      period: {},
+      output: 'table',
+    });
+  });
+
+  it('takes one id for show', () => {
+    expect(commandOf(['show', 'abc', '--json']).command).toEqual({ name: 'show', id: 'abc', output: 'json' });
+  });
+
+  it('exports NDJSON by default, all time, optionally to a file', () => {
+    expect(commandOf(['export']).command).toEqual({ name: 'export', period: {}, format: 'ndjson' });
+    expect(
+      commandOf(['export', '--format', 'csv', '--out', 'x.csv', '--since', '2024-05-01']).command,
+    ).toEqual({
+      name: 'export',
+      period: { since: '2024-05-01T00:00:00.000Z' },
+      format: 'csv',
+      out: 'x.csv',
+    });
+  });
+
+  it('charts days over 30 days, hours over 48 hours by default', () => {
+    expect(commandOf(['timeline']).command).toMatchObject({
+      bucket: 'day',
+      period: { since: '2024-05-02T12:00:00.000Z' },
+    });
+    expect(commandOf(['timeline', '--bucket', 'hour']).command).toMatchObject({
+      bucket: 'hour',
+      period: { since: '2024-05-30T12:00:00.000Z' },
+    });
+  });
+
+  it('reads a deployed table from --table or EXECUTIONS_TABLE_NAME, its bucket from --files-bucket or FILES_BUCKET_NAME', () => {
+    expect(commandOf(['stats', '--table', 'T', '--files-bucket', 'B']).store).toEqual({
+      kind: 'aws',
+      tableName: 'T',
+      filesBucket: 'B',
+    });
+    expect(commandOf(['stats'], { EXECUTIONS_TABLE_NAME: 'T2', FILES_BUCKET_NAME: 'B2' }).store).toEqual({
+      kind: 'aws',
+      tableName: 'T2',
+      filesBucket: 'B2',
+    });
+    // An explicit --data-dir wins over the environment.
+    expect(commandOf(['stats', '--data-dir', 'd'], { EXECUTIONS_TABLE_NAME: 'T2' }).store).toEqual({
+      kind: 'local',
+      dataDir: 'd',
+    });
+  });
+
+  it('answers --help and help with the usage', () => {
+    expect(parse(['--help'])).toEqual({ help: true });
+    expect(parse(['help'])).toEqual({ help: true });
+    expect(parse(['stats', '-h'])).toEqual({ help: true });
+    expect(USAGE).toContain('npm run history -- <command>');
+  });
+
+  it.each([
+    [[], /a command is required/],
+    [['stat'], /unknown command "stat"/],
+    [['stats', '--frobnicate'], /unknown flag --frobnicate$/],
+    [['stats', '--status', 'FAILED'], /stats does not take --status/],
+    [['show'], /exactly one execution id/],
+    [['show', 'a', 'b'], /exactly one execution id/],
+    [['list', 'extra'], /unexpected argument "extra"/],
+    [['list', '--limit', 'ten'], /--limit must be a whole number/],
+    [['list', '--limit', '-1'], /--limit/],
+    [['list', '--json', '--csv'], /one of --json and --csv/],
+    [['export', '--format', 'xml'], /--format must be ndjson or csv/],
+    [['export', '--json'], /export does not take --json/],
+    [['timeline', '--bucket', 'week'], /--bucket must be day or hour/],
+    [['timeline', '--csv'], /timeline does not take --csv/],
+    [['stats', '--since', 'last week'], /--since must be an ISO date/],
+    [['stats', '--since', '2024-05-02', '--until', '2024-05-01'], /must be before --until/],
+    [['stats', '--job', ''], /--job needs a value/],
+    [['stats', '--since'], /argument missing/],
+    [['stats', '--table', 'T', '--data-dir', 'd'], /one of --table .* and --data-dir/],
+    [['stats', '--files-bucket', 'B'], /--files-bucket goes with --table/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parse(argv)).toThrow(HistoryUsageError);
+    expect(() => parse(argv)).toThrow(message);
+  });
+});
