@@ -1,0 +1,287 @@
+// Test support: the launch function against the Product-Live emulator, DynamoDB Local and local SQS. Messages
+// travel through a real queue: the harness plays the Lambda event source mapping (receive, invoke the handler
+// with SQS event records built from the received messages, delete the handled ones) and plays time for the
+// failed ones (their backoff visibility is checked, then cut short so that redelivery happens at once).
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { expect, vi } from 'vitest';
+import { type LaunchConfig, loadLaunchConfig } from '../../functions/core/config';
+import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
+import type { ExecutionItem } from '../../functions/core/store/execution-repository';
+import { createLaunchHandler, type LaunchHandlerOptions } from '../../functions/launch/launch-handler';
+import { createEmulator, type Emulator, type EmulatorJob } from '../../local/emulator';
+import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
+
+export type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface Harness {
+  emulator: Emulator;
+  job: EmulatorJob;
+  clients: LocalAwsClients;
+  store: TestStore;
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+  /** The function's environment (local servers, tables, queues, emulator). */
+  env: Record<string, string>;
+  config: LaunchConfig;
+  logger: Logger;
+  /** A launch handler wired like the deployed one, with test overrides. */
+  createHandler(overrides?: Partial<LaunchHandlerOptions>): Handler;
+  send(body: string | object): Promise<string>;
+  receive(): Promise<Message[]>;
+  /** Plays the event source mapping until the queue is empty; returns the outcome of every message. */
+  drain(options?: {
+    handler?: Handler;
+    maxRounds?: number;
+    beforeRound?: (round: number) => void;
+  }): Promise<string[]>;
+  deadLetters(): Promise<Message[]>;
+  executionsOfJob(): JobExecution[];
+  createRequests(): number;
+  storedItems(): Promise<ExecutionItem[]>;
+  outcomes(): string[];
+}
+
+const harnesses: Harness[] = [];
+
+/** Stops every harness created so far (call it in afterEach). */
+export async function closeLaunchHarnesses(): Promise<void> {
+  vi.unstubAllEnvs();
+  await Promise.all(harnesses.splice(0).map((harness) => harness.emulator.stop()));
+}
+
+export function lambdaContext(remainingMs = 120_000): Context {
+  const deadline = Date.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'launch',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:launch',
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/launch',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The record Lambda's SQS event source builds from a received message. */
+export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? '',
+      SenderId: attributes.SenderId ?? '',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? '',
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** A fresh emulator with one job, fresh tables, and a launch queue with its DLQ. */
+export async function createLaunchHarness(): Promise<Harness> {
+  const emulator = createEmulator({ rateLimit: false });
+  await emulator.start();
+  const job = emulator.addJob({ title: 'Import Products', kind: 'import' });
+  const clients = localAwsClients();
+  const store = await createTestStore(clients, 'launch');
+  const { sqs } = clients;
+  const suffix = randomUUID().slice(0, 8);
+  const dlqUrl =
+    (await sqs.send(new CreateQueueCommand({ QueueName: `launch-dlq-${suffix}` }))).QueueUrl ?? '';
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const queueUrl =
+    (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `launch-${suffix}`,
+          Attributes: {
+            VisibilityTimeout: '30',
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 10 }),
+          },
+        }),
+      )
+    ).QueueUrl ?? '';
+  const queueArn =
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
+      .Attributes?.QueueArn ?? '';
+  const env: Record<string, string> = {
+    ...clients.env,
+    PRODUCT_LIVE_API_URL: emulator.url,
+    PRODUCT_LIVE_API_KEY: emulator.apiKey,
+    PRODUCT_LIVE_TIMEOUT_SECONDS: '5',
+    EXECUTIONS_TABLE_NAME: store.executionsTable,
+    IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
+    LAUNCH_QUEUE_URL: queueUrl,
+    LAUNCH_DLQ_URL: dlqUrl,
+  };
+  const config = loadLaunchConfig(env);
+  const logger = new Logger({ serviceName: 'launch-test', logLevel: 'SILENT' });
+  for (const level of ['info', 'warn', 'error'] as const) vi.spyOn(logger, level);
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+
+  const createHandler = (overrides: Partial<LaunchHandlerOptions> = {}): Handler =>
+    createLaunchHandler({
+      config,
+      dynamo: clients.dynamo,
+      sqs,
+      logger,
+      metrics: new Metrics({ namespace: 'Test', serviceName: 'launch' }),
+      ...overrides,
+    });
+  const defaultHandler = createHandler();
+
+  const receive = async (): Promise<Message[]> =>
+    (
+      await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          // local-aws-sqs reads the legacy AttributeNames parameter.
+          AttributeNames: ['All'],
+        }),
+      )
+    ).Messages ?? [];
+
+  const queueCounts = async () => {
+    const attributes =
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        )
+      ).Attributes ?? {};
+    return {
+      visible: Number(attributes.ApproximateNumberOfMessages),
+      invisible: Number(attributes.ApproximateNumberOfMessagesNotVisible),
+    };
+  };
+
+  const harness: Harness = {
+    emulator,
+    job,
+    clients,
+    store,
+    queueUrl,
+    queueArn,
+    dlqUrl,
+    env,
+    config,
+    logger,
+    createHandler,
+    async send(body) {
+      const sent = await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      );
+      return sent.MessageId ?? '';
+    },
+    receive,
+    async drain(options = {}) {
+      const handler = options.handler ?? defaultHandler;
+      const before = harness.outcomes().length;
+      for (let round = 1; round <= (options.maxRounds ?? 20); round++) {
+        options.beforeRound?.(round);
+        const messages = await receive();
+        if (messages.length === 0) {
+          // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too: 0 means none at all.
+          expect(await queueCounts()).toEqual({ visible: 0, invisible: 0 });
+          return harness.outcomes().slice(before);
+        }
+        const response = await handler(
+          { Records: messages.map((message) => toSqsRecord(message, queueArn)) },
+          lambdaContext(),
+        );
+        const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+        for (const message of messages) {
+          if (!failed.has(message.MessageId ?? '')) {
+            await sqs.send(
+              new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+            );
+          }
+        }
+        if (failed.size > 0) {
+          // The handler backed the failed messages off: none is visible yet (every message of these tests fits
+          // one batch, so a receive now would return only failed ones). Then the backoff "elapses".
+          expect(await receive()).toEqual([]);
+          for (const message of messages.filter((candidate) => failed.has(candidate.MessageId ?? ''))) {
+            await sqs.send(
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: queueUrl,
+                ReceiptHandle: message.ReceiptHandle,
+                VisibilityTimeout: 0,
+              }),
+            );
+          }
+        }
+      }
+      throw new Error('the launch queue was not drained');
+    },
+    async deadLetters() {
+      const letters: Message[] = [];
+      for (;;) {
+        const received =
+          (
+            await sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: dlqUrl,
+                MaxNumberOfMessages: 10,
+                WaitTimeSeconds: 0,
+                VisibilityTimeout: 300,
+                MessageAttributeNames: ['All'],
+                AttributeNames: ['All'],
+              }),
+            )
+          ).Messages ?? [];
+        if (received.length === 0) return letters;
+        letters.push(...received);
+      }
+    },
+    executionsOfJob: () => emulator.executions().filter((execution) => execution.jobId === job.id),
+    createRequests: () =>
+      emulator.requests.filter((request) => request.endpoint === 'create' && request.fault === undefined)
+        .length,
+    async storedItems() {
+      const result = await clients.doc.send(new ScanCommand({ TableName: store.executionsTable }));
+      return (result.Items ?? []) as ExecutionItem[];
+    },
+    outcomes: () =>
+      [logger.info, logger.warn, logger.error]
+        .flatMap((method) => vi.mocked(method).mock.calls)
+        .map(([, attributes]) => (attributes as { outcome?: string } | undefined)?.outcome)
+        .filter((outcome): outcome is string => outcome !== undefined),
+  };
+  harnesses.push(harness);
+  return harness;
+}
