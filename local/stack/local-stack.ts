@@ -42,8 +42,12 @@ export interface LocalStackOptions {
 
 /** Time budget of one local sync run (a Lambda's 15 minutes, less a minute). */
 const LOCAL_RUN_BUDGET_MS = 14 * 60_000;
-/** How many receives before SQS moves a message to the DLQ (same default as the deployed queue). */
-const MAX_RECEIVE_COUNT = 10;
+/**
+ * How many receives before SQS moves a message to the DLQ. The deployed queue uses 10; local-aws-sqs also
+ * counts each ChangeMessageVisibility (one per retry, the backoff) as a receive, so 20 here is the same
+ * number of deliveries.
+ */
+const MAX_RECEIVE_COUNT = 20;
 const ACCOUNT_ID = '123456789012';
 
 export interface LocalStack {

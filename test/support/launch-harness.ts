@@ -103,7 +103,7 @@ export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
 }
 
 /** A fresh emulator with one job, fresh tables, and a launch queue with its DLQ. */
-export async function createLaunchHarness(): Promise<Harness> {
+export async function createLaunchHarness(options: { maxReceiveCount?: number } = {}): Promise<Harness> {
   const emulator = createEmulator({ rateLimit: false });
   await emulator.start();
   const job = emulator.addJob({ title: 'Import Products', kind: 'import' });
@@ -123,7 +123,10 @@ export async function createLaunchHarness(): Promise<Harness> {
           QueueName: `launch-${suffix}`,
           Attributes: {
             VisibilityTimeout: '30',
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 10 }),
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: dlqArn,
+              maxReceiveCount: options.maxReceiveCount ?? 10,
+            }),
           },
         }),
       )
