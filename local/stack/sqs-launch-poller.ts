@@ -68,6 +68,8 @@ export class SqsLaunchPoller {
         QueueUrl: queueUrl,
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: this.options.waitTimeSeconds ?? 1,
+        // local-aws-sqs reads only the older AttributeNames parameter (ApproximateReceiveCount drives backoff).
+        AttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
