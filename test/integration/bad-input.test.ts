@@ -1,0 +1,220 @@
+// The bad-input catalogue rows that need real servers: file downloads through the sync (emulator, s3rver,
+// DynamoDB Local) and the command lines (as subprocesses). See test/support/bad-input-catalogue.ts.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FileCopy } from '../../functions/core/executions/execution-record';
+import { badInput } from '../support/bad-input-catalogue';
+import { createSyncHarness, listKeys, type SyncHarness } from '../support/sync-harness';
+
+let harness: SyncHarness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+/** A harness with one ended execution whose output references `output`. */
+async function executionWithOutput(
+  output: (h: SyncHarness) => Record<string, unknown>,
+  fileCopyMaxAttempts = 8,
+) {
+  const h = await createSyncHarness({ sync: { fileCopyMaxAttempts } });
+  harness = h;
+  const job = h.emulator.addJob({ title: 'Export', kind: 'no-files' });
+  const execution = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
+  h.emulator.setExecutionOutput(execution.id, output(h));
+  h.clock.advance(5_000);
+  return { h, id: execution.id };
+}
+
+async function copyOf(h: SyncHarness, id: string, path: string): Promise<FileCopy | undefined> {
+  return (await h.executions.get(id))?.files.find((file) => file.path === path);
+}
+
+describe('bad input: file downloads', () => {
+  it(badInput('file.http'), async () => {
+    const { h, id } = await executionWithOutput(() => ({
+      report: {
+        url: 'http://app.product-live.com/data-factory/1/download/a/report.xml',
+        filename: 'report.xml',
+      },
+    }));
+    const summary = await h.sync();
+    expect(summary.error).toBeNull();
+    expect(summary.executions.new).toBe(1);
+    expect(await copyOf(h, id, 'output.report')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: expect.stringMatching(/^plain http refused/),
+    });
+  });
+
+  it(badInput('file.redirect'), async () => {
+    const { h, id } = await executionWithOutput((harness) => ({
+      report: {
+        url: harness.emulator.addFile({
+          size: 10,
+          filename: 'r.xml',
+          redirectTo: 'https://evil.example.com/steal',
+        }).url,
+        filename: 'r.xml',
+      },
+    }));
+    await h.sync();
+    expect(await copyOf(h, id, 'output.report')).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/host not in the allowed file hosts \(https:\/\/evil\.example\.com\)/),
+    });
+    expect(await listKeys(h)).toEqual([]);
+  });
+
+  it(badInput('file.zero-byte'), async () => {
+    const { h, id } = await executionWithOutput((harness) => ({
+      files: [
+        {
+          object: 'data_factory_file',
+          id: 'e'.repeat(64),
+          url: harness.emulator.addFile({ size: 0, filename: 'empty.csv' }).url,
+        },
+      ],
+    }));
+    await h.sync();
+    expect(await copyOf(h, id, 'output.files[0]')).toMatchObject({
+      status: 'copied',
+      size: 0,
+      sha256: createHash('sha256').digest('hex'),
+    });
+  });
+
+  it(badInput('file.large'), async () => {
+    const size = 40 * 1024 * 1024;
+    let multipart = 0;
+    const { h, id } = await executionWithOutput((harness) => ({
+      export: { url: harness.emulator.addFile({ size, filename: 'big.csv' }).url, filename: 'big.csv' },
+    }));
+    h.clients.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') multipart += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countParts' },
+    );
+    await h.sync();
+    const copy = await copyOf(h, id, 'output.export');
+    expect(copy).toMatchObject({ status: 'copied', size });
+    expect(copy?.sha256).toBe(await h.emulator.fileSha256(copy?.sourceUrl ?? ''));
+    expect(multipart).toBe(5);
+  });
+
+  it(badInput('file.truncated'), async () => {
+    const { h, id } = await executionWithOutput((harness) => ({
+      report: {
+        url: harness.emulator.addFile({ size: 50_000, filename: 'report.xml' }).url,
+        filename: 'report.xml',
+      },
+    }));
+    h.emulator.failNext('truncated-download', { endpoint: 'download' });
+    await h.sync();
+    expect(await copyOf(h, id, 'output.report')).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/truncated|terminated|closed/i),
+    });
+    expect(await listKeys(h)).toEqual([]);
+    h.clock.advance(6 * 60_000);
+    await h.sync();
+    const copy = await copyOf(h, id, 'output.report');
+    expect(copy).toMatchObject({ status: 'copied', size: 50_000 });
+    expect(copy?.sha256).toBe(await h.emulator.fileSha256(copy?.sourceUrl ?? ''));
+  });
+
+  it(badInput('file.404'), async () => {
+    const { h, id } = await executionWithOutput(
+      (harness) => ({
+        report: {
+          url: `${harness.emulator.url}/data-factory/2629/download/${'0'.repeat(64)}/gone.xml`,
+          filename: 'gone.xml',
+        },
+      }),
+      2,
+    );
+    await h.sync();
+    expect(await copyOf(h, id, 'output.report')).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: expect.stringMatching(/answered HTTP 404$/),
+    });
+    h.clock.advance(6 * 60_000);
+    await h.sync();
+    expect(await copyOf(h, id, 'output.report')).toMatchObject({ status: 'failed', attempts: 2 });
+    expect((await h.executions.get(id))?.filesPending).toBeUndefined();
+  });
+});
+
+const root = resolve(import.meta.dirname, '../..');
+
+function cli(script: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(resolve(root, 'node_modules/.bin/tsx'), [script, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((done) => child.on('close', (code) => done({ code, stderr })));
+}
+
+describe('bad input: command lines', () => {
+  it(badInput('cli.unknown-flag'), async () => {
+    const result = await cli('local/cli/start.ts', ['--bogus']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("error: Unknown option '--bogus'");
+    expect(result.stderr).toContain('usage: npm start -- [options]');
+  });
+
+  it(badInput('cli.every'), async () => {
+    const result = await cli('local/cli/start.ts', ['--every', 'soon']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--every: expected a duration such as 30s, 1m or 1h, got "soon"');
+  });
+
+  it(badInput('cli.api-url-no-key'), async () => {
+    const result = await cli('local/cli/start.ts', ['--api-url', 'https://api.product-live.com']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--api-url needs --api-key (or PRODUCT_LIVE_API_KEY)');
+  });
+
+  it(badInput('cli.json-quiet'), async () => {
+    const result = await cli('local/cli/start.ts', ['--json', '--quiet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--json and --quiet cannot be combined');
+  });
+
+  it(badInput('cli.launch-input'), async () => {
+    const result = await cli('local/cli/launch.ts', ['--job', '65819ba43ad5b963658ab35d', '--input', '{bad']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--input: not valid JSON: {bad');
+  });
+
+  it(badInput('cli.launch-job'), async () => {
+    const result = await cli('local/cli/launch.ts', ['--job', '123']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('jobId: expected 24 hexadecimal characters');
+  });
+
+  it(badInput('cli.history-command'), async () => {
+    const result = await cli('local/cli/history.ts', ['frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'unknown command "frobnicate" (expected stats, list, show, export, timeline)',
+    );
+  });
+
+  it(badInput('cli.history-since'), async () => {
+    const result = await cli('local/cli/history.ts', ['stats', '--since', 'soon']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--since');
+  });
+});

@@ -1,0 +1,277 @@
+// The bad-input catalogue: every bad input the project has been tried against, and what it gets. The README
+// table "Bad input catalogue" lists exactly these rows (a unit test keeps the two in step), and each row
+// has one test, named by `badInput(id)` (in test/unit/bad-input.test.ts or test/integration/bad-input.test.ts).
+
+export interface BadInput {
+  area: 'configuration' | 'API response' | 'SQS message' | 'file URL' | 'CLI';
+  input: string;
+  outcome: string;
+}
+
+export const BAD_INPUTS = {
+  // Configuration: the function stops at cold start, naming the variable.
+  'config.missing-table': {
+    area: 'configuration',
+    input: '`EXECUTIONS_TABLE_NAME` unset',
+    outcome: 'cold start fails: `Invalid configuration: EXECUTIONS_TABLE_NAME: is required`',
+  },
+  'config.page-size': {
+    area: 'configuration',
+    input: '`SYNC_PAGE_SIZE=lots`',
+    outcome: '`SYNC_PAGE_SIZE: expected an integer from 1 to 10000, got "lots"`',
+  },
+  'config.start-date': {
+    area: 'configuration',
+    input: '`SYNC_START_DATE=yesterday`',
+    outcome: '`SYNC_START_DATE: expected an ISO 8601 date such as 2024-01-31 or 2024-01-31T00:00:00Z`',
+  },
+  'config.api-url': {
+    area: 'configuration',
+    input: '`PRODUCT_LIVE_API_URL=ftp://example.com`',
+    outcome: '`PRODUCT_LIVE_API_URL: expected an http(s) URL`',
+  },
+  'config.no-key': {
+    area: 'configuration',
+    input: 'neither `PRODUCT_LIVE_API_KEY_SECRET_ID` nor `PRODUCT_LIVE_API_KEY`',
+    outcome:
+      '`PRODUCT_LIVE_API_KEY_SECRET_ID: is required (the Secrets Manager secret holding the API key; …)`',
+  },
+  'config.key-in-lambda': {
+    area: 'configuration',
+    input: '`PRODUCT_LIVE_API_KEY` set inside Lambda',
+    outcome:
+      'refused: `must not be used in AWS Lambda; store the key in Secrets Manager …` (the key is not echoed)',
+  },
+  'config.hosts': {
+    area: 'configuration',
+    input: '`FILE_ALLOWED_HOSTS=https://files.example.com/`',
+    outcome: '`FILE_ALLOWED_HOSTS: not host names: https://files.example.com/`',
+  },
+  'config.secret-json': {
+    area: 'configuration',
+    input: 'secret value `{"key": "…"}`',
+    outcome: '`secret product-live/api-key is JSON without a non-empty "apiKey" string`',
+  },
+  'config.budget-split': {
+    area: 'configuration',
+    input: 'CDK context `syncRequestsPerMinute=45` with the default launch share 10',
+    outcome: "synth fails: `… 45 + 10 = 55 exceeds Product-Live's 50 requests/minute per API key`",
+  },
+  // API responses: validated; transient ones retried, deterministic ones named.
+  'api.malformed-json': {
+    area: 'API response',
+    input: 'HTTP 200 with a truncated JSON body',
+    outcome:
+      'retried with backoff; if it persists, `ProductLiveResponseError` (malformed JSON) and the run ends with `error` in its summary',
+  },
+  'api.missing-created-at': {
+    area: 'API response',
+    input: 'an execution without `createdAt`',
+    outcome: 'not retried: `Invalid job execution <id> in POST /v1/job_executions/find: field "createdAt" …`',
+  },
+  'api.bad-date': {
+    area: 'API response',
+    input: '`"createdAt": "yesterday"`',
+    outcome: '`… field "createdAt": expected an ISO 8601 date-time`',
+  },
+  'api.no-total': {
+    area: 'API response',
+    input: 'a list without `totalElements`',
+    outcome: '`… field "totalElements" …`',
+  },
+  'api.unknown-field': {
+    area: 'API response',
+    input: 'an undocumented field (`"priority": 3`)',
+    outcome: 'not an error: kept verbatim in the stored JSON and in exports',
+  },
+  'api.unknown-status': {
+    area: 'API response',
+    input: 'an undocumented status (`"PAUSED"`)',
+    outcome: 'stored as returned, treated as not ended: re-read by every run until a terminal status',
+  },
+  'api.401': {
+    area: 'API response',
+    input: 'HTTP 401 (key revoked)',
+    outcome:
+      '`ProductLiveAuthError`, not retried; the run stops with `error` in its summary (alarm `SyncRunsFailed`)',
+  },
+  'api.404-open': {
+    area: 'API response',
+    input: 'HTTP 404 for an execution stored as open',
+    outcome: 'warning logged, the last stored view kept',
+  },
+  'api.429-no-retry-after': {
+    area: 'API response',
+    input: 'HTTP 429 without `Retry-After`',
+    outcome:
+      'waited out with exponential backoff and jitter; the whole budget pauses; counted as `throttled`',
+  },
+  'api.html-502': {
+    area: 'API response',
+    input: 'HTTP 502 with an HTML page',
+    outcome: 'retried; then `ProductLiveApiError` with status 502 and the body (truncated, redacted)',
+  },
+  'api.page-size-400': {
+    area: 'API response',
+    input: 'HTTP 400 for `size=1000`',
+    outcome: 'the page size is halved until the API accepts it',
+  },
+  'api.key-echo': {
+    area: 'API response',
+    input: 'an error body that echoes the API key',
+    outcome: 'the key is replaced by `[REDACTED]` in the error and every log line',
+  },
+  // SQS messages: never retried; to the DLQ at once with the reason, the original body kept.
+  'sqs.malformed': {
+    area: 'SQS message',
+    input: 'body `{"jobId":`',
+    outcome: 'DLQ: `invalid message: body is not valid JSON (…)`',
+  },
+  'sqs.not-object': {
+    area: 'SQS message',
+    input: 'body `[1, 2]`',
+    outcome: 'DLQ: `invalid message: body must be a JSON object with a "jobId", got an array`',
+  },
+  'sqs.no-job': {
+    area: 'SQS message',
+    input: 'body `{"input": {}}`',
+    outcome: 'DLQ: `invalid message: jobId: is required`',
+  },
+  'sqs.job-not-hex': {
+    area: 'SQS message',
+    input: '`"jobId": "123"`',
+    outcome: 'DLQ: `invalid message: jobId: expected 24 hexadecimal characters`',
+  },
+  'sqs.input-array': {
+    area: 'SQS message',
+    input: '`"input": [1]`',
+    outcome: 'DLQ: `invalid message: input: expected a JSON object`',
+  },
+  'sqs.unknown-field': {
+    area: 'SQS message',
+    input: 'a misspelt field `"idempotencyKye"`',
+    outcome: 'DLQ: `invalid message: unknown field "idempotencyKye" (expected jobId, input, idempotencyKey)`',
+  },
+  'sqs.long-key': {
+    area: 'SQS message',
+    input: 'an `idempotencyKey` of 300 characters',
+    outcome: 'DLQ: `invalid message: idempotencyKey: must be at most 256 characters`',
+  },
+  'sqs.unknown-job': {
+    area: 'SQS message',
+    input: 'a well-formed `jobId` that does not exist',
+    outcome: 'DLQ: `unknown jobId …: Product-Live answered HTTP 404 …`',
+  },
+  'sqs.key-reused': {
+    area: 'SQS message',
+    input: 'an `idempotencyKey` reused with another `input`',
+    outcome: 'DLQ: `idempotencyKey was already used for a different request …`',
+  },
+  // File URLs (invariant 8) and downloads.
+  'file.http': {
+    area: 'file URL',
+    input: '`http://app.product-live.com/…` (plain http)',
+    outcome: 'not downloaded: `plain http refused …`; recorded `failed` at once, the sync goes on',
+  },
+  'file.other-host': {
+    area: 'file URL',
+    input: '`https://evil.example.com/…`',
+    outcome: 'not downloaded, the key never sent: `host not in the allowed file hosts …`',
+  },
+  'file.redirect': {
+    area: 'file URL',
+    input: 'an allowed URL redirecting to another host',
+    outcome: 'the redirect is re-checked and refused; the key is not sent there',
+  },
+  'file.private': {
+    area: 'file URL',
+    input: '`https://169.254.169.254/…` (a private address)',
+    outcome: '`private address refused …`',
+  },
+  'file.loopback': {
+    area: 'file URL',
+    input: '`https://127.0.0.1/…` in production',
+    outcome: '`loopback address refused …`',
+  },
+  'file.credentials': {
+    area: 'file URL',
+    input: '`https://user:pass@app.product-live.com/…`',
+    outcome: '`URL with credentials refused …`',
+  },
+  'file.zero-byte': {
+    area: 'file URL',
+    input: 'a zero-byte file',
+    outcome: 'copied: size 0, SHA-256 `e3b0c442…b855`',
+  },
+  'file.large': {
+    area: 'file URL',
+    input: 'a 40 MiB file (1 GiB in the file-copy benchmark)',
+    outcome: 'streamed in 8 MiB multipart parts, SHA-256 matches; memory does not grow with the size',
+  },
+  'file.truncated': {
+    area: 'file URL',
+    input: 'a download that closes before `Content-Length` bytes',
+    outcome: 'no S3 object is completed; recorded `pending` with the error and retried by a later run',
+  },
+  'file.404': {
+    area: 'file URL',
+    input: 'a download answering 404 (deleted after 90 days)',
+    outcome:
+      'recorded with `answered HTTP 404`, retried with backoff, `failed` after `FILE_COPY_MAX_ATTEMPTS`',
+  },
+  // Command lines: one line, exit code 2.
+  'cli.unknown-flag': {
+    area: 'CLI',
+    input: '`npm start -- --bogus`',
+    outcome: "exit 2: `error: Unknown option '--bogus'` and the usage text",
+  },
+  'cli.every': {
+    area: 'CLI',
+    input: '`npm start -- --every soon`',
+    outcome: 'exit 2: `--every: expected a duration such as 30s, 1m or 1h, got "soon"`',
+  },
+  'cli.api-url-no-key': {
+    area: 'CLI',
+    input: '`npm start -- --api-url https://api.product-live.com` without a key',
+    outcome: 'exit 2: `--api-url needs --api-key (or PRODUCT_LIVE_API_KEY)`',
+  },
+  'cli.json-quiet': {
+    area: 'CLI',
+    input: '`npm start -- --json --quiet`',
+    outcome: 'exit 2: `--json and --quiet cannot be combined`',
+  },
+  'cli.launch-input': {
+    area: 'CLI',
+    input: "`npm run launch -- --job <id> --input '{bad'`",
+    outcome: 'exit 2: `--input: not valid JSON: {bad`',
+  },
+  'cli.launch-job': {
+    area: 'CLI',
+    input: '`npm run launch -- --job 123`',
+    outcome: 'exit 2: `jobId: expected 24 hexadecimal characters`',
+  },
+  'cli.history-command': {
+    area: 'CLI',
+    input: '`npm run history -- frobnicate`',
+    outcome: 'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline)`',
+  },
+  'cli.history-since': {
+    area: 'CLI',
+    input: '`npm run history -- stats --since soon`',
+    outcome: 'exit 2, naming `--since` and the accepted forms',
+  },
+} as const satisfies Record<string, BadInput>;
+
+export type BadInputId = keyof typeof BAD_INPUTS;
+
+/** The test name of a catalogue row. */
+export function badInput(id: BadInputId): string {
+  const row = BAD_INPUTS[id];
+  return `${row.area}: ${row.input} → ${row.outcome}`;
+}
+
+/** The README table row of a catalogue entry. */
+export function readmeRow(id: BadInputId): string {
+  const row = BAD_INPUTS[id];
+  return `| ${row.area} | ${row.input} | ${row.outcome} |`;
+}

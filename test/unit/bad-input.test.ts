@@ -1,0 +1,438 @@
+// One test per row of the bad-input catalogue (configuration, API responses, SQS messages, URL policy);
+// the file-download and command-line rows run against real servers in test/integration/bad-input.test.ts.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { describe, expect, it } from 'vitest';
+import { parseSecretValue } from '../../functions/core/api-key';
+import { loadSyncConfig } from '../../functions/core/config';
+import { assertAllowedUrl } from '../../functions/core/files/url-policy';
+import {
+  ProductLiveApiError,
+  ProductLiveAuthError,
+  ProductLiveNotFoundError,
+  ProductLiveResponseError,
+} from '../../functions/core/product-live/product-live.errors';
+import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
+import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
+import { parseLaunchMessage } from '../../functions/launch/launch-message.schema';
+import { classifyLaunchFailure } from '../../functions/launch/process-launch-batch';
+import { runSync, type SyncLogger } from '../../functions/sync/run-sync';
+import { loadInfraConfig } from '../../infra/config';
+import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
+import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
+import { BAD_INPUTS, type BadInputId, badInput, readmeRow } from '../support/bad-input-catalogue';
+import { InMemoryExecutionStore, InMemoryStateStore, PagingApi } from '../support/in-memory-sync';
+
+const syncEnv = {
+  EXECUTIONS_TABLE_NAME: 'executions',
+  STATE_TABLE_NAME: 'state',
+  FILES_BUCKET_NAME: 'files',
+  PRODUCT_LIVE_API_KEY_SECRET_ID: 'product-live/api-key',
+};
+const KEY = 'catalogue-secret-key-7f3a';
+const noWait = async () => undefined;
+
+function client(script: Parameters<typeof fakeFetch>[0], options: { maxAttempts?: number } = {}) {
+  const fake = fakeFetch(script);
+  const api = new ProductLiveClient({
+    baseUrl: 'https://api.product-live.com',
+    apiKey: KEY,
+    fetch: fake.fetch,
+    sleep: noWait,
+    random: () => 0.5,
+    maxAttempts: options.maxAttempts ?? 3,
+  });
+  return { api, requests: fake.requests };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+function captureLogger() {
+  const lines: string[] = [];
+  const log =
+    (level: string) =>
+    (message: string, ...extra: unknown[]) =>
+      lines.push(`${level} ${message} ${JSON.stringify(extra)}`);
+  const logger: SyncLogger = {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+  };
+  return { logger, lines };
+}
+
+const T0 = Date.parse('2024-06-01T12:00:00.000Z');
+
+function syncWith(
+  api: PagingApi | ProductLiveClient,
+  logger: SyncLogger,
+  executions = new InMemoryExecutionStore(),
+) {
+  return runSync(
+    {
+      api,
+      executions,
+      state: new InMemoryStateStore(),
+      copier: { copy: () => Promise.reject(new Error('no files here')) },
+      now: () => T0,
+      remainingTimeMs: () => 900_000,
+      logger,
+    },
+    {
+      runId: 'catalogue',
+      startDate: '1970-01-01T00:00:00.000Z',
+      pageSize: 1000,
+      lookbackMs: 600_000,
+      timeMarginMs: 60_000,
+      leaseMs: 960_000,
+      fileCopyConcurrency: 2,
+      fileCopyMaxAttempts: 3,
+    },
+  );
+}
+
+const withoutFiles = (overrides: Partial<JobExecution> = {}) => aJobExecution({ output: {}, ...overrides });
+
+describe('bad input catalogue: the README lists every row', () => {
+  it('has one README table row per catalogue entry, word for word', () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const missing = (Object.keys(BAD_INPUTS) as BadInputId[]).filter((id) => !readme.includes(readmeRow(id)));
+    expect(missing).toEqual([]);
+  });
+
+  it('has a test for every row', () => {
+    const sources = ['../unit/bad-input.test.ts', '../integration/bad-input.test.ts']
+      .map((file) => readFileSync(resolve(import.meta.dirname, file), 'utf8'))
+      .join('\n');
+    const untested = Object.keys(BAD_INPUTS).filter((id) => !sources.includes(`it(badInput('${id}')`));
+    expect(untested).toEqual([]);
+  });
+});
+
+describe('bad input: configuration', () => {
+  it(badInput('config.missing-table'), () => {
+    const { EXECUTIONS_TABLE_NAME: _table, ...env } = syncEnv;
+    expect(() => loadSyncConfig(env)).toThrow('Invalid configuration: EXECUTIONS_TABLE_NAME: is required');
+  });
+
+  it(badInput('config.page-size'), () => {
+    expect(() => loadSyncConfig({ ...syncEnv, SYNC_PAGE_SIZE: 'lots' })).toThrow(
+      'SYNC_PAGE_SIZE: expected an integer from 1 to 10000, got "lots"',
+    );
+  });
+
+  it(badInput('config.start-date'), () => {
+    expect(() => loadSyncConfig({ ...syncEnv, SYNC_START_DATE: 'yesterday' })).toThrow(
+      'SYNC_START_DATE: expected an ISO 8601 date such as 2024-01-31 or 2024-01-31T00:00:00Z',
+    );
+  });
+
+  it(badInput('config.api-url'), () => {
+    expect(() => loadSyncConfig({ ...syncEnv, PRODUCT_LIVE_API_URL: 'ftp://example.com' })).toThrow(
+      'PRODUCT_LIVE_API_URL: expected an http(s) URL',
+    );
+  });
+
+  it(badInput('config.no-key'), () => {
+    const { PRODUCT_LIVE_API_KEY_SECRET_ID: _secret, ...env } = syncEnv;
+    expect(() => loadSyncConfig(env)).toThrow(
+      'PRODUCT_LIVE_API_KEY_SECRET_ID: is required (the Secrets Manager secret holding the API key;',
+    );
+  });
+
+  it(badInput('config.key-in-lambda'), () => {
+    const { PRODUCT_LIVE_API_KEY_SECRET_ID: _secret, ...env } = syncEnv;
+    const error = (() => {
+      try {
+        loadSyncConfig({ ...env, PRODUCT_LIVE_API_KEY: KEY, AWS_LAMBDA_FUNCTION_NAME: 'sync' });
+      } catch (caught) {
+        return caught as Error;
+      }
+      throw new Error('expected a failure');
+    })();
+    expect(error.message).toContain('must not be used in AWS Lambda; store the key in Secrets Manager');
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain(KEY);
+  });
+
+  it(badInput('config.hosts'), () => {
+    expect(() => loadSyncConfig({ ...syncEnv, FILE_ALLOWED_HOSTS: 'https://files.example.com/' })).toThrow(
+      'FILE_ALLOWED_HOSTS: not host names: https://files.example.com/',
+    );
+  });
+
+  it(badInput('config.secret-json'), () => {
+    expect(() => parseSecretValue('{"key": "abc"}', 'product-live/api-key')).toThrow(
+      'secret product-live/api-key is JSON without a non-empty "apiKey" string',
+    );
+  });
+
+  it(badInput('config.budget-split'), () => {
+    const context: Record<string, unknown> = { syncRequestsPerMinute: '45' };
+    expect(() => loadInfraConfig((key) => context[key])).toThrow(
+      "45 + 10 = 55 exceeds Product-Live's 50 requests/minute per API key",
+    );
+  });
+});
+
+describe('bad input: API responses', () => {
+  it(badInput('api.malformed-json'), async () => {
+    const { api, requests } = client([
+      textReply('{"object":"list","data":['),
+      textReply('{"object":"list","data":['),
+      textReply('{"object":"list","data":['),
+    ]);
+    const error = await failureOf(api.findJobExecutions({ type: 'eq', field: 'status', value: 'X' }));
+    expect(error).toBeInstanceOf(ProductLiveResponseError);
+    expect(error.message).toMatch(/JSON/i);
+    expect(requests).toHaveLength(3);
+  });
+
+  it(badInput('api.missing-created-at'), async () => {
+    const { createdAt: _created, ...broken } = aJobExecution({ id: '6584000000000000000000aa' });
+    const { api, requests } = client([jsonReply(aJobExecutionList([broken as JobExecution]))]);
+    const error = await failureOf(api.findJobExecutions({ type: 'eq', field: 'status', value: 'X' }));
+    expect(error).toBeInstanceOf(ProductLiveResponseError);
+    expect(error.message).toContain(
+      'Invalid job execution 6584000000000000000000aa in POST /v1/job_executions/find',
+    );
+    expect(error.message).toContain('field "createdAt"');
+    expect(requests).toHaveLength(1);
+  });
+
+  it(badInput('api.bad-date'), async () => {
+    const { api } = client([jsonReply(aJobExecutionList([{ ...aJobExecution(), createdAt: 'yesterday' }]))]);
+    const error = await failureOf(api.findJobExecutions({ type: 'eq', field: 'status', value: 'X' }));
+    expect(error.message).toContain('field "createdAt": expected an ISO 8601 date-time');
+  });
+
+  it(badInput('api.no-total'), async () => {
+    const { api } = client([jsonReply({ object: 'list', data: [] })]);
+    const error = await failureOf(api.listJobExecutions());
+    expect(error).toBeInstanceOf(ProductLiveResponseError);
+    expect(error.message).toContain('field "totalElements"');
+  });
+
+  it(badInput('api.unknown-field'), async () => {
+    const api = new PagingApi({ order: (list) => [...list] });
+    api.executions.push(withoutFiles({ priority: 3 } as Partial<JobExecution>));
+    const store = new InMemoryExecutionStore();
+    const summary = await syncWith(api, captureLogger().logger, store);
+    expect(summary.error).toBeNull();
+    const [item] = [...store.items.values()];
+    expect(JSON.parse(item?.raw ?? '{}').priority).toBe(3);
+  });
+
+  it(badInput('api.unknown-status'), async () => {
+    const api = new PagingApi({ order: (list) => [...list] });
+    api.executions.push(withoutFiles({ status: 'PAUSED' }));
+    const store = new InMemoryExecutionStore();
+    await syncWith(api, captureLogger().logger, store);
+    const [item] = [...store.items.values()];
+    expect(item?.status).toBe('PAUSED');
+    expect(item?.openFlag).toBe('OPEN');
+    const before = api.requestCount;
+    await syncWith(api, captureLogger().logger, store);
+    expect(api.requestCount - before).toBe(2); // the `in` re-read of the open execution, and the window
+  });
+
+  it(badInput('api.401'), async () => {
+    const { api, requests } = client([jsonReply({ message: 'Unauthorized' }, 401)]);
+    const summary = await syncWith(api, captureLogger().logger);
+    expect(summary.error).toMatch(/ProductLiveAuthError/);
+    expect(summary.moreRemaining).toBe(true);
+    expect(requests).toHaveLength(1);
+  });
+
+  it(badInput('api.404-open'), async () => {
+    const store = new InMemoryExecutionStore();
+    const open = withoutFiles({ status: 'RUNNING' });
+    const api = new PagingApi({ order: (list) => [...list] });
+    api.executions.push(open);
+    await syncWith(api, captureLogger().logger, store);
+    api.executions = [];
+    const { logger, lines } = captureLogger();
+    const summary = await syncWith(api, logger, store);
+    expect(summary.error).toBeNull();
+    expect(lines.some((line) => line.includes('no longer in the API; keeping its last view'))).toBe(true);
+    expect(store.items.get(open.id)?.status).toBe('RUNNING');
+  });
+
+  it(badInput('api.429-no-retry-after'), async () => {
+    const waits: number[] = [];
+    const fake = fakeFetch([jsonReply({}, 429), jsonReply({}, 429), jsonReply(aJobExecutionList([]))]);
+    const api = new ProductLiveClient({
+      baseUrl: 'https://api.product-live.com',
+      apiKey: KEY,
+      fetch: fake.fetch,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+      random: () => 0.5,
+    });
+    await api.listJobExecutions();
+    expect(api.throttledCount).toBe(2);
+    expect(waits.length).toBeGreaterThanOrEqual(2);
+    expect(waits[1]).toBeGreaterThan(waits[0] ?? 0);
+  });
+
+  it(badInput('api.html-502'), async () => {
+    const page = '<html><body><h1>502 Bad Gateway</h1></body></html>';
+    const { api, requests } = client([textReply(page, 502), textReply(page, 502), textReply(page, 502)]);
+    const error = await failureOf(api.listJobExecutions());
+    expect(error).toBeInstanceOf(ProductLiveApiError);
+    expect((error as ProductLiveApiError).status).toBe(502);
+    expect((error as ProductLiveApiError).body).toContain('502 Bad Gateway');
+    expect(requests).toHaveLength(3);
+  });
+
+  it(badInput('api.page-size-400'), async () => {
+    const sizes: number[] = [];
+    const fake = fakeFetch((request) => {
+      const size = Number(request.url.searchParams.get('size'));
+      sizes.push(size);
+      return size > 250
+        ? jsonReply({ message: `size must be at most 250, got ${size}` }, 400)
+        : jsonReply(aJobExecutionList([withoutFiles()]));
+    });
+    const api = new ProductLiveClient({
+      baseUrl: 'https://api.product-live.com',
+      apiKey: KEY,
+      fetch: fake.fetch,
+    });
+    const summary = await syncWith(api, captureLogger().logger);
+    expect(summary.error).toBeNull();
+    expect(sizes).toEqual([1000, 500, 250]);
+  });
+
+  it(badInput('api.key-echo'), async () => {
+    const { logger, lines } = captureLogger();
+    const fake = fakeFetch([textReply(`invalid key ${KEY}`, 400)]);
+    const api = new ProductLiveClient({
+      baseUrl: 'https://api.product-live.com',
+      apiKey: KEY,
+      fetch: fake.fetch,
+      logger,
+    });
+    const error = await failureOf(api.listJobExecutions());
+    expect(error.message).toContain('[REDACTED]');
+    expect(
+      JSON.stringify({ ...error, message: error.message, body: (error as ProductLiveApiError).body }),
+    ).not.toContain(KEY);
+    expect(lines.join('\n')).not.toContain(KEY);
+  });
+});
+
+describe('bad input: SQS messages', () => {
+  const reason = (body: string) => {
+    try {
+      parseLaunchMessage(body);
+    } catch (error) {
+      return classifyLaunchFailure(error);
+    }
+    throw new Error('expected the message to be refused');
+  };
+
+  it(badInput('sqs.malformed'), () => {
+    expect(reason('{"jobId":')).toMatchObject({
+      action: 'dead-letter',
+      reason: expect.stringMatching(/^invalid message: body is not valid JSON \(/),
+    });
+  });
+
+  it(badInput('sqs.not-object'), () => {
+    expect(reason('[1, 2]').reason).toBe(
+      'invalid message: body must be a JSON object with a "jobId", got an array',
+    );
+  });
+
+  it(badInput('sqs.no-job'), () => {
+    expect(reason('{"input": {}}')).toMatchObject({
+      action: 'dead-letter',
+      reason: 'invalid message: jobId: is required',
+    });
+  });
+
+  it(badInput('sqs.job-not-hex'), () => {
+    expect(reason('{"jobId": "123"}').reason).toBe(
+      'invalid message: jobId: expected 24 hexadecimal characters',
+    );
+  });
+
+  it(badInput('sqs.input-array'), () => {
+    expect(reason('{"jobId": "65819ba43ad5b963658ab35d", "input": [1]}').reason).toBe(
+      'invalid message: input: expected a JSON object',
+    );
+  });
+
+  it(badInput('sqs.unknown-field'), () => {
+    expect(reason('{"jobId": "65819ba43ad5b963658ab35d", "idempotencyKye": "k"}').reason).toBe(
+      'invalid message: unknown field "idempotencyKye" (expected jobId, input, idempotencyKey)',
+    );
+  });
+
+  it(badInput('sqs.long-key'), () => {
+    const body = JSON.stringify({ jobId: '65819ba43ad5b963658ab35d', idempotencyKey: 'k'.repeat(300) });
+    expect(reason(body).reason).toBe('invalid message: idempotencyKey: must be at most 256 characters');
+  });
+
+  it(badInput('sqs.unknown-job'), () => {
+    const error = new ProductLiveNotFoundError({
+      method: 'POST',
+      path: '/v1/data_factory/job_executions',
+      status: 404,
+      body: '{"message":"job not found"}',
+    });
+    expect(classifyLaunchFailure(error, { key: 'k', jobId: '65819ba43ad5b963658ab35d' })).toMatchObject({
+      action: 'dead-letter',
+      reason: expect.stringMatching(
+        /^unknown jobId 65819ba43ad5b963658ab35d: Product-Live answered HTTP 404/,
+      ),
+    });
+  });
+
+  it(badInput('sqs.key-reused'), () => {
+    expect(classifyLaunchFailure(new IdempotencyValidationError('payload differs'))).toMatchObject({
+      action: 'dead-letter',
+      kind: 'idempotency-key-reused',
+      reason: expect.stringMatching(/^idempotencyKey was already used for a different request/),
+    });
+  });
+});
+
+describe('bad input: file URL policy', () => {
+  const policy = { apiUrl: 'https://api.product-live.com', allowedHosts: ['*.product-live.com'] };
+
+  it(badInput('file.other-host'), () => {
+    expect(() => assertAllowedUrl('https://evil.example.com/steal', policy)).toThrow(
+      /^host not in the allowed file hosts/,
+    );
+  });
+
+  it(badInput('file.private'), () => {
+    expect(() => assertAllowedUrl('https://169.254.169.254/latest/meta-data', policy)).toThrow(
+      /^private address refused/,
+    );
+  });
+
+  it(badInput('file.loopback'), () => {
+    expect(() => assertAllowedUrl('https://127.0.0.1/x', policy)).toThrow(/^loopback address refused/);
+  });
+
+  it(badInput('file.credentials'), () => {
+    expect(() => assertAllowedUrl('https://user:pass@app.product-live.com/x', policy)).toThrow(
+      /^URL with credentials refused/,
+    );
+  });
+});
+
+// Keep the auth error type referenced: a 401 must be this class (asserted by name in the summary above).
+void ProductLiveAuthError;
