@@ -5,21 +5,15 @@
 //   `launch-claim#<execution id>`  which launch key owns an execution (so two keys never adopt one execution)
 // Both expire with the table's TTL attribute, like the idempotency records.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, realSleep, type Sleep } from '../core/store/dynamo-batch';
 import type { LaunchAttempt, LaunchAttemptStore } from './launch-job';
 
 export const ATTEMPT_KEY_PREFIX = 'launch-attempt#';
 export const CLAIM_KEY_PREFIX = 'launch-claim#';
 
-/** Raised when DynamoDB keeps returning unprocessed keys after every retry. */
-export class UnprocessedClaimKeysError extends Error {
-  override readonly name = 'UnprocessedClaimKeysError';
-}
+/** Raised when DynamoDB keeps returning unprocessed claim keys after every retry. */
+export { UnprocessedItemsError as UnprocessedClaimKeysError } from '../core/store/dynamo-batch';
 
 export interface LaunchAttemptRepositoryOptions {
   /** Lifetime of markers and claims; the idempotency records' lifetime (LAUNCH_IDEMPOTENCY_TTL_SECONDS). */
@@ -29,17 +23,14 @@ export interface LaunchAttemptRepositoryOptions {
   /** Name of the table's TTL attribute, epoch seconds (Powertools' default `expiration`). */
   expiryAttribute?: string;
   /** Waits between retries of unprocessed keys (tests pass a no-op). */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
-
-const BATCH_GET_SIZE = 100;
-const UNPROCESSED_RETRIES = 5;
 
 export class LaunchAttemptRepository implements LaunchAttemptStore {
   private readonly ttlSeconds: number;
   private readonly keyAttribute: string;
   private readonly expiryAttribute: string;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -49,7 +40,7 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
     this.ttlSeconds = options.ttlSeconds;
     this.keyAttribute = options.keyAttribute ?? 'id';
     this.expiryAttribute = options.expiryAttribute ?? 'expiration';
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? realSleep;
   }
 
   /**
@@ -132,37 +123,21 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
 
   /** The owner (launch key) of each claimed execution among `executionIds`; unclaimed ones are absent. */
   async findClaims(executionIds: readonly string[]): Promise<Map<string, string>> {
+    const items = await batchGetAll(
+      this.client,
+      this.tableName,
+      [...new Set(executionIds)].map((id) => ({ [this.keyAttribute]: CLAIM_KEY_PREFIX + id })),
+      {
+        projection: '#id, #owner',
+        names: { '#id': this.keyAttribute, '#owner': 'launchKey' },
+        sleep: this.sleep,
+      },
+    );
     const owners = new Map<string, string>();
-    const unique = [...new Set(executionIds)];
-    for (let start = 0; start < unique.length; start += BATCH_GET_SIZE) {
-      let keys: Record<string, unknown>[] = unique
-        .slice(start, start + BATCH_GET_SIZE)
-        .map((id) => ({ [this.keyAttribute]: CLAIM_KEY_PREFIX + id }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) {
-          throw new UnprocessedClaimKeysError(`BatchGetItem left ${keys.length} claim keys unprocessed`);
-        }
-        if (attempt > 0) await this.sleep(Math.min(2_000, 50 * 2 ** attempt));
-        const result = await this.client.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ProjectionExpression: '#id, #owner',
-                ExpressionAttributeNames: { '#id': this.keyAttribute, '#owner': 'launchKey' },
-              },
-            },
-          }),
-        );
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const id = String(item[this.keyAttribute] ?? '');
-          if (id.startsWith(CLAIM_KEY_PREFIX) && typeof item.launchKey === 'string') {
-            owners.set(id.slice(CLAIM_KEY_PREFIX.length), item.launchKey);
-          }
-        }
-        keys =
-          (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+    for (const item of items) {
+      const id = String(item[this.keyAttribute] ?? '');
+      if (id.startsWith(CLAIM_KEY_PREFIX) && typeof item.launchKey === 'string') {
+        owners.set(id.slice(CLAIM_KEY_PREFIX.length), item.launchKey);
       }
     }
     return owners;

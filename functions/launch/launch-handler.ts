@@ -15,7 +15,8 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { resolveApiKey } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
 import type { LaunchConfig } from '../core/config';
-import { ProductLiveClient, type ProductLiveClientOptions } from '../core/product-live/product-live-client';
+import { createClientForKey } from '../core/product-live/client-for-key';
+import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
 import { LaunchAttemptRepository } from './launch-attempt-repository';
 import {
@@ -92,30 +93,19 @@ export function createLaunchHandler(options: LaunchHandlerOptions) {
     { persistenceStore, config: idempotencyConfig, keyPrefix: IDEMPOTENCY_KEY_PREFIX, dataIndexArgument: 0 },
   );
 
-  let client: { apiKey: string; instance: ProductLiveClient } | undefined;
-  /** One client per key: a rotated secret gets a new client, an unchanged one keeps its rate budget. */
-  const productLiveClient = (apiKey: string): ProductLiveClient => {
-    if (client?.apiKey !== apiKey) {
-      client = {
-        apiKey,
-        instance: new ProductLiveClient({
-          baseUrl: config.apiUrl,
-          apiKey,
-          findPath: config.findPath,
-          // This function's own share of the account's budget (invariant 6).
-          requestsPerMinute: config.requestsPerMinute,
-          timeoutMs: config.timeoutMs,
-          // Short in-process retries; longer waits are SQS's job (visibility backoff).
-          maxAttempts: 3,
-          retryBaseMs: 1_000,
-          retryMaxMs: 10_000,
-          logger,
-          ...options.clientOptions,
-        }),
-      };
-    }
-    return client.instance;
-  };
+  const productLiveClient = createClientForKey({
+    baseUrl: config.apiUrl,
+    findPath: config.findPath,
+    // This function's own share of the account's budget (invariant 6).
+    requestsPerMinute: config.requestsPerMinute,
+    timeoutMs: config.timeoutMs,
+    // Short in-process retries; longer waits are SQS's job (visibility backoff).
+    maxAttempts: 3,
+    retryBaseMs: 1_000,
+    retryMaxMs: 10_000,
+    logger,
+    ...options.clientOptions,
+  });
 
   const launchHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     // In-progress idempotency records expire with this invocation, so a crash is retried after it.

@@ -14,7 +14,7 @@ import { resolveApiKey } from '../core/api-key';
 import { createDocumentClient, createS3Client } from '../core/aws-clients';
 import { loadSyncConfig } from '../core/config';
 import { FileCopier } from '../core/files/file-copier';
-import { ProductLiveClient } from '../core/product-live/product-live-client';
+import { createClientForKey } from '../core/product-live/client-for-key';
 import { ExecutionRepository } from '../core/store/execution-repository';
 import { SyncStateRepository } from '../core/store/sync-state-repository';
 import { runSync, type SyncProgress } from './run-sync';
@@ -34,27 +34,16 @@ export const syncProgress = new EventEmitter<{ progress: [SyncProgress] }>();
 /** The schedule's input: EventBridge Scheduler passes `{}` (any other object is accepted and ignored). */
 const SyncEvent = z.looseObject({}).or(z.undefined()).or(z.null());
 
-let client: { apiKey: string; instance: ProductLiveClient } | undefined;
-
-/** One client per key: a rotated secret gets a new client, an unchanged one keeps its rate budget. */
-function productLiveClient(apiKey: string): ProductLiveClient {
-  if (client?.apiKey !== apiKey) {
-    client = {
-      apiKey,
-      instance: new ProductLiveClient({
-        baseUrl: config.apiUrl,
-        apiKey,
-        findPath: config.findPath,
-        requestsPerMinute: config.requestsPerMinute,
-        timeoutMs: config.timeoutMs,
-        maxAttempts: 8,
-        retryBaseMs: 2_000,
-        logger,
-      }),
-    };
-  }
-  return client.instance;
-}
+const productLiveClient = createClientForKey({
+  baseUrl: config.apiUrl,
+  findPath: config.findPath,
+  requestsPerMinute: config.requestsPerMinute,
+  timeoutMs: config.timeoutMs,
+  // A 429 without Retry-After may need most of a minute: 2, 4, 8, 16, 32, 60, 60 s.
+  maxAttempts: 8,
+  retryBaseMs: 2_000,
+  logger,
+});
 
 const syncHandler = async (event: unknown, context: Context): Promise<SyncSummary> => {
   const parsed = SyncEvent.safeParse(event);

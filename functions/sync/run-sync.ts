@@ -122,7 +122,15 @@ class SyncRun {
 
   async run(): Promise<SyncSummary> {
     const { state, logger } = this.deps;
-    if (!(await state.acquireLease(this.options.runId, this.startedAt, this.options.leaseMs))) {
+    let acquired: boolean;
+    try {
+      acquired = await state.acquireLease(this.options.runId, this.startedAt, this.options.leaseMs);
+    } catch (caught) {
+      // Not even the lease: nothing was done, and a lease written before the error simply expires.
+      this.moreRemaining = true;
+      return this.summary({ error: this.stopped(caught) });
+    }
+    if (!acquired) {
       logger.info('another sync run holds the lease; skipping this one');
       return this.summary({ skipped: true });
     }
@@ -134,15 +142,23 @@ class SyncRun {
       await this.syncWindow(checkpoint);
       await this.copyDueFiles();
     } catch (caught) {
-      error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
       this.moreRemaining = true;
-      logger.error('sync run stopped on an error; progress up to the last checkpoint is kept', { error });
+      error = this.stopped(caught);
     } finally {
       await state.releaseLease(this.options.runId).catch((releaseError: unknown) => {
         logger.warn('could not release the sync lease; it will expire', { error: String(releaseError) });
       });
     }
     return this.summary({ error });
+  }
+
+  /** Logs why the run stopped and returns the summary's `error` text. */
+  private stopped(caught: unknown): string {
+    const error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
+    this.deps.logger.error('sync run stopped on an error; progress up to the last checkpoint is kept', {
+      error,
+    });
+    return error;
   }
 
   private outOfTime(): boolean {

@@ -77,7 +77,9 @@ export class SqsLaunchPoller {
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) return;
-    const event: SQSEvent = { Records: messages.map((message) => this.toRecord(message)) };
+    const event: SQSEvent = {
+      Records: messages.map((message) => toSqsRecord(message, this.options.queueArn, this.options.region)),
+    };
     let response: SQSBatchResponse | undefined;
     try {
       response = await this.options.invoke(event);
@@ -105,26 +107,27 @@ export class SqsLaunchPoller {
     }
     this.options.onBatch?.({ received: messages.length, failed: failedIds.size });
   }
+}
 
-  private toRecord(message: Message): SQSRecord {
-    const attributes = message.Attributes ?? {};
-    return {
-      messageId: message.MessageId ?? '',
-      receiptHandle: message.ReceiptHandle ?? '',
-      body: message.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-        SenderId: attributes.SenderId ?? 'local',
-        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      },
-      messageAttributes: toRecordAttributes(message.MessageAttributes),
-      md5OfBody: message.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.options.queueArn,
-      awsRegion: this.options.region,
-    };
-  }
+/** The record Lambda's SQS event source mapping builds from a received message. */
+export function toSqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: toRecordAttributes(message.MessageAttributes),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
 }
 
 function toRecordAttributes(

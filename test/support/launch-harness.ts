@@ -22,6 +22,7 @@ import type { JobExecution } from '../../functions/core/product-live/product-liv
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { createLaunchHandler, type LaunchHandlerOptions } from '../../functions/launch/launch-handler';
 import { createEmulator, type Emulator, type EmulatorJob } from '../../local/emulator';
+import { toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
 
 export type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -81,25 +82,9 @@ export function lambdaContext(remainingMs = 120_000): Context {
   };
 }
 
-/** The record Lambda's SQS event source builds from a received message. */
+/** The record Lambda's SQS event source builds from a received message (the local stack's own mapping). */
 export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? '',
-      SenderId: attributes.SenderId ?? '',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? '',
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
-  };
+  return toRecord(message, queueArn, 'us-east-1');
 }
 
 /** A fresh emulator with one job, fresh tables, and a launch queue with its DLQ. */

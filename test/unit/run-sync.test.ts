@@ -130,3 +130,15 @@ describe('runSync against a failing DynamoDB', () => {
     expect(dynamo).not.toHaveReceivedCommand(BatchWriteCommand);
   });
 });
+
+describe('runSync when the lease itself cannot be taken', () => {
+  it('ends with a summary naming the error instead of throwing', async () => {
+    dynamo
+      .on(PutCommand)
+      .rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }));
+    const summary = await runSync(deps(fakeApi([])), options);
+    expect(summary.error).toBe('ProvisionedThroughputExceededException: Rate exceeded');
+    expect(summary.moreRemaining).toBe(true);
+    expect(summary.apiRequests).toBe(0);
+  });
+});

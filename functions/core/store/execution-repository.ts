@@ -2,17 +2,15 @@
 // an index Query; writes are conditional so that a stale view never replaces a newer one.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { forEachConcurrently } from '../concurrency';
 import type { ExecutionFields, FileCopy } from '../executions/execution-record';
 import { pendingFilesMarker } from '../executions/execution-record';
+import { batchGetAll, batchPutAll, realSleep, type Sleep } from './dynamo-batch';
 import { EXECUTION_INDEXES, FILES_PENDING_FLAG, OPEN_FLAG } from './table-definitions';
 
 /** A stored execution: the derived fields, the raw API JSON, and its file copies. */
@@ -30,31 +28,22 @@ export type StoredState = Pick<ExecutionItem, 'id' | 'statusRank' | 'fingerprint
 
 export type WriteOutcome = 'written' | 'stale';
 
-/** Raised when DynamoDB keeps returning unprocessed items after every retry. */
-export class UnprocessedItemsError extends Error {
-  override readonly name = 'UnprocessedItemsError';
-}
-
-const BATCH_GET_SIZE = 100;
-const BATCH_WRITE_SIZE = 25;
-const UNPROCESSED_RETRIES = 8;
-/** Batch requests in flight at once for one call. */
-const BATCH_CONCURRENCY = 4;
+export { UnprocessedItemsError } from './dynamo-batch';
 
 export interface ExecutionRepositoryOptions {
   /** Waits between retries of unprocessed batch items (tests pass a no-op). */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 export class ExecutionRepository {
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: Sleep;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
     options: ExecutionRepositoryOptions = {},
   ) {
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? realSleep;
   }
 
   /** One execution by id (strongly consistent), or undefined. */
@@ -67,35 +56,18 @@ export class ExecutionRepository {
 
   /** The write-decision state of many executions at once (BatchGetItem, unprocessed keys retried). */
   async getStates(ids: readonly string[]): Promise<Map<string, StoredState>> {
-    const states = new Map<string, StoredState>();
-    const unique = [...new Set(ids)];
-    await forEachConcurrently(chunks(unique, BATCH_GET_SIZE), BATCH_CONCURRENCY, async (chunk) => {
-      let keys: Record<string, unknown>[] = chunk.map((id) => ({ id }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) {
-          throw new UnprocessedItemsError(`BatchGetItem left ${keys.length} keys unprocessed after retries`);
-        }
-        if (attempt > 0) await this.sleep(backoffMs(attempt));
-        const result = await this.client.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: keys,
-                ConsistentRead: true,
-                ProjectionExpression: 'id, statusRank, fingerprint, files',
-              },
-            },
-          }),
-        );
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const state = item as StoredState;
-          states.set(state.id, { ...state, files: state.files ?? [] });
-        }
-        keys =
-          (result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      }
-    });
-    return states;
+    const items = await batchGetAll(
+      this.client,
+      this.tableName,
+      [...new Set(ids)].map((id) => ({ id })),
+      { projection: 'id, statusRank, fingerprint, files', sleep: this.sleep },
+    );
+    return new Map(
+      items.map((item) => {
+        const state = item as unknown as StoredState;
+        return [state.id, { ...state, files: state.files ?? [] }];
+      }),
+    );
   }
 
   /**
@@ -103,22 +75,8 @@ export class ExecutionRepository {
    * ids a consistent read just found missing, under the sync lease).
    */
   async insertMany(items: readonly ExecutionItem[]): Promise<void> {
-    await forEachConcurrently(chunks(items, BATCH_WRITE_SIZE), BATCH_CONCURRENCY, async (chunk) => {
-      let requests: Record<string, unknown>[] = chunk.map((item) => ({
-        PutRequest: { Item: withIndexMarkers(item) },
-      }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) {
-          throw new UnprocessedItemsError(
-            `BatchWriteItem left ${requests.length} items unprocessed after retries`,
-          );
-        }
-        if (attempt > 0) await this.sleep(backoffMs(attempt));
-        const result = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }),
-        );
-        requests = (result.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined) ?? [];
-      }
+    await batchPutAll(this.client, this.tableName, items.map(withIndexMarkers) as never, {
+      sleep: this.sleep,
     });
   }
 
@@ -269,14 +227,4 @@ function toSetExpression(item: ExecutionItem) {
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
-  return result;
-}
-
-function backoffMs(attempt: number): number {
-  return Math.min(5_000, 50 * 2 ** attempt) * (0.5 + Math.random() / 2);
 }
