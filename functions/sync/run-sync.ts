@@ -95,7 +95,10 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
 /** Raw execution JSON above this size goes to S3 (DynamoDB items are limited to 400 KB). */
 export const MAX_INLINE_RAW_BYTES = 300_000;
 const MIN_PAGE_SIZE = 10;
-const MAX_ID_LOOKUPS_PER_RUN = 50;
+/** Ids per `in` query: a small request body, whatever the page size. */
+const MAX_IDS_PER_QUERY = 100;
+/** Executions read one by one per run (ids an `in` query did not return, or an API without `in`). */
+const MAX_ID_LOOKUPS_PER_RUN = 100;
 
 type Outcome = 'new' | 'updated' | 'unchanged';
 
@@ -103,6 +106,7 @@ class SyncRun {
   private readonly startedAt: number;
   private readonly outcomes = new Map<string, Outcome>();
   private openRefreshed = 0;
+  private idLookups = 0;
   private readonly files = { copied: 0, skipped: 0, failed: 0 };
   private moreRemaining = false;
   private watermark: string | null = null;
@@ -168,25 +172,38 @@ class SyncRun {
   // --- 1. open executions -------------------------------------------------------------------------
 
   private async refreshOpenExecutions(): Promise<void> {
-    const open: string[] = [];
-    for await (const execution of this.deps.executions.listOpen()) open.push(execution.id);
+    const open: Array<{ id: string; syncedAt?: string }> = [];
+    for await (const execution of this.deps.executions.listOpen()) open.push(execution);
     if (open.length === 0) return;
-    const chunkSize = Math.max(1, this.options.pageSize);
-    for (let start = 0; start < open.length; start += chunkSize) {
+    // The stalest first, so that a run cut short (time budget, bounded lookups) rotates through them all.
+    const ids = open.sort((a, b) => ((a.syncedAt ?? '') < (b.syncedAt ?? '') ? -1 : 1)).map(({ id }) => id);
+    const chunkSize = Math.max(1, Math.min(this.options.pageSize, MAX_IDS_PER_QUERY));
+    for (let start = 0; start < ids.length; start += chunkSize) {
       if (this.outOfTime()) {
         this.moreRemaining = true;
         return;
       }
-      const ids = open.slice(start, start + chunkSize);
-      const found = await this.findByIds(ids);
+      const chunk = ids.slice(start, start + chunkSize);
+      let found: JobExecution[];
+      try {
+        found = await this.findByIds(chunk);
+      } catch (error) {
+        if ((error as { status?: number }).status !== 400) throw error;
+        // An API without the `in` operator (or with a smaller limit on its list): one GET per execution.
+        this.deps.logger.warn('the API refused an `in` query on id; reading open executions one by one', {
+          error: (error as Error).message,
+        });
+        await this.getOneByOne(ids.slice(start));
+        return;
+      }
       await this.processExecutions(found);
       this.openRefreshed += found.length;
-      const missing = ids.filter((id) => !found.some((execution) => execution.id === id));
-      await this.getOneByOne(missing);
+      const returned = new Set(found.map((execution) => execution.id));
+      await this.getOneByOne(chunk.filter((id) => !returned.has(id)));
       this.deps.onProgress?.({
         phase: 'open',
-        refreshed: Math.min(open.length, start + ids.length),
-        total: open.length,
+        refreshed: Math.min(ids.length, start + chunk.length),
+        total: ids.length,
       });
     }
   }
@@ -205,10 +222,14 @@ class SyncRun {
     return [...found.values()];
   }
 
-  /** Executions the `in` query did not return: read one by one, a bounded number per run. */
+  /** Executions read one by one (GET), a bounded number per run. */
   private async getOneByOne(ids: string[]): Promise<void> {
-    for (const id of ids.slice(0, MAX_ID_LOOKUPS_PER_RUN)) {
-      if (this.outOfTime()) return;
+    for (const id of ids) {
+      if (this.outOfTime() || this.idLookups >= MAX_ID_LOOKUPS_PER_RUN) {
+        this.moreRemaining ||= ids.length > 0;
+        return;
+      }
+      this.idLookups += 1;
       try {
         const execution = await this.deps.api.getJobExecution(id);
         await this.processExecutions([execution]);

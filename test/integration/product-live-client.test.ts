@@ -194,3 +194,26 @@ describe('ProductLiveClient against the emulator', () => {
     expect(emulator.requests.filter((request) => request.status === 429)).toHaveLength(client.throttledCount);
   });
 });
+
+describe('ProductLiveClient find path', () => {
+  it('falls back to the other documented spelling of the find path when the configured one answers 404', async () => {
+    emulator = createEmulator({
+      rateLimit: false,
+      findPath: '/v1/data_factory/job_executions/find',
+      demo: { seed: 2, executions: 5 },
+    });
+    await emulator.start();
+    const client = new ProductLiveClient({ baseUrl: emulator.url, apiKey: emulator.apiKey });
+    const first = await client.findJobExecutions(greaterOrEqual('createdAt', '1970-01-01'), { size: 100 });
+    expect(first.totalElements).toBe(5);
+    await client.findJobExecutions(greaterOrEqual('createdAt', '1970-01-01'));
+    const finds = emulator.requests
+      .filter((request) => request.method === 'POST')
+      .map((request) => request.path);
+    expect(finds).toEqual([
+      '/v1/job_executions/find',
+      '/v1/data_factory/job_executions/find',
+      '/v1/data_factory/job_executions/find',
+    ]);
+  });
+});

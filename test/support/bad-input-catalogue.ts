@@ -111,10 +111,21 @@ export const BAD_INPUTS = {
     input: 'HTTP 502 with an HTML page',
     outcome: 'retried; then `ProductLiveApiError` with status 502 and the body (truncated, redacted)',
   },
+  'api.in-refused': {
+    area: 'API response',
+    input: 'HTTP 400 for a find with `in` on `id`',
+    outcome: 'open executions are read one by one (GET), the stalest first, at most 100 a run',
+  },
   'api.page-size-400': {
     area: 'API response',
     input: 'HTTP 400 for `size=1000`',
     outcome: 'the page size is halved until the API accepts it',
+  },
+  'api.find-path-404': {
+    area: 'API response',
+    input: 'HTTP 404 on the configured find path',
+    outcome:
+      'the other documented spelling (`/v1/data_factory/job_executions/find` or `/v1/job_executions/find`) is tried once and kept',
   },
   'api.key-echo': {
     area: 'API response',

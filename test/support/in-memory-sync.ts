@@ -60,7 +60,8 @@ export class InMemoryExecutionStore implements SyncExecutionStore {
 
   async *listOpen() {
     for (const item of [...this.items.values()]) {
-      if (item.openFlag) yield { id: item.id, status: item.status, createdAt: item.createdAt };
+      if (item.openFlag)
+        yield { id: item.id, status: item.status, createdAt: item.createdAt, syncedAt: item.syncedAt };
     }
   }
 
@@ -116,12 +117,17 @@ export class PagingApi implements SyncApi {
       order: (executions: readonly JobExecution[]) => JobExecution[];
       beforeRequest?: (requestIndex: number, api: PagingApi) => void;
       pageCap?: number;
+      /** Query types answered with HTTP 400, like an API without that operator. */
+      refuse?: readonly FindQuery['type'][];
     },
   ) {}
 
   async findJobExecutions(query: FindQuery, page: { page: number; size: number }): Promise<JobExecutionList> {
     this.options.beforeRequest?.(this.requestCount, this);
     this.requestCount += 1;
+    if (this.options.refuse?.includes(query.type)) {
+      throw Object.assign(new Error(`unsupported query type ${query.type}`), { status: 400 });
+    }
     const matching = this.options.order(this.executions).filter((execution) => matches(query, execution));
     const size = Math.min(page.size, this.options.pageCap ?? page.size);
     return {

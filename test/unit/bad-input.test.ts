@@ -294,6 +294,44 @@ describe('bad input: API responses', () => {
     expect(requests).toHaveLength(3);
   });
 
+  it(badInput('api.in-refused'), async () => {
+    const api = new PagingApi({ order: (list) => [...list], refuse: ['in'] });
+    const open = Array.from({ length: 3 }, () => withoutFiles({ status: 'RUNNING' }));
+    api.executions.push(...open);
+    const store = new InMemoryExecutionStore();
+    await syncWith(api, captureLogger().logger, store);
+    for (const execution of api.executions)
+      Object.assign(execution, { status: 'COMPLETED', endedAt: new Date(T0).toISOString() });
+    const { logger, lines } = captureLogger();
+    const summary = await syncWith(api, logger, store);
+    expect(summary.error).toBeNull();
+    expect(summary.executions.openRefreshed).toBe(3);
+    expect(lines.some((line) => line.includes('the API refused an `in` query on id'))).toBe(true);
+    expect([...store.items.values()].every((item) => item.status === 'COMPLETED')).toBe(true);
+  });
+
+  it(badInput('api.find-path-404'), async () => {
+    const paths: string[] = [];
+    const fake = fakeFetch((request) => {
+      paths.push(request.url.pathname);
+      return request.url.pathname === '/v1/job_executions/find'
+        ? jsonReply({ message: 'Cannot POST /v1/job_executions/find' }, 404)
+        : jsonReply(aJobExecutionList([]));
+    });
+    const api = new ProductLiveClient({
+      baseUrl: 'https://api.product-live.com',
+      apiKey: KEY,
+      fetch: fake.fetch,
+    });
+    await api.findJobExecutions({ type: 'eq', field: 'status', value: 'X' });
+    await api.findJobExecutions({ type: 'eq', field: 'status', value: 'X' });
+    expect(paths).toEqual([
+      '/v1/job_executions/find',
+      '/v1/data_factory/job_executions/find',
+      '/v1/data_factory/job_executions/find',
+    ]);
+  });
+
   it(badInput('api.page-size-400'), async () => {
     const sizes: number[] = [];
     const fake = fakeFetch((request) => {

@@ -138,7 +138,9 @@ export class ProductLiveClient {
   /** The budget every attempt of this client goes through; pass it to other clients to share it. */
   readonly rateBudget: RateBudget;
   private readonly root: string;
-  private readonly findPath: string;
+  private findPath: string;
+  /** Set once a find succeeded: from then on a 404 is an answer, not a wrong path. */
+  private findPathSettled = false;
   // An ECMAScript private field: invisible to util.inspect and JSON.stringify if the client is ever logged.
   readonly #apiKey: string;
   private readonly timeoutMs: number;
@@ -234,21 +236,43 @@ export class ProductLiveClient {
     });
   }
 
-  /** Runs a find query: `POST {findPath}?page&size` with the query as JSON body. Read-only, so retried. */
+  /**
+   * Runs a find query: `POST {findPath}?page&size` with the query as JSON body. Read-only, so retried.
+   * The reference page's find path has no `/data_factory/` segment, unlike the other endpoints: if the
+   * configured path answers 404 (find never does for an empty result), the other spelling is tried once
+   * and kept for the client's lifetime.
+   */
   async findJobExecutions(
     query: FindQuery,
     options: PageOptions & CallOptions = {},
   ): Promise<JobExecutionList> {
-    return this.request({
-      method: 'POST',
-      path: this.findPath,
-      query: pageQuery(options),
-      body: query,
-      schema: JobExecutionList,
-      kind: 'list',
-      idempotent: true,
-      signal: options.signal,
-    });
+    const find = (path: string) =>
+      this.request({
+        method: 'POST',
+        path,
+        query: pageQuery(options),
+        body: query,
+        schema: JobExecutionList,
+        kind: 'list',
+        idempotent: true,
+        signal: options.signal,
+      });
+    try {
+      const list = await find(this.findPath);
+      this.findPathSettled = true;
+      return list;
+    } catch (error) {
+      const alternative = alternativeFindPath(this.findPath);
+      if (!(error instanceof ProductLiveNotFoundError) || !alternative || this.findPathSettled) throw error;
+      const list = await find(alternative);
+      this.logger?.warn('the find path answered 404; using the other documented spelling', {
+        configured: this.findPath,
+        used: alternative,
+      });
+      this.findPath = alternative;
+      this.findPathSettled = true;
+      return list;
+    }
   }
 
   /**
@@ -522,6 +546,15 @@ function parseBaseUrl(baseUrl: string): string {
     throw new TypeError('ProductLiveClient baseUrl must not carry credentials, a query or a fragment');
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** `/v1/job_executions/find` <-> `/v1/data_factory/job_executions/find`, or undefined for other paths. */
+function alternativeFindPath(path: string): string | undefined {
+  if (path.endsWith('/v1/job_executions/find'))
+    return path.replace(/\/v1\/job_executions\/find$/, '/v1/data_factory/job_executions/find');
+  if (path.endsWith('/v1/data_factory/job_executions/find'))
+    return path.replace(/\/data_factory\/job_executions\/find$/, '/job_executions/find');
+  return undefined;
 }
 
 function pageQuery(options: PageOptions): PageOptions {

@@ -169,9 +169,9 @@ export class ExecutionRepository {
     );
   }
 
-  /** Ids of every execution stored as not yet ended (sparse index byOpen). */
-  async *listOpen(): AsyncGenerator<Pick<ExecutionItem, 'id' | 'status' | 'createdAt'>> {
-    yield* this.query<Pick<ExecutionItem, 'id' | 'status' | 'createdAt'>>({
+  /** Every execution stored as not yet ended (sparse index byOpen). */
+  async *listOpen(): AsyncGenerator<Pick<ExecutionItem, 'id' | 'status' | 'createdAt' | 'syncedAt'>> {
+    yield* this.query<Pick<ExecutionItem, 'id' | 'status' | 'createdAt' | 'syncedAt'>>({
       IndexName: EXECUTION_INDEXES.byOpen,
       KeyConditionExpression: '#open = :open',
       ExpressionAttributeNames: {
@@ -179,9 +179,10 @@ export class ExecutionRepository {
         '#id': 'id',
         '#status': 'status',
         '#createdAt': 'createdAt',
+        '#syncedAt': 'syncedAt',
       },
       ExpressionAttributeValues: { ':open': OPEN_FLAG },
-      ProjectionExpression: '#id, #status, #createdAt',
+      ProjectionExpression: '#id, #status, #createdAt, #syncedAt',
     });
   }
 
