@@ -1,7 +1,7 @@
 // Test support: the sync wired to a Product-Live emulator, DynamoDB Local and s3rver, plus the ground-truth
 // comparison every convergence test ends with (store == emulator, file by file, by SHA-256).
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { discoverFiles } from '../../functions/core/executions/file-discovery';
@@ -180,24 +180,32 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
   };
 }
 
-/** Every S3 key in the bucket. */
+/**
+ * Every S3 key in the bucket. ListObjects (v1, paged by Marker): s3rver's ListObjectsV2 answers
+ * InternalError once a bucket holds more than 1,000 objects.
+ */
 export async function listKeys(harness: SyncHarness): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await harness.clients.s3.send(
-      new ListObjectsV2Command({ Bucket: harness.store.bucket, ContinuationToken: token }),
-    );
-    keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
-    token = page.NextContinuationToken;
-  } while (token);
-  return keys;
+  let marker: string | undefined;
+  for (;;) {
+    const page = await harness.clients.s3
+      .send(new ListObjectsCommand({ Bucket: harness.store.bucket, Marker: marker }))
+      .catch((error: Error) => {
+        throw new Error(`ListObjects failed: ${error.name}: ${error.message}`, { cause: error });
+      });
+    const batch = (page.Contents ?? []).map((object) => object.Key ?? '');
+    keys.push(...batch);
+    if (!page.IsTruncated || batch.length === 0) return keys;
+    marker = batch.at(-1);
+  }
 }
 
 async function s3Sha256(harness: SyncHarness, key: string): Promise<string> {
-  const object = await harness.clients.s3.send(
-    new GetObjectCommand({ Bucket: harness.store.bucket, Key: key }),
-  );
+  const object = await harness.clients.s3
+    .send(new GetObjectCommand({ Bucket: harness.store.bucket, Key: key }))
+    .catch((error: Error) => {
+      throw new Error(`GetObject ${key} failed: ${error.name}: ${error.message}`, { cause: error });
+    });
   const hash = createHash('sha256');
   for await (const chunk of object.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
   return hash.digest('hex');
