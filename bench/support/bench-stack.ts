@@ -1,0 +1,379 @@
+// Layer flow: a benchmark -> this module -> local servers (DynamoDB Local, s3rver, local SQS), the
+// Product-Live emulator, and the sync wired exactly as the Lambda wires it (ProductLiveClient, repositories,
+// FileCopier, runSync). Everything it starts is registered with the benchmark's BenchResources.
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  waitUntilTableNotExists,
+} from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../../functions/core/aws-clients';
+import { forEachConcurrently } from '../../functions/core/concurrency';
+import { mergeFileCopies, toExecutionFields } from '../../functions/core/executions/execution-record';
+import { FileCopier } from '../../functions/core/files/file-copier';
+import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
+import {
+  ProductLiveClient,
+  type ProductLiveClientOptions,
+} from '../../functions/core/product-live/product-live-client';
+import { ensureTable } from '../../functions/core/store/create-tables';
+import { type ExecutionItem, ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
+import {
+  EXECUTIONS_TABLE,
+  IDEMPOTENCY_TABLE,
+  STATE_TABLE,
+  type TableDefinition,
+} from '../../functions/core/store/table-definitions';
+import {
+  runSync,
+  type SyncDeps,
+  type SyncExecutionStore,
+  type SyncLogger,
+  type SyncOptions,
+  type SyncStateStore,
+} from '../../functions/sync/run-sync';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
+import { type LocalService, startLocalAwsServers } from '../../local/aws/local-aws-servers';
+import type { Clock, Emulator, EmulatorJob } from '../../local/emulator';
+import type { BenchResources } from './bench-resources';
+
+/** The batch size and in-flight batches of ExecutionRepository.insertMany (functions/core/store). */
+export const BATCH_WRITE_SIZE = 25;
+export const BATCH_WRITE_CONCURRENCY = 4;
+
+export interface LocalAws {
+  region: string;
+  endpoints: Partial<Record<LocalService, string>>;
+  dynamo: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  s3: S3Client;
+  sqs: SQSClient;
+}
+
+/** Starts the given local AWS servers on free ports (data in memory or a temporary directory). */
+export async function startLocalAws(resources: BenchResources, services: readonly LocalService[]) {
+  const servers = await startLocalAwsServers({ services });
+  resources.defer('local AWS servers', () => servers.stop());
+  const common = { region: servers.region, credentials: servers.credentials };
+  const dynamo = new DynamoDBClient({ ...common, endpoint: servers.endpoints.dynamodb });
+  const s3 = new S3Client({
+    ...common,
+    endpoint: servers.endpoints.s3,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const sqs = new SQSClient({ ...common, endpoint: servers.endpoints.sqs });
+  resources.defer('AWS clients', async () => {
+    dynamo.destroy();
+    s3.destroy();
+    sqs.destroy();
+  });
+  const aws: LocalAws = {
+    region: servers.region,
+    endpoints: servers.endpoints,
+    dynamo,
+    doc: createDocumentClient(dynamo),
+    s3,
+    sqs,
+  };
+  return aws;
+}
+
+export interface BenchStore {
+  executionsTable: string;
+  stateTable: string;
+  idempotencyTable: string;
+  bucket: string;
+}
+
+/** Fresh tables (from the project's table definitions) and, when S3 runs, a bucket. */
+export async function createStore(aws: LocalAws, prefix: string): Promise<BenchStore> {
+  const suffix = randomUUID().slice(0, 8);
+  const store: BenchStore = {
+    executionsTable: `${prefix}-executions-${suffix}`,
+    stateTable: `${prefix}-state-${suffix}`,
+    idempotencyTable: `${prefix}-idempotency-${suffix}`,
+    bucket: `${prefix}-files-${suffix}`.toLowerCase(),
+  };
+  await Promise.all([
+    ensureTable(aws.dynamo, EXECUTIONS_TABLE, store.executionsTable),
+    ensureTable(aws.dynamo, STATE_TABLE, store.stateTable),
+    ensureTable(aws.dynamo, IDEMPOTENCY_TABLE, store.idempotencyTable),
+    aws.endpoints.s3 ? aws.s3.send(new CreateBucketCommand({ Bucket: store.bucket })) : Promise.resolve(),
+  ]);
+  return store;
+}
+
+/** A fresh, empty table of the given definition. */
+export async function createTable(aws: LocalAws, definition: TableDefinition, name: string): Promise<string> {
+  const tableName = `${name}-${randomUUID().slice(0, 8)}`;
+  await ensureTable(aws.dynamo, definition, tableName);
+  await aws.dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+  return tableName;
+}
+
+/** Drops tables (DynamoDB Local in memory frees their data), so the next measurement meets an empty database. */
+export async function deleteTables(aws: LocalAws, tableNames: readonly string[]): Promise<void> {
+  await Promise.all(
+    tableNames.map(async (TableName) => {
+      await aws.dynamo.send(new DeleteTableCommand({ TableName }));
+      await waitUntilTableNotExists({ client: aws.dynamo, maxWaitTime: 60 }, { TableName });
+    }),
+  );
+}
+
+/** Items in a table (a paginated COUNT scan; benchmark checks only). */
+export async function countItems(aws: LocalAws, tableName: string): Promise<number> {
+  let count = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await aws.doc.send(
+      new ScanCommand({ TableName: tableName, Select: 'COUNT', ExclusiveStartKey: startKey }),
+    );
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return count;
+}
+
+/**
+ * The item the sync writes for an execution seen for the first time (as runSync's toItem builds it).
+ * For warm-ups and the naive refresh, whose items are not captured from a sync run.
+ */
+export function toNewItem(execution: JobExecution, nowIso: string): ExecutionItem {
+  return {
+    ...toExecutionFields(execution),
+    files: mergeFileCopies(execution, [], nowIso),
+    firstSyncedAt: nowIso,
+    syncedAt: nowIso,
+    source: 'sync',
+  };
+}
+
+/**
+ * Writes items with plain BatchWriteItem calls: 25 per batch, 4 batches in flight (the concurrency of
+ * ExecutionRepository.insertMany), unprocessed items resent at once. No read, no condition, no checkpoint.
+ */
+export async function batchWriteRaw(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  items: readonly ExecutionItem[],
+): Promise<{ batches: number; unprocessedRetries: number }> {
+  const batches: ExecutionItem[][] = [];
+  for (let start = 0; start < items.length; start += BATCH_WRITE_SIZE) {
+    batches.push(items.slice(start, start + BATCH_WRITE_SIZE));
+  }
+  let unprocessedRetries = 0;
+  await forEachConcurrently(batches, BATCH_WRITE_CONCURRENCY, async (batch) => {
+    let requests: Record<string, unknown>[] = batch.map((item) => ({ PutRequest: { Item: item } }));
+    while (requests.length > 0) {
+      const result = await doc.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }),
+      );
+      requests = (result.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined) ?? [];
+      if (requests.length > 0) unprocessedRetries += 1;
+    }
+  });
+  return { batches: batches.length, unprocessedRetries };
+}
+
+/**
+ * A clock that stands still while executions are seeded (each seeded execution gets its own createdAt,
+ * in the past), then follows the wall clock: runs seeded before `release()` are over by then, and the
+ * rate limit and anything created afterwards live in real time. It never goes backwards.
+ */
+export class SeedingClock implements Clock {
+  private seedingAt: number | undefined;
+
+  constructor(startMs: number) {
+    this.seedingAt = startMs;
+  }
+
+  now(): number {
+    return this.seedingAt ?? Date.now();
+  }
+
+  /** Moves the seeding time forward. */
+  advance(ms: number): void {
+    if (this.seedingAt === undefined) throw new Error('SeedingClock: already released to the wall clock');
+    this.seedingAt += ms;
+    if (this.seedingAt >= Date.now()) throw new Error('SeedingClock: seeding ran into the present');
+  }
+
+  /** From now on, the wall clock. */
+  release(): void {
+    this.seedingAt = undefined;
+  }
+}
+
+export interface SeedOptions {
+  /** Executions to create. */
+  count: number;
+  /** Jobs (each with its own pipeline) the executions are spread over, round robin. */
+  jobs: EmulatorJob[];
+  /** Clock time between two executions. */
+  spacingMs: number;
+  /** Run time of each execution (short: the pipeline is free again before its next run). */
+  runTimeMs: number;
+  advance: (ms: number) => void;
+}
+
+/**
+ * Creates `count` executions of `no-files` jobs, one every `spacingMs` of clock time. Their outcomes are
+ * drawn by the emulator (mostly COMPLETED, some failures), their input carries a batch number.
+ */
+export function seedExecutions(emulator: Emulator, options: SeedOptions): void {
+  for (let index = 0; index < options.count; index++) {
+    options.advance(options.spacingMs);
+    const job = options.jobs[index % options.jobs.length] as EmulatorJob;
+    emulator.createExecution(job.id, { batch: `batch-${index}` }, { runTimeMs: options.runTimeMs });
+  }
+}
+
+/** Jobs whose runs have no file anywhere: the figures are about executions, not file copies. */
+export function addNoFilesJobs(emulator: Emulator, count: number): EmulatorJob[] {
+  return Array.from({ length: count }, (_, index) =>
+    emulator.addJob({ title: `Price update ${index + 1}`, kind: 'no-files' }),
+  );
+}
+
+/** A sync logger that keeps warnings and errors (printed in the details when there are any). */
+export function collectingLogger(): SyncLogger & { problems: string[] } {
+  const problems: string[] = [];
+  const keep =
+    (level: string) =>
+    (message: string, ...extra: Record<string, unknown>[]) =>
+      problems.push(`${level}: ${message} ${extra.map((e) => JSON.stringify(e)).join(' ')}`.trim());
+  return {
+    problems,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: keep('warn'),
+    error: keep('error'),
+  };
+}
+
+export interface SyncWiring {
+  api: ProductLiveClient;
+  executions: ExecutionRepository;
+  state: SyncStateRepository;
+  copier: FileCopier;
+  logger: ReturnType<typeof collectingLogger>;
+  /** One sync run with the production defaults of the sync handler, and `options` on top. */
+  sync(options?: Partial<SyncOptions>, deps?: Partial<SyncDeps>): Promise<SyncSummary>;
+}
+
+/** The sync wired like functions/sync/handler.ts wires it, against the emulator and the local servers. */
+export function wireSync(
+  aws: LocalAws,
+  store: BenchStore,
+  emulator: Emulator,
+  settings: {
+    client: Partial<Omit<ProductLiveClientOptions, 'baseUrl' | 'apiKey'>>;
+    now: () => number;
+    pageSize: number;
+  },
+): SyncWiring {
+  const api = new ProductLiveClient({ baseUrl: emulator.url, apiKey: emulator.apiKey, ...settings.client });
+  const executions = new ExecutionRepository(aws.doc, store.executionsTable);
+  const state = new SyncStateRepository(aws.doc, store.stateTable);
+  const copier = new FileCopier({
+    s3: aws.s3,
+    bucket: store.bucket,
+    policy: { apiUrl: emulator.url, allowedHosts: [] },
+    apiKey: emulator.apiKey,
+    idleTimeoutMs: 60_000,
+  });
+  const logger = collectingLogger();
+  let runs = 0;
+  return {
+    api,
+    executions,
+    state,
+    copier,
+    logger,
+    sync(options = {}, deps = {}) {
+      // A Lambda's 15 minutes from the start of this run.
+      const deadline = Date.now() + 15 * 60_000;
+      return runSync(
+        {
+          api,
+          executions,
+          state,
+          copier,
+          now: settings.now,
+          remainingTimeMs: () => deadline - Date.now(),
+          logger,
+          ...deps,
+        },
+        {
+          runId: `bench-run-${++runs}`,
+          startDate: '1970-01-01T00:00:00.000Z',
+          // The defaults of the sync function (functions/core/config.ts, infra/config.ts).
+          pageSize: settings.pageSize,
+          lookbackMs: 600_000,
+          timeMarginMs: 60_000,
+          leaseMs: 16 * 60_000,
+          fileCopyConcurrency: 4,
+          fileCopyMaxAttempts: 8,
+          ...options,
+        },
+      );
+    },
+  };
+}
+
+/** Time spent in each method of the execution store, and the items given to insertMany, in order. */
+export interface StoreTiming {
+  ms: Record<string, number>;
+  calls: Record<string, number>;
+  inserted: ExecutionItem[];
+}
+
+/**
+ * Wraps the sync's stores: times every call (the checkpoint and lease writes too) and keeps the items the
+ * sync inserts.
+ */
+export function timedStores(wiring: Pick<SyncWiring, 'executions' | 'state'>): {
+  deps: { executions: SyncExecutionStore; state: SyncStateStore };
+  timing: StoreTiming;
+} {
+  const inner = wiring.executions;
+  const state = wiring.state;
+  const timing: StoreTiming = { ms: {}, calls: {}, inserted: [] };
+  const time = async <T>(name: string, call: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await call();
+    } finally {
+      timing.ms[name] = (timing.ms[name] ?? 0) + performance.now() - started;
+      timing.calls[name] = (timing.calls[name] ?? 0) + 1;
+    }
+  };
+  const executions: SyncExecutionStore = {
+    get: (id) => time('get', () => inner.get(id)),
+    getStates: (ids) => time('getStates', () => inner.getStates(ids)),
+    insertMany: (items) => {
+      timing.inserted.push(...items);
+      return time('insertMany', () => inner.insertMany(items));
+    },
+    upsert: (item) => time('upsert', () => inner.upsert(item)),
+    saveFiles: (id, files) => time('saveFiles', () => inner.saveFiles(id, files)),
+    listOpen: () => inner.listOpen(),
+    listFilesDue: (nowIso) => inner.listFilesDue(nowIso),
+  };
+  const stateStore: SyncStateStore = {
+    acquireLease: (owner, nowMs, durationMs) =>
+      time('acquireLease', () => state.acquireLease(owner, nowMs, durationMs)),
+    releaseLease: (owner) => time('releaseLease', () => state.releaseLease(owner)),
+    getCheckpoint: () => time('getCheckpoint', () => state.getCheckpoint()),
+    saveCheckpoint: (checkpoint) => time('saveCheckpoint', () => state.saveCheckpoint(checkpoint)),
+  };
+  return { deps: { executions, state: stateStore }, timing };
+}
