@@ -367,6 +367,7 @@ export function timedStores(wiring: Pick<SyncWiring, 'executions' | 'state'>): {
     saveFiles: (id, files) => time('saveFiles', () => inner.saveFiles(id, files)),
     listOpen: () => inner.listOpen(),
     listFilesDue: (nowIso) => inner.listFilesDue(nowIso),
+    countSince: (sinceIso) => time('countSince', () => inner.countSince(sinceIso)),
   };
   const stateStore: SyncStateStore = {
     acquireLease: (owner, nowMs, durationMs) =>

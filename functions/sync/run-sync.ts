@@ -7,7 +7,8 @@
 // 2. Page the window `createdAt >= lower` with offset pages, where lower = watermark - lookback. The
 //    inclusive bound and the lookback absorb equal timestamps, clock skew and late visibility; ids dedupe.
 //    The window's upper end is fixed when it opens (run start): the watermark never passes it.
-// 3. The window is complete when the distinct executions seen cover the API's totalElements; otherwise
+// 3. The window is complete when the distinct executions seen cover the API's totalElements (for a
+//    window paged over several runs: when the store holds that many from its lower bound on); otherwise
 //    (unknown result order, inserts while paging) a verification pass re-reads it once.
 // 4. Checkpoint after each page's writes; a run that stops (time budget, crash) resumes the window.
 // 5. Copy every pending file; failed copies are retried by later runs with backoff, up to a bound.
@@ -50,7 +51,7 @@ export type SyncProgress =
 /** The execution store the sync needs (ExecutionRepository in production, in-memory fakes in tests). */
 export type SyncExecutionStore = Pick<
   ExecutionRepository,
-  'get' | 'getStates' | 'insertMany' | 'upsert' | 'saveFiles' | 'listOpen' | 'listFilesDue'
+  'get' | 'getStates' | 'insertMany' | 'upsert' | 'saveFiles' | 'listOpen' | 'listFilesDue' | 'countSince'
 >;
 
 /** The lease and checkpoint store the sync needs. */
@@ -291,6 +292,10 @@ class SyncRun {
         return this.completeWindow(pass);
       }
       if (coversTotal && !resumed) return this.completeWindow(pass);
+      // A window paged over several runs saw part of it in earlier runs: the store holds what they saw.
+      if (resumed && (await this.deps.executions.countSince(pass.lower)) >= list.totalElements) {
+        return this.completeWindow(pass);
+      }
       this.deps.logger.info('window not proven complete; verifying with a second pass', {
         totalElements: list.totalElements,
         distinctSeen: seen.size,

@@ -63,6 +63,8 @@ describe('sync: interrupted runs', () => {
     h.emulator.clearRequests();
     const second = await h.sync();
     expect(second.moreRemaining).toBe(false);
+    // The store proves the window complete: no verification pass re-reads what the first run saw.
+    expect(h.logs.some((log) => log.message.includes('verifying with a second pass'))).toBe(false);
     const pagesRequested = h.emulator.requests
       .filter((request) => request.endpoint === 'find' && request.query.page !== undefined)
       .map((request) => Number(request.query.page));

@@ -65,6 +65,10 @@ export class InMemoryExecutionStore implements SyncExecutionStore {
     }
   }
 
+  async countSince(sinceIso: string) {
+    return [...this.items.values()].filter((item) => item.createdAt >= sinceIso).length;
+  }
+
   async *listFilesDue(nowIso: string) {
     for (const item of [...this.items.values()]) {
       const marker = pendingFilesMarker(item.files);

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionFields, FileCopy } from '../executions/execution-record';
 import { pendingFilesMarker } from '../executions/execution-record';
+import { TERMINAL_STATUSES } from '../product-live/product-live.schema';
 import { batchGetAll, batchPutAll, realSleep, type Sleep } from './dynamo-batch';
 import { EXECUTION_INDEXES, FILES_PENDING_FLAG, OPEN_FLAG } from './table-definitions';
 
@@ -194,6 +195,39 @@ export class ExecutionRepository {
       ExpressionAttributeNames: { '#pending': 'filesPending', '#due': 'filesDueAt' },
       ExpressionAttributeValues: { ':pending': FILES_PENDING_FLAG, ':now': nowIso },
     });
+  }
+
+  /**
+   * How many executions are stored with `createdAt >= sinceIso`. Every item is either ended (one of the
+   * terminal statuses, index byStatus) or open (index byOpen), so six COUNT queries cover them all.
+   * (Indexes are eventually consistent: a just-written item may be counted late, a missing one never.)
+   */
+  async countSince(sinceIso: string): Promise<number> {
+    const partitions = [
+      ...[...TERMINAL_STATUSES].map((status) => ({
+        index: EXECUTION_INDEXES.byStatus,
+        key: 'status',
+        value: status,
+      })),
+      { index: EXECUTION_INDEXES.byOpen, key: 'openFlag', value: OPEN_FLAG },
+    ];
+    let count = 0;
+    for (const partition of partitions) {
+      for await (const page of paginateQuery(
+        { client: this.client },
+        {
+          TableName: this.tableName,
+          IndexName: partition.index,
+          KeyConditionExpression: '#key = :value AND #createdAt >= :since',
+          ExpressionAttributeNames: { '#key': partition.key, '#createdAt': 'createdAt' },
+          ExpressionAttributeValues: { ':value': partition.value, ':since': sinceIso },
+          Select: 'COUNT',
+        },
+      )) {
+        count += page.Count ?? 0;
+      }
+    }
+    return count;
   }
 
   /** Every item of a Query, page after page. */
