@@ -16,8 +16,15 @@ import { ProjectFunction } from './project-function';
 
 /** Where the sync writes in the files bucket: file copies and oversized execution JSON (execution-record.ts). */
 export const FILES_KEY_PREFIX = 'executions/';
-/** The indexes the sync queries: the open executions and the executions with file copies due. */
-export const SYNC_QUERIED_INDEXES = [EXECUTION_INDEXES.byOpen, EXECUTION_INDEXES.byFilesDue] as const;
+/**
+ * The indexes the sync queries: the open executions, the executions with file copies due, and (COUNT only,
+ * with byOpen) byStatus, to prove complete a window paged over several runs.
+ */
+export const SYNC_QUERIED_INDEXES = [
+  EXECUTION_INDEXES.byOpen,
+  EXECUTION_INDEXES.byFilesDue,
+  EXECUTION_INDEXES.byStatus,
+] as const;
 
 export interface SyncServiceProps {
   readonly config: InfraConfig;

@@ -181,7 +181,11 @@ describe('sync permissions', () => {
         },
         {
           actions: ['dynamodb:Query'],
-          resources: ['ExecutionsTable.Arn/index/byFilesDue', 'ExecutionsTable.Arn/index/byOpen'],
+          resources: [
+            'ExecutionsTable.Arn/index/byFilesDue',
+            'ExecutionsTable.Arn/index/byOpen',
+            'ExecutionsTable.Arn/index/byStatus',
+          ],
         },
         {
           actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],

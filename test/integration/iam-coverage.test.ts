@@ -1,0 +1,249 @@
+// Ties the deployed IAM policies to the code: both functions run realistic scenarios against the local
+// servers while every AWS call they make is recorded; each call must be allowed by a statement of that
+// function's role in the synthesized template. A new SDK call without its grant fails here, not in AWS.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../functions/core/aws-clients';
+import { FileCopier } from '../../functions/core/files/file-copier';
+import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
+import { LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
+import { synthesize } from '../infra/support/synth';
+import { type Statement, TemplateView } from '../infra/support/template-view';
+import { closeLaunchHarnesses, createLaunchHarness } from '../support/launch-harness';
+import { createSyncHarness } from '../support/sync-harness';
+
+const synth = synthesize();
+const view = new TemplateView(synth);
+
+interface Call {
+  action: string;
+  resource: string;
+}
+
+/** Records every command a client sends, as the IAM action and resource it needs. */
+function record<T extends DynamoDBClient | S3Client | SQSClient>(
+  client: T,
+  service: 'dynamodb' | 's3' | 'sqs',
+  calls: Call[],
+  resourceOf: (input: Record<string, unknown>) => string,
+): T {
+  type Next = (args: { input: unknown }) => Promise<unknown>;
+  const stack = client.middlewareStack as unknown as {
+    add(
+      middleware: (next: Next, context: { commandName?: string }) => Next,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+  stack.add(
+    (next, context) => async (args) => {
+      const command = String(context.commandName).replace(/Command$/, '');
+      calls.push({
+        action: iamAction(service, command),
+        resource: resourceOf(args.input as Record<string, unknown>),
+      });
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordIamCalls' },
+  );
+  return client;
+}
+
+function iamAction(service: string, command: string): string {
+  if (service === 's3') {
+    if (['HeadObject', 'GetObject'].includes(command)) return 's3:GetObject';
+    if (['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].includes(command)) {
+      return 's3:PutObject';
+    }
+  }
+  return `${service}:${command}`;
+}
+
+function allowed(statements: Statement[], call: Call): boolean {
+  return statements.some(
+    (statement) =>
+      statement.actions.includes(call.action) &&
+      statement.resources.some((pattern) =>
+        new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(
+          call.resource,
+        ),
+      ),
+  );
+}
+
+function unique(calls: Call[]): Call[] {
+  return [...new Map(calls.map((call) => [`${call.action} ${call.resource}`, call])).values()];
+}
+
+afterAll(closeLaunchHarnesses);
+
+describe('IAM grants cover every AWS call the code makes', () => {
+  it('the sync role allows each call of a sync through files, retries, a resumed window and an ended run', async () => {
+    const h = await createSyncHarness({
+      emulator: { demo: { seed: 51, executions: 60 } },
+      sync: { pageSize: 20, fileCopyMaxAttempts: 3 },
+    });
+    try {
+      const calls: Call[] = [];
+      const { region, credentials, endpoints } = {
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+        endpoints: {
+          dynamodb: h.clients.env.AWS_ENDPOINT_URL_DYNAMODB,
+          s3: h.clients.env.AWS_ENDPOINT_URL_S3,
+        },
+      };
+      const tableLabel = (input: Record<string, unknown>) => {
+        const table = String(
+          input.TableName ??
+            Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {})[0],
+        );
+        const label =
+          table === h.store.executionsTable
+            ? 'ExecutionsTable.Arn'
+            : table === h.store.stateTable
+              ? 'StateTable.Arn'
+              : `unknown table ${table}`;
+        return input.IndexName ? `${label}/index/${String(input.IndexName)}` : label;
+      };
+      const doc = createDocumentClient(
+        record(
+          new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }),
+          'dynamodb',
+          calls,
+          tableLabel,
+        ),
+      );
+      const s3 = record(
+        new S3Client({
+          region,
+          credentials,
+          endpoint: endpoints.s3,
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+        's3',
+        calls,
+        (input) =>
+          input.Bucket === h.store.bucket
+            ? `FilesBucket.Arn/${String(input.Key ?? '')}`
+            : `unknown bucket ${String(input.Bucket)}`,
+      );
+      const executions = new ExecutionRepository(doc, h.store.executionsTable);
+      const state = new SyncStateRepository(doc, h.store.stateTable);
+      const copier = new FileCopier({
+        s3,
+        bucket: h.store.bucket,
+        policy: { apiUrl: h.emulator.url, allowedHosts: [] },
+        apiKey: h.emulator.apiKey,
+        idleTimeoutMs: 2_000,
+      });
+      const deps = { executions, state, copier, storeLargePayload: undefined };
+      // A run cut short by the time budget, then its resumption (COUNT queries prove the window complete).
+      let pages = 2;
+      const stop = h.emulator.onRequest((request) => {
+        if (request.endpoint === 'find') pages -= 1;
+      });
+      h.emulator.failNext('truncated-download', { count: 3, endpoint: 'download' });
+      await h.sync({ deps: { ...deps, remainingTimeMs: () => (pages > 0 ? 900_000 : 1_000) } });
+      stop();
+      await h.sync({ deps });
+      // A large file (multipart upload), a copy already in S3, runs that end, failed copies coming due.
+      const job = h.emulator.addJob({ title: 'Export', kind: 'export' });
+      const big = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
+      h.emulator.setExecutionOutput(big.id, {
+        big: {
+          url: h.emulator.addFile({ size: 9 * 1024 * 1024, filename: 'big.csv' }).url,
+          filename: 'big.csv',
+        },
+      });
+      h.clock.advance(7 * 60_000);
+      const summary = await h.sync({ deps });
+      expect(summary.error).toBeNull();
+      const operations = new Set(calls.map((call) => call.action));
+      expect(operations).toEqual(
+        new Set([
+          'dynamodb:PutItem',
+          'dynamodb:GetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:UpdateItem',
+          's3:GetObject',
+          's3:PutObject',
+        ]),
+      );
+      const statements = view.statementsOf(synth.stateless.sync.handler.role);
+      expect(unique(calls).filter((call) => !allowed(statements, call))).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('the launch role allows each call of launches, duplicates, dead letters and retries', async () => {
+    const h = await createLaunchHarness();
+    const calls: Call[] = [];
+    const env = h.clients.env;
+    const dynamo = record(
+      new DynamoDBClient({
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+        endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+      }),
+      'dynamodb',
+      calls,
+      (input) => {
+        const table = String(
+          input.TableName ??
+            Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {})[0],
+        );
+        return table === h.store.idempotencyTable
+          ? 'IdempotencyTable.Arn'
+          : table === h.store.executionsTable
+            ? 'ExecutionsTable.Arn'
+            : `unknown table ${table}`;
+      },
+    );
+    const sqs = record(
+      new SQSClient({
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+        endpoint: env.AWS_ENDPOINT_URL_SQS,
+      }),
+      'sqs',
+      calls,
+      (input) =>
+        input.QueueUrl === h.dlqUrl
+          ? 'LaunchDeadLetterQueue.Arn'
+          : input.QueueUrl === h.queueUrl
+            ? 'LaunchQueue.Arn'
+            : `unknown queue ${String(input.QueueUrl)}`,
+    );
+    const handler = h.createHandler({
+      dynamo,
+      sqs,
+      clientOptions: { maxAttempts: 1, requestsPerMinute: 1_000 },
+    });
+    h.emulator.failNext('commit-then-500', { count: 1, endpoint: 'create' });
+    await h.send({ jobId: h.job.id, input: { order: 1 }, idempotencyKey: 'iam-1' });
+    await h.send({ jobId: h.job.id, input: { order: 1 }, idempotencyKey: 'iam-1' });
+    await h.send('{"jobId":');
+    await h.drain({ handler });
+    const operations = new Set(calls.map((call) => call.action));
+    for (const expected of [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchGetItem',
+      'sqs:SendMessage',
+      'sqs:ChangeMessageVisibility',
+    ]) {
+      expect(operations).toContain(expected);
+    }
+    const statements = view.statementsOf(synth.stateless.launch.handler.role);
+    expect(unique(calls).filter((call) => !allowed(statements, call))).toEqual([]);
+  });
+});
