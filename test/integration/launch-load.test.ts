@@ -71,6 +71,7 @@ describe(`launch under load (seed ${seed})`, () => {
 
     const { sqs } = h.clients;
     let invocations = 0;
+    let lastRetryAt = 0;
     const queueIsEmpty = async () => {
       const attributes =
         (
@@ -101,7 +102,8 @@ describe(`launch under load (seed ${seed})`, () => {
             )
           ).Messages ?? [];
         if (messages.length === 0) {
-          if (await queueIsEmpty()) return;
+          // A retried message is invisible for its 1 s backoff: only after that may an empty queue be final.
+          if (Date.now() - lastRetryAt > 2_500 && (await queueIsEmpty())) return;
           await new Promise((resolve) => setTimeout(resolve, 100));
           continue;
         }
@@ -111,6 +113,7 @@ describe(`launch under load (seed ${seed})`, () => {
           lambdaContext(),
         );
         const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+        if (failed.size > 0) lastRetryAt = Date.now();
         const handled = messages.filter((message) => !failed.has(message.MessageId ?? ''));
         if (handled.length > 0) {
           await sqs.send(
@@ -134,6 +137,26 @@ describe(`launch under load (seed ${seed})`, () => {
       perOrder.set(orderId, (perOrder.get(orderId) ?? 0) + 1);
     }
     const expected = [...keyed, ...unkeyed].map((body) => body.input.orderId);
+    const missing = expected.filter((orderId) => !perOrder.has(orderId));
+    if (missing.length > 0) {
+      // Say where the missing requests went before failing (the DLQ by redrive, most likely).
+      const letters = await h.deadLetters();
+      const outcomes = h.outcomes();
+      console.error(
+        'launch load: missing',
+        missing,
+        'dead letters of them:',
+        letters
+          .filter((letter) => missing.some((orderId) => letter.Body?.includes(`"${orderId}"`)))
+          .map((letter) => ({
+            body: letter.Body,
+            attributes: letter.Attributes,
+            reason: letter.MessageAttributes,
+          })),
+        'outcomes',
+        Object.fromEntries([...new Set(outcomes)].map((o) => [o, outcomes.filter((x) => x === o).length])),
+      );
+    }
     expect([...perOrder.entries()].filter(([, count]) => count !== 1)).toEqual([]);
     expect([...perOrder.keys()].sort()).toEqual([...expected].sort());
     expect(launched).toHaveLength(760);
