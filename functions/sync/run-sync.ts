@@ -15,6 +15,7 @@
 import Bottleneck from 'bottleneck';
 import { settleAll } from '../core/concurrency';
 import {
+  executionS3Prefix,
   type FileCopy,
   mergeFileCopies,
   statusRank,
@@ -373,19 +374,24 @@ class SyncRun {
     const inserts: ExecutionItem[] = [];
     const updates: ExecutionItem[] = [];
     for (const execution of latest.values()) {
-      const fields = await this.offloadLargePayload(toExecutionFields(execution));
+      const fields = toExecutionFields(execution);
       const previous = stored.get(execution.id);
-      if (!previous) {
-        inserts.push(this.toItem(fields, execution, [], nowIso));
-        continue;
-      }
-      const unchanged =
-        fields.statusRank === previous.statusRank && fields.fingerprint === previous.fingerprint;
-      if (fields.statusRank < previous.statusRank || unchanged) {
+      if (
+        previous &&
+        (fields.statusRank < previous.statusRank ||
+          (fields.statusRank === previous.statusRank && fields.fingerprint === previous.fingerprint))
+      ) {
         this.record(execution.id, 'unchanged');
         continue;
       }
-      updates.push(this.toItem(fields, execution, previous.files, nowIso));
+      // Only what will be written goes to S3 when too large: an unchanged execution costs no upload.
+      const item = this.toItem(
+        await this.offloadLargePayload(fields),
+        execution,
+        previous?.files ?? [],
+        nowIso,
+      );
+      (previous ? updates : inserts).push(item);
     }
     await this.deps.executions.insertMany(inserts);
     for (const item of inserts) this.record(item.id, 'new');
@@ -423,7 +429,7 @@ class SyncRun {
   private async offloadLargePayload(fields: ReturnType<typeof toExecutionFields>) {
     if (Buffer.byteLength(fields.raw) <= MAX_INLINE_RAW_BYTES) return fields;
     if (!this.deps.storeLargePayload) throw new Error(`execution ${fields.id} is too large to store inline`);
-    const rawS3Key = `executions/${fields.jobId}/${fields.id}/execution.json`;
+    const rawS3Key = `${executionS3Prefix(fields)}/execution.json`;
     await this.deps.storeLargePayload(rawS3Key, fields.raw);
     return { ...fields, raw: '', rawS3Key };
   }

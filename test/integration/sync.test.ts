@@ -117,6 +117,34 @@ describe('sync: completeness check', () => {
   });
 });
 
+describe('sync: executions too large for a DynamoDB item', () => {
+  it('keeps the JSON in the files bucket, uploads it only when it changes, and inlines it again when it shrinks', async () => {
+    harness = await createSyncHarness();
+    const h = harness;
+    const job = h.emulator.addJob({ title: 'Import Schema', kind: 'no-files' });
+    const execution = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
+    h.emulator.setExecutionOutput(execution.id, { log: 'x'.repeat(400_000) });
+    h.clock.advance(5_000);
+    await h.sync();
+    const stored = await h.executions.get(execution.id);
+    const key = `executions/${job.id}/${execution.id}/execution.json`;
+    expect(stored).toMatchObject({ raw: '', rawS3Key: key, status: 'COMPLETED' });
+    await expectStoreToEqualEmulator(h);
+
+    h.clock.advance(60_000);
+    await h.sync();
+    expect(h.uploads.filter((upload) => upload === key)).toHaveLength(1);
+
+    h.emulator.setExecutionOutput(execution.id, { log: 'short' });
+    h.clock.advance(60_000);
+    const summary = await h.sync({ options: { lookbackMs: 3_600_000 } });
+    expect(summary.executions.updated).toBe(1);
+    const shrunk = await h.executions.get(execution.id);
+    expect(shrunk?.rawS3Key).toBeUndefined();
+    expect(JSON.parse(shrunk?.raw ?? '{}').output).toEqual({ log: 'short' });
+  });
+});
+
 describe('sync: open executions', () => {
   it('re-reads a RUNNING execution until it ends, then stores its final state and copies its files', async () => {
     harness = await createSyncHarness({ emulator: {} });

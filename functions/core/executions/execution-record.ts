@@ -99,10 +99,15 @@ export interface FileCopy {
   nextAttemptAt?: string;
 }
 
+/** Where an execution's objects live in the files bucket: `executions/<jobId>/<executionId>`. */
+export function executionS3Prefix(execution: { jobId: string; id: string }): string {
+  const segment = (value: string) => value.replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_') || '_';
+  return `executions/${segment(execution.jobId)}/${segment(execution.id)}`;
+}
+
 /** Where the copy of a file lives: `executions/<jobId>/<executionId>/<json path>/<file name>`. */
 export function fileS3Key(execution: { jobId: string; id: string }, file: FileReference): string {
-  const segment = (value: string) => value.replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_') || '_';
-  return `executions/${segment(execution.jobId)}/${segment(execution.id)}/${pathSegment(file.path)}/${file.fileName}`;
+  return `${executionS3Prefix(execution)}/${pathSegment(file.path)}/${file.fileName}`;
 }
 
 /**

@@ -106,6 +106,8 @@ export class ExecutionRepository {
       'openFlag',
       'filesPending',
       'filesDueAt',
+      // An execution that shrank back under the inline limit no longer points at its S3 copy.
+      'rawS3Key',
     ];
     const removes = removable.filter((key) => (fields as Record<string, unknown>)[key] === undefined);
     for (const key of removes) names[`#${key}`] = key;
