@@ -7,8 +7,9 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type InfraConfig, PRODUCT_LIVE_TIMEOUT_SECONDS } from '../config';
+import type { InfraConfig } from '../config';
 import type { ApiKeySecret } from './api-key-secret';
+import { productLiveEnvironment } from './product-live-environment';
 import { ProjectFunction } from './project-function';
 
 export interface LaunchServiceProps {
@@ -59,11 +60,7 @@ export class LaunchService extends Construct {
       logLevel: config.logLevel,
       tracing: config.tracing,
       environment: {
-        PRODUCT_LIVE_API_URL: config.productLiveApiUrl,
-        PRODUCT_LIVE_FIND_PATH: config.productLiveFindPath,
-        PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
-        PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
-        EXECUTIONS_TABLE_NAME: executionsTable.tableName,
+        ...productLiveEnvironment(config, apiKey, executionsTable),
         IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
         LAUNCH_QUEUE_URL: this.queue.queueUrl,
         LAUNCH_DLQ_URL: this.deadLetterQueue.queueUrl,

@@ -9,9 +9,10 @@ import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/a
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
-import { type InfraConfig, PRODUCT_LIVE_TIMEOUT_SECONDS } from '../config';
+import type { InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
+import { productLiveEnvironment } from './product-live-environment';
 import { ProjectFunction } from './project-function';
 
 /** Where the sync writes in the files bucket: file copies and oversized execution JSON (execution-record.ts). */
@@ -58,11 +59,7 @@ export class SyncService extends Construct {
       logLevel: config.logLevel,
       tracing: config.tracing,
       environment: {
-        PRODUCT_LIVE_API_URL: config.productLiveApiUrl,
-        PRODUCT_LIVE_FIND_PATH: config.productLiveFindPath,
-        PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
-        PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
-        EXECUTIONS_TABLE_NAME: executionsTable.tableName,
+        ...productLiveEnvironment(config, apiKey, executionsTable),
         STATE_TABLE_NAME: stateTable.tableName,
         FILES_BUCKET_NAME: filesBucket.bucketName,
         SYNC_START_DATE: config.syncStartDate,

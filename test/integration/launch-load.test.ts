@@ -2,11 +2,7 @@
 // messages among them, and the API failing 20 % of create and find calls (429, 5xx, and creates that
 // succeed but answer 500). Two pollers play Lambda's concurrency. Every distinct request must start
 // exactly one execution, and the DLQ must hold exactly the poison messages.
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../../local/emulator/seeded-random';
 import {
@@ -73,20 +69,8 @@ describe(`launch under load (seed ${seed})`, () => {
     let invocations = 0;
     let lastRetryAt = 0;
     const queueIsEmpty = async () => {
-      const attributes =
-        (
-          await sqs.send(
-            new GetQueueAttributesCommand({
-              QueueUrl: h.queueUrl,
-              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-            }),
-          )
-        ).Attributes ?? {};
-      return (
-        Number(attributes.ApproximateNumberOfMessages) +
-          Number(attributes.ApproximateNumberOfMessagesNotVisible) ===
-        0
-      );
+      const { visible, invisible } = await h.queueCounts();
+      return visible + invisible === 0;
     };
     const poll = async () => {
       for (;;) {

@@ -28,6 +28,8 @@ import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore 
 export type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export interface Harness {
+  /** Messages in the launch queue, visible and in flight (local-aws-sqs counts in-flight ones in both). */
+  queueCounts(): Promise<{ visible: number; invisible: number }>;
   emulator: Emulator;
   job: EmulatorJob;
   clients: LocalAwsClients;
@@ -175,6 +177,7 @@ export async function createLaunchHarness(options: { maxReceiveCount?: number } 
   };
 
   const harness: Harness = {
+    queueCounts,
     emulator,
     job,
     clients,
