@@ -4,13 +4,11 @@
 import { loadavg } from 'node:os';
 import { ExecutionRepository } from '../functions/core/store/execution-repository';
 import { EXECUTIONS_TABLE } from '../functions/core/store/table-definitions';
-import { createEmulator } from '../local/emulator';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatNumber } from './support/bench-report';
 import { BenchResources } from './support/bench-resources';
 import {
-  addNoFilesJobs,
   BATCH_WRITE_CONCURRENCY,
   BATCH_WRITE_SIZE,
   batchWriteRaw,
@@ -18,17 +16,13 @@ import {
   createStore,
   createTable,
   deleteTables,
-  SeedingClock,
-  seedExecutions,
+  SEEDED_HISTORY,
   startLocalAws,
+  startSeededEmulator,
   timedStores,
   toNewItem,
   wireSync,
 } from './support/bench-stack';
-
-const SPACING_MS = 30_000;
-const RUN_TIME_MS = 5_000;
-const JOBS = 10;
 
 interface Round {
   syncMs: number;
@@ -61,18 +55,11 @@ export const benchmark: Benchmark = {
     const resources = new BenchResources();
     try {
       const aws = await startLocalAws(resources, ['dynamodb', 's3']);
-      const clock = new SeedingClock(Date.now() - (count + 100) * SPACING_MS);
-      const emulator = createEmulator({ clock, rateLimit: false, seed: 'bench-backfill' });
-      await emulator.start();
-      resources.defer('emulator', () => emulator.stop());
-      seedExecutions(emulator, {
+      const emulator = await startSeededEmulator(resources, {
         count,
-        jobs: addNoFilesJobs(emulator, JOBS),
-        spacingMs: SPACING_MS,
-        runTimeMs: RUN_TIME_MS,
-        advance: (ms) => clock.advance(ms),
+        seed: 'bench-backfill',
+        rateLimit: false,
       });
-      clock.release();
 
       // Warm DynamoDB Local (a JVM: its first thousands of writes are much slower) on both paths the sync
       // takes, BatchWriteItem and BatchGetItem, before any measurement.
@@ -219,7 +206,7 @@ export const benchmark: Benchmark = {
         parameters: {
           executions: count,
           'job kind': 'no-files',
-          jobs: JOBS,
+          jobs: SEEDED_HISTORY.jobs,
           'sync page size': pageSize,
           'client budget (requests/min)': 1_000_000,
           'emulator rate limit': 'off',

@@ -3,26 +3,14 @@
 // under the limit (no 429), does it use the whole budget, and does every request carry a full page?
 
 import { RateBudget } from '../functions/core/product-live/rate-budget';
-import { createEmulator } from '../local/emulator';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatDuration, formatNumber } from './support/bench-report';
 import { BenchResources } from './support/bench-resources';
-import {
-  addNoFilesJobs,
-  countItems,
-  createStore,
-  SeedingClock,
-  seedExecutions,
-  startLocalAws,
-  wireSync,
-} from './support/bench-stack';
+import { countItems, createStore, startLocalAws, startSeededEmulator, wireSync } from './support/bench-stack';
 import { maxInAnyWindow, measureBudgetUse } from './support/measures';
 
 const LIMIT = 50;
-const SPACING_MS = 30_000;
-const RUN_TIME_MS = 5_000;
-const JOBS = 10;
 
 export const benchmark: Benchmark = {
   name: 'budget',
@@ -44,22 +32,11 @@ export const benchmark: Benchmark = {
     try {
       const aws = await startLocalAws(resources, ['dynamodb', 's3']);
       const store = await createStore(aws, 'budget');
-      const clock = new SeedingClock(Date.now() - (count + 100) * SPACING_MS);
-      const emulator = createEmulator({
-        clock,
-        rateLimit: { requestsPerMinute: LIMIT, windowMs, retryAfter: 'seconds' },
-        seed: 'bench-budget',
-      });
-      await emulator.start();
-      resources.defer('emulator', () => emulator.stop());
-      seedExecutions(emulator, {
+      const emulator = await startSeededEmulator(resources, {
         count,
-        jobs: addNoFilesJobs(emulator, JOBS),
-        spacingMs: SPACING_MS,
-        runTimeMs: RUN_TIME_MS,
-        advance: (ms) => clock.advance(ms),
+        seed: 'bench-budget',
+        rateLimit: { requestsPerMinute: LIMIT, windowMs, retryAfter: 'seconds' },
       });
-      clock.release();
 
       // Production settings: the client's own budget of 50 per minute (its 1 s safety margin included).
       // A shorter window (development) scales the margin with it.

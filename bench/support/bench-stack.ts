@@ -39,7 +39,13 @@ import {
 } from '../../functions/sync/run-sync';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { type LocalService, startLocalAwsServers } from '../../local/aws/local-aws-servers';
-import type { Clock, Emulator, EmulatorJob } from '../../local/emulator';
+import {
+  type Clock,
+  createEmulator,
+  type Emulator,
+  type EmulatorJob,
+  type EmulatorOptions,
+} from '../../local/emulator';
 import type { BenchResources } from './bench-resources';
 
 /** The batch size and in-flight batches of ExecutionRepository.insertMany (functions/core/store). */
@@ -241,6 +247,32 @@ export function addNoFilesJobs(emulator: Emulator, count: number): EmulatorJob[]
   return Array.from({ length: count }, (_, index) =>
     emulator.addJob({ title: `Price update ${index + 1}`, kind: 'no-files' }),
   );
+}
+
+/** Jobs of the seeded history, and how its executions are spaced (backfill and budget share them). */
+export const SEEDED_HISTORY = { jobs: 10, spacingMs: 30_000, runTimeMs: 5_000 } as const;
+
+/**
+ * An emulator on a free port holding `count` ended executions of `no-files` jobs in the recent past (a
+ * SeedingClock), then following the wall clock; stopped with the other resources.
+ */
+export async function startSeededEmulator(
+  resources: BenchResources,
+  options: { count: number; seed: string; rateLimit: EmulatorOptions['rateLimit'] },
+): Promise<Emulator> {
+  const clock = new SeedingClock(Date.now() - (options.count + 100) * SEEDED_HISTORY.spacingMs);
+  const emulator = createEmulator({ clock, rateLimit: options.rateLimit, seed: options.seed });
+  await emulator.start();
+  resources.defer('emulator', () => emulator.stop());
+  seedExecutions(emulator, {
+    count: options.count,
+    jobs: addNoFilesJobs(emulator, SEEDED_HISTORY.jobs),
+    spacingMs: SEEDED_HISTORY.spacingMs,
+    runTimeMs: SEEDED_HISTORY.runTimeMs,
+    advance: (ms) => clock.advance(ms),
+  });
+  clock.release();
+  return emulator;
 }
 
 /** A sync logger that keeps warnings and errors (printed in the details when there are any). */
