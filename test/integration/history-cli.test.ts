@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
 import { toExecutionFields } from '../../functions/core/executions/execution-record';
@@ -20,7 +19,7 @@ import { EXECUTIONS_TABLE } from '../../functions/core/store/table-definitions';
 import { startLocalAwsServers } from '../../local/aws/local-aws-servers';
 import { LOCAL_TABLE_NAMES, type LocalStackState } from '../../local/stack/local-stack-settings';
 import { aJobExecution } from '../builders/job-execution.builder';
-import { createTestStore, localAwsClients } from '../support/local-aws';
+import { createTestStore, localAwsClients, storeOffloadedExecution } from '../support/local-aws';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -336,18 +335,7 @@ describe('history CLI data sources', () => {
       ...aJobExecution({ status: 'COMPLETED' }),
       output: { rows: 'y'.repeat(500) },
     } as JobExecution;
-    const fields = toExecutionFields(big);
-    const rawS3Key = `executions/${big.jobId}/${big.id}/execution.json`;
-    await clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: rawS3Key, Body: fields.raw }));
-    await new ExecutionRepository(clients.doc, store.executionsTable).insertIfAbsent({
-      ...fields,
-      raw: '',
-      rawS3Key,
-      files: [],
-      firstSyncedAt: fields.createdAt,
-      syncedAt: fields.createdAt,
-      source: 'sync',
-    });
+    await storeOffloadedExecution(clients, store, big);
     const shown = await history([
       'show',
       big.id,

@@ -2,10 +2,8 @@
 // compared with one computed here, straightforwardly, from the emulator's own executions (the ground truth),
 // and a recording middleware proves that only key lookups and index Queries reach DynamoDB.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
-import { toExecutionFields } from '../../functions/core/executions/execution-record';
 import { type JobStats, TOTAL_TITLE } from '../../functions/core/history/execution-stats';
 import { ExecutionNotFoundError } from '../../functions/core/history/history.errors';
 import {
@@ -19,10 +17,10 @@ import { HistoryReader } from '../../functions/core/history/history-reader';
 import { s3PayloadLoader } from '../../functions/core/history/large-payload';
 import type { Period } from '../../functions/core/history/period';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { type ExecutionItem, ExecutionRepository } from '../../functions/core/store/execution-repository';
+import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
 import { aJobExecution } from '../builders/job-execution.builder';
-import { createTestStore, localAwsClients } from '../support/local-aws';
+import { createTestStore, localAwsClients, storeOffloadedExecution } from '../support/local-aws';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
 
 // --- the independent computation, from the API's own executions ---------------------------------------
@@ -379,18 +377,7 @@ describe('executions offloaded to the files bucket', () => {
       output: { rows: 'x'.repeat(1_000) },
       undocumented: true,
     } as JobExecution;
-    const fields = toExecutionFields(big);
-    const rawS3Key = `executions/${big.jobId}/${big.id}/execution.json`;
-    await clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: rawS3Key, Body: fields.raw }));
-    await new ExecutionRepository(clients.doc, store.executionsTable).insertIfAbsent({
-      ...fields,
-      raw: '',
-      rawS3Key,
-      files: [],
-      firstSyncedAt: fields.createdAt,
-      syncedAt: fields.createdAt,
-      source: 'sync',
-    });
+    await storeOffloadedExecution(clients, store, big);
     const offloaded = new HistoryReader(clients.doc, store.executionsTable, {
       loadLargePayload: s3PayloadLoader(clients.s3, store.bucket),
     });

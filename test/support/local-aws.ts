@@ -2,12 +2,15 @@
 // tables, buckets and queues so that test files never see each other's data.
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
+import { executionS3Prefix, toExecutionFields } from '../../functions/core/executions/execution-record';
+import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { ensureTable } from '../../functions/core/store/create-tables';
+import { ExecutionRepository } from '../../functions/core/store/execution-repository';
 import {
   EXECUTIONS_TABLE,
   IDEMPOTENCY_TABLE,
@@ -67,4 +70,28 @@ export async function createTestStore(clients: LocalAwsClients, prefix = 'test')
     clients.s3.send(new CreateBucketCommand({ Bucket: store.bucket })),
   ]);
   return store;
+}
+
+/**
+ * Stores an execution the way the sync stores one too large for a DynamoDB item: its JSON in the files
+ * bucket under the execution's prefix, the item pointing at it with `rawS3Key`.
+ */
+export async function storeOffloadedExecution(
+  clients: LocalAwsClients,
+  store: TestStore,
+  execution: JobExecution,
+): Promise<string> {
+  const fields = toExecutionFields(execution);
+  const rawS3Key = `${executionS3Prefix(fields)}/execution.json`;
+  await clients.s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: rawS3Key, Body: fields.raw }));
+  await new ExecutionRepository(clients.doc, store.executionsTable).insertIfAbsent({
+    ...fields,
+    raw: '',
+    rawS3Key,
+    files: [],
+    firstSyncedAt: fields.createdAt,
+    syncedAt: fields.createdAt,
+    source: 'sync',
+  });
+  return rawS3Key;
 }
