@@ -87,40 +87,17 @@ export class ExecutionRepository {
    * view wins.
    */
   async upsert(item: ExecutionItem): Promise<WriteOutcome> {
-    const { id, firstSyncedAt, ...fields } = withIndexMarkers(item);
-    const names: Record<string, string> = { '#id': 'id', '#first': 'firstSyncedAt' };
-    const values: Record<string, unknown> = { ':first': firstSyncedAt };
-    const sets = ['#first = if_not_exists(#first, :first)'];
-    for (const [key, value] of Object.entries(fields)) {
-      if (value === undefined) continue;
-      names[`#${key}`] = key;
-      values[`:${key}`] = value;
-      sets.push(`#${key} = :${key}`);
-    }
-    const removable = [
-      'pipelineId',
-      'startedAt',
-      'endedAt',
-      'title',
-      'durationMs',
-      'openFlag',
-      'filesPending',
-      'filesDueAt',
-      // An execution that shrank back under the inline limit no longer points at its S3 copy.
-      'rawS3Key',
-    ];
-    const removes = removable.filter((key) => (fields as Record<string, unknown>)[key] === undefined);
-    for (const key of removes) names[`#${key}`] = key;
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { id },
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.map((key) => `#${key}`).join(', ')}` : ''}`,
+          Key: { id: item.id },
+          ...toUpdate(withIndexMarkers(item), {
+            onlyIfAbsent: ['firstSyncedAt'],
+            removeIfUndefined: REMOVABLE_ATTRIBUTES,
+          }),
           ConditionExpression:
             'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
         }),
       );
       return 'written';
@@ -137,7 +114,7 @@ export class ExecutionRepository {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id: item.id },
-          ...toSetExpression(withIndexMarkers(item)),
+          ...toUpdate(withIndexMarkers(item)),
           ConditionExpression: 'attribute_not_exists(#id)',
         }),
       );
@@ -249,7 +226,25 @@ function withIndexMarkers(item: ExecutionItem): ExecutionItem {
   return marker ? { ...rest, filesPending: FILES_PENDING_FLAG, filesDueAt: marker.filesDueAt } : rest;
 }
 
-function toSetExpression(item: ExecutionItem) {
+/** Optional attributes an update removes when the new view no longer has them. */
+const REMOVABLE_ATTRIBUTES = [
+  'pipelineId',
+  'startedAt',
+  'endedAt',
+  'title',
+  'durationMs',
+  'openFlag',
+  'filesPending',
+  'filesDueAt',
+  // An execution that shrank back under the inline limit no longer points at its S3 copy.
+  'rawS3Key',
+] as const;
+
+/** An UpdateItem expression setting every attribute of the item but its key. */
+function toUpdate(
+  item: ExecutionItem,
+  options: { onlyIfAbsent?: readonly string[]; removeIfUndefined?: readonly string[] } = {},
+) {
   const names: Record<string, string> = { '#id': 'id' };
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -257,10 +252,16 @@ function toSetExpression(item: ExecutionItem) {
     if (key === 'id' || value === undefined) continue;
     names[`#${key}`] = key;
     values[`:${key}`] = value;
-    sets.push(`#${key} = :${key}`);
+    sets.push(
+      options.onlyIfAbsent?.includes(key) ? `#${key} = if_not_exists(#${key}, :${key})` : `#${key} = :${key}`,
+    );
   }
+  const removes = (options.removeIfUndefined ?? []).filter(
+    (key) => (item as unknown as Record<string, unknown>)[key] === undefined,
+  );
+  for (const key of removes) names[`#${key}`] = key;
   return {
-    UpdateExpression: `SET ${sets.join(', ')}`,
+    UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.map((key) => `#${key}`).join(', ')}` : ''}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
