@@ -8,9 +8,10 @@ import { inspect } from 'node:util';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEmulator, type Emulator } from '../../local/emulator';
+import { lambdaContext } from '../../local/stack/local-stack';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from '../support/local-aws';
 import { listKeys } from '../support/sync-harness';
 
@@ -26,23 +27,6 @@ const savedEnv = { ...process.env };
 let requestNumber = 0;
 let rejectAll = false;
 let requestsWithKey = 0;
-
-function context(name: string): Context {
-  return {
-    awsRequestId: `req-${name}`,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    memoryLimitInMB: '1024',
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'stream',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 300_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 beforeAll(async () => {
   emulator = createEmulator({
@@ -132,9 +116,9 @@ describe('security: the API key stays secret', () => {
     try {
       vi.resetModules();
       const sync = await import('../../functions/sync/handler');
-      results.push(await sync.handler({}, context('sync')));
+      results.push(await sync.handler({}, lambdaContext('sync', 300_000)));
       rejectAll = true;
-      results.push(await sync.handler({}, context('sync')));
+      results.push(await sync.handler({}, lambdaContext('sync', 300_000)));
       rejectAll = false;
 
       const launch = await import('../../functions/launch/handler');
@@ -174,7 +158,7 @@ describe('security: the API key stays secret', () => {
         })),
       };
       for (let attempt = 0; attempt < 5; attempt++) {
-        const response = await launch.handler(event, context('launch'));
+        const response = await launch.handler(event, lambdaContext('launch', 300_000));
         results.push(response);
         if (response.batchItemFailures.length === 0) break;
       }

@@ -1,29 +1,12 @@
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEmulator, type Emulator, ManualClock } from '../../local/emulator';
+import { lambdaContext } from '../../local/stack/local-stack';
 import { createTestStore, localAwsClients, type TestStore } from '../support/local-aws';
 
 const API_KEY = 'handler-test-secret-key-4f1c';
 let emulator: Emulator;
 let store: TestStore;
 const savedEnv = { ...process.env };
-
-function lambdaContext(remainingMs = 600_000): Context {
-  return {
-    awsRequestId: 'req-1',
-    functionName: 'sync',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sync',
-    memoryLimitInMB: '1024',
-    logGroupName: '/aws/lambda/sync',
-    logStreamName: 'stream',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 beforeAll(async () => {
   emulator = createEmulator({
@@ -67,7 +50,7 @@ describe('sync handler', () => {
     try {
       vi.resetModules();
       const { handler } = await import('../../functions/sync/handler');
-      const summary = await handler({}, lambdaContext());
+      const summary = await handler({}, lambdaContext('sync', 600_000));
       expect(summary.error).toBeNull();
       expect(summary.executions.new).toBe(30);
       expect(summary.apiRequests).toBeGreaterThan(0);

@@ -22,6 +22,7 @@ import type { JobExecution } from '../../functions/core/product-live/product-liv
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { createLaunchHandler, type LaunchHandlerOptions } from '../../functions/launch/launch-handler';
 import { createEmulator, type Emulator, type EmulatorJob } from '../../local/emulator';
+import { lambdaContext as localLambdaContext } from '../../local/stack/local-stack';
 import { toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
 
@@ -67,21 +68,7 @@ export async function closeLaunchHarnesses(): Promise<void> {
 }
 
 export function lambdaContext(remainingMs = 120_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'launch',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:launch',
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/launch',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return localLambdaContext('launch', remainingMs);
 }
 
 /** The record Lambda's SQS event source builds from a received message (the local stack's own mapping). */
