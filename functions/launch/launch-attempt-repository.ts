@@ -1,7 +1,8 @@
 // Layer flow: launch use case -> this repository -> DynamoDB (the idempotency table, document client).
 // Two kinds of small items live beside Powertools' idempotency records, under prefixes that cannot clash
 // with Powertools' keys (`launch#<hash>`):
-//   `launch-attempt#<launch key>`  the first time a launch for that key was tried (survives crashes)
+//   `launch-attempt#<launch key>`  the first time a launch for that key was tried (survives crashes), how
+//                                  many attempts were made, and how many of them provably started nothing
 //   `launch-claim#<execution id>`  which launch key owns an execution (so two keys never adopt one execution)
 // Both expire with the table's TTL attribute, like the idempotency records.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -86,12 +87,41 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
           },
         }),
       );
-      return { firstAttemptAt: nowMs, previousAttempts: 0 };
+      return { firstAttemptAt: nowMs, previousAttempts: 0, unsettledAttempts: 0 };
     }
+    const previousAttempts = Math.max(0, attempts - 1);
+    const settled = typeof item.settledAttempts === 'number' ? item.settledAttempts : 0;
     return {
       firstAttemptAt: Number.isFinite(firstAttemptAt) ? firstAttemptAt : nowMs,
-      previousAttempts: Math.max(0, attempts - 1),
+      previousAttempts,
+      unsettledAttempts: Math.max(0, previousAttempts - settled),
     };
+  }
+
+  /**
+   * Counts one attempt for `key` as settled (it started nothing). A marker that is gone (expired) is not
+   * recreated: the next attempt starts afresh anyway.
+   */
+  async settleAttempt(key: string, nowMs: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [this.keyAttribute]: ATTEMPT_KEY_PREFIX + key },
+          UpdateExpression: 'SET #settledAt = :now ADD #settled :one',
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: {
+            '#id': this.keyAttribute,
+            '#settled': 'settledAttempts',
+            '#settledAt': 'lastSettledAt',
+          },
+          ExpressionAttributeValues: { ':now': new Date(nowMs).toISOString(), ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
   }
 
   /**

@@ -10,9 +10,12 @@
 // (minus a clock-skew allowance), whose input equals the request's (ignoring the platform-added
 // `input.context`), and that no other launch key has claimed; it adopts that execution instead of
 // creating a second one. Claims (a conditional put per execution id) make sure that two launch keys never
-// adopt the same execution.
+// adopt the same execution. An attempt that provably started nothing (it failed before calling create, or
+// create was refused: 429, another 4xx, a connection that never opened) settles its marker, so that a
+// retry after mere throttling creates at once instead of paging through the job's recent executions.
 import { fingerprint, mergeFileCopies, toExecutionFields } from '../core/executions/execution-record';
 import { and, eq, greaterOrEqual } from '../core/product-live/find-query';
+import { ProductLiveApiError, ProductLiveNetworkError } from '../core/product-live/product-live.errors';
 import type {
   CreateJobExecutionRequest,
   FindQuery,
@@ -34,12 +37,16 @@ export interface LaunchAttempt {
   firstAttemptAt: number;
   /** Attempts recorded for the key before this one. */
   previousAttempts: number;
+  /** Earlier attempts not known to have started nothing: each may have created an execution. */
+  unsettledAttempts: number;
 }
 
 /** Attempt markers and execution claims (the idempotency table in AWS). */
 export interface LaunchAttemptStore {
   /** Records an attempt for `key`, keeping the earliest first-attempt time. */
   recordAttempt(key: string, jobId: string, nowMs: number): Promise<LaunchAttempt>;
+  /** Records that one attempt for `key` certainly started no execution. */
+  settleAttempt(key: string, nowMs: number): Promise<void>;
   /** Makes `key` own `executionId` unless another key does; true when `key` owns it afterwards. */
   claimExecution(executionId: string, key: string, nowMs: number): Promise<boolean>;
   /** The owning key of each claimed execution among `executionIds`. */
@@ -105,6 +112,7 @@ const MAX_INLINE_RAW_BYTES = 300_000;
  * execution of an earlier interrupted attempt when there is one, else creates the execution; then claims
  * the execution for the key and records it in the executions table (a later sync's view is never
  * overwritten). API and store failures propagate; the marker stays, so a retry resolves an ambiguous create.
+ * A failure that proves nothing was started settles the attempt, so that the retry need not look first.
  */
 export async function launchJob(
   deps: LaunchDeps,
@@ -112,29 +120,57 @@ export async function launchJob(
   options: LaunchOptions = {},
 ): Promise<LaunchResult> {
   const attempt = await deps.attempts.recordAttempt(request.key, request.jobId, deps.now());
-  if (attempt.previousAttempts > 0) {
-    const earlier = await findEarlierLaunch(deps, request, attempt.firstAttemptAt, options.signal);
-    if (earlier) {
-      await recordExecution(deps, earlier);
-      return toResult('adopted', earlier);
+  let phase: 'before-create' | 'create' | 'after-create' = 'before-create';
+  try {
+    if (attempt.unsettledAttempts > 0) {
+      const earlier = await findEarlierLaunch(deps, request, attempt.firstAttemptAt, options.signal);
+      if (earlier) {
+        await recordExecution(deps, earlier);
+        return toResult('adopted', earlier);
+      }
     }
-  }
 
-  const execution = await deps.api.createJobExecution(
-    request.input === undefined ? { jobId: request.jobId } : { jobId: request.jobId, input: request.input },
-    { signal: options.signal },
-  );
-  if (!(await deps.attempts.claimExecution(execution.id, request.key, deps.now()))) {
-    // Another key's lookup adopted this execution in the instant between create and claim: both
-    // requests now report it. Only an identical launch (same job and input) can get here.
-    deps.logger.warn('launched execution was already claimed by another launch key', {
-      key: request.key,
-      executionId: execution.id,
-      jobId: request.jobId,
+    phase = 'create';
+    const execution = await deps.api.createJobExecution(
+      request.input === undefined ? { jobId: request.jobId } : { jobId: request.jobId, input: request.input },
+      { signal: options.signal },
+    );
+    phase = 'after-create';
+    if (!(await deps.attempts.claimExecution(execution.id, request.key, deps.now()))) {
+      // Another key's lookup adopted this execution in the instant between create and claim: both
+      // requests now report it. Only an identical launch (same job and input) can get here.
+      deps.logger.warn('launched execution was already claimed by another launch key', {
+        key: request.key,
+        executionId: execution.id,
+        jobId: request.jobId,
+      });
+    }
+    await recordExecution(deps, execution);
+    return toResult('launched', execution);
+  } catch (error) {
+    if (phase === 'before-create' || (phase === 'create' && createWasRefused(error))) {
+      await settle(deps, request.key);
+    }
+    throw error;
+  }
+}
+
+/** True when create certainly started nothing: the API refused it (4xx, 429 included) or it never left. */
+function createWasRefused(error: unknown): boolean {
+  if (error instanceof ProductLiveApiError) return error.status < 500;
+  return error instanceof ProductLiveNetworkError && !error.requestMayHaveBeenSent;
+}
+
+/** Settles the attempt; if that fails, the attempt stays unsettled and the retry merely looks first. */
+async function settle(deps: LaunchDeps, key: string): Promise<void> {
+  try {
+    await deps.attempts.settleAttempt(key, deps.now());
+  } catch (error) {
+    deps.logger.warn('could not settle a launch attempt; its retry will look for an earlier launch first', {
+      key,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
   }
-  await recordExecution(deps, execution);
-  return toResult('launched', execution);
 }
 
 /**

@@ -191,7 +191,7 @@ export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): 
     }
     return { action: 'dead-letter', kind: 'rejected-by-api', reason };
   }
-  if (isOutcomeUnknown(error)) {
+  if (isOutcomeUnknown(error) && !isLookup(error)) {
     return {
       action: 'retry',
       reason: `${describe(error)} (the job may have started; the retry checks first)`,
@@ -245,6 +245,12 @@ function report(
 function receiveCountOf(record: SQSRecord): number {
   const count = Number(record.attributes?.ApproximateReceiveCount);
   return Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
+/** A failed find (the lookup of an earlier launch) is a read: whatever its answer, it started nothing. */
+function isLookup(error: unknown): boolean {
+  const path = error instanceof Error ? (error as { path?: unknown }).path : undefined;
+  return typeof path === 'string' && path.endsWith('/find');
 }
 
 function describe(error: unknown): string {

@@ -228,6 +228,7 @@ describe('launch: exactly once', () => {
     // The first thing after create is the claim: the process dies there (the call never returns).
     const dyingAttempts: LaunchAttemptStore = {
       recordAttempt: (...args) => attempts.recordAttempt(...args),
+      settleAttempt: (...args) => attempts.settleAttempt(...args),
       findClaims: (...args) => attempts.findClaims(...args),
       claimExecution: () => {
         crash();

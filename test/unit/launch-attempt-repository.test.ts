@@ -40,7 +40,7 @@ describe('LaunchAttemptRepository.recordAttempt', () => {
 
     const attempt = await repository.recordAttempt('idempotencyKey:order-1', '65819ba43ad5b963658ab35d', NOW);
 
-    expect(attempt).toEqual({ firstAttemptAt: NOW, previousAttempts: 0 });
+    expect(attempt).toEqual({ firstAttemptAt: NOW, previousAttempts: 0, unsettledAttempts: 0 });
     expect(documentMock).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: { id: `${ATTEMPT_KEY_PREFIX}idempotencyKey:order-1` },
@@ -51,18 +51,20 @@ describe('LaunchAttemptRepository.recordAttempt', () => {
     expect(ATTEMPT_KEY_PREFIX.startsWith('launch#')).toBe(false);
   });
 
-  it('reports earlier attempts and the first attempt time they recorded', async () => {
+  it('reports earlier attempts, how many of them are not settled, and the first attempt time they recorded', async () => {
     const first = NOW - 90_000;
     documentMock.on(UpdateCommand).resolves({
       Attributes: {
         firstAttemptAt: new Date(first).toISOString(),
-        attempts: 3,
+        attempts: 4,
+        settledAttempts: 2,
         expiration: NOW / 1000 + 100,
       },
     });
     expect(await repository.recordAttempt('k', 'job', NOW)).toEqual({
       firstAttemptAt: first,
-      previousAttempts: 2,
+      previousAttempts: 3,
+      unsettledAttempts: 1,
     });
   });
 
@@ -75,6 +77,7 @@ describe('LaunchAttemptRepository.recordAttempt', () => {
     expect(await repository.recordAttempt('k', 'job', NOW)).toEqual({
       firstAttemptAt: NOW,
       previousAttempts: 0,
+      unsettledAttempts: 0,
     });
     expect(documentMock).toHaveReceivedCommandWith(PutCommand, {
       Item: expect.objectContaining({
@@ -83,6 +86,28 @@ describe('LaunchAttemptRepository.recordAttempt', () => {
         expiration: NOW / 1000 + TTL,
       }),
     });
+  });
+});
+
+describe('LaunchAttemptRepository.settleAttempt', () => {
+  it('counts a settled attempt on the existing marker only', async () => {
+    documentMock.on(UpdateCommand).resolves({});
+    await repository.settleAttempt('idempotencyKey:order-1', NOW);
+    expect(documentMock).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { id: `${ATTEMPT_KEY_PREFIX}idempotencyKey:order-1` },
+      UpdateExpression: expect.stringContaining('ADD #settled :one'),
+      ConditionExpression: 'attribute_exists(#id)',
+      ExpressionAttributeNames: expect.objectContaining({ '#id': 'id', '#settled': 'settledAttempts' }),
+    });
+  });
+
+  it('does nothing when the marker is gone, and propagates any other failure', async () => {
+    documentMock.on(UpdateCommand).rejects(conditionFailed());
+    await expect(repository.settleAttempt('k', NOW)).resolves.toBeUndefined();
+    documentMock.reset();
+    documentMock.on(UpdateCommand).rejects(new Error('throttled'));
+    await expect(repository.settleAttempt('k', NOW)).rejects.toThrow('throttled');
   });
 });
 

@@ -18,6 +18,7 @@ import {
 import type { LaunchRequest } from '../../functions/launch/launch-job';
 import { SqsLaunchQueue } from '../../functions/launch/launch-queue';
 import {
+  classifyLaunchFailure,
   type IdempotentLaunchResult,
   type LaunchBatchDeps,
   processLaunchBatch,
@@ -316,6 +317,16 @@ describe('processLaunchBatch: transient failures are retried with backoff', () =
       jobId: JOB_ID,
       retryInSeconds: 120,
     });
+  });
+
+  it('says that the job may have started only when create failed ambiguously, not when the lookup did', async () => {
+    const find = { method: 'POST' as const, path: '/v1/job_executions/find' };
+    expect(
+      classifyLaunchFailure(new ProductLiveApiError({ ...CREATE, status: 502, body: '' })).reason,
+    ).toContain('the job may have started');
+    const lookup = classifyLaunchFailure(new ProductLiveApiError({ ...find, status: 502, body: '' }));
+    expect(lookup).toMatchObject({ action: 'retry' });
+    expect(lookup.reason).not.toContain('may have started');
   });
 
   it('waits at least as long as a Retry-After the API asked for', async () => {

@@ -96,16 +96,25 @@ function matches(query: FindQuery, execution: JobExecution): boolean {
 }
 
 class InMemoryAttemptStore implements LaunchAttemptStore {
-  readonly markers = new Map<string, { firstAttemptAt: number; attempts: number }>();
+  readonly markers = new Map<string, { firstAttemptAt: number; attempts: number; settled: number }>();
   readonly claims = new Map<string, string>();
   /** Makes the next claim fail like a crash right after the create call. */
   failNextClaim: Error | undefined;
 
   async recordAttempt(key: string, _jobId: string, nowMs: number): Promise<LaunchAttempt> {
-    const marker = this.markers.get(key) ?? { firstAttemptAt: nowMs, attempts: 0 };
+    const marker = this.markers.get(key) ?? { firstAttemptAt: nowMs, attempts: 0, settled: 0 };
     marker.attempts += 1;
     this.markers.set(key, marker);
-    return { firstAttemptAt: marker.firstAttemptAt, previousAttempts: marker.attempts - 1 };
+    return {
+      firstAttemptAt: marker.firstAttemptAt,
+      previousAttempts: marker.attempts - 1,
+      unsettledAttempts: marker.attempts - 1 - marker.settled,
+    };
+  }
+
+  async settleAttempt(key: string): Promise<void> {
+    const marker = this.markers.get(key);
+    if (marker) marker.settled += 1;
   }
 
   async claimExecution(executionId: string, key: string): Promise<boolean> {
@@ -155,6 +164,11 @@ const request = (overrides: Partial<LaunchRequest> = {}): LaunchRequest => ({
   input: { sku: 'A-1' },
   ...overrides,
 });
+
+/** An attempt that died after recording its marker (Lambda killed around create): it may have started the job. */
+const crashedAttempt = async (crashed: LaunchRequest) => {
+  await attempts.recordAttempt(crashed.key, crashed.jobId, nowMs);
+};
 
 const executionsOf = (jobId: string) => api.executions.filter((execution) => execution.jobId === jobId);
 
@@ -263,14 +277,56 @@ describe('launchJob: the crash window', () => {
     expect(attempts.claims.has(foreign.id)).toBe(false);
   });
 
-  it('launches once when the earlier attempt certainly did not start the job (throttled, refused connection)', async () => {
+  it('launches at once, without any lookup, when the earlier attempts certainly started nothing (throttled, refused connection)', async () => {
     api.script.push('throttled', 'refused-before-sending');
     await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveRateLimitError);
     await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveNetworkError);
     const third = await launchJob(deps, request());
     expect(third.outcome).toBe('launched');
     expect(executionsOf(JOB_ID)).toHaveLength(1);
-    expect(api.findQueries).toHaveLength(2);
+    expect(api.findQueries).toEqual([]);
+    expect(attempts.markers.get('idempotencyKey:order-1')).toMatchObject({ attempts: 3, settled: 2 });
+  });
+
+  it('keeps looking after an ambiguous create, however many settled attempts follow it', async () => {
+    api.script.push('commit-then-500');
+    await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveApiError);
+    const lookupFailure = new ProductLiveApiError({ method: 'POST', path: '/find', status: 503, body: '' });
+    const find = vi.spyOn(api, 'findJobExecutions');
+    find.mockRejectedValueOnce(lookupFailure).mockRejectedValueOnce(lookupFailure);
+    await expect(launchJob(deps, request())).rejects.toBe(lookupFailure);
+    await expect(launchJob(deps, request())).rejects.toBe(lookupFailure);
+    expect(attempts.markers.get('idempotencyKey:order-1')).toMatchObject({ attempts: 3, settled: 2 });
+
+    const retry = await launchJob(deps, request());
+
+    expect(retry.outcome).toBe('adopted');
+    expect(api.creates).toBe(1);
+  });
+
+  it('does not settle an attempt whose create answered 5xx or whose store writes failed after create', async () => {
+    api.script.push('commit-then-500');
+    await expect(launchJob(deps, request({ key: 'k1' }))).rejects.toThrow();
+    attempts.failNextClaim = new Error('DynamoDB unavailable');
+    await expect(launchJob(deps, request({ key: 'k2' }))).rejects.toThrow('DynamoDB unavailable');
+    expect(attempts.markers.get('k1')).toMatchObject({ attempts: 1, settled: 0 });
+    expect(attempts.markers.get('k2')).toMatchObject({ attempts: 1, settled: 0 });
+  });
+
+  it('when settling fails, warns and keeps the original error: the retry merely looks first', async () => {
+    api.script.push('throttled');
+    vi.spyOn(attempts, 'settleAttempt').mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+    await expect(launchJob(deps, request())).rejects.toBeInstanceOf(ProductLiveRateLimitError);
+    expect(deps.logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('could not settle'),
+      expect.objectContaining({ key: 'idempotencyKey:order-1', error: 'Error: DynamoDB unavailable' }),
+    );
+
+    const retry = await launchJob(deps, request());
+
+    expect(retry.outcome).toBe('launched');
+    expect(api.findQueries).toHaveLength(1);
+    expect(executionsOf(JOB_ID)).toHaveLength(1);
   });
 
   it('looks up only with confirmed operators: jobId eq and createdAt greaterOrEqual the first attempt minus the skew allowance', async () => {
@@ -295,8 +351,7 @@ describe('launchJob: the crash window', () => {
   });
 
   it('ignores the platform-added input.context but not any other difference of input', async () => {
-    api.script.push('throttled');
-    await expect(launchJob(deps, request({ input: undefined }))).rejects.toThrow();
+    await crashedAttempt(request({ input: undefined }));
     api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 1_000); // another input
     api.addExecution(OTHER_JOB_ID, {}, T0 + 1_000); // another job
     const empty = api.addExecution(JOB_ID, {}, T0 + 2_000); // only the platform context: a match
@@ -307,9 +362,8 @@ describe('launchJob: the crash window', () => {
   });
 
   it('compares inputs whatever their key order', async () => {
-    api.script.push('throttled');
     const input = { a: 1, nested: { x: [1, 2], y: 'z' } };
-    await expect(launchJob(deps, request({ input }))).rejects.toThrow();
+    await crashedAttempt(request({ input }));
     const match = api.addExecution(JOB_ID, { nested: { y: 'z', x: [1, 2] }, a: 1 }, T0 + 500);
     expect(await launchJob(deps, request({ input }))).toMatchObject({
       outcome: 'adopted',
@@ -318,8 +372,7 @@ describe('launchJob: the crash window', () => {
   });
 
   it('adopts an execution created within the clock-skew allowance before the first attempt, never one before it', async () => {
-    api.script.push('throttled');
-    await expect(launchJob(deps, request())).rejects.toThrow();
+    await crashedAttempt(request());
     api.addExecution(JOB_ID, { sku: 'A-1' }, T0 - DEFAULT_CLOCK_SKEW_MS - 1);
     const withinSkew = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 - DEFAULT_CLOCK_SKEW_MS + 1);
     expect(await launchJob(deps, request())).toMatchObject({
@@ -329,8 +382,7 @@ describe('launchJob: the crash window', () => {
   });
 
   it('never adopts an execution another launch key owns; creates instead', async () => {
-    api.script.push('throttled');
-    await expect(launchJob(deps, request())).rejects.toThrow();
+    await crashedAttempt(request());
     const owned = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 1_000);
     attempts.claims.set(owned.id, 'idempotencyKey:someone-else');
 
@@ -342,11 +394,10 @@ describe('launchJob: the crash window', () => {
   });
 
   it('lets only one of two interrupted keys adopt a single matching execution', async () => {
-    api.script.push('throttled', 'throttled');
     const first = request({ key: 'idempotencyKey:a' });
     const second = request({ key: 'idempotencyKey:b' });
-    await expect(launchJob(deps, first)).rejects.toThrow();
-    await expect(launchJob(deps, second)).rejects.toThrow();
+    await crashedAttempt(first);
+    await crashedAttempt(second);
     const single = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 1_000);
 
     const [a, b] = await Promise.all([launchJob(deps, first), launchJob(deps, second)]);
@@ -358,8 +409,7 @@ describe('launchJob: the crash window', () => {
 
   it('pages through every lookup result', async () => {
     deps.lookupPageSize = 2;
-    api.script.push('throttled');
-    await expect(launchJob(deps, request())).rejects.toThrow();
+    await crashedAttempt(request());
     for (let index = 0; index < 5; index++) api.addExecution(JOB_ID, { sku: `other-${index}` }, T0 + index);
     const match = api.addExecution(JOB_ID, { sku: 'A-1' }, T0 + 100);
 
@@ -371,11 +421,10 @@ describe('launchJob: the crash window', () => {
 
   it('refuses to guess when the lookup finds more executions than it can page through', async () => {
     deps.lookupPageSize = 1;
-    api.script.push('throttled');
-    await expect(launchJob(deps, request())).rejects.toThrow();
+    await crashedAttempt(request());
     for (let index = 0; index < 30; index++) api.addExecution(JOB_ID, { sku: `other-${index}` }, T0 + index);
     await expect(launchJob(deps, request())).rejects.toBeInstanceOf(EarlierLaunchLookupError);
-    expect(api.creates).toBe(1);
+    expect(api.creates).toBe(0);
   });
 
   it('propagates a failed lookup without creating (the retry looks again)', async () => {
