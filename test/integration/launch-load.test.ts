@@ -24,8 +24,11 @@ describe(`launch under load (seed ${seed})`, () => {
     // local-aws-sqs counts every ChangeMessageVisibility as a receive, so a retry costs it two receives:
     // 30 here is the deployed queue's 10 deliveries with room to spare. Backoff is cut to a second.
     const h = await createLaunchHarness({ maxReceiveCount: 30 });
+    // The client retries as deployed, only sooner and fewer times (3 attempts, 50 ms backoff): a failed find
+    // is retried in place, and create only when nothing was sent or the API answered 429. Every ambiguous
+    // create (5xx, commit-then-500) still fails the message, so its retry must find and adopt the execution.
     const handler = h.createHandler({
-      clientOptions: { maxAttempts: 1, requestsPerMinute: 100_000 },
+      clientOptions: { maxAttempts: 3, retryBaseMs: 50, requestsPerMinute: 100_000 },
       retryBackoff: { baseSeconds: 1, maxSeconds: 1 },
     });
     const keyed = Array.from({ length: 710 }, (_, index) => ({
