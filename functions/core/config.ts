@@ -104,6 +104,7 @@ const LaunchEnv = z.object({
   LAUNCH_DLQ_URL: required,
   LAUNCH_REQUESTS_PER_MINUTE: integer(1, 10_000, 10),
   LAUNCH_IDEMPOTENCY_TTL_SECONDS: integer(3600, 365 * 24 * 3600, 30 * 24 * 3600),
+  LAUNCH_MAX_RECEIVE_COUNT: integer(1, 1000, 10),
 });
 
 /** Where the API key comes from: a Secrets Manager secret (AWS) or the environment (local runs only). */
@@ -140,6 +141,8 @@ export interface LaunchConfig extends ApiConfig {
   dlqUrl: string;
   requestsPerMinute: number;
   idempotencyTtlSeconds: number;
+  /** The launch queue's redrive `maxReceiveCount`: a message failing on that delivery is dead-lettered here. */
+  maxReceiveCount: number;
 }
 
 /** Parses the sync function's environment; throws ConfigError naming every bad variable. */
@@ -172,6 +175,7 @@ export function loadLaunchConfig(env: Env = process.env): LaunchConfig {
     dlqUrl: parsed.LAUNCH_DLQ_URL,
     requestsPerMinute: parsed.LAUNCH_REQUESTS_PER_MINUTE,
     idempotencyTtlSeconds: parsed.LAUNCH_IDEMPOTENCY_TTL_SECONDS,
+    maxReceiveCount: parsed.LAUNCH_MAX_RECEIVE_COUNT,
   };
 }
 

@@ -125,6 +125,7 @@ export function createLaunchHandler(options: LaunchHandlerOptions) {
           remainingTimeMs: () => context.getRemainingTimeInMillis(),
           reserveMs: config.timeoutMs + RESERVE_MARGIN_MS,
           ...(options.retryBackoff ? { retryBackoff: options.retryBackoff } : {}),
+          maxReceiveCount: config.maxReceiveCount,
           onOutcome: (outcome) => metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1),
         },
         event,

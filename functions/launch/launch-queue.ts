@@ -2,9 +2,13 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 /** Why a message was dead-lettered, as the `FailureKind` attribute says it. */
-export type FailureKind = 'invalid-message' | 'rejected-by-api' | 'idempotency-key-reused';
+export type FailureKind =
+  | 'invalid-message'
+  | 'rejected-by-api'
+  | 'idempotency-key-reused'
+  | 'retries-exhausted';
 
-/** A message that can never succeed, on its way to the dead-letter queue. */
+/** A message that can never succeed, or that failed on its last delivery, on its way to the dead-letter queue. */
 export interface DeadLetter {
   /** The original body, unchanged, so that a redrive replays it as it was sent. */
   body: string;

@@ -4,8 +4,8 @@
 // Outcomes (one structured log line per message):
 //   launched | adopted | duplicate  handled, deleted from the queue
 //   dead-lettered                   can never succeed (invalid message, 4xx other than 429, key reused for a
-//                                   different request): original body sent to the DLQ with the reason, then
-//                                   deleted from the queue
+//                                   different request), or failed on its last delivery (`maxReceiveCount`):
+//                                   original body sent to the DLQ with the reason, then deleted from the queue
 //   retry                           transient (429, 5xx, network, timeout, store trouble, in progress
 //                                   elsewhere): batch item failure, kept invisible for a growing backoff
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -61,6 +61,11 @@ export interface LaunchBatchDeps {
    */
   reserveMs: number;
   retryBackoff?: RetryBackoff;
+  /**
+   * The queue's redrive `maxReceiveCount`. A transient failure on that delivery (the last before SQS would
+   * move the message without a word) dead-letters the message here, with its reason. Unset: SQS decides.
+   */
+  maxReceiveCount?: number;
   /** Told every message's outcome (metrics). */
   onOutcome?: (outcome: MessageOutcome) => void;
 }
@@ -123,7 +128,7 @@ export async function processLaunchRecord(
     });
     return outcome;
   } catch (error) {
-    const decision = classifyLaunchFailure(error, request);
+    const decision = lastDeliveryGivesUp(classifyLaunchFailure(error, request), receiveCount, deps);
     const context = { ...base, key: request?.key, jobId: request?.jobId, reason: decision.reason };
     if (decision.action === 'dead-letter') {
       try {
@@ -198,6 +203,21 @@ export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): 
     };
   }
   return { action: 'retry', reason: describe(error) };
+}
+
+/** A retry on the last delivery the queue allows becomes a dead letter that says why. */
+function lastDeliveryGivesUp(
+  decision: FailureDecision,
+  receiveCount: number,
+  deps: Pick<LaunchBatchDeps, 'maxReceiveCount'>,
+): FailureDecision {
+  if (decision.action !== 'retry' || deps.maxReceiveCount === undefined) return decision;
+  if (receiveCount < deps.maxReceiveCount) return decision;
+  return {
+    action: 'dead-letter',
+    kind: 'retries-exhausted',
+    reason: `still failing after ${receiveCount} deliveries; last failure: ${decision.reason}`,
+  };
 }
 
 /** Seconds a retried message stays invisible: exponential in its receive count, never below Retry-After. */

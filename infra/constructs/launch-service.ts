@@ -68,6 +68,8 @@ export class LaunchService extends Construct {
         // event source runs at once, so all of them together stay within it (invariant 6).
         LAUNCH_REQUESTS_PER_MINUTE: String(config.derived.launchRequestsPerMinutePerInstance),
         LAUNCH_IDEMPOTENCY_TTL_SECONDS: String(config.launchIdempotencyTtlDays * 24 * 3600),
+        // The queue's own redrive limit: the last delivery's failure is dead-lettered with its reason.
+        LAUNCH_MAX_RECEIVE_COUNT: String(config.launchMaxReceiveCount),
       },
     });
     const fn = this.handler.function;

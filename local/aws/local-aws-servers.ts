@@ -122,6 +122,16 @@ export function localAwsEnv(endpoints: Partial<Record<LocalService, string>>): R
   return env;
 }
 
+/**
+ * The `LAUNCH_MAX_RECEIVE_COUNT` that marks the last delivery of a local-aws-sqs queue with the given redrive
+ * `maxReceiveCount`. That server also counts each ChangeMessageVisibility (a retry's backoff) as a receive:
+ * the nth delivery of a retried message shows ApproximateReceiveCount 2n − 1, and the redrive fires once the
+ * count reaches `maxReceiveCount`, so the last delivery shows one less.
+ */
+export function localLastDeliveryReceiveCount(queueMaxReceiveCount: number): number {
+  return queueMaxReceiveCount - 1;
+}
+
 /** A port the OS reports free right now (a fixed port is checked instead, and must be free). */
 export async function findFreePort(service: string, fixed?: number): Promise<number> {
   return new Promise((resolve, reject) => {

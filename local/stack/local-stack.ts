@@ -15,7 +15,11 @@ import {
 } from '../../functions/core/store/table-definitions';
 import type { SyncProgress } from '../../functions/sync/run-sync';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { type LocalAwsServers, startLocalAwsServers } from '../aws/local-aws-servers';
+import {
+  type LocalAwsServers,
+  localLastDeliveryReceiveCount,
+  startLocalAwsServers,
+} from '../aws/local-aws-servers';
 import { createEmulator, type Emulator, systemClock } from '../emulator';
 import {
   DEFAULT_LOCAL_PORTS,
@@ -127,6 +131,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       FILES_BUCKET_NAME: LOCAL_BUCKET_NAME,
       LAUNCH_QUEUE_URL: queues.launchUrl,
       LAUNCH_DLQ_URL: queues.dlqUrl,
+      LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(MAX_RECEIVE_COUNT)),
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
       POWERTOOLS_SERVICE_NAME: 'product-live-sync-local',

@@ -45,6 +45,7 @@ describe('launch function', () => {
       // The 10 requests/minute of the launch share, split over the 2 instances the event source may run.
       LAUNCH_REQUESTS_PER_MINUTE: '5',
       LAUNCH_IDEMPOTENCY_TTL_SECONDS: String(30 * 24 * 3600),
+      LAUNCH_MAX_RECEIVE_COUNT: '10',
       POWERTOOLS_SERVICE_NAME: 'launch',
       POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -61,6 +62,7 @@ describe('launch function', () => {
       apiKey: { kind: 'secret', secretId: 'product-live/api-key' },
       requestsPerMinute: 5,
       idempotencyTtlSeconds: 30 * 24 * 3600,
+      maxReceiveCount: 10,
     });
   });
 
@@ -97,11 +99,15 @@ describe('launch queues', () => {
     expect(Number(queue().MessageRetentionPeriod)).toBeLessThan(Number(dlq().MessageRetentionPeriod));
   });
 
-  it('takes maxReceiveCount from context', () => {
+  it('takes maxReceiveCount from context, and tells the function the same number', () => {
     const custom = synthesize({ context: { launchMaxReceiveCount: '4' } });
     custom.statelessTemplate.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: Match.objectLike({ maxReceiveCount: 4 }),
     });
+    const customView = new TemplateView(custom);
+    expect(customView.environmentOf(custom.stateless.launch.handler.function).LAUNCH_MAX_RECEIVE_COUNT).toBe(
+      '4',
+    );
   });
 
   it.each([

@@ -216,6 +216,34 @@ describe('launch: exactly once', () => {
     );
   });
 
+  it('dead-letters a request still failing on its last delivery, with its reason, before the redrive would', async () => {
+    const h = await createHarness();
+    const handler = h.createHandler({ clientOptions: { maxAttempts: 1, requestsPerMinute: 1_000 } });
+    h.emulator.setFaults({ rate: 1, seed: 3, kinds: ['503'], endpoints: ['create'] });
+    const body = JSON.stringify({
+      jobId: h.job.id,
+      input: { orderId: 'order-1' },
+      idempotencyKey: 'order-1',
+    });
+    const messageId = await h.send(body);
+
+    const outcomes = await h.drain({ handler, maxRounds: 10 });
+
+    // local-aws-sqs counts three receives per retry here (the receive, the handler's backoff, the drain's reset
+    // of it): the 4th delivery shows 10, past the function's limit of 9 (localLastDeliveryReceiveCount(10)) and
+    // the last one the queue's redrive allows. Its failure is dead-lettered by the function, with attributes.
+    expect(outcomes).toEqual(['retry', 'retry', 'retry', 'dead-lettered']);
+    const letters = await h.deadLetters();
+    expect(letters.map((letter) => letter.Body)).toEqual([body]);
+    const attributes = letters[0]?.MessageAttributes;
+    expect(attributes?.FailureKind?.StringValue).toBe('retries-exhausted');
+    expect(attributes?.SourceMessageId?.StringValue).toBe(messageId);
+    expect(attributes?.FailureReason?.StringValue).toMatch(
+      /^still failing after \d+ deliveries; last failure: ProductLiveApiError: .*HTTP 503/,
+    );
+    expect(h.executionsOfJob()).toEqual([]);
+  });
+
   it('does not launch again when the function crashed right after the API call and the message is redelivered', async () => {
     const h = await createHarness();
     const attempts = new LaunchAttemptRepository(h.clients.doc, h.store.idempotencyTable, {

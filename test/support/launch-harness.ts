@@ -21,6 +21,7 @@ import { type LaunchConfig, loadLaunchConfig } from '../../functions/core/config
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { createLaunchHandler, type LaunchHandlerOptions } from '../../functions/launch/launch-handler';
+import { localLastDeliveryReceiveCount } from '../../local/aws/local-aws-servers';
 import { createEmulator, type Emulator, type EmulatorJob } from '../../local/emulator';
 import { lambdaContext as localLambdaContext } from '../../local/stack/local-stack';
 import { toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
@@ -117,6 +118,7 @@ export async function createLaunchHarness(options: { maxReceiveCount?: number } 
     IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
     LAUNCH_QUEUE_URL: queueUrl,
     LAUNCH_DLQ_URL: dlqUrl,
+    LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(options.maxReceiveCount ?? 10)),
   };
   const config = loadLaunchConfig(env);
   const logger = new Logger({ serviceName: 'launch-test', logLevel: 'SILENT' });

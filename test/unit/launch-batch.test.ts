@@ -329,6 +329,37 @@ describe('processLaunchBatch: transient failures are retried with backoff', () =
     expect(lookup.reason).not.toContain('may have started');
   });
 
+  it('dead-letters a transient failure on the last delivery the queue allows, saying why, instead of leaving it to the redrive', async () => {
+    deps.maxReceiveCount = 10;
+    const failure = new ProductLiveApiError({ ...CREATE, status: 503, body: 'busy' });
+    launch.mockRejectedValue(failure);
+    const beforeLast = anSqsRecord({ jobId: JOB_ID, idempotencyKey: 'k' }, { receiveCount: 9 });
+    const last = anSqsRecord({ jobId: JOB_ID, idempotencyKey: 'k' }, { receiveCount: 10 });
+
+    const response = await processLaunchBatch(deps, event(beforeLast, last));
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: beforeLast.messageId }]);
+    expect(sqsMock).toHaveReceivedCommandExactlyOnceWith(ChangeMessageVisibilityCommand, {
+      ReceiptHandle: beforeLast.receiptHandle,
+    });
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    const sent = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input;
+    expect(sent?.MessageBody).toBe(last.body);
+    expect(sent?.MessageAttributes?.FailureKind?.StringValue).toBe('retries-exhausted');
+    expect(sent?.MessageAttributes?.FailureReason?.StringValue).toMatch(
+      /^still failing after 10 deliveries; last failure: ProductLiveApiError: .*HTTP 503: busy \(the job may have started; the retry checks first\)$/,
+    );
+    expect(outcomes).toEqual(['retry', 'dead-lettered']);
+  });
+
+  it('leaves the last delivery to the redrive when it does not know the queue limit', async () => {
+    launch.mockRejectedValueOnce(new ProductLiveApiError({ ...CREATE, status: 503, body: '' }));
+    const record = anSqsRecord({ jobId: JOB_ID }, { receiveCount: 50 });
+    const response = await processLaunchBatch(deps, event(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+
   it('waits at least as long as a Retry-After the API asked for', async () => {
     launch.mockRejectedValueOnce(
       new ProductLiveRateLimitError({ ...CREATE, status: 429, body: '', retryAfterMs: 300_500 }),
