@@ -13,6 +13,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { loadLaunchConfig } from '../functions/core/config';
 import { RateBudget } from '../functions/core/product-live/rate-budget';
 import { createLaunchHandler } from '../functions/launch/launch-handler';
+import { localLastDeliveryReceiveCount } from '../local/aws/local-aws-servers';
 import { createEmulator, systemClock } from '../local/emulator';
 import { createSeededRandom } from '../local/emulator/seeded-random';
 import { lambdaContext } from '../local/stack/local-stack';
@@ -118,6 +119,7 @@ export const benchmark: Benchmark = {
         LAUNCH_QUEUE_URL: queues.launchUrl,
         LAUNCH_DLQ_URL: queues.dlqUrl,
         LAUNCH_REQUESTS_PER_MINUTE: String(budget),
+        LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(MAX_RECEIVE_COUNT)),
       });
       const outcomes = new OutcomeCounter({ namespace: 'Bench', serviceName: 'launch' });
       const handler = createLaunchHandler({
