@@ -15,7 +15,7 @@
 // retry after mere throttling creates at once instead of paging through the job's recent executions.
 import { fingerprint, mergeFileCopies, toExecutionFields } from '../core/executions/execution-record';
 import { and, eq, greaterOrEqual } from '../core/product-live/find-query';
-import { ProductLiveApiError, ProductLiveNetworkError } from '../core/product-live/product-live.errors';
+import { isOutcomeUnknown, ProductLiveError } from '../core/product-live/product-live.errors';
 import type {
   CreateJobExecutionRequest,
   FindQuery,
@@ -155,10 +155,12 @@ export async function launchJob(
   }
 }
 
-/** True when create certainly started nothing: the API refused it (4xx, 429 included) or it never left. */
+/**
+ * True when create certainly started nothing: a client failure whose outcome is known (the API refused it
+ * with a 4xx, 429 included, or the request never left). An abort or any other error proves nothing.
+ */
 function createWasRefused(error: unknown): boolean {
-  if (error instanceof ProductLiveApiError) return error.status < 500;
-  return error instanceof ProductLiveNetworkError && !error.requestMayHaveBeenSent;
+  return error instanceof ProductLiveError && !isOutcomeUnknown(error);
 }
 
 /** Settles the attempt; if that fails, the attempt stays unsettled and the retry merely looks first. */
