@@ -17,7 +17,7 @@ import { localLastDeliveryReceiveCount } from '../local/aws/local-aws-servers';
 import { createEmulator, systemClock } from '../local/emulator';
 import { createSeededRandom } from '../local/emulator/seeded-random';
 import { lambdaContext } from '../local/stack/local-stack';
-import { SqsLaunchPoller } from '../local/stack/sqs-launch-poller';
+import { queueDepth, SqsLaunchPoller } from '../local/stack/sqs-launch-poller';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatDuration, formatNumber } from './support/bench-report';
@@ -164,7 +164,7 @@ export const benchmark: Benchmark = {
       const deadline = started + Math.max(5 * 60_000, ((3 * distinct) / budget) * windowMs + 5 * 60_000);
       for (;;) {
         const depth = await queueDepth(aws.sqs, queues.launchUrl);
-        if (depth.visible === 0 && depth.inFlight === 0) break;
+        if (depth.visible === 0 && depth.invisible === 0) break;
         if (Date.now() > deadline)
           throw new Error(`the launch queue was not drained by ${new Date(deadline).toISOString()}`);
         await new Promise((resolve) => setTimeout(resolve, 250));
@@ -336,21 +336,4 @@ async function createQueues(
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: launchUrl, AttributeNames: ['QueueArn'] })))
       .Attributes?.QueueArn ?? '';
   return { launchUrl, launchArn, dlqUrl };
-}
-
-/** Messages in a queue: visible, and in flight (retries backing off). */
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
-  const attributes =
-    (
-      await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      )
-    ).Attributes ?? {};
-  return {
-    visible: Number(attributes.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
 }

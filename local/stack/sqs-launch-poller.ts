@@ -4,8 +4,10 @@
 // and move to the DLQ after maxReceiveCount receives).
 import {
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   type MessageAttributeValue,
+  type QueueAttributeName,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -147,4 +149,32 @@ function toRecordAttributes(
       },
     ]),
   );
+}
+
+/**
+ * Messages in a queue: visible, and invisible (in flight, or a retry backing off). A missing figure is an
+ * error, never read as 0: callers decide from these that a queue is empty.
+ */
+export async function queueDepth(
+  sqs: SQSClient,
+  queueUrl: string,
+): Promise<{ visible: number; invisible: number }> {
+  const attributes =
+    (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      )
+    ).Attributes ?? {};
+  const count = (name: QueueAttributeName) => {
+    const value = Number(attributes[name]);
+    if (!Number.isInteger(value)) throw new Error(`${queueUrl}: no ${name} in GetQueueAttributes`);
+    return value;
+  };
+  return {
+    visible: count('ApproximateNumberOfMessages'),
+    invisible: count('ApproximateNumberOfMessagesNotVisible'),
+  };
 }

@@ -24,7 +24,7 @@ import { createLaunchHandler, type LaunchHandlerOptions } from '../../functions/
 import { localLastDeliveryReceiveCount } from '../../local/aws/local-aws-servers';
 import { createEmulator, type Emulator, type EmulatorJob } from '../../local/emulator';
 import { lambdaContext as localLambdaContext } from '../../local/stack/local-stack';
-import { toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
+import { queueDepth, toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
 
 export type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -149,21 +149,7 @@ export async function createLaunchHarness(options: { maxReceiveCount?: number } 
       )
     ).Messages ?? [];
 
-  const queueCounts = async () => {
-    const attributes =
-      (
-        await sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: queueUrl,
-            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-          }),
-        )
-      ).Attributes ?? {};
-    return {
-      visible: Number(attributes.ApproximateNumberOfMessages),
-      invisible: Number(attributes.ApproximateNumberOfMessagesNotVisible),
-    };
-  };
+  const queueCounts = () => queueDepth(sqs, queueUrl);
 
   const harness: Harness = {
     queueCounts,
