@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   steady: () => import('./steady.bench'),
   'file-copy': () => import('./file-copy.bench'),
   launch: () => import('./launch.bench'),
+  bundle: () => import('./bundle.bench'),
 };
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]

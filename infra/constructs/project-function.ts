@@ -11,6 +11,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { LogLevel } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
+import { BUNDLING } from './bundling-settings';
 
 /** The repository root: entries, the lockfile and tsconfig.json are resolved from it. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -82,20 +83,18 @@ export class ProjectFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        minify: true,
-        keepNames: true,
+        target: BUNDLING.target,
+        platform: BUNDLING.platform,
+        mainFields: [...BUNDLING.mainFields],
+        minify: BUNDLING.minify,
+        keepNames: BUNDLING.keepNames,
         sourceMap: true,
         sourceMapMode: SourceMapMode.DEFAULT,
         sourcesContent: false,
         // Bundle the AWS SDK versions the code is tested with, rather than the runtime's copy.
         bundleAwsSDK: true,
         externalModules: [],
-        // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
-        banner:
-          "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+        banner: BUNDLING.banner,
         // Only local esbuild: synth must work without Docker.
         forceDockerBundling: false,
       },

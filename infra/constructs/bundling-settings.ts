@@ -1,0 +1,27 @@
+// Layer flow: project function construct and the bundle benchmark -> these settings -> esbuild. One
+// definition of how a function is bundled, so that the benchmark measures exactly what Lambda runs.
+
+/** Every function entry (repository-relative path), by function name. */
+export const FUNCTION_ENTRIES = {
+  sync: 'functions/sync/handler.ts',
+  launch: 'functions/launch/handler.ts',
+} as const;
+
+export type FunctionName = keyof typeof FUNCTION_ENTRIES;
+
+/**
+ * The esbuild settings of every function: an ES module for Node.js 22, minified (names kept for stack traces
+ * and error names), every dependency bundled (the AWS SDK versions the code is tested with, not the
+ * runtime's copy).
+ */
+export const BUNDLING = {
+  format: 'esm',
+  target: 'node22',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  minify: true,
+  keepNames: true,
+  // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+} as const;
