@@ -1,6 +1,7 @@
-// The bad-input catalogue: every bad input the project has been tried against, and what it gets. The README
-// table "Bad input catalogue" lists exactly these rows (a unit test keeps the two in step), and each row
-// has one test, named by `badInput(id)` (in test/unit/bad-input.test.ts or test/integration/bad-input.test.ts).
+// The bad-input catalogue: every bad input the project has been tried against, and what it gets. The
+// docs/reliability.md table "Bad input catalogue" lists exactly these rows (a unit test keeps the two in
+// step), and each row has one test, named by `badInput(id)` (in test/unit/bad-input.test.ts or
+// test/integration/bad-input.test.ts).
 
 export interface BadInput {
   area: 'configuration' | 'API response' | 'SQS message' | 'file URL' | 'CLI';
@@ -45,7 +46,8 @@ export const BAD_INPUTS = {
   'config.hosts': {
     area: 'configuration',
     input: '`FILE_ALLOWED_HOSTS=https://files.example.com/`',
-    outcome: '`FILE_ALLOWED_HOSTS: not host names: https://files.example.com/`',
+    outcome:
+      '`FILE_ALLOWED_HOSTS: expected comma-separated host names (host, host:port or *.domain), got "https://files.example.com/"`',
   },
   'config.secret-json': {
     area: 'configuration',

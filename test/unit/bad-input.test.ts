@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSecretValue } from '../../functions/core/api-key';
 import { loadSyncConfig } from '../../functions/core/config';
 import { assertAllowedUrl } from '../../functions/core/files/url-policy';
+import type { AppLogger } from '../../functions/core/observability';
 import {
   ProductLiveApiError,
   ProductLiveAuthError,
@@ -17,7 +18,7 @@ import type { JobExecution } from '../../functions/core/product-live/product-liv
 import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
 import { parseLaunchMessage } from '../../functions/launch/launch-message.schema';
 import { classifyLaunchFailure } from '../../functions/launch/process-launch-batch';
-import { runSync, type SyncLogger } from '../../functions/sync/run-sync';
+import { runSync } from '../../functions/sync/run-sync';
 import { loadInfraConfig } from '../../infra/config';
 import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
@@ -61,7 +62,7 @@ function captureLogger() {
     (level: string) =>
     (message: string, ...extra: unknown[]) =>
       lines.push(`${level} ${message} ${JSON.stringify(extra)}`);
-  const logger: SyncLogger = {
+  const logger: AppLogger = {
     debug: log('debug'),
     info: log('info'),
     warn: log('warn'),
@@ -74,7 +75,7 @@ const T0 = Date.parse('2024-06-01T12:00:00.000Z');
 
 function syncWith(
   api: PagingApi | ProductLiveClient,
-  logger: SyncLogger,
+  logger: AppLogger,
   executions = new InMemoryExecutionStore(),
 ) {
   return runSync(
@@ -102,9 +103,9 @@ function syncWith(
 
 const withoutFiles = (overrides: Partial<JobExecution> = {}) => aJobExecution({ output: {}, ...overrides });
 
-describe('bad input catalogue: the README lists every row', () => {
-  it('has one README table row per catalogue entry, word for word', () => {
-    const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+describe('bad input catalogue: docs/reliability.md lists every row', () => {
+  it('has one docs/reliability.md table row per catalogue entry, word for word', () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../docs/reliability.md'), 'utf8');
     const missing = (Object.keys(BAD_INPUTS) as BadInputId[]).filter((id) => !readme.includes(readmeRow(id)));
     expect(missing).toEqual([]);
   });
@@ -165,7 +166,7 @@ describe('bad input: configuration', () => {
 
   it(badInput('config.hosts'), () => {
     expect(() => loadSyncConfig({ ...syncEnv, FILE_ALLOWED_HOSTS: 'https://files.example.com/' })).toThrow(
-      'FILE_ALLOWED_HOSTS: not host names: https://files.example.com/',
+      'FILE_ALLOWED_HOSTS: expected comma-separated host names (host, host:port or *.domain), got "https://files.example.com/"',
     );
   });
 
