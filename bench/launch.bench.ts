@@ -2,18 +2,14 @@
 // local stack's SQS poller and the real launch handler, against an emulator that enforces the launch budget.
 // How fully does the launcher use its budget, and does every distinct request start exactly one execution?
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { loadLaunchConfig } from '../functions/core/config';
+import { RecordingMetrics } from '../functions/core/observability';
 import { RateBudget } from '../functions/core/product-live/rate-budget';
 import { createLaunchHandler } from '../functions/launch/launch-handler';
 import { localLastDeliveryReceiveCount } from '../local/aws/local-aws-servers';
+import { storeEnvironment } from '../local/aws/provision';
 import { createEmulator, systemClock } from '../local/emulator';
 import { createSeededRandom } from '../local/emulator/seeded-random';
 import { lambdaContext } from '../local/stack/local-stack';
@@ -34,14 +30,6 @@ const FUNCTION_TIMEOUT_MS = 180_000;
 const MAX_RECEIVE_COUNT = 100;
 
 /** Counts the handler's per-message outcomes (its metrics), publishing nothing. */
-class OutcomeCounter extends Metrics {
-  readonly counts = new Map<string, number>();
-
-  override addMetric(name: string, unit: Parameters<Metrics['addMetric']>[1], value: number): this {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
-    return super.addMetric(name, unit, value);
-  }
-}
 
 export const benchmark: Benchmark = {
   name: 'launch',
@@ -55,17 +43,10 @@ export const benchmark: Benchmark = {
     const { messages: total, budget } = values;
     const windowMs = values['window-seconds'] * 1000;
     const resources = new BenchResources();
-    const metricsDisabled = process.env.POWERTOOLS_METRICS_DISABLED;
-    // The handler's metrics are counted, not printed as EMF lines.
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    resources.defer('environment', async () => {
-      if (metricsDisabled === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
-      else process.env.POWERTOOLS_METRICS_DISABLED = metricsDisabled;
-    });
     try {
       const aws = await startLocalAws(resources, ['dynamodb', 'sqs']);
-      const store = await createStore(aws, 'launch');
-      const queues = await createQueues(aws.sqs);
+      const store = await createStore(aws, 'launch', { maxReceiveCount: MAX_RECEIVE_COUNT });
+      const queues = store.queues as NonNullable<typeof store.queues>;
       const emulator = createEmulator({
         clock: systemClock,
         rateLimit: { requestsPerMinute: budget, windowMs, retryAfter: 'seconds' },
@@ -112,20 +93,16 @@ export const benchmark: Benchmark = {
       const distinct = keyedCount + unkeyedCount;
 
       const config = loadLaunchConfig({
+        ...storeEnvironment(store),
         PRODUCT_LIVE_API_URL: emulator.url,
         PRODUCT_LIVE_API_KEY: emulator.apiKey,
-        EXECUTIONS_TABLE_NAME: store.executionsTable,
-        IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
-        LAUNCH_QUEUE_URL: queues.launchUrl,
-        LAUNCH_DLQ_URL: queues.dlqUrl,
         LAUNCH_REQUESTS_PER_MINUTE: String(budget),
         LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(MAX_RECEIVE_COUNT)),
       });
-      const outcomes = new OutcomeCounter({ namespace: 'Bench', serviceName: 'launch' });
+      const outcomes = new RecordingMetrics({ namespace: 'Bench', serviceName: 'launch' });
       const handler = createLaunchHandler({
         config,
-        dynamo: aws.dynamo,
-        sqs: aws.sqs,
+        clients: aws,
         logger: new Logger({ serviceName: 'bench-launch', logLevel: 'SILENT' }),
         metrics: outcomes,
         // A shorter window (development) needs the client's budget on the same window; a minute is the
@@ -133,7 +110,7 @@ export const benchmark: Benchmark = {
         ...(windowMs === 60_000
           ? {}
           : {
-              clientOptions: {
+              api: {
                 rateBudget: new RateBudget({
                   limit: budget,
                   windowMs,
@@ -192,7 +169,7 @@ export const benchmark: Benchmark = {
         windowMs,
       );
       const windowLabel = windowMs === 60_000 ? 'minute' : `${values['window-seconds']} s window`;
-      const count = (name: string) => outcomes.counts.get(name) ?? 0;
+      const count = (name: string) => outcomes.total(name);
 
       const checks: Check[] = [
         {
@@ -306,34 +283,3 @@ export const benchmark: Benchmark = {
     }
   },
 };
-
-async function createQueues(
-  sqs: SQSClient,
-): Promise<{ launchUrl: string; launchArn: string; dlqUrl: string }> {
-  const suffix = Date.now().toString(36);
-  const dlqUrl =
-    (await sqs.send(new CreateQueueCommand({ QueueName: `bench-launch-dlq-${suffix}` }))).QueueUrl ?? '';
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const launchUrl =
-    (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `bench-launch-${suffix}`,
-          Attributes: {
-            // 6 × the function timeout, as deployed.
-            VisibilityTimeout: String((6 * FUNCTION_TIMEOUT_MS) / 1000),
-            RedrivePolicy: JSON.stringify({
-              deadLetterTargetArn: dlqArn,
-              maxReceiveCount: MAX_RECEIVE_COUNT,
-            }),
-          },
-        }),
-      )
-    ).QueueUrl ?? '';
-  const launchArn =
-    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: launchUrl, AttributeNames: ['QueueArn'] })))
-      .Attributes?.QueueArn ?? '';
-  return { launchUrl, launchArn, dlqUrl };
-}

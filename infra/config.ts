@@ -1,10 +1,32 @@
 // Layer flow: CDK context (cdk.json, `-c key=value`) -> this module (parsed once, before any construct) ->
-// typed settings for the stacks. Nothing else in infra/ reads context. A bad value fails the synth with a
-// message naming the context key, what was expected and what was given.
-//
-// Every key, its default and its meaning are in CONTEXT_KEYS below (the README "Deploy" table mirrors it).
+// typed settings for the stacks, and the environment of each function. Every key is defined once in
+// CONTEXT_KEYS (parser, default, meaning, the variables it sets); the docs table is generated from it.
+// A bad value fails the synth with a message naming the key, what was expected and what was given.
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { FunctionName } from '../functions/core/config';
+import {
+  DEFAULT_API_URL,
+  DEFAULT_FIND_PATH,
+  LAUNCH_RESERVE_MARGIN_SECONDS,
+  PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT,
+  PRODUCT_LIVE_TIMEOUT_SECONDS,
+} from '../functions/core/defaults';
+import {
+  boolean,
+  email,
+  hostList,
+  httpsUrl,
+  integer,
+  isoDate,
+  oneOf,
+  parser,
+  readSettings,
+  type Setting,
+  setting,
+  urlPath,
+} from '../functions/core/settings';
+import { LAUNCH_QUEUE } from '../functions/core/store/queue-definitions';
 
 /** Raised when a context value is missing or invalid; lists every problem at once. */
 export class InfraConfigError extends Error {
@@ -16,12 +38,6 @@ export class InfraConfigError extends Error {
   }
 }
 
-/** Product-Live's limit for one API key: all calls of the deployment, both functions together (invariant 6). */
-export const PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT = 50;
-/** Per-request timeout of the Product-Live client (PRODUCT_LIVE_TIMEOUT_SECONDS), the same in both functions. */
-export const PRODUCT_LIVE_TIMEOUT_SECONDS = 30;
-/** The launch handler stops starting calls once less than the request timeout plus this is left. */
-const LAUNCH_RESERVE_MARGIN_SECONDS = 5;
 /** The longest visibility timeout SQS accepts. */
 const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 3600;
 
@@ -31,43 +47,262 @@ export type SecretReference =
   /** `complete`: the ARN ends with the 6-character suffix Secrets Manager appends (exact IAM resource). */
   | { kind: 'arn'; arn: string; complete: boolean };
 
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export interface InfraConfig {
-  /** Prefix of the two stack names: `<prefix>-Stateful`, `<prefix>-Stateless`. */
-  stackPrefix: string;
-  productLiveApiUrl: string;
-  productLiveFindPath: string;
-  apiKeySecret: SecretReference;
-  /** Customer-managed KMS key of the secret, when it has one (the functions need kms:Decrypt on it). */
+// --- parsers of the CDK-only settings (the shared ones are in functions/core/settings.ts) -----------------
+
+const RATE = /^(?:rate\(\s*)?(\d+)\s*(minute|minutes|hour|hours|day|days)\s*\)?$/i;
+
+/** `5 minutes`, `1 hour`, `rate(2 hours)`: from 1 minute to 1 day. */
+const rate = parser('a rate such as "5 minutes", "1 hour" or "1 day", from 1 minute to 1 day', (raw) => {
+  const match = RATE.exec(typeof raw === 'string' ? raw.trim() : '');
+  if (!match?.[1] || !match[2]) return undefined;
+  const amount = Number(match[1]);
+  const unit = match[2].toLowerCase();
+  const minutes = unit.startsWith('minute') ? amount : unit.startsWith('hour') ? amount * 60 : amount * 1440;
+  return minutes >= 1 && minutes <= 1440 ? Duration.minutes(minutes) : undefined;
+});
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:([A-Za-z0-9/_+=.@-]+)$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** A secret name, or its ARN (complete, as `describe-secret` prints it, or partial: without the suffix). */
+const secretReference = parser<SecretReference>(
+  'a Secrets Manager secret name (e.g. product-live/api-key) or secret ARN',
+  (raw) => {
+    const value = typeof raw === 'string' ? raw.trim() : '';
+    const arn = SECRET_ARN.exec(value);
+    if (arn?.[1]) return { kind: 'arn', arn: value, complete: /-[A-Za-z0-9]{6}$/.test(arn[1]) };
+    if (!value.startsWith('arn:') && SECRET_NAME.test(value)) return { kind: 'name', name: value };
+    return undefined;
+  },
+);
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+const kmsKeyArn = parser('a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)', (raw) =>
+  typeof raw === 'string' && KMS_KEY_ARN.test(raw.trim()) ? raw.trim() : undefined,
+);
+
+const RETENTION_VALUES = Object.values(RetentionDays)
+  .filter((value): value is number => typeof value === 'number' && value !== RetentionDays.INFINITE)
+  .sort((a, b) => a - b);
+
+const retentionDays = parser<RetentionDays>(
+  `a CloudWatch Logs retention in days: ${RETENTION_VALUES.join(', ')}`,
+  (raw) => {
+    const value = typeof raw === 'number' ? raw : Number(typeof raw === 'string' ? raw.trim() : Number.NaN);
+    return RETENTION_VALUES.includes(value) ? (value as RetentionDays) : undefined;
+  },
+);
+
+const stackPrefix = parser('letters, digits and hyphens, starting with a letter', (raw) => {
+  const value = typeof raw === 'string' ? raw.trim() : '';
+  return /^[A-Za-z][A-Za-z0-9-]{0,99}$/.test(value) ? value : undefined;
+});
+
+// --- the context keys ---------------------------------------------------------------------------------
+
+/** How a context key sets function variables: each from the key's value and the derived settings. */
+type EnvironmentOf<T> = Partial<Record<FunctionName, Record<string, ToText<T>>>>;
+// Method syntax: a setter of one key's value type fits the list of all keys (parameters are bivariant).
+type ToText<T> = { toText(value: T, derived: DerivedSettings): string }['toText'];
+
+/** A context key: its setting (parser, default, meaning) and the function variables it sets. */
+export interface ContextKey<T> extends Setting<T> {
+  readonly environment?: EnvironmentOf<T>;
+}
+
+const key = <T>(definition: Setting<T> & { environment?: EnvironmentOf<T> }): ContextKey<T> => ({
+  ...setting(definition),
+  ...(definition.environment ? { environment: definition.environment } : {}),
+});
+const same = (value: string) => value;
+
+/** Every context key the app reads. */
+export const CONTEXT_KEYS = {
+  stackPrefix: key({
+    schema: stackPrefix,
+    defaultValue: 'ProductLiveSync',
+    description: 'stack names `<prefix>-Stateful` / `<prefix>-Stateless`; one deployment per prefix',
+  }),
+  productLiveApiUrl: key({
+    schema: httpsUrl,
+    defaultValue: DEFAULT_API_URL,
+    description: 'API base URL (https only)',
+    environment: {
+      sync: { PRODUCT_LIVE_API_URL: same },
+      launch: { PRODUCT_LIVE_API_URL: same },
+    },
+  }),
+  productLiveFindPath: key({
+    schema: urlPath,
+    defaultValue: DEFAULT_FIND_PATH,
+    description: 'path of the find endpoint',
+    environment: {
+      sync: { PRODUCT_LIVE_FIND_PATH: same },
+      launch: { PRODUCT_LIVE_FIND_PATH: same },
+    },
+  }),
+  apiKeySecret: key({
+    schema: secretReference,
+    defaultValue: 'product-live/api-key',
+    description:
+      'the secret holding the key: name, or ARN (complete, or partial without the 6-character suffix)',
+  }),
+  apiKeySecretKmsKeyArn: key({
+    schema: kmsKeyArn,
+    description: "the secret's customer-managed KMS key, if it has one",
+  }),
+  syncSchedule: key({
+    schema: rate,
+    defaultValue: '5 minutes',
+    description: 'how often the sync runs (`N minutes`/`hours`/`days`, 1 minute to 1 day)',
+  }),
+  syncStartDate: key({
+    schema: isoDate,
+    defaultValue: '1970-01-01',
+    description: 'oldest `createdAt` to sync; the default syncs all history',
+    environment: { sync: { SYNC_START_DATE: same } },
+  }),
+  syncPageSize: key({
+    schema: integer(1, 10_000),
+    defaultValue: '1000',
+    description: 'executions per find request',
+    environment: { sync: { SYNC_PAGE_SIZE: String } },
+  }),
+  syncRequestsPerMinute: key({
+    schema: integer(1, PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT),
+    defaultValue: '40',
+    description: `the sync's share of Product-Live's ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT} requests/minute`,
+    environment: { sync: { SYNC_REQUESTS_PER_MINUTE: String } },
+  }),
+  launchRequestsPerMinute: key({
+    schema: integer(1, PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT),
+    defaultValue: '10',
+    description: `the launcher's share, all its instances together; the two shares may not exceed ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT}`,
+    environment: {
+      launch: {
+        LAUNCH_REQUESTS_PER_MINUTE: (_, derived) => String(derived.launchRequestsPerMinutePerInstance),
+      },
+    },
+  }),
+  fileAllowedHosts: key({
+    schema: hostList,
+    description:
+      'hosts files may be downloaded from, comma-separated; default: the API host and `*.product-live.com`',
+    environment: { sync: { FILE_ALLOWED_HOSTS: (hosts) => hosts.join(',') } },
+  }),
+  alarmEmail: key({ schema: email, description: 'e-mail address subscribed to the alarms' }),
+  syncLagAlarmMinutes: key({
+    schema: integer(1, 7 * 1440),
+    defaultValue: '60',
+    description: 'the lag alarm threshold (at least `syncSchedule` + `syncTimeoutMinutes`)',
+  }),
+  syncTimeoutMinutes: key({
+    schema: integer(3, 15),
+    defaultValue: '15',
+    description:
+      'sync timeout (3–15); each run stops cleanly before it (`SYNC_TIME_MARGIN_SECONDS` = a fifth of it, at least 60; lease = timeout + 60 s)',
+    environment: {
+      sync: {
+        SYNC_TIME_MARGIN_SECONDS: (_, derived) => String(derived.syncTimeMarginSeconds),
+        SYNC_LEASE_SECONDS: (_, derived) => String(derived.syncLeaseSeconds),
+      },
+    },
+  }),
+  syncMemoryMb: key({
+    schema: integer(256, 10_240),
+    defaultValue: '1024',
+    description: 'sync memory (also CPU and bandwidth for file copies)',
+  }),
+  launchTimeoutSeconds: key({
+    schema: integer(60, 900),
+    defaultValue: '180',
+    description: "launch timeout; the queue's visibility timeout is 6 × this",
+  }),
+  launchMemoryMb: key({ schema: integer(128, 10_240), defaultValue: '512', description: 'launch memory' }),
+  launchBatchSize: key({
+    schema: integer(1, 100),
+    defaultValue: '10',
+    description: 'messages per launch invocation',
+  }),
+  launchMaxBatchingWindowSeconds: key({
+    schema: integer(0, 300),
+    defaultValue: '5',
+    description: 'how long SQS gathers a batch',
+  }),
+  launchMaxConcurrency: key({
+    schema: integer(2, 1000),
+    defaultValue: '2',
+    description:
+      'most launch invocations at once (2 is the minimum SQS allows); each gets `launchRequestsPerMinute` ÷ this as its `LAUNCH_REQUESTS_PER_MINUTE` (5 by default), so all instances together stay within the share',
+  }),
+  launchMaxReceiveCount: key({
+    schema: integer(1, 1000),
+    defaultValue: String(LAUNCH_QUEUE.defaultMaxReceiveCount),
+    description:
+      "deliveries of a request before it goes to the DLQ (retries back off 30 s, 1, 2, 4, 8 min, then 15 min: about 75 minutes in all); the function gets it as `LAUNCH_MAX_RECEIVE_COUNT` and dead-letters the last delivery's failure itself, with its reason",
+    environment: { launch: { LAUNCH_MAX_RECEIVE_COUNT: String } },
+  }),
+  launchIdempotencyTtlDays: key({
+    schema: integer(1, 365),
+    defaultValue: '30',
+    description: 'how long a launch key is remembered',
+    environment: {
+      launch: { LAUNCH_IDEMPOTENCY_TTL_SECONDS: (days) => String(days * 24 * 3600) },
+    },
+  }),
+  logRetentionDays: key({
+    schema: retentionDays,
+    defaultValue: '90',
+    description: 'CloudWatch Logs retention (a value CloudWatch accepts: 1, 3, 5, 7, 14, 30, 60, 90, ...)',
+  }),
+  logLevel: key({
+    schema: oneOf(LOG_LEVELS),
+    defaultValue: 'INFO',
+    description: '`DEBUG`, `INFO`, `WARN` or `ERROR`',
+    environment: { sync: { POWERTOOLS_LOG_LEVEL: same }, launch: { POWERTOOLS_LOG_LEVEL: same } },
+  }),
+  tracing: key({ schema: boolean, defaultValue: 'false', description: 'active X-Ray tracing' }),
+  filesNoncurrentVersionDays: key({
+    schema: integer(1, 3650),
+    defaultValue: '30',
+    description: 'days an overwritten or deleted file version is kept',
+  }),
+  accessLogsExpirationDays: key({
+    schema: integer(1, 3650),
+    defaultValue: '365',
+    description: "days the files bucket's access logs are kept",
+  }),
+} as const satisfies Record<string, ContextKey<unknown>>;
+
+type Keys = typeof CONTEXT_KEYS;
+/** The parsed value of every context key (optional keys may be undefined). */
+type ContextValues = { [K in keyof Keys]: Keys[K] extends Setting<infer T> ? T : never };
+type OptionalKeys = 'apiKeySecretKmsKeyArn' | 'fileAllowedHosts' | 'alarmEmail';
+
+export interface InfraConfig
+  extends Omit<
+    ContextValues,
+    | OptionalKeys
+    | 'syncTimeoutMinutes'
+    | 'launchTimeoutSeconds'
+    | 'launchMaxBatchingWindowSeconds'
+    | 'logRetentionDays'
+  > {
   apiKeySecretKmsKeyArn?: string;
-  syncSchedule: Duration;
-  /** ISO 8601; executions created before it are not synced. */
-  syncStartDate: string;
-  syncPageSize: number;
-  /** Deployment-wide Product-Live budgets; their sum is at most PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT. */
-  syncRequestsPerMinute: number;
-  launchRequestsPerMinute: number;
-  /** Hosts the sync may download files from; undefined: the API's host and *.product-live.com. */
   fileAllowedHosts?: string[];
   alarmEmail?: string;
-  syncLagAlarmMinutes: number;
   syncTimeout: Duration;
-  syncMemoryMb: number;
   launchTimeout: Duration;
-  launchMemoryMb: number;
-  launchBatchSize: number;
   launchMaxBatchingWindow: Duration;
-  launchMaxConcurrency: number;
-  launchMaxReceiveCount: number;
-  launchIdempotencyTtlDays: number;
   logRetention: RetentionDays;
-  logLevel: LogLevel;
-  tracing: boolean;
-  filesNoncurrentVersionDays: number;
-  accessLogsExpirationDays: number;
   /** Values derived from the ones above (one place, so that tests and stacks agree). */
   derived: DerivedSettings;
+  /** Every context value as parsed (what the functions' environment is derived from). */
+  context: ContextValues;
 }
 
 export interface DerivedSettings {
@@ -83,347 +318,12 @@ export interface DerivedSettings {
   syncLagAlarmPeriod: Duration;
 }
 
-type ContextValue = unknown;
-type Parser<T> = (raw: ContextValue) => { ok: true; value: T } | { ok: false; expected: string };
-
-interface KeySpec<T> {
-  /** The default, as a user would type it (documentation), or undefined when the key is optional. */
-  readonly defaultValue: string | undefined;
-  readonly description: string;
-  readonly parse: Parser<T>;
-}
-
-const text = (raw: ContextValue): string | undefined => {
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'string') return raw.trim() === '' ? undefined : raw.trim();
-  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
-  return undefined;
-};
-
-const integer =
-  (min: number, max: number): Parser<number> =>
-  (raw) => {
-    const value = typeof raw === 'number' ? raw : Number(text(raw));
-    return Number.isInteger(value) && value >= min && value <= max
-      ? { ok: true, value }
-      : { ok: false, expected: `an integer from ${min} to ${max}` };
-  };
-
-const boolean: Parser<boolean> = (raw) => {
-  const value = typeof raw === 'boolean' ? String(raw) : text(raw)?.toLowerCase();
-  if (value === 'true') return { ok: true, value: true };
-  if (value === 'false') return { ok: true, value: false };
-  return { ok: false, expected: 'true or false' };
-};
-
-const httpsUrl: Parser<string> = (raw) => {
-  const value = text(raw);
-  // Lambda cannot reach a loopback emulator, so only https is deployable (invariant 8).
-  return value && /^https:\/\//.test(value) && URL.canParse(value) && new URL(value).hostname !== ''
-    ? { ok: true, value: value.replace(/\/+$/, '') }
-    : { ok: false, expected: 'an https:// URL' };
-};
-
-const urlPath: Parser<string> = (raw) => {
-  const value = text(raw);
-  return value?.startsWith('/') && !/\s/.test(value)
-    ? { ok: true, value }
-    : { ok: false, expected: 'a path starting with /' };
-};
-
-const isoDate: Parser<string> = (raw) => {
-  const value = text(raw);
-  return value && /^\d{4}-\d{2}-\d{2}/.test(value) && Number.isFinite(Date.parse(value))
-    ? { ok: true, value: new Date(value).toISOString() }
-    : { ok: false, expected: 'an ISO 8601 date such as 2024-01-31 or 2024-01-31T00:00:00Z' };
-};
-
-const RATE = /^(?:rate\(\s*)?(\d+)\s*(minute|minutes|hour|hours|day|days)\s*\)?$/i;
-
-/** `5 minutes`, `1 hour`, `rate(2 hours)`: from 1 minute to 1 day. */
-const rate: Parser<Duration> = (raw) => {
-  const match = RATE.exec(text(raw) ?? '');
-  const expected = 'a rate such as "5 minutes", "1 hour" or "1 day", from 1 minute to 1 day';
-  if (!match?.[1] || !match[2]) return { ok: false, expected };
-  const amount = Number(match[1]);
-  const unit = match[2].toLowerCase();
-  const minutes = unit.startsWith('minute') ? amount : unit.startsWith('hour') ? amount * 60 : amount * 1440;
-  return minutes >= 1 && minutes <= 1440
-    ? { ok: true, value: Duration.minutes(minutes) }
-    : { ok: false, expected };
-};
-
-const HOST = /^(\*\.)?[a-z0-9.-]+(:\d+)?$/;
-
-const hostList: Parser<string[]> = (raw) => {
-  const items = Array.isArray(raw) ? raw.map(String) : (text(raw)?.split(',') ?? []);
-  const hosts = items.map((host) => host.trim().toLowerCase()).filter(Boolean);
-  return hosts.length > 0 && hosts.every((host) => HOST.test(host))
-    ? { ok: true, value: hosts }
-    : {
-        ok: false,
-        expected: 'a comma-separated list of host names, e.g. "files.example.com,*.product-live.com"',
-      };
-};
-
-const email: Parser<string> = (raw) => {
-  const value = text(raw);
-  return value && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)
-    ? { ok: true, value }
-    : { ok: false, expected: 'an e-mail address' };
-};
-
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:([A-Za-z0-9/_+=.@-]+)$/;
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-
-/** A secret name, or its ARN (complete, as `describe-secret` prints it, or partial: without the suffix). */
-const secretReference: Parser<SecretReference> = (raw) => {
-  const value = text(raw) ?? '';
-  const arn = SECRET_ARN.exec(value);
-  if (arn?.[1])
-    return { ok: true, value: { kind: 'arn', arn: value, complete: /-[A-Za-z0-9]{6}$/.test(arn[1]) } };
-  if (!value.startsWith('arn:') && SECRET_NAME.test(value))
-    return { ok: true, value: { kind: 'name', name: value } };
-  return { ok: false, expected: 'a Secrets Manager secret name (e.g. product-live/api-key) or secret ARN' };
-};
-
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
-
-const kmsKeyArn: Parser<string> = (raw) => {
-  const value = text(raw);
-  return value && KMS_KEY_ARN.test(value)
-    ? { ok: true, value }
-    : { ok: false, expected: 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)' };
-};
-
-const RETENTION_VALUES = new Set(
-  Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
-);
-
-const retentionDays: Parser<RetentionDays> = (raw) => {
-  const value = typeof raw === 'number' ? raw : Number(text(raw));
-  return RETENTION_VALUES.has(value) && value !== RetentionDays.INFINITE
-    ? { ok: true, value: value as RetentionDays }
-    : {
-        ok: false,
-        expected: `a CloudWatch Logs retention in days: ${[...RETENTION_VALUES]
-          .filter((days) => days !== RetentionDays.INFINITE)
-          .sort((a, b) => a - b)
-          .join(', ')}`,
-      };
-};
-
-const logLevel: Parser<LogLevel> = (raw) => {
-  const value = text(raw)?.toUpperCase();
-  return value === 'DEBUG' || value === 'INFO' || value === 'WARN' || value === 'ERROR'
-    ? { ok: true, value }
-    : { ok: false, expected: 'DEBUG, INFO, WARN or ERROR' };
-};
-
-const stackPrefix: Parser<string> = (raw) => {
-  const value = text(raw);
-  return value && /^[A-Za-z][A-Za-z0-9-]{0,99}$/.test(value)
-    ? { ok: true, value }
-    : { ok: false, expected: 'letters, digits and hyphens, starting with a letter' };
-};
-
-/** Every context key the app reads, with its default. */
-export const CONTEXT_KEYS = {
-  stackPrefix: {
-    defaultValue: 'ProductLiveSync',
-    description:
-      'Prefix of the stack names (<prefix>-Stateful, <prefix>-Stateless); one deployment per prefix',
-    parse: stackPrefix,
-  },
-  productLiveApiUrl: {
-    defaultValue: 'https://api.product-live.com',
-    description: 'Product-Live API base URL',
-    parse: httpsUrl,
-  },
-  productLiveFindPath: {
-    defaultValue: '/v1/job_executions/find',
-    description: 'Path of the job executions find endpoint',
-    parse: urlPath,
-  },
-  apiKeySecret: {
-    defaultValue: 'product-live/api-key',
-    description:
-      'Secrets Manager secret holding the API key (plain text, or JSON {"apiKey": "..."}): name or ARN',
-    parse: secretReference,
-  },
-  apiKeySecretKmsKeyArn: {
-    defaultValue: undefined,
-    description:
-      "ARN of the secret's customer-managed KMS key, if it has one (not needed for aws/secretsmanager)",
-    parse: kmsKeyArn,
-  },
-  syncSchedule: {
-    defaultValue: '5 minutes',
-    description: 'How often the sync runs (EventBridge Scheduler rate)',
-    parse: rate,
-  },
-  syncStartDate: {
-    defaultValue: '1970-01-01',
-    description: 'Oldest createdAt to sync (ISO 8601); the default syncs the whole history',
-    parse: isoDate,
-  },
-  syncPageSize: {
-    defaultValue: '1000',
-    description: 'Executions per find request',
-    parse: integer(1, 10_000),
-  },
-  syncRequestsPerMinute: {
-    defaultValue: '40',
-    description: `Product-Live requests/minute of the sync; with launchRequestsPerMinute at most ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT}`,
-    parse: integer(1, PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT),
-  },
-  launchRequestsPerMinute: {
-    defaultValue: '10',
-    description: 'Product-Live requests/minute of the launcher (all its instances together)',
-    parse: integer(1, PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT),
-  },
-  fileAllowedHosts: {
-    defaultValue: undefined,
-    description:
-      'Hosts files may be downloaded from (comma-separated, *.domain allowed); default: the API host and *.product-live.com',
-    parse: hostList,
-  },
-  alarmEmail: {
-    defaultValue: undefined,
-    description: 'E-mail address subscribed to the alarm topic (confirm the subscription e-mail)',
-    parse: email,
-  },
-  syncLagAlarmMinutes: {
-    defaultValue: '60',
-    description: 'Alarm when no sync run has brought the store closer than this to the present',
-    parse: integer(1, 7 * 1440),
-  },
-  syncTimeoutMinutes: {
-    defaultValue: '15',
-    description: 'Sync function timeout; the run stops cleanly before it',
-    parse: integer(3, 15),
-  },
-  syncMemoryMb: {
-    defaultValue: '1024',
-    description: 'Sync function memory (also buys CPU and network bandwidth for file copies)',
-    parse: integer(256, 10_240),
-  },
-  launchTimeoutSeconds: {
-    defaultValue: '180',
-    description: 'Launch function timeout (the launch queue visibility timeout is 6 times this)',
-    parse: integer(60, 900),
-  },
-  launchMemoryMb: {
-    defaultValue: '512',
-    description: 'Launch function memory',
-    parse: integer(128, 10_240),
-  },
-  launchBatchSize: {
-    defaultValue: '10',
-    description: 'Launch messages per invocation',
-    parse: integer(1, 100),
-  },
-  launchMaxBatchingWindowSeconds: {
-    defaultValue: '5',
-    description: 'How long the event source waits to fill a batch',
-    parse: integer(0, 300),
-  },
-  launchMaxConcurrency: {
-    defaultValue: '2',
-    description: 'Most concurrent launch invocations (2 is the minimum SQS event sources accept)',
-    parse: integer(2, 1000),
-  },
-  launchMaxReceiveCount: {
-    defaultValue: '10',
-    description:
-      'Deliveries of a launch message before SQS moves it to the DLQ (retries back off 30 s, 1 min, ... 15 min)',
-    parse: integer(1, 1000),
-  },
-  launchIdempotencyTtlDays: {
-    defaultValue: '30',
-    description: 'How long a launch request is remembered (a duplicate within it starts nothing)',
-    parse: integer(1, 365),
-  },
-  logRetentionDays: {
-    defaultValue: '90',
-    description: 'CloudWatch Logs retention of both functions',
-    parse: retentionDays,
-  },
-  logLevel: {
-    defaultValue: 'INFO',
-    description: 'POWERTOOLS_LOG_LEVEL of both functions',
-    parse: logLevel,
-  },
-  tracing: {
-    defaultValue: 'false',
-    description: 'Active X-Ray tracing of both functions',
-    parse: boolean,
-  },
-  filesNoncurrentVersionDays: {
-    defaultValue: '30',
-    description: 'Days an overwritten or deleted file version is kept in the files bucket',
-    parse: integer(1, 3650),
-  },
-  accessLogsExpirationDays: {
-    defaultValue: '365',
-    description: 'Days the files bucket server access logs are kept',
-    parse: integer(1, 3650),
-  },
-} as const satisfies Record<string, KeySpec<unknown>>;
-
-type Keys = typeof CONTEXT_KEYS;
-type ParsedValue<K extends keyof Keys> = Keys[K]['parse'] extends Parser<infer T> ? T : never;
-
 /** Reads every key from `context` (e.g. `key => app.node.tryGetContext(key)`); throws InfraConfigError. */
 export function loadInfraConfig(context: (key: string) => unknown): InfraConfig {
-  const problems: string[] = [];
-
-  function read<K extends keyof Keys>(key: K): ParsedValue<K> | undefined {
-    const spec: KeySpec<unknown> = CONTEXT_KEYS[key];
-    const raw = context(key);
-    const given = raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
-    const source = given ? spec.defaultValue : raw;
-    if (source === undefined) return undefined;
-    const result = spec.parse(source);
-    if (!result.ok) {
-      problems.push(`${key}: expected ${result.expected}, got ${JSON.stringify(raw)}`);
-      return undefined;
-    }
-    return result.value as ParsedValue<K>;
-  }
-
-  const values = {
-    stackPrefix: read('stackPrefix'),
-    productLiveApiUrl: read('productLiveApiUrl'),
-    productLiveFindPath: read('productLiveFindPath'),
-    apiKeySecret: read('apiKeySecret'),
-    apiKeySecretKmsKeyArn: read('apiKeySecretKmsKeyArn'),
-    syncSchedule: read('syncSchedule'),
-    syncStartDate: read('syncStartDate'),
-    syncPageSize: read('syncPageSize'),
-    syncRequestsPerMinute: read('syncRequestsPerMinute'),
-    launchRequestsPerMinute: read('launchRequestsPerMinute'),
-    fileAllowedHosts: read('fileAllowedHosts'),
-    alarmEmail: read('alarmEmail'),
-    syncLagAlarmMinutes: read('syncLagAlarmMinutes'),
-    syncTimeoutMinutes: read('syncTimeoutMinutes'),
-    syncMemoryMb: read('syncMemoryMb'),
-    launchTimeoutSeconds: read('launchTimeoutSeconds'),
-    launchMemoryMb: read('launchMemoryMb'),
-    launchBatchSize: read('launchBatchSize'),
-    launchMaxBatchingWindowSeconds: read('launchMaxBatchingWindowSeconds'),
-    launchMaxConcurrency: read('launchMaxConcurrency'),
-    launchMaxReceiveCount: read('launchMaxReceiveCount'),
-    launchIdempotencyTtlDays: read('launchIdempotencyTtlDays'),
-    logRetentionDays: read('logRetentionDays'),
-    logLevel: read('logLevel'),
-    tracing: read('tracing'),
-    filesNoncurrentVersionDays: read('filesNoncurrentVersionDays'),
-    accessLogsExpirationDays: read('accessLogsExpirationDays'),
-  };
+  const { values, problems } = readSettings(CONTEXT_KEYS, context);
   if (problems.length > 0) throw new InfraConfigError(problems);
-  // No problem reported: every key with a default has a value (the optional ones are read from `values`).
-  const v = values as { [K in keyof typeof values]-?: NonNullable<(typeof values)[K]> };
+  // No problem reported: every key with a default has a value (the optional ones may be undefined).
+  const v = values as ContextValues;
 
   const total = v.syncRequestsPerMinute + v.launchRequestsPerMinute;
   if (total > PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT) {
@@ -463,48 +363,56 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
   }
   if (problems.length > 0) throw new InfraConfigError(problems);
 
-  const syncTimeoutSeconds = v.syncTimeoutMinutes * 60;
-  const config: Omit<InfraConfig, 'derived'> = {
-    stackPrefix: v.stackPrefix,
-    productLiveApiUrl: v.productLiveApiUrl,
-    productLiveFindPath: v.productLiveFindPath,
-    apiKeySecret: v.apiKeySecret,
-    ...(values.apiKeySecretKmsKeyArn ? { apiKeySecretKmsKeyArn: values.apiKeySecretKmsKeyArn } : {}),
-    syncSchedule: v.syncSchedule,
-    syncStartDate: v.syncStartDate,
-    syncPageSize: v.syncPageSize,
-    syncRequestsPerMinute: v.syncRequestsPerMinute,
-    launchRequestsPerMinute: v.launchRequestsPerMinute,
-    ...(values.fileAllowedHosts ? { fileAllowedHosts: values.fileAllowedHosts } : {}),
-    ...(values.alarmEmail ? { alarmEmail: values.alarmEmail } : {}),
-    syncLagAlarmMinutes: v.syncLagAlarmMinutes,
-    syncTimeout: Duration.seconds(syncTimeoutSeconds),
-    syncMemoryMb: v.syncMemoryMb,
-    launchTimeout: Duration.seconds(v.launchTimeoutSeconds),
-    launchMemoryMb: v.launchMemoryMb,
-    launchBatchSize: v.launchBatchSize,
-    launchMaxBatchingWindow: Duration.seconds(v.launchMaxBatchingWindowSeconds),
-    launchMaxConcurrency: v.launchMaxConcurrency,
-    launchMaxReceiveCount: v.launchMaxReceiveCount,
-    launchIdempotencyTtlDays: v.launchIdempotencyTtlDays,
-    logRetention: v.logRetentionDays,
-    logLevel: v.logLevel,
-    tracing: v.tracing,
-    filesNoncurrentVersionDays: v.filesNoncurrentVersionDays,
-    accessLogsExpirationDays: v.accessLogsExpirationDays,
-  };
+  const {
+    syncTimeoutMinutes,
+    launchTimeoutSeconds,
+    launchMaxBatchingWindowSeconds,
+    logRetentionDays,
+    apiKeySecretKmsKeyArn,
+    fileAllowedHosts,
+    alarmEmail,
+    ...rest
+  } = v;
+  const syncTimeoutSeconds = syncTimeoutMinutes * 60;
   return {
-    ...config,
+    ...rest,
+    context: v,
+    ...(apiKeySecretKmsKeyArn ? { apiKeySecretKmsKeyArn } : {}),
+    ...(fileAllowedHosts ? { fileAllowedHosts } : {}),
+    ...(alarmEmail ? { alarmEmail } : {}),
+    syncTimeout: Duration.seconds(syncTimeoutSeconds),
+    launchTimeout: Duration.seconds(launchTimeoutSeconds),
+    launchMaxBatchingWindow: Duration.seconds(launchMaxBatchingWindowSeconds),
+    logRetention: logRetentionDays,
     derived: {
       // A fifth of the timeout, at least a minute: room for one find request with its retries (30 s
       // timeout each, 429 waits), the page's DynamoDB writes and the file copies already in flight.
       syncTimeMarginSeconds: Math.max(60, Math.ceil(syncTimeoutSeconds / 5)),
       syncLeaseSeconds: syncTimeoutSeconds + 60,
       launchRequestsPerMinutePerInstance: perInstance,
-      launchVisibilityTimeout: Duration.seconds(v.launchTimeoutSeconds * 6),
+      launchVisibilityTimeout: Duration.seconds(launchTimeoutSeconds * 6),
       syncLagAlarmPeriod: lagAlarmPeriod(normalLagMinutes),
     },
   };
+}
+
+/**
+ * The environment a function gets from the configuration: every variable a context key sets for it (an
+ * optional key that was not given sets nothing), and the Product-Live timeout both functions share. The
+ * resources (tables, bucket, queues, secret) are added by the constructs that own them.
+ */
+export function functionEnvironment(fn: FunctionName, config: InfraConfig): Record<string, string> {
+  const environment: Record<string, string> = {
+    PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
+  };
+  for (const [name, definition] of Object.entries(CONTEXT_KEYS) as Array<[keyof Keys, ContextKey<unknown>]>) {
+    const value = config.context[name];
+    if (value === undefined) continue;
+    for (const [variable, toText] of Object.entries(definition.environment?.[fn] ?? {})) {
+      environment[variable] = toText(value, config.derived);
+    }
+  }
+  return environment;
 }
 
 /** Twice the normal gap between lag data points, in 5-minute steps, from 1 hour to 1 day. */

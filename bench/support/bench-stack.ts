@@ -1,44 +1,33 @@
 // Layer flow: a benchmark -> this module -> local servers (DynamoDB Local, s3rver, local SQS), the
-// Product-Live emulator, and the sync wired exactly as the Lambda wires it (ProductLiveClient, repositories,
-// FileCopier, runSync). Everything it starts is registered with the benchmark's BenchResources.
+// Product-Live emulator, and the sync built by the same factory as the Lambda (createSyncHandler). Everything
+// it starts is registered with the benchmark's BenchResources.
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteTableCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  waitUntilTableNotExists,
-} from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
+import { DeleteTableCommand, DescribeTableCommand, waitUntilTableNotExists } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../../functions/core/aws-clients';
+import type { Context } from 'aws-lambda';
 import { forEachConcurrently } from '../../functions/core/concurrency';
+import { loadSyncConfig, type SyncConfig } from '../../functions/core/config';
 import { mergeFileCopies, toExecutionFields } from '../../functions/core/executions/execution-record';
-import { FileCopier } from '../../functions/core/files/file-copier';
+import { RecordingMetrics } from '../../functions/core/observability';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import {
-  ProductLiveClient,
-  type ProductLiveClientOptions,
-} from '../../functions/core/product-live/product-live-client';
+import type { ProductLiveClientOptions } from '../../functions/core/product-live/product-live-client';
 import { ensureTable } from '../../functions/core/store/create-tables';
 import { type ExecutionItem, ExecutionRepository } from '../../functions/core/store/execution-repository';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
-import {
-  EXECUTIONS_TABLE,
-  IDEMPOTENCY_TABLE,
-  STATE_TABLE,
-  type TableDefinition,
-} from '../../functions/core/store/table-definitions';
-import {
-  runSync,
-  type SyncDeps,
-  type SyncExecutionStore,
-  type SyncLogger,
-  type SyncOptions,
-  type SyncStateStore,
-} from '../../functions/sync/run-sync';
+import type { TableDefinition } from '../../functions/core/store/table-definitions';
+import type { SyncDeps, SyncExecutionStore, SyncStateStore } from '../../functions/sync/run-sync';
+import { createSyncHandler } from '../../functions/sync/sync-handler';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { type LocalService, startLocalAwsServers } from '../../local/aws/local-aws-servers';
+import {
+  createLocalClients,
+  type LocalAwsClients,
+  type ProvisionedStore,
+  provisionStore,
+  storeEnvironment,
+  uniqueStoreNames,
+} from '../../local/aws/provision';
 import {
   type Clock,
   createEmulator,
@@ -46,74 +35,33 @@ import {
   type EmulatorJob,
   type EmulatorOptions,
 } from '../../local/emulator';
+import { lambdaContext } from '../../local/stack/local-stack';
 import type { BenchResources } from './bench-resources';
 
 /** The batch size and in-flight batches of ExecutionRepository.insertMany (functions/core/store). */
 export const BATCH_WRITE_SIZE = 25;
 export const BATCH_WRITE_CONCURRENCY = 4;
 
-export interface LocalAws {
-  region: string;
-  endpoints: Partial<Record<LocalService, string>>;
-  dynamo: DynamoDBClient;
-  doc: DynamoDBDocumentClient;
-  s3: S3Client;
-  sqs: SQSClient;
-}
+export type LocalAws = LocalAwsClients;
 
 /** Starts the given local AWS servers on free ports (data in memory or a temporary directory). */
 export async function startLocalAws(resources: BenchResources, services: readonly LocalService[]) {
   const servers = await startLocalAwsServers({ services });
   resources.defer('local AWS servers', () => servers.stop());
-  const common = { region: servers.region, credentials: servers.credentials };
-  const dynamo = new DynamoDBClient({ ...common, endpoint: servers.endpoints.dynamodb });
-  const s3 = new S3Client({
-    ...common,
-    endpoint: servers.endpoints.s3,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  const sqs = new SQSClient({ ...common, endpoint: servers.endpoints.sqs });
-  resources.defer('AWS clients', async () => {
-    dynamo.destroy();
-    s3.destroy();
-    sqs.destroy();
-  });
-  const aws: LocalAws = {
-    region: servers.region,
-    endpoints: servers.endpoints,
-    dynamo,
-    doc: createDocumentClient(dynamo),
-    s3,
-    sqs,
-  };
-  return aws;
+  const clients = createLocalClients(servers.endpoints, servers.region);
+  resources.defer('AWS clients', async () => clients.destroy());
+  return clients;
 }
 
-export interface BenchStore {
-  executionsTable: string;
-  stateTable: string;
-  idempotencyTable: string;
-  bucket: string;
-}
+export type BenchStore = ProvisionedStore;
 
-/** Fresh tables (from the project's table definitions) and, when S3 runs, a bucket. */
-export async function createStore(aws: LocalAws, prefix: string): Promise<BenchStore> {
-  const suffix = randomUUID().slice(0, 8);
-  const store: BenchStore = {
-    executionsTable: `${prefix}-executions-${suffix}`,
-    stateTable: `${prefix}-state-${suffix}`,
-    idempotencyTable: `${prefix}-idempotency-${suffix}`,
-    bucket: `${prefix}-files-${suffix}`.toLowerCase(),
-  };
-  await Promise.all([
-    ensureTable(aws.dynamo, EXECUTIONS_TABLE, store.executionsTable),
-    ensureTable(aws.dynamo, STATE_TABLE, store.stateTable),
-    ensureTable(aws.dynamo, IDEMPOTENCY_TABLE, store.idempotencyTable),
-    aws.endpoints.s3 ? aws.s3.send(new CreateBucketCommand({ Bucket: store.bucket })) : Promise.resolve(),
-  ]);
-  return store;
+/** A fresh store with unique names: tables, and the bucket and launch queues when those servers run. */
+export async function createStore(
+  aws: LocalAws,
+  prefix: string,
+  options: { maxReceiveCount?: number } = {},
+): Promise<BenchStore> {
+  return provisionStore(aws, uniqueStoreNames(prefix), options);
 }
 
 /** A fresh, empty table of the given definition. */
@@ -275,33 +223,35 @@ export async function startSeededEmulator(
   return emulator;
 }
 
-/** A sync logger that keeps warnings and errors (printed in the details when there are any). */
-export function collectingLogger(): SyncLogger & { problems: string[] } {
-  const problems: string[] = [];
-  const keep =
-    (level: string) =>
-    (message: string, ...extra: Record<string, unknown>[]) =>
-      problems.push(`${level}: ${message} ${extra.map((e) => JSON.stringify(e)).join(' ')}`.trim());
-  return {
-    problems,
-    debug: () => undefined,
-    info: () => undefined,
-    warn: keep('warn'),
-    error: keep('error'),
-  };
+/** A Powertools Logger that prints nothing and keeps warnings and errors (shown in the details). */
+export class ProblemLogger extends Logger {
+  readonly problems: string[] = [];
+
+  constructor() {
+    super({ serviceName: 'bench', logLevel: 'WARN' });
+  }
+
+  protected override printLog(_logLevel: number, log: LogItem): void {
+    log.prepareForPrint();
+    const { level, message, ...rest } = log.getAttributes() as Record<string, unknown>;
+    const extra = Object.fromEntries(
+      Object.entries(rest).filter(
+        ([key]) => !['timestamp', 'service', 'sampling_rate', 'xray_trace_id'].includes(key),
+      ),
+    );
+    this.problems.push(`${String(level).toLowerCase()}: ${String(message)} ${JSON.stringify(extra)}`.trim());
+  }
 }
 
 export interface SyncWiring {
-  api: ProductLiveClient;
   executions: ExecutionRepository;
   state: SyncStateRepository;
-  copier: FileCopier;
-  logger: ReturnType<typeof collectingLogger>;
-  /** One sync run with the production defaults of the sync handler, and `options` on top. */
-  sync(options?: Partial<SyncOptions>, deps?: Partial<SyncDeps>): Promise<SyncSummary>;
+  logger: ProblemLogger;
+  /** One sync run through the sync function's handler, with `config` and `deps` on top of its wiring. */
+  sync(config?: Partial<SyncConfig>, deps?: Partial<SyncDeps>): Promise<SyncSummary>;
 }
 
-/** The sync wired like functions/sync/handler.ts wires it, against the emulator and the local servers. */
+/** The sync function built by its factory, as Lambda builds it, against the emulator and the local servers. */
 export function wireSync(
   aws: LocalAws,
   store: BenchStore,
@@ -312,53 +262,38 @@ export function wireSync(
     pageSize: number;
   },
 ): SyncWiring {
-  const api = new ProductLiveClient({ baseUrl: emulator.url, apiKey: emulator.apiKey, ...settings.client });
-  const executions = new ExecutionRepository(aws.doc, store.executionsTable);
-  const state = new SyncStateRepository(aws.doc, store.stateTable);
-  const copier = new FileCopier({
-    s3: aws.s3,
-    bucket: store.bucket,
-    policy: { apiUrl: emulator.url, allowedHosts: [] },
-    apiKey: emulator.apiKey,
-    idleTimeoutMs: 60_000,
+  // The defaults of the sync function (functions/core/config.ts), with the stack's lease for a 15-minute timeout.
+  const config = loadSyncConfig({
+    ...storeEnvironment(store),
+    PRODUCT_LIVE_API_URL: emulator.url,
+    PRODUCT_LIVE_API_KEY: emulator.apiKey,
+    SYNC_PAGE_SIZE: String(settings.pageSize),
+    SYNC_LEASE_SECONDS: String(16 * 60),
   });
-  const logger = collectingLogger();
-  let runs = 0;
+  const logger = new ProblemLogger();
+  const metrics = new RecordingMetrics({ namespace: 'Bench', serviceName: 'sync' });
   return {
-    api,
-    executions,
-    state,
-    copier,
+    executions: new ExecutionRepository(aws.doc, store.executionsTable),
+    state: new SyncStateRepository(aws.doc, store.stateTable),
     logger,
-    sync(options = {}, deps = {}) {
+    sync(overrides = {}, deps = {}) {
+      const handler = createSyncHandler({
+        config: { ...config, allowedFileHosts: [], ...overrides },
+        clients: aws,
+        logger,
+        metrics,
+        now: settings.now,
+        api: settings.client,
+        overrides: deps,
+      });
       // A Lambda's 15 minutes from the start of this run.
-      const deadline = Date.now() + 15 * 60_000;
-      return runSync(
-        {
-          api,
-          executions,
-          state,
-          copier,
-          now: settings.now,
-          remainingTimeMs: () => deadline - Date.now(),
-          logger,
-          ...deps,
-        },
-        {
-          runId: `bench-run-${++runs}`,
-          startDate: '1970-01-01T00:00:00.000Z',
-          // The defaults of the sync function (functions/core/config.ts, infra/config.ts).
-          pageSize: settings.pageSize,
-          lookbackMs: 600_000,
-          timeMarginMs: 60_000,
-          leaseMs: 16 * 60_000,
-          fileCopyConcurrency: 4,
-          fileCopyMaxAttempts: 8,
-          ...options,
-        },
-      );
+      return handler({}, benchContext());
     },
   };
+}
+
+function benchContext(): Context {
+  return lambdaContext('sync', 15 * 60_000);
 }
 
 /** Time spent in each method of the execution store, and the items given to insertMany, in order. */

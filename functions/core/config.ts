@@ -1,6 +1,24 @@
-// Layer flow: process.env -> this module (parsed once, at cold start) -> typed config for handlers.
-// Nothing else in the code base reads process.env; a bad value fails loudly, naming the variable.
-import { z } from 'zod';
+// Layer flow: process.env -> this module (parsed once, at cold start) -> typed config for the handlers.
+// Every variable is defined once below (parser, default, meaning); the docs table is generated from it.
+// Nothing else in the functions reads process.env; a bad value fails loudly, naming the variable.
+import {
+  DEFAULT_API_URL,
+  DEFAULT_FIND_PATH,
+  PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT,
+  PRODUCT_LIVE_TIMEOUT_SECONDS,
+} from './defaults';
+import {
+  hostList,
+  httpUrl,
+  integer,
+  isoDate,
+  readSettings,
+  type Setting,
+  secretText,
+  setting,
+  text,
+  urlPath,
+} from './settings';
 
 /** Raised at cold start when an environment variable is missing or invalid. */
 export class ConfigError extends Error {
@@ -12,100 +30,153 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const DEFAULT_API_URL = 'https://api.product-live.com';
-const DEFAULT_FIND_PATH = '/v1/job_executions/find';
+/** The functions of the project, as the `function` column of the docs names them. */
+export type FunctionName = 'sync' | 'launch';
 
-const integer = (min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value.trim() === '') return fallback;
-      const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected an integer from ${min} to ${max}, got "${value}"`,
-        });
-        return z.NEVER;
-      }
-      return parsed;
-    });
+/** An environment variable: which functions read it, and its setting (parser, default, meaning). */
+export interface EnvVariable<T> extends Setting<T> {
+  readonly functions: readonly FunctionName[];
+  /** The default as the docs describe it, when it is not a literal (e.g. derived from another variable). */
+  readonly defaultNote?: string;
+}
 
-const required = z.string({ error: 'is required' }).trim().min(1, 'is required');
-
-const httpUrl = z
-  .string()
-  .trim()
-  .refine((value) => /^https?:\/\//.test(value) && URL.canParse(value), 'expected an http(s) URL')
-  .transform((value) => value.replace(/\/+$/, ''));
-
-const isoDate = z
-  .string()
-  .trim()
-  .refine((value) => /^\d{4}-\d{2}-\d{2}/.test(value) && Number.isFinite(Date.parse(value)), {
-    message: 'expected an ISO 8601 date such as 2024-01-31 or 2024-01-31T00:00:00Z',
-  })
-  .transform((value) => new Date(value).toISOString());
-
-const hostList = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
-    if (value === undefined || value.trim() === '') return undefined;
-    const hosts = value
-      .split(',')
-      .map((host) => host.trim().toLowerCase())
-      .filter(Boolean);
-    const bad = hosts.filter((host) => !/^(\*\.)?[a-z0-9.-]+(:\d+)?$/.test(host));
-    if (bad.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `not host names: ${bad.join(', ')}` });
-      return z.NEVER;
-    }
-    return hosts;
-  });
-
-const apiSettings = {
-  PRODUCT_LIVE_API_URL: httpUrl.default(DEFAULT_API_URL),
-  PRODUCT_LIVE_FIND_PATH: z
-    .string()
-    .trim()
-    .startsWith('/', 'expected a path starting with /')
-    .default(DEFAULT_FIND_PATH),
-  PRODUCT_LIVE_API_KEY_SECRET_ID: z.string().trim().min(1).optional(),
-  PRODUCT_LIVE_API_KEY: z.string().min(1).optional(),
-  PRODUCT_LIVE_TIMEOUT_SECONDS: integer(1, 300, 30),
-  EXECUTIONS_TABLE_NAME: required,
-  // Read only to tell a Lambda from a local run, and an S3 emulator (path-style URLs) from S3.
-  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
-  AWS_ENDPOINT_URL_S3: z.string().optional(),
-};
-
-const SyncEnv = z.object({
-  ...apiSettings,
-  STATE_TABLE_NAME: required,
-  FILES_BUCKET_NAME: required,
-  SYNC_START_DATE: isoDate.default('1970-01-01T00:00:00.000Z'),
-  SYNC_PAGE_SIZE: integer(1, 10_000, 1000),
-  SYNC_REQUESTS_PER_MINUTE: integer(1, 10_000, 40),
-  SYNC_LOOKBACK_SECONDS: integer(0, 7 * 24 * 3600, 600),
-  SYNC_TIME_MARGIN_SECONDS: integer(0, 900, 60),
-  SYNC_LEASE_SECONDS: integer(30, 24 * 3600, 960),
-  FILE_ALLOWED_HOSTS: hostList,
-  FILE_COPY_CONCURRENCY: integer(1, 64, 4),
-  FILE_COPY_MAX_ATTEMPTS: integer(1, 100, 8),
-  FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS: integer(1, 900, 60),
+const env = <T>(functions: readonly FunctionName[], definition: Setting<T> & { defaultNote?: string }) => ({
+  functions,
+  ...setting(definition),
 });
 
-const LaunchEnv = z.object({
-  ...apiSettings,
-  IDEMPOTENCY_TABLE_NAME: required,
-  LAUNCH_QUEUE_URL: required,
-  LAUNCH_DLQ_URL: required,
-  LAUNCH_REQUESTS_PER_MINUTE: integer(1, 10_000, 10),
-  LAUNCH_IDEMPOTENCY_TTL_SECONDS: integer(3600, 365 * 24 * 3600, 30 * 24 * 3600),
-  LAUNCH_MAX_RECEIVE_COUNT: integer(1, 1000, 10),
-});
+const BOTH: readonly FunctionName[] = ['sync', 'launch'];
+const SYNC: readonly FunctionName[] = ['sync'];
+const LAUNCH: readonly FunctionName[] = ['launch'];
+
+/** Every environment variable the functions read. */
+export const ENV_VARIABLES = {
+  PRODUCT_LIVE_API_URL: env(BOTH, {
+    schema: httpUrl,
+    defaultValue: DEFAULT_API_URL,
+    description: 'API base URL (may include a path prefix)',
+  }),
+  PRODUCT_LIVE_API_KEY_SECRET_ID: env(BOTH, {
+    schema: text,
+    defaultNote: '— (required in AWS)',
+    description:
+      'Secrets Manager secret (name or ARN) holding the API key, as plain text or JSON `{"apiKey": "…"}`; ' +
+      're-read every 5 minutes, so a rotated key is picked up',
+  }),
+  PRODUCT_LIVE_API_KEY: env(BOTH, {
+    schema: secretText,
+    description: 'the key itself, **local runs only** (refused inside Lambda)',
+  }),
+  PRODUCT_LIVE_FIND_PATH: env(BOTH, {
+    schema: urlPath,
+    defaultValue: DEFAULT_FIND_PATH,
+    description: 'path of the find endpoint (the reference page has no `/data_factory/` segment)',
+  }),
+  PRODUCT_LIVE_TIMEOUT_SECONDS: env(BOTH, {
+    schema: integer(1, 300),
+    defaultValue: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
+    description: 'per-request timeout',
+  }),
+  EXECUTIONS_TABLE_NAME: env(BOTH, { schema: text, required: true, description: 'the executions table' }),
+  STATE_TABLE_NAME: env(SYNC, { schema: text, required: true, description: 'sync checkpoint and lease' }),
+  FILES_BUCKET_NAME: env(SYNC, { schema: text, required: true, description: 'where file copies go' }),
+  SYNC_START_DATE: env(SYNC, {
+    schema: isoDate,
+    defaultValue: '1970-01-01',
+    defaultNote: '`1970-01-01` (all history)',
+    description: 'oldest `createdAt` to sync (ISO 8601 date or date-time)',
+  }),
+  SYNC_PAGE_SIZE: env(SYNC, {
+    schema: integer(1, 10_000),
+    defaultValue: '1000',
+    description: 'find page size; halved automatically if the API refuses it',
+  }),
+  SYNC_REQUESTS_PER_MINUTE: env(SYNC, {
+    schema: integer(1, 10_000),
+    defaultValue: '40',
+    description: `the sync's share of the ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT} requests/minute`,
+  }),
+  SYNC_LOOKBACK_SECONDS: env(SYNC, {
+    schema: integer(0, 7 * 24 * 3600),
+    defaultValue: '600',
+    description: 'how far before the watermark each run re-reads',
+  }),
+  SYNC_TIME_MARGIN_SECONDS: env(SYNC, {
+    schema: integer(0, 900),
+    defaultValue: '60',
+    description: 'no new page or file copy starts with less time left in the invocation',
+  }),
+  SYNC_LEASE_SECONDS: env(SYNC, {
+    schema: integer(30, 24 * 3600),
+    defaultValue: '960',
+    description: 'lease length; longer than the function timeout',
+  }),
+  FILE_ALLOWED_HOSTS: env(SYNC, {
+    schema: hostList,
+    defaultNote: "the API's host and `*.product-live.com`",
+    description: 'comma-separated hosts files may be downloaded from (`host`, `host:port`, `*.domain`)',
+  }),
+  FILE_COPY_CONCURRENCY: env(SYNC, {
+    schema: integer(1, 64),
+    defaultValue: '4',
+    description: 'parallel file copies',
+  }),
+  FILE_COPY_MAX_ATTEMPTS: env(SYNC, {
+    schema: integer(1, 100),
+    defaultValue: '8',
+    description:
+      'attempts per file before it is marked `failed` (retries back off from 5 minutes, doubling, at most a day apart)',
+  }),
+  FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS: env(SYNC, {
+    schema: integer(1, 900),
+    defaultValue: '60',
+    description: 'abort a download that sends nothing for this long',
+  }),
+  IDEMPOTENCY_TABLE_NAME: env(LAUNCH, {
+    schema: text,
+    required: true,
+    description: 'Powertools idempotency records, attempt markers and claims',
+  }),
+  LAUNCH_QUEUE_URL: env(LAUNCH, {
+    schema: text,
+    required: true,
+    description: "the launch queue (its messages' visibility is extended on retries)",
+  }),
+  LAUNCH_DLQ_URL: env(LAUNCH, {
+    schema: text,
+    required: true,
+    description: 'where messages that can never succeed go',
+  }),
+  LAUNCH_REQUESTS_PER_MINUTE: env(LAUNCH, {
+    schema: integer(1, 10_000),
+    defaultValue: '10',
+    description:
+      'requests/minute of one launch instance; the deployed stack sets the launch share ÷ its maximum ' +
+      'concurrency (10 ÷ 2 = 5), so all instances together stay within the share',
+  }),
+  LAUNCH_IDEMPOTENCY_TTL_SECONDS: env(LAUNCH, {
+    schema: integer(3600, 365 * 24 * 3600),
+    defaultValue: String(30 * 24 * 3600),
+    defaultNote: '`2592000` (30 days)',
+    description: 'how long a launch key is remembered',
+  }),
+  LAUNCH_MAX_RECEIVE_COUNT: env(LAUNCH, {
+    schema: integer(1, 1000),
+    defaultValue: '10',
+    description:
+      "the launch queue's redrive `maxReceiveCount` (the deployed stack sets both from `launchMaxReceiveCount`): " +
+      'a request still failing on that delivery is dead-lettered by the function, with its reason',
+  }),
+} as const satisfies Record<string, EnvVariable<unknown>>;
+
+export type EnvVariableName = keyof typeof ENV_VARIABLES;
+
+/** The variables one function reads. */
+export function variablesOf(fn: FunctionName): EnvVariableName[] {
+  return (Object.keys(ENV_VARIABLES) as EnvVariableName[]).filter((name) =>
+    (ENV_VARIABLES[name].functions as readonly FunctionName[]).includes(fn),
+  );
+}
 
 /** Where the API key comes from: a Secrets Manager secret (AWS) or the environment (local runs only). */
 export type ApiKeySource = { kind: 'secret'; secretId: string } | { kind: 'env'; value: string };
@@ -146,36 +217,36 @@ export interface LaunchConfig extends ApiConfig {
 }
 
 /** Parses the sync function's environment; throws ConfigError naming every bad variable. */
-export function loadSyncConfig(env: Env = process.env): SyncConfig {
-  const parsed = parseEnv(SyncEnv, env);
+export function loadSyncConfig(environment: Env = process.env): SyncConfig {
+  const v = parse('sync', environment);
   return {
-    ...toApiConfig(parsed),
-    stateTableName: parsed.STATE_TABLE_NAME,
-    filesBucketName: parsed.FILES_BUCKET_NAME,
-    startDate: parsed.SYNC_START_DATE,
-    pageSize: parsed.SYNC_PAGE_SIZE,
-    requestsPerMinute: parsed.SYNC_REQUESTS_PER_MINUTE,
-    lookbackMs: parsed.SYNC_LOOKBACK_SECONDS * 1000,
-    timeMarginMs: parsed.SYNC_TIME_MARGIN_SECONDS * 1000,
-    leaseMs: parsed.SYNC_LEASE_SECONDS * 1000,
-    allowedFileHosts: parsed.FILE_ALLOWED_HOSTS ?? defaultAllowedFileHosts(parsed.PRODUCT_LIVE_API_URL),
-    fileCopyConcurrency: parsed.FILE_COPY_CONCURRENCY,
-    fileCopyMaxAttempts: parsed.FILE_COPY_MAX_ATTEMPTS,
-    fileDownloadIdleTimeoutMs: parsed.FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS * 1000,
+    ...toApiConfig(v, environment),
+    stateTableName: v.STATE_TABLE_NAME as string,
+    filesBucketName: v.FILES_BUCKET_NAME as string,
+    startDate: v.SYNC_START_DATE as string,
+    pageSize: v.SYNC_PAGE_SIZE as number,
+    requestsPerMinute: v.SYNC_REQUESTS_PER_MINUTE as number,
+    lookbackMs: (v.SYNC_LOOKBACK_SECONDS as number) * 1000,
+    timeMarginMs: (v.SYNC_TIME_MARGIN_SECONDS as number) * 1000,
+    leaseMs: (v.SYNC_LEASE_SECONDS as number) * 1000,
+    allowedFileHosts: v.FILE_ALLOWED_HOSTS ?? defaultAllowedFileHosts(v.PRODUCT_LIVE_API_URL as string),
+    fileCopyConcurrency: v.FILE_COPY_CONCURRENCY as number,
+    fileCopyMaxAttempts: v.FILE_COPY_MAX_ATTEMPTS as number,
+    fileDownloadIdleTimeoutMs: (v.FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS as number) * 1000,
   };
 }
 
 /** Parses the launch function's environment; throws ConfigError naming every bad variable. */
-export function loadLaunchConfig(env: Env = process.env): LaunchConfig {
-  const parsed = parseEnv(LaunchEnv, env);
+export function loadLaunchConfig(environment: Env = process.env): LaunchConfig {
+  const v = parse('launch', environment);
   return {
-    ...toApiConfig(parsed),
-    idempotencyTableName: parsed.IDEMPOTENCY_TABLE_NAME,
-    queueUrl: parsed.LAUNCH_QUEUE_URL,
-    dlqUrl: parsed.LAUNCH_DLQ_URL,
-    requestsPerMinute: parsed.LAUNCH_REQUESTS_PER_MINUTE,
-    idempotencyTtlSeconds: parsed.LAUNCH_IDEMPOTENCY_TTL_SECONDS,
-    maxReceiveCount: parsed.LAUNCH_MAX_RECEIVE_COUNT,
+    ...toApiConfig(v, environment),
+    idempotencyTableName: v.IDEMPOTENCY_TABLE_NAME as string,
+    queueUrl: v.LAUNCH_QUEUE_URL as string,
+    dlqUrl: v.LAUNCH_DLQ_URL as string,
+    requestsPerMinute: v.LAUNCH_REQUESTS_PER_MINUTE as number,
+    idempotencyTtlSeconds: v.LAUNCH_IDEMPOTENCY_TTL_SECONDS as number,
+    maxReceiveCount: v.LAUNCH_MAX_RECEIVE_COUNT as number,
   };
 }
 
@@ -184,19 +255,19 @@ export function defaultAllowedFileHosts(apiUrl: string): string[] {
   return [...new Set([new URL(apiUrl).host.toLowerCase(), '*.product-live.com'])];
 }
 
-function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`),
-    );
-  }
-  return result.data;
+type ParsedEnv = { [K in EnvVariableName]?: (typeof ENV_VARIABLES)[K] extends Setting<infer T> ? T : never };
+
+function parse(fn: FunctionName, environment: Env): ParsedEnv {
+  const names = variablesOf(fn);
+  const selected = Object.fromEntries(names.map((name) => [name, ENV_VARIABLES[name]]));
+  const { values, problems } = readSettings(selected, (name) => environment[name]);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as ParsedEnv;
 }
 
-function toApiConfig(parsed: z.output<typeof SyncEnv> | z.output<typeof LaunchEnv>): ApiConfig {
-  const secretId = parsed.PRODUCT_LIVE_API_KEY_SECRET_ID;
-  const key = parsed.PRODUCT_LIVE_API_KEY;
+function toApiConfig(v: ParsedEnv, environment: Env): ApiConfig {
+  const secretId = v.PRODUCT_LIVE_API_KEY_SECRET_ID;
+  const key = v.PRODUCT_LIVE_API_KEY;
   const problems: string[] = [];
   if (secretId && key) {
     problems.push('PRODUCT_LIVE_API_KEY_SECRET_ID and PRODUCT_LIVE_API_KEY: set only one of them');
@@ -205,7 +276,8 @@ function toApiConfig(parsed: z.output<typeof SyncEnv> | z.output<typeof LaunchEn
       'PRODUCT_LIVE_API_KEY_SECRET_ID: is required (the Secrets Manager secret holding the API key; ' +
         'PRODUCT_LIVE_API_KEY instead for local runs)',
     );
-  } else if (key && parsed.AWS_LAMBDA_FUNCTION_NAME) {
+  } else if (key && environment.AWS_LAMBDA_FUNCTION_NAME) {
+    // Read only to tell a Lambda from a local run.
     problems.push(
       'PRODUCT_LIVE_API_KEY: must not be used in AWS Lambda; store the key in Secrets Manager and set ' +
         'PRODUCT_LIVE_API_KEY_SECRET_ID',
@@ -213,11 +285,12 @@ function toApiConfig(parsed: z.output<typeof SyncEnv> | z.output<typeof LaunchEn
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    apiUrl: parsed.PRODUCT_LIVE_API_URL,
-    findPath: parsed.PRODUCT_LIVE_FIND_PATH,
+    apiUrl: v.PRODUCT_LIVE_API_URL as string,
+    findPath: v.PRODUCT_LIVE_FIND_PATH as string,
     apiKey: secretId ? { kind: 'secret', secretId } : { kind: 'env', value: key ?? '' },
-    timeoutMs: parsed.PRODUCT_LIVE_TIMEOUT_SECONDS * 1000,
-    executionsTableName: parsed.EXECUTIONS_TABLE_NAME,
-    s3ForcePathStyle: Boolean(parsed.AWS_ENDPOINT_URL_S3),
+    timeoutMs: (v.PRODUCT_LIVE_TIMEOUT_SECONDS as number) * 1000,
+    executionsTableName: v.EXECUTIONS_TABLE_NAME as string,
+    // An S3 emulator (AWS_ENDPOINT_URL_S3, the SDK's own variable) needs path-style URLs.
+    s3ForcePathStyle: Boolean(environment.AWS_ENDPOINT_URL_S3),
   };
 }

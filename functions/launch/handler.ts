@@ -1,12 +1,13 @@
-// Layer flow: SQS launch queue (event source mapping, partial batch response) -> this handler (wiring only:
-// config and clients, once per container) -> createLaunchHandler -> processLaunchBatch -> launchJob.
+// Layer flow: SQS launch queue (event source mapping, partial batch response) -> this handler (production
+// wiring, once per container) -> createLaunchHandler -> processLaunchBatch -> launchJob.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadLaunchConfig } from '../core/config';
+import { createObservability } from '../core/observability';
 import { createLaunchHandler } from './launch-handler';
 
 export const handler = createLaunchHandler({
   config: loadLaunchConfig(),
-  dynamo: new DynamoDBClient({}),
-  sqs: new SQSClient({}),
+  clients: { dynamo: new DynamoDBClient({}), sqs: new SQSClient({}) },
+  ...createObservability(),
 });

@@ -1,20 +1,22 @@
-// Layer flow: SQS event source -> this handler (wiring only: middleware, idempotency, adapters) ->
-// processLaunchBatch -> launchJob. `handler.ts` builds it once per container from the environment; tests and
-// the local runner build it with their own clients.
+// Layer flow: SQS event source (or the local poller) -> this factory's handler (middleware, idempotency,
+// adapters) -> processLaunchBatch -> launchJob. `handler.ts` calls it with the production dependencies; the
+// local stack, the benchmarks and the tests call it with their own clients, logger and hooks.
 
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { resolveApiKey } from '../core/api-key';
+import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
 import type { LaunchConfig } from '../core/config';
+import { LAUNCH_RESERVE_MARGIN_SECONDS } from '../core/defaults';
 import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
@@ -36,8 +38,6 @@ import {
 
 /** Prefix of Powertools' idempotency keys (`launch#<hash>`); fixed, so that renaming the function keeps them. */
 export const IDEMPOTENCY_KEY_PREFIX = 'launch';
-/** Time kept free at the end of an invocation, beyond one API request's timeout. */
-const RESERVE_MARGIN_MS = 5_000;
 
 const OUTCOME_METRICS: Record<MessageOutcome, string> = {
   launched: 'LaunchesStarted',
@@ -47,33 +47,47 @@ const OUTCOME_METRICS: Record<MessageOutcome, string> = {
   retry: 'LaunchRetries',
 };
 
-export interface LaunchHandlerOptions {
-  config: LaunchConfig;
+/** The AWS clients the launcher uses, created once per container by the caller. */
+export interface LaunchClients {
   /** Used for the idempotency records (Powertools), attempt markers and the executions table. */
   dynamo: DynamoDBClient;
   sqs: SQSClient;
-  logger?: Logger;
-  metrics?: Metrics;
-  /** Settings of the Product-Live client beyond the configuration (tests: fewer retries, shorter waits). */
-  clientOptions?: Partial<Omit<ProductLiveClientOptions, 'baseUrl' | 'apiKey'>>;
-  /** Replaces dependencies of the use case (tests: a store that fails at a chosen moment). */
-  deps?: Partial<Omit<LaunchDeps, 'api'>>;
-  retryBackoff?: RetryBackoff;
+  /** Reads the API key's secret (default: Powertools' own provider). */
+  secrets?: SecretsProvider;
+}
+
+/** Observers of an invocation, for the local runner and tests (Lambda sets none). */
+export interface LaunchHooks {
+  onOutcome?: (outcome: MessageOutcome) => void;
+}
+
+export interface LaunchHandlerDeps {
+  config: LaunchConfig;
+  clients: LaunchClients;
+  logger: Logger;
+  metrics: Metrics;
+  hooks?: LaunchHooks;
+  /** The clock (tests). Default Date.now. */
   now?: () => number;
+  /** Product-Live client settings beyond the configuration (tests: fewer retries, shorter waits). */
+  api?: Partial<Omit<ProductLiveClientOptions, 'baseUrl' | 'apiKey'>>;
+  /** Replaces dependencies of the use case (tests: a store that fails at a chosen moment). */
+  overrides?: Partial<Omit<LaunchDeps, 'api'>>;
+  /** Visibility backoff of retried messages (tests: seconds instead of minutes). */
+  retryBackoff?: RetryBackoff;
 }
 
 /** The launch function's handler: an SQS batch in, a partial batch response out. */
-export function createLaunchHandler(options: LaunchHandlerOptions) {
-  const { config } = options;
-  const logger = options.logger ?? new Logger({ serviceName: 'product-live-launch' });
-  const metrics = options.metrics ?? new Metrics({ namespace: 'ProductLiveSync', serviceName: 'launch' });
+export function createLaunchHandler(options: LaunchHandlerDeps) {
+  const { config, clients, logger, metrics } = options;
   const now = options.now ?? Date.now;
-  const doc = createDocumentClient(options.dynamo);
+  const doc = createDocumentClient(clients.dynamo);
   const executions = new ExecutionRepository(doc, config.executionsTableName);
   const attempts = new LaunchAttemptRepository(doc, config.idempotencyTableName, {
     ttlSeconds: config.idempotencyTtlSeconds,
   });
-  const queue = new SqsLaunchQueue(options.sqs, config.queueUrl, config.dlqUrl);
+  const queue = new SqsLaunchQueue(clients.sqs, config.queueUrl, config.dlqUrl);
+  const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
 
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: 'key',
@@ -85,7 +99,7 @@ export function createLaunchHandler(options: LaunchHandlerOptions) {
   });
   const persistenceStore = new DynamoDBPersistenceLayer({
     tableName: config.idempotencyTableName,
-    awsSdkV3Client: options.dynamo,
+    awsSdkV3Client: clients.dynamo,
   });
   const launchIdempotently = makeIdempotent(
     (request: LaunchRequest, call: { deps: LaunchDeps; options: LaunchOptions }): Promise<LaunchResult> =>
@@ -104,14 +118,14 @@ export function createLaunchHandler(options: LaunchHandlerOptions) {
     retryBaseMs: 1_000,
     retryMaxMs: 10_000,
     logger,
-    ...options.clientOptions,
+    ...options.api,
   });
 
   const launchHandler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     // In-progress idempotency records expire with this invocation, so a crash is retried after it.
     idempotencyConfig.registerLambdaContext(context);
-    const api = productLiveClient(await resolveApiKey(config.apiKey));
-    const deps: LaunchDeps = { api, executions, attempts, now, logger, ...options.deps };
+    const api = productLiveClient(await apiKeys.get());
+    const deps: LaunchDeps = { api, executions, attempts, now, logger, ...options.overrides };
     const requestsBefore = api.requestCount;
     const throttledBefore = api.throttledCount;
     try {
@@ -123,10 +137,13 @@ export function createLaunchHandler(options: LaunchHandlerOptions) {
           logger,
           now,
           remainingTimeMs: () => context.getRemainingTimeInMillis(),
-          reserveMs: config.timeoutMs + RESERVE_MARGIN_MS,
+          reserveMs: config.timeoutMs + LAUNCH_RESERVE_MARGIN_SECONDS * 1000,
           ...(options.retryBackoff ? { retryBackoff: options.retryBackoff } : {}),
           maxReceiveCount: config.maxReceiveCount,
-          onOutcome: (outcome) => metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1),
+          onOutcome: (outcome) => {
+            metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1);
+            options.hooks?.onOutcome?.(outcome);
+          },
         },
         event,
       );

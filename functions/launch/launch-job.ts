@@ -2,20 +2,14 @@
 // -> Product-Live client (create, find), attempt store (markers, claims), execution repository.
 // Dependencies are passed in; nothing here reads the environment.
 //
-// Why markers and claims: Product-Live's create call takes no idempotency key, and the idempotency record
-// is completed only after create returns. A crash (Lambda timeout, killed container) or an ambiguous
-// failure (5xx, timeout, reset) between the two leaves a job that may have started with no record of it.
-// So before calling create, the use case writes an attempt marker for the launch key. A later attempt that
-// finds the marker first looks for an execution of the same job, created at or after the first attempt
-// (minus a clock-skew allowance), whose input equals the request's (ignoring the platform-added
-// `input.context`), and that no other launch key has claimed; it adopts that execution instead of
-// creating a second one. Claims (a conditional put per execution id) make sure that two launch keys never
-// adopt the same execution. An attempt that provably started nothing (it failed before calling create, or
-// create was refused: 429, another 4xx, a connection that never opened) settles its marker, so that a
-// retry after mere throttling creates at once instead of paging through the job's recent executions.
+// Why markers and claims, and where the guarantee ends: docs/launches.md "Exactly once".
+import { MAX_INLINE_RAW_BYTES } from '../core/defaults';
+import { describeError } from '../core/errors';
 import { fingerprint, mergeFileCopies, toExecutionFields } from '../core/executions/execution-record';
+import type { AppLogger } from '../core/observability';
+import { findAllPages } from '../core/product-live/find-pages';
 import { and, eq, greaterOrEqual } from '../core/product-live/find-query';
-import { isOutcomeUnknown, ProductLiveError } from '../core/product-live/product-live.errors';
+import { startedNothing } from '../core/product-live/product-live.errors';
 import type {
   CreateJobExecutionRequest,
   FindQuery,
@@ -53,18 +47,12 @@ export interface LaunchAttemptStore {
   findClaims(executionIds: readonly string[]): Promise<Map<string, string>>;
 }
 
-/** The logging the use case does; Powertools' Logger fits. */
-export interface LaunchLogger {
-  info(message: string, ...attributes: Record<string, unknown>[]): void;
-  warn(message: string, ...attributes: Record<string, unknown>[]): void;
-}
-
 export interface LaunchDeps {
   api: LaunchApi;
   executions: { insertIfAbsent(item: ExecutionItem): Promise<WriteOutcome> };
   attempts: LaunchAttemptStore;
   now: () => number;
-  logger: LaunchLogger;
+  logger: AppLogger;
   /** How far before the first attempt an execution's `createdAt` may lie (clocks differ). Default 60 s. */
   clockSkewMs?: number;
   /** Page size of the lookup of an earlier launch. Default 200. */
@@ -104,8 +92,6 @@ export class EarlierLaunchLookupError extends Error {
 export const DEFAULT_CLOCK_SKEW_MS = 60_000;
 const DEFAULT_LOOKUP_PAGE_SIZE = 200;
 const MAX_LOOKUP_PAGES = 25;
-/** Larger API objects are left to the sync, which offloads them to S3 (its MAX_INLINE_RAW_BYTES). */
-const MAX_INLINE_RAW_BYTES = 300_000;
 
 /**
  * Starts the job of `request` at most once per launch key: records an attempt marker, adopts the
@@ -148,19 +134,11 @@ export async function launchJob(
     await recordExecution(deps, execution);
     return toResult('launched', execution);
   } catch (error) {
-    if (phase === 'before-create' || (phase === 'create' && createWasRefused(error))) {
+    if (phase === 'before-create' || (phase === 'create' && startedNothing(error))) {
       await settle(deps, request.key);
     }
     throw error;
   }
-}
-
-/**
- * True when create certainly started nothing: a client failure whose outcome is known (the API refused it
- * with a 4xx, 429 included, or the request never left). An abort or any other error proves nothing.
- */
-function createWasRefused(error: unknown): boolean {
-  return error instanceof ProductLiveError && !isOutcomeUnknown(error);
 }
 
 /** Settles the attempt; if that fails, the attempt stays unsettled and the retry merely looks first. */
@@ -170,7 +148,7 @@ async function settle(deps: LaunchDeps, key: string): Promise<void> {
   } catch (error) {
     deps.logger.warn('could not settle a launch attempt; its retry will look for an earlier launch first', {
       key,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      error: describeError(error),
     });
   }
 }
@@ -192,23 +170,19 @@ async function findEarlierLaunch(
   const size = deps.lookupPageSize ?? DEFAULT_LOOKUP_PAGE_SIZE;
   const wanted = inputFingerprint(request.input);
   const candidates = new Map<string, JobExecution>();
-  let received = 0;
-  for (let page = 0; ; page++) {
-    if (page >= MAX_LOOKUP_PAGES) {
+  for await (const page of findAllPages(deps.api, query, { size, ...(signal ? { signal } : {}) })) {
+    if (page.page >= MAX_LOOKUP_PAGES) {
       throw new EarlierLaunchLookupError(
         `more than ${MAX_LOOKUP_PAGES * size} executions of job ${request.jobId} since ${new Date(sinceMs).toISOString()}; cannot tell whether an earlier attempt started one`,
       );
     }
-    const list = await deps.api.findJobExecutions(query, { page, size, signal });
-    for (const execution of list.data) {
+    for (const execution of page.data) {
       // The result order is undocumented and offset pages drift: filter and dedupe here.
       if (execution.jobId !== request.jobId) continue;
       if (!(Date.parse(execution.createdAt) >= sinceMs)) continue;
       if (inputFingerprint(execution.input) !== wanted) continue;
       candidates.set(execution.id, execution);
     }
-    received += list.data.length;
-    if (list.data.length === 0 || received >= list.totalElements) break;
   }
   if (candidates.size === 0) return undefined;
 

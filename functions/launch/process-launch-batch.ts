@@ -14,12 +14,15 @@ import {
   IdempotencyValidationError,
 } from '@aws-lambda-powertools/idempotency';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describeError as describe } from '../core/errors';
+import type { AppLogger } from '../core/observability';
 import {
   isOutcomeUnknown,
   ProductLiveApiError,
   ProductLiveAuthError,
   ProductLiveNotFoundError,
   ProductLiveRateLimitError,
+  startedNothing,
 } from '../core/product-live/product-live.errors';
 import { InvalidLaunchMessageError, LaunchDeadlineError } from './launch.errors';
 import type { LaunchOptions, LaunchRequest, LaunchResult } from './launch-job';
@@ -31,13 +34,6 @@ export type MessageOutcome = 'launched' | 'adopted' | 'duplicate' | 'dead-letter
 
 /** A launch result as the idempotency wrapper returns it: `replayed` when it comes from a stored record. */
 export type IdempotentLaunchResult = LaunchResult & { replayed?: boolean };
-
-/** The logging of batch processing; Powertools' Logger fits. */
-export interface BatchLogger {
-  info(message: string, ...attributes: Record<string, unknown>[]): void;
-  warn(message: string, ...attributes: Record<string, unknown>[]): void;
-  error(message: string, ...attributes: Record<string, unknown>[]): void;
-}
 
 /** Visibility backoff of retried messages: `baseSeconds × 2^(receiveCount − 1)`, at most `maxSeconds`. */
 export interface RetryBackoff {
@@ -51,7 +47,7 @@ export interface LaunchBatchDeps {
   /** launchJob behind the idempotency wrapper. */
   launch: (request: LaunchRequest, options: LaunchOptions) => Promise<IdempotentLaunchResult>;
   queue: LaunchQueue;
-  logger: BatchLogger;
+  logger: AppLogger;
   now: () => number;
   /** Milliseconds left in the invocation. */
   remainingTimeMs: () => number;
@@ -196,7 +192,7 @@ export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): 
     }
     return { action: 'dead-letter', kind: 'rejected-by-api', reason };
   }
-  if (isOutcomeUnknown(error) && !isLookup(error)) {
+  if (isOutcomeUnknown(error) && !startedNothing(error)) {
     return {
       action: 'retry',
       reason: `${describe(error)} (the job may have started; the retry checks first)`,
@@ -265,17 +261,6 @@ function report(
 function receiveCountOf(record: SQSRecord): number {
   const count = Number(record.attributes?.ApproximateReceiveCount);
   return Number.isInteger(count) && count >= 1 ? count : 1;
-}
-
-/** A failed find (the lookup of an earlier launch) is a read: whatever its answer, it started nothing. */
-function isLookup(error: unknown): boolean {
-  const path = error instanceof Error ? (error as { path?: unknown }).path : undefined;
-  return typeof path === 'string' && path.endsWith('/find');
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
 
 function snippet(text: string): string {

@@ -1,19 +1,10 @@
-// Layer flow: sync handler (or local runner) -> runSync (use case) -> Product-Live client, execution and
-// sync-state repositories, file copier. Dependencies are passed in; nothing here reads the environment.
-//
-// The algorithm, and why (see README "How the sync works"):
-// 1. Re-read the executions stored as not ended (`in` on id, many per request): a createdAt cursor never
-//    sees updates, and the API has no updatedAt.
-// 2. Page the window `createdAt >= lower` with offset pages, where lower = watermark - lookback. The
-//    inclusive bound and the lookback absorb equal timestamps, clock skew and late visibility; ids dedupe.
-//    The window's upper end is fixed when it opens (run start): the watermark never passes it.
-// 3. The window is complete when the distinct executions seen cover the API's totalElements (for a
-//    window paged over several runs: when the store holds that many from its lower bound on); otherwise
-//    (unknown result order, inserts while paging) a verification pass re-reads it once.
-// 4. Checkpoint after each page's writes; a run that stops (time budget, crash) resumes the window.
-// 5. Copy every pending file; failed copies are retried by later runs with backoff, up to a bound.
+// Layer flow: sync handler -> runSync (use case) -> Product-Live client, execution and sync-state
+// repositories, the files phase (file-copies.ts). Dependencies are passed in; nothing here reads the
+// environment. The algorithm and its reasons: docs/sync.md.
 import Bottleneck from 'bottleneck';
 import { settleAll } from '../core/concurrency';
+import { MAX_INLINE_RAW_BYTES } from '../core/defaults';
+import { describeError } from '../core/errors';
 import {
   executionS3Prefix,
   type FileCopy,
@@ -22,9 +13,11 @@ import {
   toExecutionFields,
 } from '../core/executions/execution-record';
 import type { CopyRequest, CopyResult } from '../core/files/file-copier';
+import type { AppLogger } from '../core/observability';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { ExecutionItem, ExecutionRepository } from '../core/store/execution-repository';
 import type { Checkpoint, PassState, SyncStateRepository } from '../core/store/sync-state-repository';
+import { FileCopies } from './file-copies';
 import type { SyncSummary } from './sync-summary';
 
 /** The Product-Live calls the sync makes. */
@@ -33,14 +26,6 @@ export interface SyncApi {
   getJobExecution(id: string): Promise<JobExecution>;
   readonly requestCount: number;
   readonly throttledCount: number;
-}
-
-/** The logging the sync does; Powertools' Logger fits. */
-export interface SyncLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
 /** Progress for people watching a local run. */
@@ -71,7 +56,7 @@ export interface SyncDeps {
   now: () => number;
   /** Milliseconds left before the Lambda (or the local runner) stops this run. */
   remainingTimeMs: () => number;
-  logger: SyncLogger;
+  logger: AppLogger;
   onProgress?: (progress: SyncProgress) => void;
 }
 
@@ -94,8 +79,6 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
   return new SyncRun(deps, options).run();
 }
 
-/** Raw execution JSON above this size goes to S3 (DynamoDB items are limited to 400 KB). */
-export const MAX_INLINE_RAW_BYTES = 300_000;
 const MIN_PAGE_SIZE = 10;
 /** Ids per `in` query: a small request body, whatever the page size. */
 const MAX_IDS_PER_QUERY = 100;
@@ -109,12 +92,11 @@ class SyncRun {
   private readonly outcomes = new Map<string, Outcome>();
   private openRefreshed = 0;
   private idLookups = 0;
-  private readonly files = { copied: 0, skipped: 0, failed: 0 };
+  private readonly files: FileCopies;
   private moreRemaining = false;
   private watermark: string | null = null;
   private readonly apiRequestsAtStart: number;
   private readonly throttledAtStart: number;
-  private readonly copyLimiter: Bottleneck;
 
   constructor(
     private readonly deps: SyncDeps,
@@ -123,7 +105,20 @@ class SyncRun {
     this.startedAt = deps.now();
     this.apiRequestsAtStart = deps.api.requestCount;
     this.throttledAtStart = deps.api.throttledCount;
-    this.copyLimiter = new Bottleneck({ maxConcurrent: options.fileCopyConcurrency });
+    this.files = new FileCopies(
+      {
+        copier: deps.copier,
+        executions: deps.executions,
+        now: deps.now,
+        logger: deps.logger,
+        outOfTime: () => this.outOfTime(),
+        onDeferred: () => {
+          this.moreRemaining = true;
+        },
+        onProgress: (counts) => deps.onProgress?.({ phase: 'files', ...counts }),
+      },
+      { concurrency: options.fileCopyConcurrency, maxAttempts: options.fileCopyMaxAttempts },
+    );
   }
 
   async run(): Promise<SyncSummary> {
@@ -146,7 +141,7 @@ class SyncRun {
       this.watermark = checkpoint?.watermark ?? null;
       await this.refreshOpenExecutions();
       await this.syncWindow(checkpoint);
-      await this.copyDueFiles();
+      await this.files.copyDue();
     } catch (caught) {
       this.moreRemaining = true;
       error = this.stopped(caught);
@@ -160,7 +155,7 @@ class SyncRun {
 
   /** Logs why the run stopped and returns the summary's `error` text. */
   private stopped(caught: unknown): string {
-    const error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
+    const error = describeError(caught);
     this.deps.logger.error('sync run stopped on an error; progress up to the last checkpoint is kept', {
       error,
     });
@@ -404,11 +399,7 @@ class SyncRun {
         }),
       ),
     );
-    const written = [...inserts, ...updates];
-    this.files.skipped += written
-      .flatMap((item) => item.files)
-      .filter((file) => file.status === 'copied').length;
-    await this.copyFiles(written.filter((item) => item.files.some((file) => isDue(file, nowIso))));
+    await this.files.copyWritten([...inserts, ...updates]);
   }
 
   private toItem(
@@ -440,99 +431,12 @@ class SyncRun {
     if (!previous || rank[outcome] > rank[previous]) this.outcomes.set(id, outcome);
   }
 
-  // --- files ------------------------------------------------------------------------------------------
-
-  /** Copies the due files of these executions, then records the outcome of each on its execution. */
-  private async copyFiles(items: readonly ExecutionItem[]): Promise<void> {
-    await settleAll(items.map((item) => this.copyFilesOf(item)));
-  }
-
-  private async copyFilesOf(item: ExecutionItem): Promise<void> {
-    const nowIso = new Date(this.deps.now()).toISOString();
-    const files = item.files.map((file) => ({ ...file }));
-    const due = files.filter((file) => isDue(file, nowIso));
-    if (due.length === 0) return;
-    let attempted = 0;
-    await settleAll(
-      due.map((file) =>
-        this.copyLimiter.schedule(async () => {
-          if (this.outOfTime()) {
-            this.moreRemaining = true;
-            return;
-          }
-          attempted += 1;
-          await this.copyOne(item, file);
-        }),
-      ),
-    );
-    if (attempted > 0) await this.deps.executions.saveFiles(item.id, files);
-    this.deps.onProgress?.({ phase: 'files', copied: this.files.copied, failed: this.files.failed });
-  }
-
-  private async copyOne(item: ExecutionItem, file: FileCopy): Promise<void> {
-    try {
-      const result = await this.deps.copier.copy({
-        sourceUrl: file.sourceUrl,
-        s3Key: file.s3Key,
-        metadata: { 'execution-id': item.id, 'job-id': item.jobId, 'source-path': file.path },
-      });
-      Object.assign(file, {
-        status: 'copied',
-        attempts: file.attempts + 1,
-        size: result.size,
-        sha256: result.sha256,
-        contentType: result.contentType,
-        copiedAt: new Date(this.deps.now()).toISOString(),
-      });
-      delete file.lastError;
-      delete file.nextAttemptAt;
-      this.files.copied += 1;
-    } catch (error) {
-      const attempts = file.attempts + 1;
-      const permanent = (error as { permanent?: boolean }).permanent === true;
-      const giveUp = permanent || attempts >= this.options.fileCopyMaxAttempts;
-      file.attempts = attempts;
-      file.lastError = error instanceof Error ? error.message : String(error);
-      if (giveUp) {
-        file.status = 'failed';
-        delete file.nextAttemptAt;
-      } else {
-        file.status = 'pending';
-        file.nextAttemptAt = new Date(this.deps.now() + retryDelayMs(attempts)).toISOString();
-      }
-      this.files.failed += 1;
-      this.deps.logger.warn('file copy failed', {
-        executionId: item.id,
-        path: file.path,
-        attempts,
-        willRetry: !giveUp,
-        error: file.lastError,
-      });
-    }
-  }
-
-  /** Copies left over by earlier runs (failures due for a retry, runs that stopped mid-way). */
-  private async copyDueFiles(): Promise<void> {
-    const nowIso = new Date(this.deps.now()).toISOString();
-    const dueIds: string[] = [];
-    for await (const item of this.deps.executions.listFilesDue(nowIso)) dueIds.push(item.id);
-    for (const id of dueIds) {
-      if (this.outOfTime()) {
-        this.moreRemaining = true;
-        return;
-      }
-      // The index is eventually consistent: decide from a consistent read of the item.
-      const item = await this.deps.executions.get(id);
-      if (item) await this.copyFilesOf(item);
-    }
-  }
-
   private summary(overrides: { skipped?: boolean; error?: string | null }): SyncSummary {
     const counts = { new: 0, updated: 0, unchanged: 0 };
     for (const outcome of this.outcomes.values()) counts[outcome] += 1;
     return {
       executions: { ...counts, openRefreshed: this.openRefreshed },
-      files: { ...this.files },
+      files: { ...this.files.counts },
       apiRequests: this.deps.api.requestCount - this.apiRequestsAtStart,
       throttled: this.deps.api.throttledCount - this.throttledAtStart,
       moreRemaining: this.moreRemaining,
@@ -542,13 +446,4 @@ class SyncRun {
       error: overrides.error ?? null,
     };
   }
-}
-
-function isDue(file: FileCopy, nowIso: string): boolean {
-  return file.status === 'pending' && (file.nextAttemptAt ?? '') <= nowIso;
-}
-
-/** Backoff between attempts of a failed copy: 5 minutes, doubling, at most a day. */
-function retryDelayMs(attempts: number): number {
-  return Math.min(24 * 3600_000, 5 * 60_000 * 2 ** (attempts - 1));
 }

@@ -7,9 +7,9 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { InfraConfig } from '../config';
+import { LAUNCH_DEAD_LETTER_QUEUE, LAUNCH_QUEUE } from '../../functions/core/store/queue-definitions';
+import { functionEnvironment, type InfraConfig } from '../config';
 import type { ApiKeySecret } from './api-key-secret';
-import { productLiveEnvironment } from './product-live-environment';
 import { ProjectFunction } from './project-function';
 
 export interface LaunchServiceProps {
@@ -29,16 +29,15 @@ export class LaunchService extends Construct {
     const { config, executionsTable, idempotencyTable, apiKey } = props;
 
     // SQS-managed encryption: senders (the AWS CLI, other services) need no KMS key grant to send.
-    this.deadLetterQueue = new Queue(this, 'LaunchDeadLetterQueue', {
+    this.deadLetterQueue = new Queue(this, LAUNCH_DEAD_LETTER_QUEUE.logicalName, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(LAUNCH_DEAD_LETTER_QUEUE.retentionDays),
     });
-    this.queue = new Queue(this, 'LaunchQueue', {
+    this.queue = new Queue(this, LAUNCH_QUEUE.logicalName, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // Shorter than the DLQ's 14 days: a standard queue's message keeps its first enqueue time in the DLQ.
-      retentionPeriod: Duration.days(4),
+      retentionPeriod: Duration.days(LAUNCH_QUEUE.retentionDays),
       visibilityTimeout: config.derived.launchVisibilityTimeout,
       deadLetterQueue: {
         queue: this.deadLetterQueue,
@@ -57,19 +56,16 @@ export class LaunchService extends Construct {
       timeout: config.launchTimeout,
       memorySize: config.launchMemoryMb,
       logRetention: config.logRetention,
-      logLevel: config.logLevel,
       tracing: config.tracing,
+      // From the configuration: LAUNCH_REQUESTS_PER_MINUTE is the launch share split over the most instances
+      // the event source runs at once (invariant 6); LAUNCH_MAX_RECEIVE_COUNT is the queue's own redrive limit.
       environment: {
-        ...productLiveEnvironment(config, apiKey, executionsTable),
+        ...functionEnvironment('launch', config),
+        PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
+        EXECUTIONS_TABLE_NAME: executionsTable.tableName,
         IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
         LAUNCH_QUEUE_URL: this.queue.queueUrl,
         LAUNCH_DLQ_URL: this.deadLetterQueue.queueUrl,
-        // Each instance keeps its own rate budget: the launch share is split over the most instances the
-        // event source runs at once, so all of them together stay within it (invariant 6).
-        LAUNCH_REQUESTS_PER_MINUTE: String(config.derived.launchRequestsPerMinutePerInstance),
-        LAUNCH_IDEMPOTENCY_TTL_SECONDS: String(config.launchIdempotencyTtlDays * 24 * 3600),
-        // The queue's own redrive limit: the last delivery's failure is dead-lettered with its reason.
-        LAUNCH_MAX_RECEIVE_COUNT: String(config.launchMaxReceiveCount),
       },
     });
     const fn = this.handler.function;

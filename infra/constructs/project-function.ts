@@ -9,7 +9,6 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { LogLevel } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import { BUNDLING } from './bundling-settings';
 
@@ -27,10 +26,9 @@ export interface ProjectFunctionProps {
   readonly serviceName: string;
   readonly timeout: Duration;
   readonly memorySize: number;
-  /** The function's own configuration (see functions/core/config.ts); the Powertools settings are added. */
+  /** The function's own configuration (see functions/core/config.ts); the Powertools names are added. */
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
-  readonly logLevel: LogLevel;
   readonly tracing: boolean;
   readonly reservedConcurrentExecutions?: number;
 }
@@ -77,7 +75,6 @@ export class ProjectFunction extends Construct {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        POWERTOOLS_LOG_LEVEL: props.logLevel,
         // Stack traces point into the TypeScript sources through the bundled source map.
         NODE_OPTIONS: '--enable-source-maps',
       },

@@ -8,15 +8,12 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
 import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
-import type { InfraConfig } from '../config';
+import { functionEnvironment, type InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
-import { productLiveEnvironment } from './product-live-environment';
 import { ProjectFunction } from './project-function';
-
-/** Where the sync writes in the files bucket: file copies and oversized execution JSON (execution-record.ts). */
-export const FILES_KEY_PREFIX = 'executions/';
 /**
  * The indexes the sync queries: the open executions, the executions with file copies due, and (COUNT only,
  * with byOpen) byStatus, to prove complete a window paged over several runs.
@@ -56,18 +53,13 @@ export class SyncService extends Construct {
       // invocation that arrives while a run is still going is throttled, and dropped after maxEventAge.
       reservedConcurrentExecutions: 1,
       logRetention: config.logRetention,
-      logLevel: config.logLevel,
       tracing: config.tracing,
       environment: {
-        ...productLiveEnvironment(config, apiKey, executionsTable),
+        ...functionEnvironment('sync', config),
+        PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
+        EXECUTIONS_TABLE_NAME: executionsTable.tableName,
         STATE_TABLE_NAME: stateTable.tableName,
         FILES_BUCKET_NAME: filesBucket.bucketName,
-        SYNC_START_DATE: config.syncStartDate,
-        SYNC_PAGE_SIZE: String(config.syncPageSize),
-        SYNC_REQUESTS_PER_MINUTE: String(config.syncRequestsPerMinute),
-        SYNC_TIME_MARGIN_SECONDS: String(config.derived.syncTimeMarginSeconds),
-        SYNC_LEASE_SECONDS: String(config.derived.syncLeaseSeconds),
-        ...(config.fileAllowedHosts ? { FILE_ALLOWED_HOSTS: config.fileAllowedHosts.join(',') } : {}),
       },
     });
     const fn = this.handler.function;

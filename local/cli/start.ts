@@ -160,7 +160,7 @@ async function main(): Promise<number> {
       api: options.api,
       ports: options.ports,
       demo: options.demo,
-      env: process.env,
+      settings: process.env,
       logLevel: options.verbose ? 'INFO' : options.quiet || options.json ? 'ERROR' : 'WARN',
     });
   } catch (error) {

@@ -2,6 +2,7 @@
 // agree on. The tables, bucket and queues are created from the same definitions as the CDK stack's.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { StoreNames } from '../aws/provision';
 
 export const DEFAULT_DATA_DIR = '.local';
 
@@ -14,6 +15,16 @@ export const LOCAL_TABLE_NAMES = {
 export const LOCAL_BUCKET_NAME = 'product-live-files';
 
 export const LOCAL_QUEUE_NAMES = { launch: 'product-live-launch', dlq: 'product-live-launch-dlq' } as const;
+
+/** The store of `npm start`, under fixed names so that the other local CLIs find it. */
+export const LOCAL_STORE_NAMES: StoreNames = {
+  executionsTable: LOCAL_TABLE_NAMES.executions,
+  stateTable: LOCAL_TABLE_NAMES.state,
+  idempotencyTable: LOCAL_TABLE_NAMES.idempotency,
+  filesBucket: LOCAL_BUCKET_NAME,
+  launchQueue: LOCAL_QUEUE_NAMES.launch,
+  launchDeadLetterQueue: LOCAL_QUEUE_NAMES.dlq,
+};
 
 /** Fixed default ports, so that `npm run launch` finds the running stack's queue without flags. */
 export const DEFAULT_LOCAL_PORTS = { emulator: 4010, dynamodb: 8000, s3: 4569, sqs: 9324 } as const;

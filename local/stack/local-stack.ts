@@ -1,35 +1,38 @@
 // Layer flow: `npm start` (local/cli/start.ts) -> this module -> local AWS servers, the Product-Live emulator,
-// and the very handler modules Lambda runs (functions/sync/handler.ts, functions/launch/handler.ts), invoked
-// with the same event shapes. Nothing here is business logic: it wires and schedules.
+// and the functions built by the same factories Lambda's handler modules call (createSyncHandler,
+// createLaunchHandler), invoked with the same event shapes. Nothing here is business logic: it wires and
+// schedules.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { ensureTable } from '../../functions/core/store/create-tables';
 import {
-  EXECUTIONS_TABLE,
-  IDEMPOTENCY_TABLE,
-  STATE_TABLE,
-} from '../../functions/core/store/table-definitions';
+  ENV_VARIABLES,
+  type EnvVariableName,
+  loadLaunchConfig,
+  loadSyncConfig,
+} from '../../functions/core/config';
+import { createObservability } from '../../functions/core/observability';
+import { createLaunchHandler } from '../../functions/launch/launch-handler';
 import type { SyncProgress } from '../../functions/sync/run-sync';
+import { createSyncHandler } from '../../functions/sync/sync-handler';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import {
   type LocalAwsServers,
   localLastDeliveryReceiveCount,
   startLocalAwsServers,
 } from '../aws/local-aws-servers';
+import { createLocalClients, provisionStore, storeEnvironment } from '../aws/provision';
 import { createEmulator, type Emulator, systemClock } from '../emulator';
 import {
   DEFAULT_LOCAL_PORTS,
-  LOCAL_BUCKET_NAME,
-  LOCAL_QUEUE_NAMES,
+  LOCAL_STORE_NAMES,
   LOCAL_TABLE_NAMES,
   type LocalStackState,
   STACK_STATE_FILE,
 } from './local-stack-settings';
 import { type LaunchPollerStats, SqsLaunchPoller } from './sqs-launch-poller';
+
+export type LocalLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -38,10 +41,13 @@ export interface LocalStackOptions {
   ports?: Partial<Record<keyof typeof DEFAULT_LOCAL_PORTS, number>>;
   /** Demo data of the emulator. */
   demo?: { seed: number; executions: number };
-  /** The environment the handlers see on top of the stack's own settings (SYNC_PAGE_SIZE, ...). */
-  env?: Record<string, string | undefined>;
-  /** Powertools log level of the handlers (their JSON logs go to stdout/stderr). */
-  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /**
+   * The functions' own settings (SYNC_PAGE_SIZE, ...), as environment variables would give them; only the
+   * variables the functions define are read.
+   */
+  settings?: Record<string, string | undefined>;
+  /** Log level of the functions (their JSON logs go to stdout). */
+  logLevel?: LocalLogLevel;
 }
 
 /** Time budget of one local sync run (a Lambda's 15 minutes, less a minute). */
@@ -95,49 +101,55 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => emulator?.stop() ?? Promise.resolve());
       api = { url: emulator.url, key: emulator.apiKey };
     }
+    const clients = createLocalClients(servers.endpoints, servers.region);
+    cleanups.push(async () => clients.destroy());
+    const store = await provisionStore(clients, LOCAL_STORE_NAMES, { maxReceiveCount: MAX_RECEIVE_COUNT });
+    const queues = store.queues as NonNullable<typeof store.queues>;
     const { dynamodb, s3, sqs } = servers.endpoints as Required<typeof servers.endpoints>;
-    const clientSettings = { region: servers.region, credentials: servers.credentials };
-    const dynamo = new DynamoDBClient({ ...clientSettings, endpoint: dynamodb });
-    await Promise.all([
-      ensureTable(dynamo, EXECUTIONS_TABLE, LOCAL_TABLE_NAMES.executions),
-      ensureTable(dynamo, STATE_TABLE, LOCAL_TABLE_NAMES.state),
-      ensureTable(dynamo, IDEMPOTENCY_TABLE, LOCAL_TABLE_NAMES.idempotency),
-      ensureBucket(new S3Client({ ...clientSettings, endpoint: s3, forcePathStyle: true })),
-    ]);
-    const sqsClient = new SQSClient({ ...clientSettings, endpoint: sqs });
-    const queues = await ensureQueues(sqsClient);
     const state: LocalStackState = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
       region: servers.region,
       endpoints: { dynamodb, s3, sqs, productLive: api.url },
       tables: LOCAL_TABLE_NAMES,
-      bucket: LOCAL_BUCKET_NAME,
-      queues,
+      bucket: store.filesBucket,
+      queues: { launchUrl: queues.launchUrl, dlqUrl: queues.dlqUrl },
     };
     const stateFile = join(dataDir, STACK_STATE_FILE);
     await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`);
     cleanups.push(() => rm(stateFile, { force: true }));
 
-    // The handlers read their configuration from the environment at import, exactly as in Lambda.
-    Object.assign(process.env, {
-      ...options.env,
-      ...servers.env,
+    // The functions' configuration, exactly as Lambda's environment would give it.
+    const environment = {
+      ...functionSettings(options.settings),
+      ...storeEnvironment(store),
       PRODUCT_LIVE_API_URL: api.url,
       PRODUCT_LIVE_API_KEY: api.key,
-      EXECUTIONS_TABLE_NAME: LOCAL_TABLE_NAMES.executions,
-      STATE_TABLE_NAME: LOCAL_TABLE_NAMES.state,
-      IDEMPOTENCY_TABLE_NAME: LOCAL_TABLE_NAMES.idempotency,
-      FILES_BUCKET_NAME: LOCAL_BUCKET_NAME,
-      LAUNCH_QUEUE_URL: queues.launchUrl,
-      LAUNCH_DLQ_URL: queues.dlqUrl,
       LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(MAX_RECEIVE_COUNT)),
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'WARN',
-      POWERTOOLS_SERVICE_NAME: 'product-live-sync-local',
+    };
+    const logLevel = options.logLevel ?? 'WARN';
+    let onProgress: ((progress: SyncProgress) => void) | undefined;
+    const sync = createSyncHandler({
+      config: loadSyncConfig(environment),
+      clients,
+      ...createObservability({
+        serviceName: 'sync',
+        namespace: 'ProductLiveSync',
+        logLevel,
+        recordMetrics: true,
+      }),
+      hooks: { onProgress: (progress) => onProgress?.(progress) },
     });
-    const sync = await import('../../functions/sync/handler');
-    const launch = await import('../../functions/launch/handler');
+    const launch = createLaunchHandler({
+      config: loadLaunchConfig(environment),
+      clients,
+      ...createObservability({
+        serviceName: 'launch',
+        namespace: 'ProductLiveSync',
+        logLevel,
+        recordMetrics: true,
+      }),
+    });
     let poller: SqsLaunchPoller | undefined;
     let syncing: Promise<SyncSummary> | undefined;
     cleanups.push(async () => {
@@ -148,24 +160,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       state,
       emulator,
-      async syncOnce(onProgress) {
-        const listener = (progress: SyncProgress) => onProgress?.(progress);
-        sync.syncProgress.on('progress', listener);
+      async syncOnce(listener) {
+        onProgress = listener;
         try {
-          syncing = sync.handler({}, lambdaContext('sync', LOCAL_RUN_BUDGET_MS));
+          syncing = sync({}, lambdaContext('sync', LOCAL_RUN_BUDGET_MS));
           return await syncing;
         } finally {
-          sync.syncProgress.off('progress', listener);
+          onProgress = undefined;
           syncing = undefined;
         }
       },
       startLauncher(onBatch) {
         poller ??= new SqsLaunchPoller({
-          sqs: sqsClient,
+          sqs: clients.sqs,
           queueUrl: queues.launchUrl,
-          queueArn: `arn:aws:sqs:${servers.region}:${ACCOUNT_ID}:${LOCAL_QUEUE_NAMES.launch}`,
+          queueArn: queues.launchArn,
           region: servers.region,
-          invoke: (event) => launch.handler(event, lambdaContext('launch', 60_000)),
+          invoke: (event) => launch(event, lambdaContext('launch', 60_000)),
           onBatch,
         });
         poller.start();
@@ -176,6 +187,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw error;
   }
+}
+
+/** The variables of `settings` that the functions define (anything else in a shell's environment is ignored). */
+function functionSettings(settings: Record<string, string | undefined> = {}): Record<string, string> {
+  const known = new Set<string>(Object.keys(ENV_VARIABLES) as EnvVariableName[]);
+  const picked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings)) {
+    if (known.has(name) && value !== undefined) picked[name] = value;
+  }
+  // The stack decides where the API, the tables and the queues are; a key or secret id in the shell does not.
+  for (const name of [
+    'PRODUCT_LIVE_API_URL',
+    'PRODUCT_LIVE_API_KEY',
+    'PRODUCT_LIVE_API_KEY_SECRET_ID',
+    'EXECUTIONS_TABLE_NAME',
+    'STATE_TABLE_NAME',
+    'FILES_BUCKET_NAME',
+    'IDEMPOTENCY_TABLE_NAME',
+    'LAUNCH_QUEUE_URL',
+    'LAUNCH_DLQ_URL',
+  ]) {
+    delete picked[name];
+  }
+  return picked;
 }
 
 /**
@@ -204,42 +239,6 @@ async function pinnedDemo(
   };
   await writeFile(file, `${JSON.stringify(fresh, null, 2)}\n`);
   return fresh;
-}
-
-async function ensureBucket(s3: S3Client): Promise<void> {
-  try {
-    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET_NAME }));
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
-  }
-}
-
-/** The launch queue and its DLQ, with the redrive policy of the deployed stack. */
-async function ensureQueues(sqs: SQSClient): Promise<{ launchUrl: string; dlqUrl: string }> {
-  const dlq = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: LOCAL_QUEUE_NAMES.dlq,
-      Attributes: { MessageRetentionPeriod: String(14 * 24 * 3600) },
-    }),
-  );
-  const dlqUrl = dlq.QueueUrl ?? '';
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const launch = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: LOCAL_QUEUE_NAMES.launch,
-      Attributes: {
-        VisibilityTimeout: '60',
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: attributes.Attributes?.QueueArn,
-          maxReceiveCount: MAX_RECEIVE_COUNT,
-        }),
-      },
-    }),
-  );
-  return { launchUrl: launch.QueueUrl ?? '', dlqUrl };
 }
 
 /** A Lambda context for a local invocation with the given time budget. */

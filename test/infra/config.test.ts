@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_KEYS, InfraConfigError, loadInfraConfig } from '../../infra/config';
+import { CONTEXT_KEYS, type ContextKey, InfraConfigError, loadInfraConfig } from '../../infra/config';
 import { createApp } from '../../infra/create-app';
 
 const load = (context: Record<string, unknown> = {}) => loadInfraConfig((key) => context[key]);
@@ -50,7 +50,7 @@ describe('CDK context configuration', () => {
   });
 
   it('documents a default for every key that has one, and the defaults parse', () => {
-    for (const [key, spec] of Object.entries(CONTEXT_KEYS)) {
+    for (const [key, spec] of Object.entries(CONTEXT_KEYS) as Array<[string, ContextKey<unknown>]>) {
       expect(spec.description, key).not.toBe('');
       if (spec.defaultValue !== undefined)
         expect(() => load({ [key]: spec.defaultValue }), key).not.toThrow();

@@ -19,7 +19,7 @@ async function executionWithOutput(
   output: (h: SyncHarness) => Record<string, unknown>,
   fileCopyMaxAttempts = 8,
 ) {
-  const h = await createSyncHarness({ sync: { fileCopyMaxAttempts } });
+  const h = await createSyncHarness({ config: { fileCopyMaxAttempts } });
   harness = h;
   const job = h.emulator.addJob({ title: 'Export', kind: 'no-files' });
   const execution = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });

@@ -35,7 +35,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
         maxGeneratedFileBytes: 4 * 1024,
         order: random.pick(['ascending', 'descending', 'insertion', 'shuffled'] as const),
       },
-      sync: { pageSize: 200, fileCopyConcurrency: 8 },
+      config: { pageSize: 200, fileCopyConcurrency: 8 },
       client: { retryMaxMs: 1_500, timeoutMs: 1_000 },
     });
     const account = createAccount(harness.emulator, random);

@@ -1,5 +1,5 @@
 // The emulator's HTTP API against the reference page: endpoints, defaults, paging, errors, schemas.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   DataFactoryFile,
@@ -7,13 +7,8 @@ import {
   JobExecutionList,
   NamedFileLink,
 } from '../../functions/core/product-live/product-live.schema';
-import {
-  createEmulator,
-  type Emulator,
-  EmulatorAlreadyStartedError,
-  type EmulatorOptions,
-  ManualClock,
-} from '../../local/emulator/index';
+import { type Emulator, EmulatorAlreadyStartedError, ManualClock } from '../../local/emulator/index';
+import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const T0 = '2024-06-01T12:00:00.000Z';
 const ErrorBody = z.object({
@@ -21,18 +16,9 @@ const ErrorBody = z.object({
   error: z.string().min(1),
   message: z.string().min(1),
 });
-const running: Emulator[] = [];
 
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
-});
-
-async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = createEmulator({ clock: new ManualClock(T0), rateLimit: false, ...options });
-  await emulator.start();
-  running.push(emulator);
-  return emulator;
-}
+const startEmulator = async (options: TestEmulatorOptions = {}): Promise<Emulator> =>
+  (await startTestEmulator({ clock: new ManualClock(T0), ...options })).emulator;
 
 interface CallOptions {
   body?: unknown;

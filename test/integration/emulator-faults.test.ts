@@ -1,32 +1,12 @@
 // Injected faults (one-shot and random), latency, the request log and the onRequest hook, and a stop()
 // that does not wait for hung connections.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
-import {
-  createEmulator,
-  type Emulator,
-  type EmulatorOptions,
-  type FaultKind,
-  ManualClock,
-} from '../../local/emulator/index';
+import type { Emulator, FaultKind } from '../../local/emulator/index';
+import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
-const running: Emulator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
-});
-
-async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = createEmulator({
-    clock: new ManualClock('2024-06-01T12:00:00.000Z'),
-    rateLimit: false,
-    demo: { seed: 51, executions: 40 },
-    ...options,
-  });
-  await emulator.start();
-  running.push(emulator);
-  return emulator;
-}
+const startEmulator = async (options: TestEmulatorOptions = {}): Promise<Emulator> =>
+  (await startTestEmulator({ demo: { seed: 51, executions: 40 }, ...options })).emulator;
 
 const EXECUTIONS = '/v1/data_factory/job_executions';
 

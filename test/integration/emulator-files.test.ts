@@ -1,25 +1,12 @@
 // File downloads: both kinds of file references, byte-exact content against the emulator's ground truth,
 // content types, empty and large files, a 1 GiB stream, download auth, redirects, truncation.
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '../../local/emulator/index';
+import { describe, expect, it } from 'vitest';
+import type { Emulator, ManualClock } from '../../local/emulator/index';
+import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
-const running: Emulator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
-});
-
-async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = createEmulator({
-    clock: new ManualClock('2024-06-01T12:00:00.000Z'),
-    rateLimit: false,
-    ...options,
-  });
-  await emulator.start();
-  running.push(emulator);
-  return emulator;
-}
+const startEmulator = async (options: TestEmulatorOptions = {}): Promise<Emulator> =>
+  (await startTestEmulator(options)).emulator;
 
 /** Downloads `url` while hashing it, never holding the body in memory. */
 async function download(url: string, headers: Record<string, string> = {}) {

@@ -1,24 +1,15 @@
 // The execution lifecycle over HTTP, driven by a ManualClock: PENDING -> RUNNING -> terminal, one run at
 // a time per pipeline in FIFO order, outputs (and their files) appearing only once a run has ended.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
-import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '../../local/emulator/index';
+import { type Emulator, ManualClock } from '../../local/emulator/index';
+import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const T0 = '2024-06-01T12:00:00.000Z';
 const RUN_MS = 10_000;
-const running: Emulator[] = [];
 
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
-});
-
-async function startEmulator(options: EmulatorOptions = {}) {
-  const clock = new ManualClock(T0);
-  const emulator = createEmulator({ clock, rateLimit: false, lifecycle: { runTimeMs: RUN_MS }, ...options });
-  await emulator.start();
-  running.push(emulator);
-  return { emulator, clock };
-}
+const startEmulator = (options: TestEmulatorOptions = {}) =>
+  startTestEmulator({ clock: new ManualClock(T0), lifecycle: { runTimeMs: RUN_MS }, ...options });
 
 async function api(emulator: Emulator, method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${emulator.url}${path}`, {

@@ -1,28 +1,17 @@
 // Result orders (ascending, descending, insertion, shuffled), equal createdAt values, and the offset
 // paging drift a client meets when executions are created while it pages.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
-import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '../../local/emulator/index';
+import type { Emulator } from '../../local/emulator/index';
+import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const SAME_AT = '2024-05-15T09:00:00.000Z';
-const running: Emulator[] = [];
 
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
-});
-
-async function startEmulator(options: EmulatorOptions = {}) {
-  const clock = new ManualClock('2024-06-01T12:00:00.000Z');
-  const emulator = createEmulator({
-    clock,
-    rateLimit: false,
+const startEmulator = (options: TestEmulatorOptions = {}) =>
+  startTestEmulator({
     demo: { seed: 61, executions: 250, sameCreatedAt: { count: 50, at: SAME_AT } },
     ...options,
   });
-  await emulator.start();
-  running.push(emulator);
-  return { emulator, clock };
-}
 
 async function listAll(emulator: Emulator, paging = 'size=1000'): Promise<JobExecution[]> {
   const response = await fetch(`${emulator.url}/v1/data_factory/job_executions?${paging}`, {

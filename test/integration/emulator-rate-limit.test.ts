@@ -1,23 +1,19 @@
 // The 50 requests/minute limit: a sliding 60-second window per API key, answered with 429 and a
 // Retry-After in each configured style, recovering exactly when the window slides. Time is a ManualClock.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '../../local/emulator/index';
+import { type Emulator, ManualClock } from '../../local/emulator/index';
+import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const T0 = Date.parse('2024-06-01T12:00:00.000Z');
-const running: Emulator[] = [];
 
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((emulator) => emulator.stop()));
-});
-
-async function startEmulator(options: EmulatorOptions = {}) {
-  const clock = new ManualClock(T0);
-  const emulator = createEmulator({ clock, demo: { seed: 41, executions: 30 }, ...options });
-  await emulator.start();
-  running.push(emulator);
-  return { emulator, clock };
-}
+const startEmulator = (options: TestEmulatorOptions = {}) =>
+  startTestEmulator({
+    clock: new ManualClock(T0),
+    rateLimit: undefined,
+    demo: { seed: 41, executions: 30 },
+    ...options,
+  });
 
 async function list(emulator: Emulator, key: string | null = emulator.apiKey) {
   const response = await fetch(`${emulator.url}/v1/data_factory/job_executions?size=1`, {

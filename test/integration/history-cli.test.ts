@@ -104,7 +104,7 @@ beforeAll(async () => {
   harness = await createSyncHarness({
     emulator: { demo: { seed: 5, executions: 150 }, unknownFields: true },
   });
-  const summary = await harness.sync({ options: { pageSize: 1000 } });
+  const summary = await harness.sync({ config: { pageSize: 1000 } });
   expect(summary.error).toBeNull();
   truth = harness.emulator.executions();
   stored = await harness.storedItems();
@@ -343,12 +343,12 @@ describe('history CLI data sources', () => {
       '--table',
       store.executionsTable,
       '--files-bucket',
-      store.bucket,
+      store.filesBucket,
     ]);
     expect(shown.code).toBe(0);
     expect(JSON.parse(shown.stdout)).toEqual({ ...big, files: [] });
     const fromEnv = await history(['export', '--table', store.executionsTable], {
-      FILES_BUCKET_NAME: store.bucket,
+      FILES_BUCKET_NAME: store.filesBucket,
     });
     expect(JSON.parse(fromEnv.stdout)).toEqual({ ...big, files: [] });
     const missing = await history(['show', big.id, '--table', store.executionsTable]);
@@ -383,7 +383,7 @@ describe('history CLI data sources', () => {
         productLive: harness.emulator.url,
       },
       tables: { ...LOCAL_TABLE_NAMES, executions: harness.store.executionsTable },
-      bucket: harness.store.bucket,
+      bucket: harness.store.filesBucket,
       queues: { launchUrl: '', dlqUrl: '' },
     };
     await writeFile(join(directory, 'stack.json'), JSON.stringify(state));

@@ -94,7 +94,7 @@ beforeAll(async () => {
   harness = await createSyncHarness({
     emulator: { demo: { seed: 21, executions: 400 }, unknownFields: true },
   });
-  const summary = await harness.sync({ options: { pageSize: 1000 } });
+  const summary = await harness.sync({ config: { pageSize: 1000 } });
   expect(summary.error).toBeNull();
   expect(summary.moreRemaining).toBe(false);
   await expectStoreToEqualEmulator(harness);
@@ -116,7 +116,7 @@ beforeAll(async () => {
     { step: 'initialize', name: 'recordCommands' },
   );
   reader = new HistoryReader(createDocumentClient(dynamo), harness.store.executionsTable, {
-    loadLargePayload: s3PayloadLoader(harness.clients.s3, harness.store.bucket),
+    loadLargePayload: s3PayloadLoader(harness.clients.s3, harness.store.filesBucket),
   });
 });
 
@@ -379,7 +379,7 @@ describe('executions offloaded to the files bucket', () => {
     } as JobExecution;
     await storeOffloadedExecution(clients, store, big);
     const offloaded = new HistoryReader(clients.doc, store.executionsTable, {
-      loadLargePayload: s3PayloadLoader(clients.s3, store.bucket),
+      loadLargePayload: s3PayloadLoader(clients.s3, store.filesBucket),
     });
     expect((await showExecution(offloaded, big.id)).execution).toEqual(big);
     const exported = [];

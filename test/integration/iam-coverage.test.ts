@@ -5,10 +5,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/core/aws-clients';
-import { FileCopier } from '../../functions/core/files/file-copier';
-import { ExecutionRepository } from '../../functions/core/store/execution-repository';
-import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
 import { LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
 import { synthesize } from '../infra/support/synth';
 import { type Statement, TemplateView } from '../infra/support/template-view';
@@ -83,7 +79,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
   it('the sync role allows each call of a sync through files, retries, a resumed window and an ended run', async () => {
     const h = await createSyncHarness({
       emulator: { demo: { seed: 51, executions: 60 } },
-      sync: { pageSize: 20, fileCopyMaxAttempts: 3 },
+      config: { pageSize: 20, fileCopyMaxAttempts: 3 },
     });
     try {
       const calls: Call[] = [];
@@ -108,13 +104,11 @@ describe('IAM grants cover every AWS call the code makes', () => {
               : `unknown table ${table}`;
         return input.IndexName ? `${label}/index/${String(input.IndexName)}` : label;
       };
-      const doc = createDocumentClient(
-        record(
-          new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }),
-          'dynamodb',
-          calls,
-          tableLabel,
-        ),
+      const dynamo = record(
+        new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }),
+        'dynamodb',
+        calls,
+        tableLabel,
       );
       const s3 = record(
         new S3Client({
@@ -128,29 +122,21 @@ describe('IAM grants cover every AWS call the code makes', () => {
         's3',
         calls,
         (input) =>
-          input.Bucket === h.store.bucket
+          input.Bucket === h.store.filesBucket
             ? `FilesBucket.Arn/${String(input.Key ?? '')}`
             : `unknown bucket ${String(input.Bucket)}`,
       );
-      const executions = new ExecutionRepository(doc, h.store.executionsTable);
-      const state = new SyncStateRepository(doc, h.store.stateTable);
-      const copier = new FileCopier({
-        s3,
-        bucket: h.store.bucket,
-        policy: { apiUrl: h.emulator.url, allowedHosts: [] },
-        apiKey: h.emulator.apiKey,
-        idleTimeoutMs: 2_000,
-      });
-      const deps = { executions, state, copier, storeLargePayload: undefined };
+      // The sync function built with recording clients: every call its handler makes is seen.
+      const clients = { dynamo, s3 };
       // A run cut short by the time budget, then its resumption (COUNT queries prove the window complete).
       let pages = 2;
       const stop = h.emulator.onRequest((request) => {
         if (request.endpoint === 'find') pages -= 1;
       });
       h.emulator.failNext('truncated-download', { count: 3, endpoint: 'download' });
-      await h.sync({ deps: { ...deps, remainingTimeMs: () => (pages > 0 ? 900_000 : 1_000) } });
+      await h.sync({ clients, deps: { remainingTimeMs: () => (pages > 0 ? 900_000 : 1_000) } });
       stop();
-      await h.sync({ deps });
+      await h.sync({ clients });
       // A large file (multipart upload), a copy already in S3, runs that end, failed copies coming due.
       const job = h.emulator.addJob({ title: 'Export', kind: 'export' });
       const big = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
@@ -161,7 +147,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
         },
       });
       h.clock.advance(7 * 60_000);
-      const summary = await h.sync({ deps });
+      const summary = await h.sync({ clients });
       expect(summary.error).toBeNull();
       const operations = new Set(calls.map((call) => call.action));
       expect(operations).toEqual(
@@ -224,9 +210,8 @@ describe('IAM grants cover every AWS call the code makes', () => {
             : `unknown queue ${String(input.QueueUrl)}`,
     );
     const handler = h.createHandler({
-      dynamo,
-      sqs,
-      clientOptions: { maxAttempts: 1, requestsPerMinute: 1_000 },
+      clients: { dynamo, sqs },
+      api: { maxAttempts: 1, requestsPerMinute: 1_000 },
     });
     h.emulator.failNext('commit-then-500', { count: 1, endpoint: 'create' });
     await h.send({ jobId: h.job.id, input: { order: 1 }, idempotencyKey: 'iam-1' });

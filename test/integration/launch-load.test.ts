@@ -28,7 +28,7 @@ describe(`launch under load (seed ${seed})`, () => {
     // is retried in place, and create only when nothing was sent or the API answered 429. Every ambiguous
     // create (5xx, commit-then-500) still fails the message, so its retry must find and adopt the execution.
     const handler = h.createHandler({
-      clientOptions: { maxAttempts: 3, retryBaseMs: 50, requestsPerMinute: 100_000 },
+      api: { maxAttempts: 3, retryBaseMs: 50, requestsPerMinute: 100_000 },
       retryBackoff: { baseSeconds: 1, maxSeconds: 1 },
     });
     const keyed = Array.from({ length: 710 }, (_, index) => ({

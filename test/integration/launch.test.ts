@@ -172,7 +172,7 @@ describe('launch: exactly once', () => {
     const h = await createHarness();
     // Every failure goes back to SQS (no in-process retry), so each one is a redelivery; a budget larger than
     // the default 10 requests/minute keeps the retries from waiting for a new minute.
-    const handler = h.createHandler({ clientOptions: { maxAttempts: 1, requestsPerMinute: 1_000 } });
+    const handler = h.createHandler({ api: { maxAttempts: 1, requestsPerMinute: 1_000 } });
     h.emulator.failNext('commit-then-500', { count: 2, endpoint: 'create' });
     h.emulator.failNext('429', { count: 2, endpoint: 'create' });
     h.emulator.failNext('500', { count: 1, endpoint: 'find' });
@@ -218,7 +218,7 @@ describe('launch: exactly once', () => {
 
   it('dead-letters a request still failing on its last delivery, with its reason, before the redrive would', async () => {
     const h = await createHarness();
-    const handler = h.createHandler({ clientOptions: { maxAttempts: 1, requestsPerMinute: 1_000 } });
+    const handler = h.createHandler({ api: { maxAttempts: 1, requestsPerMinute: 1_000 } });
     h.emulator.setFaults({ rate: 1, seed: 3, kinds: ['503'], endpoints: ['create'] });
     const body = JSON.stringify({
       jobId: h.job.id,
@@ -267,7 +267,7 @@ describe('launch: exactly once', () => {
     const [message] = await h.receive();
     expect(message?.MessageId).toBe(messageId);
 
-    void h.createHandler({ deps: { attempts: dyingAttempts } })(
+    void h.createHandler({ overrides: { attempts: dyingAttempts } })(
       { Records: [toSqsRecord(message as Message, h.queueArn)] },
       lambdaContext(40_000),
     );
@@ -305,7 +305,7 @@ describe('launch: exactly once', () => {
     await h.send(body);
     const [message] = await h.receive();
     void h.createHandler({
-      deps: {
+      overrides: {
         executions: {
           insertIfAbsent: () => {
             crash();

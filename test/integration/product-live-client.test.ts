@@ -1,6 +1,7 @@
 // The Product-Live client against the emulator over real HTTP: every endpoint, every find operator, paging
 // to the end (also when the server caps pages), and the error and throttling paths.
 import { afterEach, describe, expect, it } from 'vitest';
+import { findAllPages } from '../../functions/core/product-live/find-pages';
 import {
   and,
   eq,
@@ -43,7 +44,7 @@ async function start(options: EmulatorOptions = {}) {
 
 async function everything(client: ProductLiveClient, query: FindQuery, size = 1000): Promise<JobExecution[]> {
   const found: JobExecution[] = [];
-  for await (const page of client.findAllPages(query, { size })) found.push(...page.data);
+  for await (const page of findAllPages(client, query, { size })) found.push(...page.data);
   return found;
 }
 
@@ -148,7 +149,7 @@ describe('ProductLiveClient against the emulator', () => {
     });
     const pages: number[] = [];
     const found: JobExecution[] = [];
-    for await (const page of capped.client.findAllPages(greaterOrEqual('createdAt', '1970-01-01'), {
+    for await (const page of findAllPages(capped.client, greaterOrEqual('createdAt', '1970-01-01'), {
       size: 20,
     })) {
       pages.push(page.data.length);

@@ -79,7 +79,7 @@ beforeAll(async () => {
     PRODUCT_LIVE_API_KEY: KEY,
     EXECUTIONS_TABLE_NAME: store.executionsTable,
     STATE_TABLE_NAME: store.stateTable,
-    FILES_BUCKET_NAME: store.bucket,
+    FILES_BUCKET_NAME: store.filesBucket,
     IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
     LAUNCH_QUEUE_URL: queueUrl,
     LAUNCH_DLQ_URL: dlqUrl,
@@ -179,7 +179,7 @@ describe('security: the API key stays secret', () => {
     const metadata = await Promise.all(
       keys.map(async (key) =>
         JSON.stringify(
-          (await clients.s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }))).Metadata,
+          (await clients.s3.send(new HeadObjectCommand({ Bucket: store.filesBucket, Key: key }))).Metadata,
         ),
       ),
     );

@@ -23,7 +23,7 @@ beforeAll(async () => {
     PRODUCT_LIVE_API_KEY: API_KEY,
     EXECUTIONS_TABLE_NAME: store.executionsTable,
     STATE_TABLE_NAME: store.stateTable,
-    FILES_BUCKET_NAME: store.bucket,
+    FILES_BUCKET_NAME: store.filesBucket,
     POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
   });
 });

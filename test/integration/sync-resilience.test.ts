@@ -25,7 +25,7 @@ describe('sync: interrupted runs', () => {
   it('converges when each run is killed after one page more than the previous one', async () => {
     harness = await createSyncHarness({
       emulator: { demo: { seed: 21, executions: 140 } },
-      sync: { pageSize: 20 },
+      config: { pageSize: 20 },
     });
     const crashing = new CrashingRepository(harness.clients.doc, harness.store.executionsTable);
     const pagesWritten: number[] = [];
@@ -45,7 +45,7 @@ describe('sync: interrupted runs', () => {
   it('stops before the time budget ends, says so, and the next run resumes the window from its checkpoint', async () => {
     harness = await createSyncHarness({
       emulator: { demo: { seed: 22, executions: 150 } },
-      sync: { pageSize: 20 },
+      config: { pageSize: 20 },
     });
     let pagesLeft = 3;
     const h = harness;
@@ -99,7 +99,7 @@ describe('sync: interrupted runs', () => {
     const real = (await import('../../functions/core/files/file-copier')).FileCopier;
     const copier = new real({
       s3: h.clients.s3,
-      bucket: h.store.bucket,
+      bucket: h.store.filesBucket,
       policy: { apiUrl: h.emulator.url, allowedHosts: [] },
       apiKey: h.emulator.apiKey,
       idleTimeoutMs: 2_000,
@@ -135,7 +135,7 @@ describe('sync: interrupted runs', () => {
   it('gives up on a copy after the configured number of attempts and says so on the record', async () => {
     harness = await createSyncHarness({
       emulator: { demo: { seed: 25, executions: 10 } },
-      sync: { fileCopyMaxAttempts: 2 },
+      config: { fileCopyMaxAttempts: 2 },
     });
     const failing = { copy: () => Promise.reject(new Error('HTTP 404')) };
     await harness.sync({ deps: { copier: failing } });
@@ -176,7 +176,7 @@ describe('sync: faults', () => {
           kinds: ['429', '429-no-retry-after', '500', 'malformed-json', 'truncated-download'],
         },
       },
-      sync: { pageSize: 50 },
+      config: { pageSize: 50 },
       client: { retryMaxMs: 1_500 },
     });
     const summaries = [];

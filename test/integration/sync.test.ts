@@ -18,7 +18,7 @@ describe('sync: first run and steady state', () => {
     harness = await createSyncHarness({
       emulator: { demo: { seed: 7, executions: 300 }, unknownFields: true },
     });
-    const first = await harness.sync({ options: { pageSize: 1000 } });
+    const first = await harness.sync({ config: { pageSize: 1000 } });
     expect(first.error).toBeNull();
     expect(first.moreRemaining).toBe(false);
     expect(first.executions.new).toBe(300);
@@ -29,7 +29,7 @@ describe('sync: first run and steady state', () => {
     const before = await harness.storedItems();
     const uploadsBefore = harness.uploads.length;
     harness.emulator.clearRequests();
-    const second = await harness.sync({ options: { pageSize: 1000 } });
+    const second = await harness.sync({ config: { pageSize: 1000 } });
     expect(second.apiRequests).toBeLessThanOrEqual(2);
     expect(harness.emulator.requests.length).toBe(second.apiRequests);
     expect(second.executions).toMatchObject({ new: 0, updated: 0 });
@@ -56,7 +56,7 @@ describe('sync: first run and steady state', () => {
   it('starts at SYNC_START_DATE on the first run', async () => {
     harness = await createSyncHarness({ emulator: { demo: { seed: 5, executions: 120, days: 30 } } });
     const since = new Date(harness.clock.now() - 10 * 24 * 3600_000).toISOString();
-    await harness.sync({ options: { startDate: since } });
+    await harness.sync({ config: { startDate: since } });
     await expectStoreToEqualEmulator(harness, { since, files: false });
   });
 });
@@ -67,7 +67,7 @@ describe.each<ExecutionOrder>(['ascending', 'descending', 'insertion', 'shuffled
     it('misses nothing when 50 executions share a createdAt across page boundaries and new ones arrive while paging', async () => {
       harness = await createSyncHarness({
         emulator: { order, demo: { seed: 11, executions: 250, sameCreatedAt: { count: 50 } } },
-        sync: { pageSize: 20 },
+        config: { pageSize: 20 },
       });
       const h = harness;
       const [job] = h.emulator.jobs().filter((candidate) => candidate.pipelineId !== null);
@@ -101,7 +101,7 @@ describe('sync: completeness check', () => {
   it('finds executions that moved to already-read pages when the result order changes while paging', async () => {
     harness = await createSyncHarness({
       emulator: { order: 'ascending', demo: { seed: 12, executions: 200 } },
-      sync: { pageSize: 20 },
+      config: { pageSize: 20 },
     });
     const h = harness;
     let finds = 0;
@@ -137,7 +137,7 @@ describe('sync: executions too large for a DynamoDB item', () => {
 
     h.emulator.setExecutionOutput(execution.id, { log: 'short' });
     h.clock.advance(60_000);
-    const summary = await h.sync({ options: { lookbackMs: 3_600_000 } });
+    const summary = await h.sync({ config: { lookbackMs: 3_600_000 } });
     expect(summary.executions.updated).toBe(1);
     const shrunk = await h.executions.get(execution.id);
     expect(shrunk?.rawS3Key).toBeUndefined();
@@ -182,7 +182,7 @@ describe('sync: open executions', () => {
     await harness.sync();
     harness.clock.advance(10_000_000);
     harness.emulator.clearRequests();
-    const summary = await harness.sync({ options: { pageSize: 1000 } });
+    const summary = await harness.sync({ config: { pageSize: 1000 } });
     expect(summary.executions.openRefreshed).toBe(40);
     expect(summary.apiRequests).toBe(2);
     await expectStoreToEqualEmulator(harness);

@@ -2,14 +2,10 @@
 // travel through a real queue: the harness plays the Lambda event source mapping (receive, invoke the handler
 // with SQS event records built from the received messages, delete the handled ones) and plays time for the
 // failed ones (their backoff visibility is checked, then cut short so that redelivery happens at once).
-import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -18,13 +14,16 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect, vi } from 'vitest';
 import { type LaunchConfig, loadLaunchConfig } from '../../functions/core/config';
+import { RecordingMetrics } from '../../functions/core/observability';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import { createLaunchHandler, type LaunchHandlerOptions } from '../../functions/launch/launch-handler';
+import { createLaunchHandler, type LaunchHandlerDeps } from '../../functions/launch/launch-handler';
 import { localLastDeliveryReceiveCount } from '../../local/aws/local-aws-servers';
-import { createEmulator, type Emulator, type EmulatorJob } from '../../local/emulator';
+import { storeEnvironment } from '../../local/aws/provision';
+import { type Emulator, type EmulatorJob, systemClock } from '../../local/emulator';
 import { lambdaContext as localLambdaContext } from '../../local/stack/local-stack';
 import { queueDepth, toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
+import { startEmulator } from './emulator';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
 
 export type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -44,7 +43,7 @@ export interface Harness {
   config: LaunchConfig;
   logger: Logger;
   /** A launch handler wired like the deployed one, with test overrides. */
-  createHandler(overrides?: Partial<LaunchHandlerOptions>): Handler;
+  createHandler(overrides?: Partial<LaunchHandlerDeps>): Handler;
   send(body: string | object): Promise<string>;
   receive(): Promise<Message[]>;
   /** Plays the event source mapping until the queue is empty; returns the outcome of every message. */
@@ -64,7 +63,6 @@ const harnesses: Harness[] = [];
 
 /** Stops every harness created so far (call it in afterEach). */
 export async function closeLaunchHarnesses(): Promise<void> {
-  vi.unstubAllEnvs();
   await Promise.all(harnesses.splice(0).map((harness) => harness.emulator.stop()));
 }
 
@@ -79,59 +77,38 @@ export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
 
 /** A fresh emulator with one job, fresh tables, and a launch queue with its DLQ. */
 export async function createLaunchHarness(options: { maxReceiveCount?: number } = {}): Promise<Harness> {
-  const emulator = createEmulator({ rateLimit: false });
-  await emulator.start();
+  const { emulator } = await startEmulator({ clock: systemClock });
   const job = emulator.addJob({ title: 'Import Products', kind: 'import' });
   const clients = localAwsClients();
-  const store = await createTestStore(clients, 'launch');
+  const store = await createTestStore(clients, 'launch', {
+    services: ['dynamodb', 'sqs'],
+    maxReceiveCount: options.maxReceiveCount ?? 10,
+    visibilityTimeoutSeconds: 30,
+  });
   const { sqs } = clients;
-  const suffix = randomUUID().slice(0, 8);
-  const dlqUrl =
-    (await sqs.send(new CreateQueueCommand({ QueueName: `launch-dlq-${suffix}` }))).QueueUrl ?? '';
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const queueUrl =
-    (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `launch-${suffix}`,
-          Attributes: {
-            VisibilityTimeout: '30',
-            RedrivePolicy: JSON.stringify({
-              deadLetterTargetArn: dlqArn,
-              maxReceiveCount: options.maxReceiveCount ?? 10,
-            }),
-          },
-        }),
-      )
-    ).QueueUrl ?? '';
-  const queueArn =
-    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })))
-      .Attributes?.QueueArn ?? '';
+  const {
+    launchUrl: queueUrl,
+    launchArn: queueArn,
+    dlqUrl,
+  } = store.queues as NonNullable<TestStore['queues']>;
   const env: Record<string, string> = {
     ...clients.env,
+    ...storeEnvironment(store),
     PRODUCT_LIVE_API_URL: emulator.url,
     PRODUCT_LIVE_API_KEY: emulator.apiKey,
     PRODUCT_LIVE_TIMEOUT_SECONDS: '5',
-    EXECUTIONS_TABLE_NAME: store.executionsTable,
-    IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
-    LAUNCH_QUEUE_URL: queueUrl,
-    LAUNCH_DLQ_URL: dlqUrl,
     LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(options.maxReceiveCount ?? 10)),
   };
   const config = loadLaunchConfig(env);
   const logger = new Logger({ serviceName: 'launch-test', logLevel: 'SILENT' });
   for (const level of ['info', 'warn', 'error'] as const) vi.spyOn(logger, level);
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
 
-  const createHandler = (overrides: Partial<LaunchHandlerOptions> = {}): Handler =>
+  const createHandler = (overrides: Partial<LaunchHandlerDeps> = {}): Handler =>
     createLaunchHandler({
       config,
-      dynamo: clients.dynamo,
-      sqs,
+      clients,
       logger,
-      metrics: new Metrics({ namespace: 'Test', serviceName: 'launch' }),
+      metrics: new RecordingMetrics({ namespace: 'Test', serviceName: 'launch' }),
       ...overrides,
     });
   const defaultHandler = createHandler();

@@ -1,18 +1,24 @@
-// Test support: the sync wired to a Product-Live emulator, DynamoDB Local and s3rver, plus the ground-truth
-// comparison every convergence test ends with (store == emulator, file by file, by SHA-256).
+// Test support: the sync function built by its factory (createSyncHandler) against a Product-Live emulator,
+// DynamoDB Local and s3rver, plus the ground-truth comparison every convergence test ends with (store ==
+// emulator, file by file, by SHA-256).
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
+import { loadSyncConfig, type SyncConfig } from '../../functions/core/config';
 import { discoverFiles } from '../../functions/core/executions/file-discovery';
-import { FileCopier } from '../../functions/core/files/file-copier';
+import { RecordingMetrics } from '../../functions/core/observability';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
 import { type ExecutionItem, ExecutionRepository } from '../../functions/core/store/execution-repository';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
-import { runSync, type SyncDeps, type SyncLogger, type SyncOptions } from '../../functions/sync/run-sync';
+import type { SyncDeps } from '../../functions/sync/run-sync';
+import { createSyncHandler, type SyncClients } from '../../functions/sync/sync-handler';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '../../local/emulator';
+import { storeEnvironment } from '../../local/aws/provision';
+import type { Emulator, EmulatorOptions, ManualClock } from '../../local/emulator';
+import { lambdaContext } from '../../local/stack/local-stack';
+import { type CapturedLine, CapturingLogger } from './capturing-logger';
+import { startEmulator } from './emulator';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
 
 export interface SyncHarness {
@@ -20,10 +26,11 @@ export interface SyncHarness {
   clock: ManualClock;
   clients: LocalAwsClients;
   store: TestStore;
-  api: ProductLiveClient;
   executions: ExecutionRepository;
   state: SyncStateRepository;
-  logs: Array<{ level: string; message: string; extra: unknown[] }>;
+  /** Every log line of every run (DEBUG and up). */
+  logs: CapturedLine[];
+  metrics: RecordingMetrics;
   /** S3 keys in the order uploads of them started (PutObject or multipart): a key twice is a duplicate. */
   uploads: string[];
   /**
@@ -31,51 +38,53 @@ export interface SyncHarness {
    * or (half the time) after it took effect, as a lost response would. Off (rate 0) by default.
    */
   sdkFaults: { rate: number; random: () => number; injected: number };
-  /** One sync run; `deps` and `options` override the harness defaults. */
-  sync(overrides?: { deps?: Partial<SyncDeps>; options?: Partial<SyncOptions> }): Promise<SyncSummary>;
+  /**
+   * One sync run through the sync function's handler; `config` overrides the harness configuration,
+   * `deps` replaces use-case dependencies (a store that fails at a chosen moment).
+   */
+  sync(overrides?: {
+    deps?: Partial<SyncDeps>;
+    config?: Partial<SyncConfig>;
+    clients?: Partial<SyncClients>;
+  }): Promise<SyncSummary>;
   storedItems(): Promise<ExecutionItem[]>;
   close(): Promise<void>;
 }
 
 export interface SyncHarnessOptions {
   emulator?: EmulatorOptions;
-  sync?: Partial<SyncOptions>;
+  /** Configuration on top of the harness defaults (page size 100, all history). */
+  config?: Partial<SyncConfig>;
   /** Client retry settings (fast by default so that injected faults cost milliseconds). */
   client?: { maxAttempts?: number; retryMaxMs?: number; timeoutMs?: number };
 }
 
-let runCounter = 0;
-
 /** Starts an emulator on a free port and creates a fresh store. */
 export async function createSyncHarness(options: SyncHarnessOptions = {}): Promise<SyncHarness> {
-  const clock =
-    (options.emulator?.clock as ManualClock | undefined) ?? new ManualClock('2024-06-01T12:00:00.000Z');
   // Files keep realistic variety (empty ones included) but stay small, so copies cost milliseconds.
-  const emulator = createEmulator({
-    rateLimit: false,
+  const { emulator, clock } = await startEmulator({
     maxGeneratedFileBytes: 64 * 1024,
     ...options.emulator,
-    clock,
+    clock: options.emulator?.clock as ManualClock | undefined,
   });
-  await emulator.start();
   const clients = localAwsClients();
   const store = await createTestStore(clients, 'sync');
-  const logs: SyncHarness['logs'] = [];
-  const logger: SyncLogger = Object.fromEntries(
-    (['debug', 'info', 'warn', 'error'] as const).map((level) => [
-      level,
-      (message: string, ...extra: unknown[]) => logs.push({ level, message, extra }),
-    ]),
-  ) as unknown as SyncLogger;
-  const api = new ProductLiveClient({
-    baseUrl: emulator.url,
-    apiKey: emulator.apiKey,
-    requestsPerMinute: 100_000,
-    retryBaseMs: 1,
-    retryMaxMs: options.client?.retryMaxMs ?? 20,
-    timeoutMs: options.client?.timeoutMs ?? 2_000,
-    maxAttempts: options.client?.maxAttempts ?? 10,
-  });
+  const logger = new CapturingLogger();
+  const metrics = new RecordingMetrics({ namespace: 'Test', serviceName: 'sync' });
+  const baseConfig: SyncConfig = {
+    ...loadSyncConfig({
+      ...storeEnvironment(store),
+      PRODUCT_LIVE_API_URL: emulator.url,
+      PRODUCT_LIVE_API_KEY: emulator.apiKey,
+      PRODUCT_LIVE_TIMEOUT_SECONDS: '2',
+      SYNC_PAGE_SIZE: '100',
+      SYNC_REQUESTS_PER_MINUTE: '10000',
+      FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS: '2',
+    }),
+    allowedFileHosts: [],
+    ...(options.client?.timeoutMs ? { timeoutMs: options.client.timeoutMs } : {}),
+    ...options.config,
+  };
   const sdkFaults = { rate: 0, random: Math.random, injected: 0 };
   const injectFaults = (service: 'DynamoDB' | 'S3') =>
     ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
@@ -117,60 +126,34 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
   );
   const executions = new ExecutionRepository(clients.doc, store.executionsTable);
   const state = new SyncStateRepository(clients.doc, store.stateTable);
-  const copier = new FileCopier({
-    s3: clients.s3,
-    bucket: store.bucket,
-    policy: { apiUrl: emulator.url, allowedHosts: [] },
-    apiKey: emulator.apiKey,
-    idleTimeoutMs: 2_000,
-  });
   return {
     emulator,
     clock,
     clients,
     store,
-    api,
     executions,
     state,
-    logs,
+    logs: logger.lines,
+    metrics,
     uploads,
     sdkFaults,
-    sync: (overrides = {}) =>
-      runSync(
-        {
-          api,
-          executions,
-          state,
-          copier,
-          // As the handler wires it: executions too large for an item go to the files bucket.
-          storeLargePayload: async (key: string, json: string) => {
-            await clients.s3.send(
-              new PutObjectCommand({
-                Bucket: store.bucket,
-                Key: key,
-                Body: json,
-                ContentType: 'application/json',
-              }),
-            );
-          },
-          now: () => clock.now(),
-          remainingTimeMs: () => 900_000,
-          logger,
-          ...overrides.deps,
+    sync: (overrides = {}) => {
+      const handler = createSyncHandler({
+        config: { ...baseConfig, ...overrides.config },
+        clients: { ...clients, ...overrides.clients },
+        logger,
+        metrics,
+        now: () => clock.now(),
+        api: {
+          requestsPerMinute: 100_000,
+          retryBaseMs: 1,
+          retryMaxMs: options.client?.retryMaxMs ?? 20,
+          maxAttempts: options.client?.maxAttempts ?? 10,
         },
-        {
-          runId: `test-run-${++runCounter}`,
-          startDate: '1970-01-01T00:00:00.000Z',
-          pageSize: 100,
-          lookbackMs: 600_000,
-          timeMarginMs: 60_000,
-          leaseMs: 960_000,
-          fileCopyConcurrency: 4,
-          fileCopyMaxAttempts: 8,
-          ...options.sync,
-          ...overrides.options,
-        },
-      ),
+        overrides: { remainingTimeMs: () => 900_000, ...overrides.deps },
+      });
+      return handler({}, lambdaContext('sync', 900_000));
+    },
     storedItems: async () => {
       const items: ExecutionItem[] = [];
       let startKey: Record<string, unknown> | undefined;
@@ -200,7 +183,7 @@ export async function listKeys(harness: SyncHarness): Promise<string[]> {
   let marker: string | undefined;
   for (;;) {
     const page = await harness.clients.s3
-      .send(new ListObjectsCommand({ Bucket: harness.store.bucket, Marker: marker }))
+      .send(new ListObjectsCommand({ Bucket: harness.store.filesBucket, Marker: marker }))
       .catch((error: Error) => {
         throw new Error(`ListObjects failed: ${error.name}: ${error.message}`, { cause: error });
       });
@@ -213,14 +196,14 @@ export async function listKeys(harness: SyncHarness): Promise<string[]> {
 
 async function s3Text(harness: SyncHarness, key: string): Promise<string> {
   const object = await harness.clients.s3.send(
-    new GetObjectCommand({ Bucket: harness.store.bucket, Key: key }),
+    new GetObjectCommand({ Bucket: harness.store.filesBucket, Key: key }),
   );
   return (await object.Body?.transformToString()) ?? '';
 }
 
 async function s3Sha256(harness: SyncHarness, key: string): Promise<string> {
   const object = await harness.clients.s3
-    .send(new GetObjectCommand({ Bucket: harness.store.bucket, Key: key }))
+    .send(new GetObjectCommand({ Bucket: harness.store.filesBucket, Key: key }))
     .catch((error: Error) => {
       throw new Error(`GetObject ${key} failed: ${error.name}: ${error.message}`, { cause: error });
     });

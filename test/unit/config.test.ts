@@ -85,7 +85,7 @@ describe('sync configuration', () => {
     expect(config.allowedFileHosts).toEqual(['files.example.com', '*.product-live.com']);
     expect(config.apiUrl).toBe('http://127.0.0.1:4010');
     expect(() => loadSyncConfig({ ...syncEnv, FILE_ALLOWED_HOSTS: 'https://x.com/' })).toThrow(
-      /not host names/,
+      /expected comma-separated host names/,
     );
   });
 });

@@ -29,7 +29,11 @@ const JOB_ID = '65819ba43ad5b963658ab35d';
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/launch';
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/launch-dlq';
 const NOW = Date.parse('2024-06-01T12:00:00.000Z');
-const CREATE = { method: 'POST' as const, path: '/v1/data_factory/job_executions' };
+const CREATE = {
+  method: 'POST' as const,
+  path: '/v1/data_factory/job_executions',
+  operation: 'create' as const,
+};
 const sqsMock = mockClient(SQSClient);
 
 let sequence = 0;
@@ -72,7 +76,7 @@ const launched = (
 
 let launch: ReturnType<typeof vi.fn<LaunchBatchDeps['launch']>>;
 type LogFn = (message: string, ...attributes: Record<string, unknown>[]) => void;
-let logger: { info: Mock<LogFn>; warn: Mock<LogFn>; error: Mock<LogFn> };
+let logger: { debug: Mock<LogFn>; info: Mock<LogFn>; warn: Mock<LogFn>; error: Mock<LogFn> };
 let deps: LaunchBatchDeps;
 let outcomes: string[];
 
@@ -81,7 +85,7 @@ beforeEach(() => {
   sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
   launch = vi.fn<LaunchBatchDeps['launch']>(async (request) => launched(request));
-  logger = { info: vi.fn<LogFn>(), warn: vi.fn<LogFn>(), error: vi.fn<LogFn>() };
+  logger = { debug: vi.fn<LogFn>(), info: vi.fn<LogFn>(), warn: vi.fn<LogFn>(), error: vi.fn<LogFn>() };
   outcomes = [];
   deps = {
     launch,
@@ -320,7 +324,7 @@ describe('processLaunchBatch: transient failures are retried with backoff', () =
   });
 
   it('says that the job may have started only when create failed ambiguously, not when the lookup did', async () => {
-    const find = { method: 'POST' as const, path: '/v1/job_executions/find' };
+    const find = { method: 'POST' as const, path: '/v1/job_executions/find', operation: 'find' as const };
     expect(
       classifyLaunchFailure(new ProductLiveApiError({ ...CREATE, status: 502, body: '' })).reason,
     ).toContain('the job may have started');

@@ -3,7 +3,6 @@
 // from the idempotency record without any API call.
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -17,6 +16,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadLaunchConfig } from '../../functions/core/config';
+import { RecordingMetrics } from '../../functions/core/observability';
 import { ATTEMPT_KEY_PREFIX, CLAIM_KEY_PREFIX } from '../../functions/launch/launch-attempt-repository';
 import { createLaunchHandler } from '../../functions/launch/launch-handler';
 import { fakeFetch, jsonReply } from '../builders/fetch-responder';
@@ -113,16 +113,19 @@ function alreadyExists(item: Record<string, unknown>) {
 }
 
 let logger: Logger;
+let metrics: RecordingMetrics;
 let api: ReturnType<typeof fakeFetch>;
 
 function buildHandler() {
   return createLaunchHandler({
     config,
-    dynamo: new DynamoDBClient({ region: 'eu-west-1' }),
-    sqs: new SQSClient({ region: 'eu-west-1' }),
+    clients: {
+      dynamo: new DynamoDBClient({ region: 'eu-west-1' }),
+      sqs: new SQSClient({ region: 'eu-west-1' }),
+    },
     logger,
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'launch' }),
-    clientOptions: { fetch: api.fetch, maxAttempts: 1 },
+    metrics,
+    api: { fetch: api.fetch, maxAttempts: 1 },
   });
 }
 
@@ -136,7 +139,7 @@ const outcomeLines = () =>
     .filter((attributes) => attributes?.outcome !== undefined);
 
 beforeEach(() => {
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  metrics = new RecordingMetrics({ namespace: 'Test', serviceName: 'launch' });
   dynamoMock.reset();
   documentMock.reset();
   sqsMock.reset();

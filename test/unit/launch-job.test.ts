@@ -155,7 +155,13 @@ beforeEach(() => {
   api = new FakeProductLive(now);
   attempts = new InMemoryAttemptStore();
   executions = new InMemoryExecutions();
-  deps = { api, attempts, executions, now, logger: { info: vi.fn(), warn: vi.fn() } };
+  deps = {
+    api,
+    attempts,
+    executions,
+    now,
+    logger: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
+  };
 });
 
 const request = (overrides: Partial<LaunchRequest> = {}): LaunchRequest => ({

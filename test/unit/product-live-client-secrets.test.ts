@@ -1,10 +1,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { AppLogger } from '../../functions/core/observability';
 import { ProductLiveError } from '../../functions/core/product-live/product-live.errors';
-import {
-  ProductLiveClient,
-  type ProductLiveLogger,
-} from '../../functions/core/product-live/product-live-client';
+import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
 import { REDACTED } from '../../functions/core/product-live/redact-secret';
 import { fakeFetch, jsonReply, type Reply, textReply } from '../builders/fetch-responder';
 import { aJobExecution } from '../builders/job-execution.builder';
@@ -61,7 +59,7 @@ function expectNoKey(value: unknown): void {
   expect(everything).not.toContain(encodeURIComponent(API_KEY));
 }
 
-function capturingLogger(lines: string[]): ProductLiveLogger {
+function capturingLogger(lines: string[]): AppLogger {
   const capture =
     (level: string) =>
     (message: string, ...attributes: Record<string, unknown>[]) =>

@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
+import type { AppLogger } from '../../functions/core/observability';
+import { type FindPage, findAllPages } from '../../functions/core/product-live/find-pages';
 import { eq, greaterOrEqual, inList } from '../../functions/core/product-live/find-query';
 import {
   ProductLiveApiError,
@@ -9,10 +11,8 @@ import {
 } from '../../functions/core/product-live/product-live.errors';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import {
-  type FindPage,
   ProductLiveClient,
   type ProductLiveClientOptions,
-  type ProductLiveLogger,
 } from '../../functions/core/product-live/product-live-client';
 import { fakeFetch, jsonReply, type RecordedRequest, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
@@ -181,7 +181,7 @@ describe('ProductLiveClient endpoints', () => {
   });
 
   it('accepts the Powertools logger', async () => {
-    const logger: ProductLiveLogger = new Logger({
+    const logger: AppLogger = new Logger({
       serviceName: 'product-live-client-test',
       logLevel: 'SILENT',
     });
@@ -323,7 +323,7 @@ describe('ProductLiveClient HTTP errors', () => {
   });
 });
 
-describe('ProductLiveClient.findAllPages', () => {
+describe('findAllPages over the client', () => {
   /** A find endpoint over `items`, optionally capping the page size and lying about the total. */
   function findServer(items: JobExecution[], options: { maxPageSize?: number; totalElements?: number } = {}) {
     return fakeFetch((request) => {
@@ -347,7 +347,7 @@ describe('ProductLiveClient.findAllPages', () => {
   it('stops once the items received reach totalElements, without asking for an empty page', async () => {
     const { fetch, requests } = findServer(items);
 
-    const pages = await collect(clientWith(fetch).findAllPages(query, { size: 10 }));
+    const pages = await collect(findAllPages(clientWith(fetch), query, { size: 10 }));
 
     expect(pages.map((page) => [page.page, page.data.length, page.size, page.totalElements])).toEqual([
       [0, 10, 10, 25],
@@ -367,7 +367,7 @@ describe('ProductLiveClient.findAllPages', () => {
 
   it('stops at an empty page when totalElements overstates the results', async () => {
     const { fetch, requests } = findServer(items, { totalElements: 1_000 });
-    const pages = await collect(clientWith(fetch).findAllPages(query, { size: 10 }));
+    const pages = await collect(findAllPages(clientWith(fetch), query, { size: 10 }));
     expect(pages.flatMap((page) => page.data)).toHaveLength(25);
     expect(requests).toHaveLength(4);
   });
@@ -375,7 +375,7 @@ describe('ProductLiveClient.findAllPages', () => {
   it('keeps paging with the same size when the server caps the page size below the one asked', async () => {
     const { fetch, requests } = findServer(items, { maxPageSize: 7 });
 
-    const pages = await collect(clientWith(fetch).findAllPages(query, { size: 10 }));
+    const pages = await collect(findAllPages(clientWith(fetch), query, { size: 10 }));
 
     expect(pages.map((page) => page.data.length)).toEqual([7, 7, 7, 4]);
     expect(new Set(pages.flatMap((page) => page.data.map((execution) => execution.id)))).toEqual(
@@ -388,7 +388,7 @@ describe('ProductLiveClient.findAllPages', () => {
     const many = Array.from({ length: 35 }, () => aJobExecution());
     const { fetch, requests } = findServer(many);
 
-    const pages = await collect(clientWith(fetch).findAllPages(query, { size: 10, startPage: 1 }));
+    const pages = await collect(findAllPages(clientWith(fetch), query, { size: 10, startPage: 1 }));
 
     expect(pages.map((page) => page.page)).toEqual([1, 2, 3]);
     expect(pages.flatMap((page) => page.data.map((execution) => execution.id))).toEqual(
@@ -401,7 +401,7 @@ describe('ProductLiveClient.findAllPages', () => {
     const many = Array.from({ length: 30 }, () => aJobExecution());
     const { fetch } = findServer(many, { maxPageSize: 6 });
 
-    const pages = await collect(clientWith(fetch).findAllPages(query, { size: 10, startPage: 2 }));
+    const pages = await collect(findAllPages(clientWith(fetch), query, { size: 10, startPage: 2 }));
 
     expect(pages.flatMap((page) => page.data.map((execution) => execution.id))).toEqual(
       many.slice(12).map((it) => it.id),
@@ -410,7 +410,7 @@ describe('ProductLiveClient.findAllPages', () => {
 
   it('yields nothing for an empty result', async () => {
     const { fetch, requests } = findServer([]);
-    expect(await collect(clientWith(fetch).findAllPages(query))).toEqual([]);
+    expect(await collect(findAllPages(clientWith(fetch), query))).toEqual([]);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.url.searchParams.get('size')).toBe('100');
   });

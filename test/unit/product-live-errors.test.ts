@@ -11,7 +11,7 @@ import {
   ProductLiveRateLimitError,
   ProductLiveResponseError,
 } from '../../functions/core/product-live/product-live.errors';
-import { parseRetryAfter } from '../../functions/core/product-live/product-live-client';
+import { parseRetryAfter } from '../../functions/core/product-live/product-live-responses';
 
 const request = { method: 'GET', path: '/v1/data_factory/job_executions/x' } as const;
 const apiError = (status: number) => new ProductLiveApiError({ ...request, status, body: '' });

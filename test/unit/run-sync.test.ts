@@ -10,15 +10,16 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
+import type { AppLogger } from '../../functions/core/observability';
 import type { FindQuery, JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { ExecutionRepository } from '../../functions/core/store/execution-repository';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
-import { runSync, type SyncApi, type SyncLogger } from '../../functions/sync/run-sync';
+import { runSync, type SyncApi } from '../../functions/sync/run-sync';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
 
 const doc = createDocumentClient(new DynamoDBClient({ region: 'eu-west-1' }));
 const dynamo = mockClient(doc);
-const silent: SyncLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const silent: AppLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** A fake API serving `executions` in pages, counting requests. */
 function fakeApi(executions: JobExecution[]): SyncApi & { queries: FindQuery[] } {

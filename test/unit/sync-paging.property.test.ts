@@ -3,11 +3,12 @@
 // when it started, and the next run stores the rest.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { AppLogger } from '../../functions/core/observability';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { runSync, type SyncLogger } from '../../functions/sync/run-sync';
+import { runSync } from '../../functions/sync/run-sync';
 import { InMemoryExecutionStore, InMemoryStateStore, PagingApi } from '../support/in-memory-sync';
 
-const silent: SyncLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const silent: AppLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const T0 = Date.parse('2024-06-01T00:00:00.000Z');
 
 function execution(index: number, createdAtMs: number): JobExecution {

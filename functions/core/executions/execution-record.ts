@@ -1,9 +1,14 @@
 // Layer flow: domain. Turns an execution as the API returned it into the stored record: the API's fields
 // kept verbatim (as JSON), plus the derived fields the indexes and analytics need.
 import { createHash } from 'node:crypto';
+import { FILES_KEY_PREFIX } from '../defaults';
 import { isTerminalStatus, type JobExecution } from '../product-live/product-live.schema';
-import { OPEN_FLAG } from '../store/table-definitions';
 import { discoverFiles, type FileReference, pathSegment } from './file-discovery';
+
+/** The value of `openFlag` while an execution has not ended (the partition of the sparse index byOpen). */
+export const OPEN_FLAG = 'OPEN';
+/** The value of `filesPending` while a file copy is pending (the partition of the sparse index byFilesDue). */
+export const FILES_PENDING_FLAG = 'PENDING';
 
 /** Orders views of one execution: a view never replaces one of a higher rank. */
 export function statusRank(status: string): number {
@@ -102,7 +107,7 @@ export interface FileCopy {
 /** Where an execution's objects live in the files bucket: `executions/<jobId>/<executionId>`. */
 export function executionS3Prefix(execution: { jobId: string; id: string }): string {
   const segment = (value: string) => value.replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_') || '_';
-  return `executions/${segment(execution.jobId)}/${segment(execution.id)}`;
+  return `${FILES_KEY_PREFIX}${segment(execution.jobId)}/${segment(execution.id)}`;
 }
 
 /** Where the copy of a file lives: `executions/<jobId>/<executionId>/<json path>/<file name>`. */

@@ -11,9 +11,8 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { TERMINAL_STATUSES } from '../product-live/product-live.schema';
 import type { ExecutionItem } from '../store/execution-repository';
-import { EXECUTION_INDEXES, OPEN_FLAG } from '../store/table-definitions';
+import { EVERY_EXECUTION_PARTITIONS, EXECUTION_INDEXES } from '../store/table-definitions';
 import { LargePayloadUnavailableError } from './history.errors';
 import { monthsBetween, type Period, periodKeyRange } from './period';
 
@@ -127,16 +126,8 @@ export class HistoryReader {
 
   /** The oldest and newest createdAt stored, or undefined when the table holds no execution. */
   async createdAtRange(): Promise<{ first: string; last: string } | undefined> {
-    const partitions = [
-      ...[...TERMINAL_STATUSES].map((status) => ({
-        index: EXECUTION_INDEXES.byStatus,
-        key: 'status',
-        value: status,
-      })),
-      { index: EXECUTION_INDEXES.byOpen, key: 'openFlag', value: OPEN_FLAG },
-    ];
     const edges = await Promise.all(
-      partitions.flatMap((partition) =>
+      EVERY_EXECUTION_PARTITIONS.flatMap((partition) =>
         [true, false].map(async (forward) => {
           const result = await this.client.send(
             new QueryCommand({

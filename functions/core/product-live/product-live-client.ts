@@ -1,19 +1,18 @@
 // Layer flow: use cases (sync, launch) -> ProductLiveClient -> fetch -> Product-Live Data Factory API.
-// The client owns the HTTP contract: URLs, headers, the shared rate budget, retries, response validation
-// and error naming. It never logs or throws the API key.
-import type { z } from 'zod';
+// The client owns the HTTP contract: URLs, headers, the shared rate budget, retries and error naming; the
+// answers are mapped by product-live-responses.ts. It never logs or throws the API key.
+import type * as z from 'zod';
+import { ALTERNATIVE_FIND_PATH, DEFAULT_FIND_PATH, EXECUTIONS_PATH } from '../defaults';
+import type { AppLogger } from '../observability';
 import {
   findErrorCode,
   type HttpMethod,
   isRetryable,
   isSafeToRepeat,
-  ProductLiveApiError,
-  ProductLiveAuthError,
   ProductLiveError,
   ProductLiveNetworkError,
   ProductLiveNotFoundError,
   ProductLiveRateLimitError,
-  ProductLiveResponseError,
 } from './product-live.errors';
 import {
   CreateJobExecutionRequest,
@@ -21,20 +20,13 @@ import {
   JobExecution,
   JobExecutionList,
 } from './product-live.schema';
+import { type AnsweredRequest, errorForStatus, parseBody } from './product-live-responses';
 import { RateBudget } from './rate-budget';
 import { createSecretRedactor, type SecretRedactor } from './redact-secret';
 import { sleep as defaultSleep } from './sleep';
 
 /** The `fetch` subset the client uses; `globalThis.fetch` fits, and so does a small fake in tests. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
-
-/** A minimal logger; Powertools' `Logger` satisfies it. The client passes one attributes object. */
-export interface ProductLiveLogger {
-  debug(message: string, ...attributes: Record<string, unknown>[]): void;
-  info(message: string, ...attributes: Record<string, unknown>[]): void;
-  warn(message: string, ...attributes: Record<string, unknown>[]): void;
-  error(message: string, ...attributes: Record<string, unknown>[]): void;
-}
 
 /** What the client reports after every HTTP attempt (for metrics and progress output). */
 export interface ProductLiveRequestEvent {
@@ -71,7 +63,7 @@ export interface ProductLiveClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Source of jitter in [0, 1). Default `Math.random`. */
   random?: () => number;
-  logger?: ProductLiveLogger;
+  logger?: AppLogger;
   userAgent?: string;
   onRequest?: (event: ProductLiveRequestEvent) => void;
 }
@@ -88,21 +80,6 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** One page of a `findAllPages` iteration. */
-export interface FindPage {
-  page: number;
-  /** The size that was requested (the server may return fewer items per page). */
-  size: number;
-  data: JobExecution[];
-  totalElements: number;
-}
-
-/** Page size `findAllPages` requests when none is given. */
-export const DEFAULT_FIND_PAGE_SIZE = 100;
-
-const DEFAULT_FIND_PATH = '/v1/job_executions/find';
-const EXECUTIONS_PATH = '/v1/data_factory/job_executions';
-const MAX_ERROR_BODY_CHARS = 4_096;
 /** Connection failures that prove no byte of the request reached the server. */
 const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -111,15 +88,10 @@ const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-type ResponseKind = 'execution' | 'list';
-
-interface RequestSpec<T> {
-  method: HttpMethod;
-  path: string;
+interface RequestSpec<T> extends AnsweredRequest {
   query?: PageOptions;
   body?: unknown;
   schema: z.ZodType<T>;
-  kind: ResponseKind;
   /** False for create: only failures that prove the server did nothing are retried. */
   idempotent: boolean;
   signal: AbortSignal | undefined;
@@ -150,7 +122,7 @@ export class ProductLiveClient {
   private readonly fetchFn: FetchLike;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
-  private readonly logger: ProductLiveLogger | undefined;
+  private readonly logger: AppLogger | undefined;
   private readonly userAgent: string | undefined;
   private readonly onRequest: ((event: ProductLiveRequestEvent) => void) | undefined;
   private readonly redactor: SecretRedactor;
@@ -202,6 +174,7 @@ export class ProductLiveClient {
     return this.request({
       method: 'POST',
       path: EXECUTIONS_PATH,
+      operation: 'create',
       body: input === undefined ? { jobId } : { jobId, input },
       schema: JobExecution,
       kind: 'execution',
@@ -216,6 +189,7 @@ export class ProductLiveClient {
     return this.request({
       method: 'GET',
       path: `${EXECUTIONS_PATH}/${encodeURIComponent(id)}`,
+      operation: 'get',
       schema: JobExecution,
       kind: 'execution',
       idempotent: true,
@@ -228,6 +202,7 @@ export class ProductLiveClient {
     return this.request({
       method: 'GET',
       path: EXECUTIONS_PATH,
+      operation: 'list',
       query: pageQuery(options),
       schema: JobExecutionList,
       kind: 'list',
@@ -250,6 +225,7 @@ export class ProductLiveClient {
       this.request({
         method: 'POST',
         path,
+        operation: 'find',
         query: pageQuery(options),
         body: query,
         schema: JobExecutionList,
@@ -272,32 +248,6 @@ export class ProductLiveClient {
       this.findPath = alternative;
       this.findPathSettled = true;
       return list;
-    }
-  }
-
-  /**
-   * Yields every page of a find query, from `startPage` (default 0) upwards, with the same `size` each
-   * time. Stops after an empty page, or once the items seen reach the latest `totalElements`. A page
-   * shorter than `size` does not end the iteration by itself: servers may cap the page size.
-   * Offset paging drifts when executions are created meanwhile; callers dedupe by id.
-   */
-  async *findAllPages(
-    query: FindQuery,
-    options: { size?: number; startPage?: number } & CallOptions = {},
-  ): AsyncGenerator<FindPage, void, undefined> {
-    const size = options.size ?? DEFAULT_FIND_PAGE_SIZE;
-    const startPage = options.startPage ?? 0;
-    let received = 0;
-    let firstPageLength: number | undefined;
-    for (let page = startPage; ; page += 1) {
-      const list = await this.findJobExecutions(query, { page, size, signal: options.signal });
-      if (list.data.length === 0) return;
-      firstPageLength ??= list.data.length;
-      received += list.data.length;
-      yield { page, size, data: list.data, totalElements: list.totalElements };
-      // The pages before startPage hold at least startPage × firstPageLength items (no page holds more
-      // than the server's effective page size), so this position is a lower bound: never stops early.
-      if (startPage * firstPageLength + received >= list.totalElements) return;
     }
   }
 
@@ -365,7 +315,8 @@ export class ProductLiveClient {
         status = response.status;
         if (status === 429) this.throttled += 1;
         text = await response.text();
-        if (status < 200 || status > 299) throw this.httpError(spec, status, text, response.headers);
+        if (status < 200 || status > 299)
+          throw errorForStatus(spec, status, text, response.headers, this.redactor);
       } catch (error) {
         if (error instanceof ProductLiveError) throw error;
         if (spec.signal?.aborted) throw spec.signal.reason;
@@ -374,6 +325,7 @@ export class ProductLiveClient {
         throw new ProductLiveNetworkError({
           method: spec.method,
           path: spec.path,
+          operation: spec.operation,
           timedOut,
           timeoutMs: this.timeoutMs,
           requestMayHaveBeenSent:
@@ -381,7 +333,7 @@ export class ProductLiveClient {
           cause: this.redactor.redactError(error),
         });
       }
-      return this.parseBody(spec, status, text);
+      return parseBody(spec, spec.schema, status, text, this.redactor);
     } catch (error) {
       if (error instanceof ProductLiveError) failure = error;
       throw error;
@@ -403,96 +355,6 @@ export class ProductLiveClient {
     if (hasBody) headers['content-type'] = 'application/json';
     if (this.userAgent) headers['user-agent'] = this.userAgent;
     return headers;
-  }
-
-  private httpError<T>(
-    spec: RequestSpec<T>,
-    status: number,
-    text: string,
-    headers: Headers,
-  ): ProductLiveError {
-    const fields = { method: spec.method, path: spec.path, status, body: this.redactBody(text) };
-    if (status === 401 || status === 403) return new ProductLiveAuthError(fields);
-    if (status === 404) return new ProductLiveNotFoundError(fields);
-    if (status === 429) {
-      return new ProductLiveRateLimitError({
-        ...fields,
-        retryAfterMs: parseRetryAfter(headers.get('retry-after'), Date.now()),
-      });
-    }
-    if (status >= 300 && status < 400) {
-      return new ProductLiveApiError({
-        ...fields,
-        message: `Product-Live ${spec.method} ${spec.path} answered a redirect (HTTP ${status}), which the client does not follow`,
-      });
-    }
-    return new ProductLiveApiError(fields);
-  }
-
-  private parseBody<T>(spec: RequestSpec<T>, status: number, text: string): T {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new ProductLiveResponseError({
-        method: spec.method,
-        path: spec.path,
-        status,
-        problem: 'malformed-json',
-        body: this.redactBody(text),
-        message: `Malformed JSON from Product-Live ${spec.method} ${spec.path} (HTTP ${status}, ${text.length} characters)`,
-        cause: this.redactor.redactError(error),
-      });
-    }
-    const parsed = spec.schema.safeParse(json);
-    if (parsed.success) return parsed.data;
-    throw this.schemaError(spec, status, text, json, parsed.error);
-  }
-
-  private schemaError<T>(
-    spec: RequestSpec<T>,
-    status: number,
-    text: string,
-    json: unknown,
-    error: z.ZodError,
-  ): ProductLiveResponseError {
-    const [first] = error.issues;
-    const issuePath = first?.path ?? [];
-    let subject = spec.kind === 'list' ? 'job execution list' : 'job execution';
-    let executionId = spec.kind === 'execution' ? idOf(json) : undefined;
-    let fieldPath = issuePath;
-    const index = issuePath[1];
-    if (spec.kind === 'list' && issuePath[0] === 'data' && typeof index === 'number') {
-      subject = 'job execution';
-      const item = isRecord(json) && Array.isArray(json.data) ? json.data[index] : undefined;
-      executionId = idOf(item);
-      fieldPath = issuePath.slice(2);
-      if (executionId === undefined) subject += ` at data[${index}]`;
-    }
-    const field = formatPath(fieldPath);
-    const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more issues)` : '';
-    const message =
-      `Invalid ${subject}${executionId ? ` ${executionId}` : ''} in ${spec.method} ${spec.path}: ` +
-      `${field ? `field "${field}": ` : ''}${first?.message ?? 'invalid'}${more}`;
-    return new ProductLiveResponseError({
-      method: spec.method,
-      path: spec.path,
-      status,
-      problem: 'schema',
-      body: this.redactBody(text),
-      message: this.redactor.redactText(message),
-      executionId: executionId === undefined ? undefined : this.redactor.redactText(executionId),
-      field: field || undefined,
-      issues: error.issues.slice(0, 20).map((issue) => ({
-        field: formatPath(issue.path),
-        message: this.redactor.redactText(issue.message),
-      })),
-    });
-  }
-
-  private redactBody(text: string): string {
-    const redacted = this.redactor.redactText(text);
-    return redacted.length > MAX_ERROR_BODY_CHARS ? `${redacted.slice(0, MAX_ERROR_BODY_CHARS)}…` : redacted;
   }
 
   private buildUrl(path: string, query: PageOptions | undefined): string {
@@ -523,15 +385,6 @@ export class ProductLiveClient {
   }
 }
 
-/** Milliseconds to wait from a `Retry-After` value (delay-seconds or HTTP-date); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1_000);
-  const date = Date.parse(trimmed);
-  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
-}
-
 function parseBaseUrl(baseUrl: string): string {
   let url: URL;
   try {
@@ -548,12 +401,12 @@ function parseBaseUrl(baseUrl: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** `/v1/job_executions/find` <-> `/v1/data_factory/job_executions/find`, or undefined for other paths. */
-function alternativeFindPath(path: string): string | undefined {
-  if (path.endsWith('/v1/job_executions/find'))
-    return path.replace(/\/v1\/job_executions\/find$/, '/v1/data_factory/job_executions/find');
-  if (path.endsWith('/v1/data_factory/job_executions/find'))
-    return path.replace(/\/data_factory\/job_executions\/find$/, '/job_executions/find');
+/** The other documented spelling of the find path (keeping any prefix), or undefined for other paths. */
+export function alternativeFindPath(path: string): string | undefined {
+  if (path.endsWith(DEFAULT_FIND_PATH))
+    return path.slice(0, -DEFAULT_FIND_PATH.length) + ALTERNATIVE_FIND_PATH;
+  if (path.endsWith(ALTERNATIVE_FIND_PATH))
+    return path.slice(0, -ALTERNATIVE_FIND_PATH.length) + DEFAULT_FIND_PATH;
   return undefined;
 }
 
@@ -573,22 +426,4 @@ function requireNumber(name: string, value: number, min: number): number {
     throw new RangeError(`ProductLiveClient ${name} must be a number ≥ ${min}, got ${value}`);
   }
   return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function idOf(value: unknown): string | undefined {
-  if (!isRecord(value) || typeof value.id !== 'string' || value.id.length === 0) return undefined;
-  return value.id.length > 64 ? `${value.id.slice(0, 64)}…` : value.id;
-}
-
-/** `output.report.url`, `input.files[2]`; empty for the root. */
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((text, segment) => {
-    if (typeof segment === 'number') return `${text}[${segment}]`;
-    const name = String(segment);
-    return text ? `${text}.${name}` : name;
-  }, '');
 }

@@ -4,15 +4,26 @@
 /** HTTP method of a Product-Live request, as named in error messages. */
 export type HttpMethod = 'GET' | 'POST';
 
+/** What a request does: only `create` changes anything on Product-Live's side. */
+export type ProductLiveOperation = 'create' | 'get' | 'list' | 'find';
+
 /** Base class of every error the Product-Live client throws (except a caller's own abort reason). */
 export class ProductLiveError extends Error {
   override name = 'ProductLiveError';
+  /** The operation that failed; a failed read (anything but `create`) certainly started nothing. */
+  readonly operation: ProductLiveOperation | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; operation?: ProductLiveOperation | undefined }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.operation = options?.operation;
+  }
 }
 
 interface RequestFailureFields {
   method: HttpMethod;
   /** API path without the base URL prefix and without the query string. */
   path: string;
+  operation?: ProductLiveOperation;
   cause?: unknown;
 }
 
@@ -29,7 +40,7 @@ export class ProductLiveApiError extends ProductLiveError {
     super(
       fields.message ??
         `Product-Live ${fields.method} ${fields.path} answered HTTP ${fields.status}${snippet ? `: ${snippet}` : ''}`,
-      fields.cause === undefined ? undefined : { cause: fields.cause },
+      { cause: fields.cause, operation: fields.operation },
     );
     this.status = fields.status;
     this.body = fields.body;
@@ -86,7 +97,10 @@ export class ProductLiveNetworkError extends ProductLiveError {
     const what = fields.timedOut
       ? `timed out after ${fields.timeoutMs ?? '?'} ms`
       : `failed: ${describeCause(fields.cause)}`;
-    super(`Product-Live ${fields.method} ${fields.path} ${what}`, { cause: fields.cause });
+    super(`Product-Live ${fields.method} ${fields.path} ${what}`, {
+      cause: fields.cause,
+      operation: fields.operation,
+    });
     this.method = fields.method;
     this.path = fields.path;
     this.timedOut = fields.timedOut;
@@ -126,7 +140,7 @@ export class ProductLiveResponseError extends ProductLiveError {
       issues?: ReadonlyArray<{ field: string; message: string }>;
     },
   ) {
-    super(fields.message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    super(fields.message, { cause: fields.cause, operation: fields.operation });
     this.problem = fields.problem;
     this.status = fields.status;
     this.method = fields.method;
@@ -159,6 +173,13 @@ export function isSafeToRepeat(error: unknown): boolean {
   if (error instanceof ProductLiveApiError) return error.status === 429;
   if (error instanceof ProductLiveNetworkError) return !error.requestMayHaveBeenSent;
   return false;
+}
+
+/** True when the failure proves that nothing was started: a read failed, or create was refused or never sent. */
+export function startedNothing(error: unknown): boolean {
+  if (!(error instanceof ProductLiveError)) return false;
+  if (error.operation !== undefined && error.operation !== 'create') return true;
+  return !isOutcomeUnknown(error);
 }
 
 /**

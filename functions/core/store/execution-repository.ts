@@ -10,9 +10,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionFields, FileCopy } from '../executions/execution-record';
 import { pendingFilesMarker } from '../executions/execution-record';
-import { TERMINAL_STATUSES } from '../product-live/product-live.schema';
 import { batchGetAll, batchPutAll, realSleep, type Sleep } from './dynamo-batch';
-import { EXECUTION_INDEXES, FILES_PENDING_FLAG, OPEN_FLAG } from './table-definitions';
+import {
+  EVERY_EXECUTION_PARTITIONS,
+  EXECUTION_INDEXES,
+  FILES_PENDING_FLAG,
+  OPEN_FLAG,
+} from './table-definitions';
 
 /** A stored execution: the derived fields, the raw API JSON, and its file copies. */
 export interface ExecutionItem extends ExecutionFields {
@@ -182,16 +186,8 @@ export class ExecutionRepository {
    * (Indexes are eventually consistent: a just-written item may be counted late, a missing one never.)
    */
   async countSince(sinceIso: string): Promise<number> {
-    const partitions = [
-      ...[...TERMINAL_STATUSES].map((status) => ({
-        index: EXECUTION_INDEXES.byStatus,
-        key: 'status',
-        value: status,
-      })),
-      { index: EXECUTION_INDEXES.byOpen, key: 'openFlag', value: OPEN_FLAG },
-    ];
     let count = 0;
-    for (const partition of partitions) {
+    for (const partition of EVERY_EXECUTION_PARTITIONS) {
       for await (const page of paginateQuery(
         { client: this.client },
         {

@@ -8,6 +8,8 @@
 //   all executions in a period              -> index byMonth   (month "YYYY-MM", createdAt), one query per month
 //   the open executions                     -> index byOpen    (sparse: `openFlag` only while not terminal)
 //   executions with file copies to (re)try  -> index byFilesDue (sparse: `filesPending` only while a copy is due)
+import { OPEN_FLAG } from '../executions/execution-record';
+import { TERMINAL_STATUSES } from '../product-live/product-live.schema';
 
 export interface KeyAttribute {
   readonly name: string;
@@ -39,9 +41,28 @@ export const EXECUTION_INDEXES = {
   byFilesDue: 'byFilesDue',
 } as const;
 
-/** Constant partition values of the two sparse indexes. */
-export const OPEN_FLAG = 'OPEN';
-export const FILES_PENDING_FLAG = 'PENDING';
+/** Constant partition values of the two sparse indexes (the domain decides when an item carries them). */
+export { FILES_PENDING_FLAG, OPEN_FLAG } from '../executions/execution-record';
+
+/** One index partition of the executions table: index name, partition key attribute and value. */
+export interface ExecutionPartition {
+  readonly index: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * Partitions that together hold every execution exactly once, each sorted by createdAt: an execution is
+ * either in one of the terminal statuses (index byStatus) or carries the open flag (index byOpen).
+ */
+export const EVERY_EXECUTION_PARTITIONS: readonly ExecutionPartition[] = [
+  ...[...TERMINAL_STATUSES].map((status) => ({
+    index: EXECUTION_INDEXES.byStatus,
+    key: 'status',
+    value: status,
+  })),
+  { index: EXECUTION_INDEXES.byOpen, key: 'openFlag', value: OPEN_FLAG },
+];
 
 export const EXECUTIONS_TABLE: TableDefinition = {
   logicalName: 'Executions',

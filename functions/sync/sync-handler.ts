@@ -1,0 +1,151 @@
+// Layer flow: EventBridge Scheduler (or the local runner) -> this factory's handler (middleware, adapters) ->
+// runSync. `handler.ts` calls it with the production dependencies; the local stack, the benchmarks and the
+// tests call it with their own clients, logger and hooks.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import * as z from 'zod';
+import { createApiKeyResolver } from '../core/api-key';
+import { createDocumentClient } from '../core/aws-clients';
+import type { SyncConfig } from '../core/config';
+import { FileCopier } from '../core/files/file-copier';
+import { createClientForKey } from '../core/product-live/client-for-key';
+import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
+import { ExecutionRepository } from '../core/store/execution-repository';
+import { SyncStateRepository } from '../core/store/sync-state-repository';
+import { runSync, type SyncDeps, type SyncProgress } from './run-sync';
+import type { SyncSummary } from './sync-summary';
+
+/** The AWS clients the sync uses, created once per container by the caller. */
+export interface SyncClients {
+  dynamo: DynamoDBClient;
+  s3: S3Client;
+  /** Reads the API key's secret (default: Powertools' own provider). */
+  secrets?: SecretsProvider;
+}
+
+/** Observers of a run, for the local runner (Lambda sets none). */
+export interface SyncHooks {
+  onProgress?: (progress: SyncProgress) => void;
+}
+
+export interface SyncHandlerDeps {
+  config: SyncConfig;
+  clients: SyncClients;
+  logger: Logger;
+  metrics: Metrics;
+  hooks?: SyncHooks;
+  /** The clock of the run (tests: the emulator's clock). Default Date.now. */
+  now?: () => number;
+  /** Product-Live client settings beyond the configuration (tests: shorter waits between retries). */
+  api?: Partial<Omit<ProductLiveClientOptions, 'baseUrl' | 'apiKey'>>;
+  /** Replaces dependencies of the use case (tests: a store that fails at a chosen moment). */
+  overrides?: Partial<SyncDeps>;
+}
+
+/** The schedule's input: EventBridge Scheduler passes `{}` (any other object is accepted and ignored). */
+const SyncEvent = z.looseObject({}).or(z.undefined()).or(z.null());
+
+/** The sync function's handler: one run per invocation, its summary as the return value. */
+export function createSyncHandler(deps: SyncHandlerDeps) {
+  const { config, clients, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const doc = createDocumentClient(clients.dynamo);
+  const executions = new ExecutionRepository(doc, config.executionsTableName);
+  const state = new SyncStateRepository(doc, config.stateTableName);
+  const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
+  const productLiveClient = createClientForKey({
+    baseUrl: config.apiUrl,
+    findPath: config.findPath,
+    requestsPerMinute: config.requestsPerMinute,
+    timeoutMs: config.timeoutMs,
+    // A 429 without Retry-After may need most of a minute: 2, 4, 8, 16, 32, 60, 60 s.
+    maxAttempts: 8,
+    retryBaseMs: 2_000,
+    logger,
+    ...deps.api,
+  });
+  const storeLargePayload = async (key: string, json: string) => {
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: config.filesBucketName,
+        Key: key,
+        Body: json,
+        ContentType: 'application/json',
+      }),
+    );
+  };
+
+  const syncHandler = async (event: unknown, context: Context): Promise<SyncSummary> => {
+    if (!SyncEvent.safeParse(event).success)
+      logger.warn('unexpected sync event shape; running anyway', { event });
+    const apiKey = await apiKeys.get();
+    const summary = await runSync(
+      {
+        api: productLiveClient(apiKey),
+        executions,
+        state,
+        copier: new FileCopier({
+          s3: clients.s3,
+          bucket: config.filesBucketName,
+          policy: { allowedHosts: config.allowedFileHosts, apiUrl: config.apiUrl },
+          apiKey,
+          idleTimeoutMs: config.fileDownloadIdleTimeoutMs,
+        }),
+        storeLargePayload,
+        now,
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        logger,
+        ...(deps.hooks?.onProgress ? { onProgress: deps.hooks.onProgress } : {}),
+        ...deps.overrides,
+      },
+      {
+        runId: `${context.awsRequestId || 'local'}:${randomUUID()}`,
+        startDate: config.startDate,
+        pageSize: config.pageSize,
+        lookbackMs: config.lookbackMs,
+        timeMarginMs: config.timeMarginMs,
+        leaseMs: config.leaseMs,
+        fileCopyConcurrency: config.fileCopyConcurrency,
+        fileCopyMaxAttempts: config.fileCopyMaxAttempts,
+      },
+    );
+    publishMetrics(metrics, summary, now());
+    logger.info('sync summary', { summary });
+    return summary;
+  };
+
+  return middy(syncHandler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+function publishMetrics(metrics: Metrics, summary: SyncSummary, nowMs: number): void {
+  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  count('ExecutionsNew', summary.executions.new);
+  count('ExecutionsUpdated', summary.executions.updated);
+  count('ExecutionsUnchanged', summary.executions.unchanged);
+  count('OpenExecutionsRefreshed', summary.executions.openRefreshed);
+  count('FilesCopied', summary.files.copied);
+  count('FilesSkipped', summary.files.skipped);
+  count('FilesFailed', summary.files.failed);
+  count('ApiRequests', summary.apiRequests);
+  count('Throttled', summary.throttled);
+  count('RunsSkipped', summary.skipped ? 1 : 0);
+  count('RunsFailed', summary.error ? 1 : 0);
+  count('MoreRemaining', summary.moreRemaining ? 1 : 0);
+  if (summary.watermark) {
+    metrics.addMetric(
+      'LagSeconds',
+      MetricUnit.Seconds,
+      Math.max(0, (nowMs - Date.parse(summary.watermark)) / 1000),
+    );
+  }
+}

@@ -1,0 +1,190 @@
+// Layer flow: the local stack, the benchmarks and the tests -> this module -> DynamoDB Local, s3rver and local
+// SQS. One way to get AWS clients for the local servers and to create a store (tables, bucket, launch queues)
+// from the same definitions as the CDK stack, with fixed names (npm start) or unique ones (tests, benches).
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../../functions/core/aws-clients';
+import { ensureTable } from '../../functions/core/store/create-tables';
+import { LAUNCH_DEAD_LETTER_QUEUE, LAUNCH_QUEUE } from '../../functions/core/store/queue-definitions';
+import {
+  EXECUTIONS_TABLE,
+  IDEMPOTENCY_TABLE,
+  STATE_TABLE,
+} from '../../functions/core/store/table-definitions';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalService } from './local-aws-servers';
+
+/** Clients for the local servers: every AWS call of the local stack, the benches and the tests. */
+export interface LocalAwsClients {
+  region: string;
+  endpoints: Partial<Record<LocalService, string>>;
+  dynamo: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  s3: S3Client;
+  sqs: SQSClient;
+  destroy(): void;
+}
+
+/** s3rver predates S3's flexible checksums (aws-chunked uploads): send them only when required. */
+export const LOCAL_S3_SETTINGS = {
+  forcePathStyle: true,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+} as const;
+
+/** AWS clients pointed at the given local endpoints (fake credentials, path-style S3). */
+export function createLocalClients(
+  endpoints: Partial<Record<LocalService, string>>,
+  region: string = LOCAL_REGION,
+): LocalAwsClients {
+  const common = { region, credentials: LOCAL_CREDENTIALS };
+  const dynamo = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
+  const s3 = new S3Client({ ...common, ...LOCAL_S3_SETTINGS, endpoint: endpoints.s3 });
+  const sqs = new SQSClient({ ...common, endpoint: endpoints.sqs });
+  return {
+    region,
+    endpoints,
+    dynamo,
+    doc: createDocumentClient(dynamo),
+    s3,
+    sqs,
+    destroy() {
+      dynamo.destroy();
+      s3.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** The names of a store's tables, bucket and launch queues. */
+export interface StoreNames {
+  executionsTable: string;
+  stateTable: string;
+  idempotencyTable: string;
+  filesBucket: string;
+  launchQueue: string;
+  launchDeadLetterQueue: string;
+}
+
+/** A provisioned store: its names, and the launch queues' URLs and ARNs when SQS was provisioned. */
+export interface ProvisionedStore extends StoreNames {
+  queues?: { launchUrl: string; launchArn: string; dlqUrl: string; dlqArn: string };
+}
+
+/** Unique names (tests and benches: one store each, side by side in one set of servers). */
+export function uniqueStoreNames(prefix: string): StoreNames {
+  const suffix = randomUUID().slice(0, 8);
+  return {
+    executionsTable: `${prefix}-executions-${suffix}`,
+    stateTable: `${prefix}-state-${suffix}`,
+    idempotencyTable: `${prefix}-idempotency-${suffix}`,
+    filesBucket: `${prefix}-files-${suffix}`.toLowerCase(),
+    launchQueue: `${prefix}-launch-${suffix}`,
+    launchDeadLetterQueue: `${prefix}-launch-dlq-${suffix}`,
+  };
+}
+
+export interface ProvisionOptions {
+  /** What to create (default: the tables, the bucket when S3 runs, the queues when SQS runs). */
+  services?: readonly LocalService[];
+  /** The launch queue's redrive maxReceiveCount (default 10, the deployed stack's default). */
+  maxReceiveCount?: number;
+  /** The launch queue's visibility timeout in seconds (default 60). */
+  visibilityTimeoutSeconds?: number;
+}
+
+/**
+ * Creates whatever of the store does not exist yet (an existing table, bucket or queue is kept, with its
+ * data): the tables from the shared table definitions, the files bucket, the launch queue with its DLQ and
+ * the redrive policy of the deployed stack.
+ */
+export async function provisionStore(
+  clients: LocalAwsClients,
+  names: StoreNames,
+  options: ProvisionOptions = {},
+): Promise<ProvisionedStore> {
+  const services = new Set(
+    options.services ??
+      (Object.keys(clients.endpoints) as LocalService[]).filter((s) => clients.endpoints[s]),
+  );
+  const work: Array<Promise<unknown>> = [];
+  if (services.has('dynamodb')) {
+    work.push(
+      ensureTable(clients.dynamo, EXECUTIONS_TABLE, names.executionsTable),
+      ensureTable(clients.dynamo, STATE_TABLE, names.stateTable),
+      ensureTable(clients.dynamo, IDEMPOTENCY_TABLE, names.idempotencyTable),
+    );
+  }
+  if (services.has('s3')) work.push(ensureBucket(clients.s3, names.filesBucket));
+  const queues = services.has('sqs') ? ensureLaunchQueues(clients.sqs, names, options) : undefined;
+  await Promise.all(work);
+  return { ...names, ...(queues ? { queues: await queues } : {}) };
+}
+
+async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  }
+}
+
+/** The launch queue and its DLQ, with the redrive policy of the deployed stack. */
+async function ensureLaunchQueues(
+  sqs: SQSClient,
+  names: StoreNames,
+  options: ProvisionOptions,
+): Promise<NonNullable<ProvisionedStore['queues']>> {
+  const dlqUrl =
+    (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: names.launchDeadLetterQueue,
+          Attributes: { MessageRetentionPeriod: String(LAUNCH_DEAD_LETTER_QUEUE.retentionDays * 86_400) },
+        }),
+      )
+    ).QueueUrl ?? '';
+  const dlqArn = await queueArn(sqs, dlqUrl);
+  const launchUrl =
+    (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: names.launchQueue,
+          Attributes: {
+            MessageRetentionPeriod: String(LAUNCH_QUEUE.retentionDays * 86_400),
+            VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 60),
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: dlqArn,
+              maxReceiveCount: options.maxReceiveCount ?? LAUNCH_QUEUE.defaultMaxReceiveCount,
+            }),
+          },
+        }),
+      )
+    ).QueueUrl ?? '';
+  return { launchUrl, launchArn: await queueArn(sqs, launchUrl), dlqUrl, dlqArn };
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const arn = attributes.Attributes?.QueueArn;
+  if (!arn) throw new Error(`${queueUrl}: no QueueArn in GetQueueAttributes`);
+  return arn;
+}
+
+/** The environment variables that name a store, as the stack sets them for the functions. */
+export function storeEnvironment(store: ProvisionedStore): Record<string, string> {
+  return {
+    EXECUTIONS_TABLE_NAME: store.executionsTable,
+    STATE_TABLE_NAME: store.stateTable,
+    IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
+    FILES_BUCKET_NAME: store.filesBucket,
+    ...(store.queues
+      ? { LAUNCH_QUEUE_URL: store.queues.launchUrl, LAUNCH_DLQ_URL: store.queues.dlqUrl }
+      : {}),
+  };
+}
