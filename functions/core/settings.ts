@@ -1,11 +1,11 @@
 // Layer flow: a setting's raw value (an environment variable, a CDK context value) -> these parsers -> a typed
 // value, or a problem naming the setting, what was expected and what was given. The functions' config and the
 // CDK stack's config both define their settings with these, so that a value means the same in both.
-import * as z from 'zod';
+import * as z from './zod';
 
 /** One setting: how to parse it, its default as a user would type it, and what it means (for the docs). */
 export interface Setting<T> {
-  readonly schema: z.ZodType<T>;
+  readonly schema: z.ZodMiniType<T>;
   /** The default, as text a user would type; absent: the setting is optional (or `required`). */
   readonly defaultValue?: string;
   /** True when the setting has no default and must be given. */
@@ -71,17 +71,23 @@ export function parser<T>(
   expected: string,
   check: (raw: unknown) => T | undefined,
   options: { echo?: boolean } = {},
-): z.ZodType<T> {
-  return z.unknown().transform((raw, context) => {
-    const value = check(raw);
-    if (value !== undefined) return value;
-    context.addIssue({
-      code: 'custom',
-      message:
-        options.echo === false ? `expected ${expected}` : `expected ${expected}, got ${JSON.stringify(raw)}`,
-    });
-    return z.NEVER;
-  }) as unknown as z.ZodType<T>;
+): z.ZodMiniType<T> {
+  return z.pipe(
+    z.unknown(),
+    z.transform((raw, context) => {
+      const value = check(raw);
+      if (value !== undefined) return value;
+      context.issues.push({
+        code: 'custom',
+        input: raw,
+        message:
+          options.echo === false
+            ? `expected ${expected}`
+            : `expected ${expected}, got ${JSON.stringify(raw)}`,
+      });
+      return z.NEVER;
+    }),
+  ) as unknown as z.ZodMiniType<T>;
 }
 
 /** An integer within [min, max]. */

@@ -2,7 +2,7 @@
 // The contract (DESIGN.md): {"jobId": "<24 hex>", "input": {...}?, "idempotencyKey": "<string>"?}. Unknown
 // fields are rejected rather than ignored: a misspelt `idempotencyKey` silently dropped would turn a
 // redelivery into a second launch.
-import { z } from 'zod';
+import * as z from '../core/zod';
 import { InvalidLaunchMessageError } from './launch.errors';
 
 /** Longest accepted `idempotencyKey`, in characters. */
@@ -12,15 +12,16 @@ const requiredString = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `expected ${what}`) });
 
 export const LaunchMessage = z.strictObject({
-  jobId: requiredString('a string (a Product-Live job id)').regex(
-    /^[0-9a-fA-F]{24}$/,
-    'expected 24 hexadecimal characters',
+  jobId: requiredString('a string (a Product-Live job id)').check(
+    z.regex(/^[0-9a-fA-F]{24}$/, 'expected 24 hexadecimal characters'),
   ),
-  input: z.record(z.string(), z.unknown(), { error: 'expected a JSON object' }).optional(),
-  idempotencyKey: requiredString('a string')
-    .min(1, 'must not be empty')
-    .max(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`)
-    .optional(),
+  input: z.optional(z.record(z.string(), z.unknown(), { error: 'expected a JSON object' })),
+  idempotencyKey: z.optional(
+    requiredString('a string').check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
+    ),
+  ),
 });
 export type LaunchMessage = z.infer<typeof LaunchMessage>;
 

@@ -11,7 +11,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
 import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
 import type { SyncConfig } from '../core/config';
@@ -20,6 +19,7 @@ import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
 import { SyncStateRepository } from '../core/store/sync-state-repository';
+import * as z from '../core/zod';
 import { runSync, type SyncDeps, type SyncProgress } from './run-sync';
 import type { SyncSummary } from './sync-summary';
 
@@ -51,7 +51,7 @@ export interface SyncHandlerDeps {
 }
 
 /** The schedule's input: EventBridge Scheduler passes `{}` (any other object is accepted and ignored). */
-const SyncEvent = z.looseObject({}).or(z.undefined()).or(z.null());
+const SyncEvent = z.union([z.looseObject({}), z.undefined(), z.null()]);
 
 /** The sync function's handler: one run per invocation, its summary as the return value. */
 export function createSyncHandler(deps: SyncHandlerDeps) {

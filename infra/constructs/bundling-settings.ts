@@ -10,9 +10,9 @@ export const FUNCTION_ENTRIES = {
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 
 /**
- * The esbuild settings of every function: an ES module for Node.js 22, minified (names kept for stack traces
- * and error names), every dependency bundled (the AWS SDK versions the code is tested with, not the
- * runtime's copy).
+ * The esbuild settings of every function: an ES module for Node.js 22, minified, every dependency bundled
+ * (the AWS SDK versions the code is tested with, not the runtime's copy). Names are not kept: every error
+ * class sets its `name` explicitly, and stack traces map back to the sources through the source map.
  */
 export const BUNDLING = {
   format: 'esm',
@@ -20,7 +20,7 @@ export const BUNDLING = {
   platform: 'node',
   mainFields: ['module', 'main'],
   minify: true,
-  keepNames: true,
+  keepNames: false,
   // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
   banner:
     "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -1,6 +1,6 @@
 // The emulator's HTTP API against the reference page: endpoints, defaults, paging, errors, schemas.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DataFactoryFile,
   JobExecution,

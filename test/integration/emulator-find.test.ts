@@ -2,7 +2,7 @@
 // that tell a client what is wrong with its query. Expected results come from the ground truth
 // (`emulator.executions()`) filtered by plain JavaScript.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
 import { createEmulator, type Emulator, ManualClock } from '../../local/emulator/index';
 

@@ -1,7 +1,7 @@
 // The 50 requests/minute limit: a sliding 60-second window per API key, answered with 429 and a
 // Retry-After in each configured style, recovering exactly when the window slides. Time is a ManualClock.
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Emulator, ManualClock } from '../../local/emulator/index';
 import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 

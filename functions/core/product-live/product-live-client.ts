@@ -1,9 +1,10 @@
 // Layer flow: use cases (sync, launch) -> ProductLiveClient -> fetch -> Product-Live Data Factory API.
 // The client owns the HTTP contract: URLs, headers, the shared rate budget, retries and error naming; the
 // answers are mapped by product-live-responses.ts. It never logs or throws the API key.
-import type * as z from 'zod';
+
 import { ALTERNATIVE_FIND_PATH, DEFAULT_FIND_PATH, EXECUTIONS_PATH } from '../defaults';
 import type { AppLogger } from '../observability';
+import type * as z from '../zod';
 import {
   findErrorCode,
   type HttpMethod,
@@ -91,7 +92,7 @@ const NOT_SENT_CODES: ReadonlySet<string> = new Set([
 interface RequestSpec<T> extends AnsweredRequest {
   query?: PageOptions;
   body?: unknown;
-  schema: z.ZodType<T>;
+  schema: z.ZodMiniType<T>;
   /** False for create: only failures that prove the server did nothing are retried. */
   idempotent: boolean;
   signal: AbortSignal | undefined;

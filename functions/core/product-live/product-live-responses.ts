@@ -1,7 +1,7 @@
 // Layer flow: ProductLiveClient -> these mappers -> a validated body, or a named error. An HTTP answer becomes
 // the error its status means; a 2xx body becomes the schema's value or a ProductLiveResponseError naming the
 // execution id and the first failing field. Every text handed out is redacted (the API key never leaks).
-import type * as z from 'zod';
+import type * as z from '../zod';
 import {
   type HttpMethod,
   ProductLiveApiError,
@@ -66,7 +66,7 @@ export function errorForStatus(
 /** The validated body of a 2xx answer; throws ProductLiveResponseError for malformed JSON or a schema failure. */
 export function parseBody<T>(
   request: AnsweredRequest,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   status: number,
   text: string,
   redactor: SecretRedactor,
@@ -96,7 +96,7 @@ function schemaError(
   status: number,
   text: string,
   json: unknown,
-  error: z.ZodError,
+  error: z.core.$ZodError,
   redactor: SecretRedactor,
 ): ProductLiveResponseError {
   const [first] = error.issues;

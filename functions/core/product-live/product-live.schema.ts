@@ -1,7 +1,7 @@
 // Layer flow: Product-Live HTTP response -> these schemas -> domain types used by the use cases.
-// Schemas are lenient where the public documentation is silent (unknown fields are kept, ids are not
-// assumed to be hex) and strict where the sync depends on a value (dates must parse, ids must exist).
-import { z } from 'zod';
+// Schemas are lenient where the public documentation is silent (unknown fields are kept, ids are not assumed
+// to be hex) and strict where the sync depends on a value (dates must parse, ids must exist).
+import * as z from '../zod';
 
 /** Statuses the documentation names. Any other value is kept and treated as not yet ended. */
 export const KNOWN_STATUSES = [
@@ -30,57 +30,58 @@ export function isTerminalStatus(status: string): boolean {
 }
 
 /** An ISO 8601 date-time string that `Date` can parse; kept exactly as the API wrote it. */
-export const IsoDateTime = z
-  .string()
-  .min(1)
-  .refine((value) => /^\d{4}-\d{2}-\d{2}T/.test(value) && Number.isFinite(Date.parse(value)), {
+export const IsoDateTime = z.string().check(
+  z.minLength(1),
+  z.refine((value) => /^\d{4}-\d{2}-\d{2}T/.test(value) && Number.isFinite(Date.parse(value)), {
     message: 'expected an ISO 8601 date-time',
-  });
+  }),
+);
 
-const OptionalIsoDateTime = IsoDateTime.nullish();
+const OptionalIsoDateTime = z.nullish(IsoDateTime);
+const nonEmpty = () => z.string().check(z.minLength(1));
 
 export const JobExecutionInfo = z.looseObject({
-  title: z.string().nullish(),
+  title: z.nullish(z.string()),
 });
 
 export const JobExecution = z.looseObject({
-  object: z.literal('job_execution').optional(),
-  id: z.string().min(1),
-  jobId: z.string().min(1),
-  pipelineId: z.string().nullish(),
+  object: z.optional(z.literal('job_execution')),
+  id: nonEmpty(),
+  jobId: nonEmpty(),
+  pipelineId: z.nullish(z.string()),
   createdAt: IsoDateTime,
   startedAt: OptionalIsoDateTime,
   endedAt: OptionalIsoDateTime,
-  status: z.string().min(1),
-  input: z.unknown().optional(),
-  output: z.unknown().optional(),
-  info: JobExecutionInfo.nullish(),
+  status: nonEmpty(),
+  input: z.optional(z.unknown()),
+  output: z.optional(z.unknown()),
+  info: z.nullish(JobExecutionInfo),
 });
 export type JobExecution = z.infer<typeof JobExecution>;
 
 export const JobExecutionList = z.looseObject({
-  object: z.literal('list').optional(),
+  object: z.optional(z.literal('list')),
   data: z.array(JobExecution),
-  totalElements: z.number().int().nonnegative(),
+  totalElements: z.number().check(z.int(), z.nonnegative()),
 });
 export type JobExecutionList = z.infer<typeof JobExecutionList>;
 
 /** A file reference as it appears inside `input` or `output`: both documented kinds. */
 export const DataFactoryFile = z.looseObject({
   object: z.literal('data_factory_file'),
-  id: z.string().optional(),
-  createdAt: z.string().optional(),
-  updatedAt: z.string().optional(),
-  url: z.string().min(1),
+  id: z.optional(z.string()),
+  createdAt: z.optional(z.string()),
+  updatedAt: z.optional(z.string()),
+  url: nonEmpty(),
 });
 export const NamedFileLink = z.looseObject({
-  url: z.string().min(1),
-  filename: z.string().min(1),
+  url: nonEmpty(),
+  filename: nonEmpty(),
 });
 
 export const CreateJobExecutionRequest = z.object({
-  jobId: z.string().min(1),
-  input: z.record(z.string(), z.unknown()).optional(),
+  jobId: nonEmpty(),
+  input: z.optional(z.record(z.string(), z.unknown())),
 });
 export type CreateJobExecutionRequest = z.infer<typeof CreateJobExecutionRequest>;
 
@@ -95,32 +96,15 @@ export type FindQuery =
   | { type: 'search'; field: string; value: string; caseSensitive?: boolean }
   | { type: 'and' | 'or'; queries: FindQuery[] };
 
-export const FindQuery: z.ZodType<FindQuery> = z.lazy(() =>
+const criterion = <T extends z.ZodMiniType>(type: T, value: z.ZodMiniType) =>
+  z.object({ type, field: nonEmpty(), value, caseSensitive: z.optional(z.boolean()) });
+
+export const FindQuery: z.ZodMiniType<FindQuery> = z.lazy(() =>
   z.union([
-    z.object({
-      type: z.literal('eq'),
-      field: z.string().min(1),
-      value: z.unknown(),
-      caseSensitive: z.boolean().optional(),
-    }),
-    z.object({
-      type: z.enum(COMPARISON_TYPES),
-      field: z.string().min(1),
-      value: z.unknown(),
-      caseSensitive: z.boolean().optional(),
-    }),
-    z.object({
-      type: z.literal('in'),
-      field: z.string().min(1),
-      value: z.array(z.unknown()),
-      caseSensitive: z.boolean().optional(),
-    }),
-    z.object({
-      type: z.literal('search'),
-      field: z.string().min(1),
-      value: z.string(),
-      caseSensitive: z.boolean().optional(),
-    }),
-    z.object({ type: z.enum(['and', 'or']), queries: z.array(FindQuery).min(1) }),
+    criterion(z.literal('eq'), z.unknown()),
+    criterion(z.enum(COMPARISON_TYPES), z.unknown()),
+    criterion(z.literal('in'), z.array(z.unknown())),
+    criterion(z.literal('search'), z.string()),
+    z.object({ type: z.enum(['and', 'or']), queries: z.array(FindQuery).check(z.minLength(1)) }),
   ]),
-);
+) as z.ZodMiniType<FindQuery>;
