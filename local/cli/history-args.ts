@@ -5,58 +5,118 @@ import { HistoryInputError } from '../../functions/core/history/history.errors';
 import { type Period, resolvePeriod } from '../../functions/core/history/period';
 import { TIMELINE_BUCKETS, type TimelineBucket } from '../../functions/core/history/timeline';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
+import { UsageError } from './cli-runner';
+
+const WHERE = `Where the data is (every command):
+  --data-dir DIR   the local store (default ${DEFAULT_DATA_DIR}): the running \`npm start\` stack's DynamoDB,
+                   or else DynamoDB Local started on DIR for this command
+  --table NAME     a deployed executions table instead (or env EXECUTIONS_TABLE_NAME), read with the
+                   standard AWS credentials and region (AWS_PROFILE, AWS_REGION, ...)
+  --files-bucket NAME
+                   the files bucket, for executions too large for DynamoDB (or env FILES_BUCKET_NAME)`;
+
+const PERIOD = `  --since WHEN     from WHEN (inclusive): 2024-05-01, 2024-05-01T08:00:00Z (UTC unless an offset is
+                   given), an age (30m, 24h, 7d, 2w), or "all"
+  --until WHEN     up to WHEN (exclusive), same forms; default: no end`;
+
+/** Each command: one line for the overview, and its own usage text (`history <command> --help`). */
+const COMMAND_HELP = {
+  stats: {
+    summary:
+      'per job: runs, count per status, success rate (COMPLETED / ended runs), duration p50/p95/max\n' +
+      '                   (nearest rank, ended runs), last run, last failure; and a total',
+    usage: `Usage: npm run history -- stats [--since WHEN] [--until WHEN] [--job ID] [--json | --csv]
+
+Per job: runs, count per status, success rate (COMPLETED / ended runs), duration p50/p95/max of ended
+runs (nearest rank), last run, last failure; and a total row.
+
+${PERIOD} (default --since 30d)
+  --job ID         one job
+  --json, --csv    JSON or CSV instead of a table
+
+Example:
+  npm run history -- stats --since 7d`,
+  },
+  list: {
+    summary: 'executions, newest first',
+    usage: `Usage: npm run history -- list [--since WHEN] [--until WHEN] [--job ID] [--status S] [--limit N] [--json | --csv]
+
+Executions, newest first.
+
+${PERIOD} (default: all time)
+  --job ID         one job
+  --status S       one status, e.g. FAILED
+  --limit N        at most N executions (default 50; 0 = all)
+  --json, --csv    JSON or CSV instead of a table
+
+Example:
+  npm run history -- list --status FAILED --since 2024-05-01 --limit 20`,
+  },
+  show: {
+    summary: 'one execution: its input, output and file copies',
+    usage: `Usage: npm run history -- show ID [--json]
+
+One execution: its fields, input, output, and each file copy (S3 key, size, SHA-256).
+
+  --json           the API object with its files, as JSON
+
+Example:
+  npm run history -- show 658445e23ad5b929948ab731`,
+  },
+  export: {
+    summary: "every execution of the period, oldest first, with each file's S3 key, size, SHA-256",
+    usage: `Usage: npm run history -- export [--since WHEN] [--until WHEN] [--job ID] [--status S] [--format F] [--out FILE]
+
+Every execution of the period, oldest first, as the API returned it, with each file's S3 key, size and
+SHA-256.
+
+${PERIOD} (default: all time)
+  --job ID         one job
+  --status S       one status
+  --format F       ndjson (default; one execution a line) or csv
+  --out FILE       write to FILE (complete or not at all) instead of stdout
+
+Example:
+  npm run history -- export --since 30d --format csv --out executions.csv`,
+  },
+  timeline: {
+    summary: 'runs and failures per day or hour, as a bar chart',
+    usage: `Usage: npm run history -- timeline [--since WHEN] [--until WHEN] [--job ID] [--bucket day|hour] [--json]
+
+Runs and failures per day or hour (UTC), quiet periods included, as a bar chart.
+
+${PERIOD} (default --since 30d, or 48h with --bucket hour)
+  --job ID         one job
+  --bucket B       day (default) or hour
+  --json           JSON instead of the chart
+
+Example:
+  npm run history -- timeline --job 64a1f0c2e4b0a1b2c3d4e5f6 --bucket hour --since 24h`,
+  },
+} as const;
+
+export const HISTORY_COMMANDS = Object.keys(COMMAND_HELP) as Array<keyof typeof COMMAND_HELP>;
+export type HistoryCommandName = keyof typeof COMMAND_HELP;
 
 export const USAGE = `Usage: npm run history -- <command> [options]
 
 Analytics over the synced job executions: the local store of \`npm start\`, or a deployed table.
 Answers come from key and index queries; the table is never scanned.
 
-Commands:
-  stats            per job: runs, count per status, success rate (COMPLETED / ended runs),
-                   duration p50/p95/max (nearest rank, ended runs), last run, last failure; and a total
-  list             executions, newest first
-  show ID          one execution: its input, output and file copies
-  export           every execution of the period, oldest first, with each file's S3 key, size, SHA-256
-  timeline         runs and failures per day or hour, as a bar chart
+Commands (\`npm run history -- <command> --help\` for each one's options):
+${HISTORY_COMMANDS.map((name) => `  ${name.padEnd(16)} ${COMMAND_HELP[name].summary}`).join('\n')}
 
-Filters:
-  --since WHEN     from WHEN (inclusive): 2024-05-01, 2024-05-01T08:00:00Z (UTC unless an offset is
-                   given), an age (30m, 24h, 7d, 2w), or "all".
-                   Default: stats 30d; timeline 30d (48h with --bucket hour); list and export all
-  --until WHEN     up to WHEN (exclusive), same forms; default: no end
-  --job ID         one job (stats, list, export, timeline)
-  --status S       one status, e.g. FAILED (list, export)
-  --limit N        list: at most N executions (default 50; 0 = all)
-
-Output (default: aligned tables for people):
-  --json           JSON (stats, list, show, timeline)
-  --csv            CSV (stats, list)
-  --format F       export: ndjson (default; one execution a line) or csv
-  --out FILE       export: write to FILE instead of stdout
-  --bucket B       timeline: day (default) or hour (UTC)
-
-Where the data is:
-  --data-dir DIR   the local store (default ${DEFAULT_DATA_DIR}): the running \`npm start\` stack's DynamoDB,
-                   or else DynamoDB Local started on DIR for this command
-  --table NAME     a deployed executions table instead (or env EXECUTIONS_TABLE_NAME), read with the
-                   standard AWS credentials and region (AWS_PROFILE, AWS_REGION, ...)
-  --files-bucket NAME
-                   the files bucket, for executions too large for DynamoDB (or env FILES_BUCKET_NAME)
-  --help           show this text
+${WHERE}
 
 Examples:
   npm run history -- stats --since 7d
   npm run history -- list --status FAILED --since 2024-05-01 --limit 20
-  npm run history -- export --since 30d --format csv --out executions.csv
-  npm run history -- timeline --job 64a1f0c2e4b0a1b2c3d4e5f6 --bucket hour --since 24h`;
+  npm run history -- export --since 30d --format csv --out executions.csv`;
 
-/** A command line that cannot be run; main prints the message and the usage, and exits 2. */
-export class HistoryUsageError extends Error {
-  override readonly name = 'HistoryUsageError';
-}
-
-export const HISTORY_COMMANDS = ['stats', 'list', 'show', 'export', 'timeline'] as const;
-export type HistoryCommandName = (typeof HISTORY_COMMANDS)[number];
+/** The usage text of each command, with the options every command shares. */
+export const COMMAND_USAGE: Readonly<Record<string, string>> = Object.fromEntries(
+  HISTORY_COMMANDS.map((name) => [name, `${COMMAND_HELP[name].usage}\n\n${WHERE}`]),
+);
 
 export type StoreChoice =
   | { kind: 'local'; dataDir: string }
@@ -84,7 +144,10 @@ export type HistoryCommand =
     }
   | { name: 'timeline'; jobId?: string; period: Period; bucket: TimelineBucket; output: 'table' | 'json' };
 
-export type HistoryInvocation = { help: true } | { help: false; command: HistoryCommand; store: StoreChoice };
+export interface HistoryInvocation {
+  command: HistoryCommand;
+  store: StoreChoice;
+}
 
 const OPTIONS = {
   since: { type: 'string' },
@@ -100,12 +163,11 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   table: { type: 'string' },
   'files-bucket': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
 
-const COMMON: readonly Flag[] = ['data-dir', 'table', 'files-bucket', 'help'];
+const COMMON: readonly Flag[] = ['data-dir', 'table', 'files-bucket'];
 const ALLOWED: Readonly<Record<HistoryCommandName, readonly Flag[]>> = {
   stats: ['since', 'until', 'job', 'json', 'csv'],
   list: ['since', 'until', 'job', 'status', 'limit', 'json', 'csv'],
@@ -127,25 +189,25 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
   try {
     parsed = parse(argv);
   } catch (error) {
+    const named = argv.find((argument) => !argument.startsWith('-'));
     const unknown = /^Unknown option '([^']+)'/.exec(error instanceof Error ? error.message : '');
-    if (unknown) throw new HistoryUsageError(`unknown flag ${unknown[1]}`);
-    throw new HistoryUsageError(error instanceof Error ? error.message : String(error));
+    if (unknown) throw new UsageError(`unknown flag ${unknown[1]}`, named);
+    throw new UsageError(error instanceof Error ? error.message : String(error), named);
   }
   const { values, positionals } = parsed;
   const [name, ...rest] = positionals;
-  if (values.help || name === 'help') return { help: true };
-  if (name === undefined)
-    throw new HistoryUsageError(`a command is required: ${HISTORY_COMMANDS.join(', ')}`);
+  if (name === undefined) throw new UsageError(`a command is required: ${HISTORY_COMMANDS.join(', ')}`);
   if (!(HISTORY_COMMANDS as readonly string[]).includes(name)) {
-    throw new HistoryUsageError(`unknown command "${name}" (expected ${HISTORY_COMMANDS.join(', ')})`);
+    throw new UsageError(`unknown command "${name}" (expected ${HISTORY_COMMANDS.join(', ')})`);
   }
   const command = name as HistoryCommandName;
+  const fail = (message: string) => new UsageError(message, command);
   const allowed = new Set<Flag>([...COMMON, ...ALLOWED[command]]);
   for (const flag of Object.keys(values) as Flag[]) {
-    if (!allowed.has(flag)) throw new HistoryUsageError(`${command} does not take --${flag}`);
+    if (!allowed.has(flag)) throw fail(`${command} does not take --${flag}`);
   }
   if (command === 'show' ? rest.length !== 1 : rest.length > 0) {
-    throw new HistoryUsageError(
+    throw fail(
       command === 'show'
         ? 'show takes exactly one execution id: npm run history -- show ID'
         : `unexpected argument "${rest[0]}" (${command} takes flags only)`,
@@ -163,15 +225,14 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
     'table',
   ] as const) {
     if (values[flag] !== undefined && values[flag].trim() === '') {
-      throw new HistoryUsageError(`--${flag} needs a value`);
+      throw fail(`--${flag} needs a value`);
     }
   }
-  if (values.json && values.csv) throw new HistoryUsageError('choose one of --json and --csv');
+  if (values.json && values.csv) throw fail('choose one of --json and --csv');
   if (values.table !== undefined && values['data-dir'] !== undefined) {
-    throw new HistoryUsageError('choose one of --table (a deployed table) and --data-dir (the local store)');
+    throw fail('choose one of --table (a deployed table) and --data-dir (the local store)');
   }
   return {
-    help: false,
     command: toCommand(command, values, rest[0] ?? '', context.now),
     store: toStore(values, context.env),
   };
@@ -195,7 +256,7 @@ function toCommand(name: HistoryCommandName, values: Values, id: string, now: nu
     case 'export': {
       const format = values.format ?? 'ndjson';
       if (format !== 'ndjson' && format !== 'csv') {
-        throw new HistoryUsageError(`--format must be ndjson or csv, got "${format}"`);
+        throw new UsageError(`--format must be ndjson or csv, got "${format}"`);
       }
       return {
         name,
@@ -208,7 +269,7 @@ function toCommand(name: HistoryCommandName, values: Values, id: string, now: nu
     case 'timeline': {
       const bucket = values.bucket ?? 'day';
       if (!(TIMELINE_BUCKETS as readonly string[]).includes(bucket)) {
-        throw new HistoryUsageError(`--bucket must be ${TIMELINE_BUCKETS.join(' or ')}, got "${bucket}"`);
+        throw new UsageError(`--bucket must be ${TIMELINE_BUCKETS.join(' or ')}, got "${bucket}"`);
       }
       return {
         name,
@@ -232,7 +293,7 @@ function period(values: Values, now: number, defaultSince?: string): Period {
       now,
     );
   } catch (error) {
-    if (error instanceof HistoryInputError) throw new HistoryUsageError(error.message);
+    if (error instanceof HistoryInputError) throw new UsageError(error.message);
     throw error;
   }
 }
@@ -242,7 +303,7 @@ const DEFAULT_LIST_LIMIT = 50;
 function limit(raw: string | undefined): { limit?: number } {
   if (raw === undefined) return { limit: DEFAULT_LIST_LIMIT };
   if (!/^\d{1,9}$/.test(raw.trim())) {
-    throw new HistoryUsageError(`--limit must be a whole number (0 = all), got "${raw}"`);
+    throw new UsageError(`--limit must be a whole number (0 = all), got "${raw}"`);
   }
   const value = Number(raw.trim());
   return value === 0 ? {} : { limit: value };
@@ -260,7 +321,7 @@ function toStore(values: Values, env: Record<string, string | undefined>): Store
 
 function localStore(values: Values, dataDir: string): StoreChoice {
   if (values['files-bucket'] !== undefined) {
-    throw new HistoryUsageError('--files-bucket goes with --table (the local store knows its own bucket)');
+    throw new UsageError('--files-bucket goes with --table (the local store knows its own bucket)');
   }
   return { kind: 'local', dataDir };
 }

@@ -22,13 +22,8 @@ import {
   showExecution,
 } from '../../functions/core/history/history-queries';
 import { writeChunk } from './cli-output';
-import {
-  type HistoryCommand,
-  HistoryUsageError,
-  parseHistoryArgs,
-  type StoreChoice,
-  USAGE,
-} from './history-args';
+import { type Explained, runCli, SetupError } from './cli-runner';
+import { COMMAND_USAGE, type HistoryCommand, parseHistoryArgs, USAGE } from './history-args';
 import {
   renderListCsv,
   renderListTable,
@@ -41,19 +36,7 @@ import {
 import { type HistoryStore, HistoryStoreError, openHistoryStore } from './history-store';
 
 async function main(argv: readonly string[]): Promise<number> {
-  let invocation: ReturnType<typeof parseHistoryArgs>;
-  try {
-    invocation = parseHistoryArgs(argv, { now: Date.now(), env: process.env });
-  } catch (error) {
-    if (!(error instanceof HistoryUsageError)) throw error;
-    process.stderr.write(`history: ${error.message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (invocation.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const { command, store: choice } = invocation;
+  const { command, store: choice } = parseHistoryArgs(argv, { now: Date.now(), env: process.env });
   let store: HistoryStore | undefined;
   const stopOnSignal = (signal: NodeJS.Signals) => {
     void (store?.close() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
@@ -68,9 +51,11 @@ async function main(argv: readonly string[]): Promise<number> {
     await run(command, store);
     return 0;
   } catch (error) {
-    const { message, code } = explain(error, choice);
-    process.stderr.write(`history: ${message}\n`);
-    return code;
+    throw choice.kind === 'aws' && error instanceof ResourceNotFoundException
+      ? new SetupError(
+          `table ${choice.tableName} was not found: check --table (or EXECUTIONS_TABLE_NAME) and the AWS region (AWS_REGION)`,
+        )
+      : error;
   } finally {
     await store?.close();
     process.off('SIGINT', stopOnSignal);
@@ -152,8 +137,8 @@ async function runExport(command: Extract<HistoryCommand, { name: 'export' }>, s
   }
 }
 
-/** One line that says what went wrong and what to do, and the exit code. */
-function explain(error: unknown, choice: StoreChoice): { message: string; code: number } {
+/** One line that says what went wrong and what to do, and the exit code (see cli-runner.ts). */
+function explain(error: unknown): Explained | undefined {
   if (error instanceof HistoryInputError) return { message: error.message, code: 2 };
   if (error instanceof ExecutionNotFoundError) {
     return {
@@ -162,49 +147,20 @@ function explain(error: unknown, choice: StoreChoice): { message: string; code: 
     };
   }
   if (error instanceof LargePayloadUnavailableError) {
-    return { message: `${error.message}: pass --files-bucket NAME or set FILES_BUCKET_NAME`, code: 1 };
+    return { message: `${error.message}: pass --files-bucket NAME or set FILES_BUCKET_NAME`, code: 2 };
   }
-  // Named errors of the local servers (matched by name: their module is only loaded for local data).
-  if (
-    error instanceof HistoryStoreError ||
-    (error instanceof Error && ['JavaMissingError', 'PortInUseError'].includes(error.name))
-  ) {
-    return { message: error.message, code: 1 };
-  }
-  if (error instanceof ResourceNotFoundException && choice.kind === 'aws') {
-    return {
-      message: `table ${choice.tableName} was not found: check --table (or EXECUTIONS_TABLE_NAME) and the AWS region (AWS_REGION)`,
-      code: 1,
-    };
-  }
+  if (error instanceof HistoryStoreError) return { message: error.message, code: 2 };
   if (error instanceof Error && error.name === 'CredentialsProviderError') {
     return {
       message:
         'no AWS credentials found: configure them (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or drop --table to read the local store',
-      code: 1,
+      code: 2,
     };
   }
   if (error instanceof Error && /region is missing/i.test(error.message)) {
-    return { message: 'no AWS region configured: set AWS_REGION (or a region in your AWS profile)', code: 1 };
+    return { message: 'no AWS region configured: set AWS_REGION (or a region in your AWS profile)', code: 2 };
   }
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return { message: text.split('\n')[0] ?? text, code: 1 };
+  return undefined;
 }
 
-// A reader that stops early (`| head`) closes the pipe: that is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
-});
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `history: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+await runCli({ usage: USAGE, commands: COMMAND_USAGE, run: main, explain });

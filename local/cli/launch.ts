@@ -11,7 +11,7 @@ import {
   LOCAL_QUEUE_NAMES,
   readRunningStack,
 } from '../stack/local-stack-settings';
-import { runCli, SetupError, UsageError } from './cli-support';
+import { runCli, SetupError, UsageError } from './cli-runner';
 
 const USAGE = `usage: npm run launch -- --job JOB_ID [--input JSON] [--idempotency-key KEY] [options]
 
@@ -27,16 +27,12 @@ options:
   --data-dir DIR           the local stack's data directory (default ${DEFAULT_DATA_DIR})
   -h, --help               show this text`;
 
-async function main(): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
   let values: ReturnType<typeof parse>['values'];
   try {
-    values = parse(process.argv.slice(2)).values;
+    values = parse(argv).values;
   } catch (error) {
     throw new UsageError((error as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
   }
   if (!values.job) throw new UsageError('--job is required');
   let input: unknown;
@@ -85,9 +81,9 @@ async function target(queueUrl: string | undefined, dataDir: string) {
   };
 }
 
-function parse(argv: string[]) {
+function parse(argv: readonly string[]) {
   return parseArgs({
-    args: argv,
+    args: [...argv],
     strict: true,
     allowPositionals: false,
     options: {
@@ -96,9 +92,8 @@ function parse(argv: string[]) {
       'idempotency-key': { type: 'string' },
       'queue-url': { type: 'string' },
       'data-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
 }
 
-await runCli(main, USAGE);
+await runCli({ usage: USAGE, run: main });

@@ -11,7 +11,8 @@ import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { JavaMissingError, PortInUseError } from '../aws/local-aws-servers';
 import { type LocalStack, startLocalStack } from '../stack/local-stack';
 import { DEFAULT_DATA_DIR, DEFAULT_LOCAL_PORTS } from '../stack/local-stack-settings';
-import { parseCount, parseDuration, parsePort, runCli, SetupError, UsageError } from './cli-support';
+import { runCli, SetupError, UsageError } from './cli-runner';
+import { parseCount, parseDuration, parsePort } from './cli-values';
 import { formatSummary, ProgressReporter } from './sync-report';
 
 export const START_USAGE = `usage: npm start -- [options]
@@ -34,7 +35,9 @@ options:
   --s3-port PORT         default ${DEFAULT_LOCAL_PORTS.s3}
   --sqs-port PORT        default ${DEFAULT_LOCAL_PORTS.sqs} (npm run launch sends there)
   --verbose              show the functions' INFO logs
-  -h, --help             show this text`;
+  -h, --help             show this text
+
+exit codes: 0 done, 1 the sync run failed, 2 a bad command line or a setup problem (Java, ports, key)`;
 
 const PORT_FLAGS: Record<string, string> = {
   'DynamoDB Local': '--dynamodb-port',
@@ -55,14 +58,13 @@ interface StartOptions {
 }
 
 /** Parses the command line (and the PRODUCT_LIVE_API_URL / PRODUCT_LIVE_API_KEY fallbacks). */
-export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): StartOptions | 'help' {
+export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv): StartOptions {
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(argv).values;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (values.help) return 'help';
   const apiUrl = values['api-url'] ?? env.PRODUCT_LIVE_API_URL;
   const apiKey = values['api-key'] ?? env.PRODUCT_LIVE_API_KEY;
   if (apiUrl && !/^https?:\/\/[^\s]+$/.test(apiUrl))
@@ -94,9 +96,9 @@ export function parseStartArgs(argv: string[], env: NodeJS.ProcessEnv): StartOpt
   };
 }
 
-function parse(argv: string[]) {
+function parse(argv: readonly string[]) {
   return parseArgs({
-    args: argv,
+    args: [...argv],
     strict: true,
     allowPositionals: false,
     options: {
@@ -114,7 +116,6 @@ function parse(argv: string[]) {
       'dynamodb-port': { type: 'string' },
       's3-port': { type: 'string' },
       'sqs-port': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
 }
@@ -142,13 +143,8 @@ async function checkApi(api: { url: string; key: string }): Promise<void> {
   }
 }
 
-async function main(): Promise<number> {
-  const parsed = parseStartArgs(process.argv.slice(2), process.env);
-  if (parsed === 'help') {
-    process.stdout.write(`${START_USAGE}\n`);
-    return 0;
-  }
-  const options = parsed;
+async function main(argv: readonly string[]): Promise<number> {
+  const options = parseStartArgs(argv, process.env);
   const say = (text: string) => {
     if (!options.quiet && !options.json) process.stdout.write(`${text}\n`);
   };
@@ -257,4 +253,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-await runCli(main, START_USAGE);
+await runCli({ usage: START_USAGE, run: main });

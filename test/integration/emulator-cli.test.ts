@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 function runCli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/emulator/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli/emulator.ts', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -279,50 +279,57 @@ describe('history CLI output', () => {
 
 describe('history CLI errors', () => {
   it('exits 2 with the problem and the usage for a bad command line', async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [['stats', '--bogus'], /^history: unknown flag --bogus\n/],
-      [[], /a command is required/],
-      [['summary'], /unknown command "summary"/],
-      [['list', '--limit', 'many'], /--limit must be a whole number/],
-      [['stats', '--since', 'last tuesday'], /--since must be an ISO date/],
-      [['show'], /exactly one execution id/],
+    const cases: Array<[string[], RegExp, string]> = [
+      [['stats', '--bogus'], /^error: unknown flag --bogus\n/, 'Usage: npm run history -- stats '],
+      [[], /a command is required/, 'Usage: npm run history -- <command> [options]'],
+      [['summary'], /unknown command "summary"/, 'Usage: npm run history -- <command> [options]'],
+      [['list', '--limit', 'many'], /--limit must be a whole number/, 'Usage: npm run history -- list '],
+      [
+        ['stats', '--since', 'last tuesday'],
+        /--since must be an ISO date/,
+        'Usage: npm run history -- stats ',
+      ],
+      [['show'], /exactly one execution id/, 'Usage: npm run history -- show ID'],
     ];
     const results = await Promise.all(cases.map(([args]) => history(args)));
     for (const [index, result] of results.entries()) {
+      const [, message, usage] = cases[index] ?? [[], /./, ''];
       expect(result.code).toBe(2);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toMatch(cases[index]?.[1] ?? /./);
-      expect(result.stderr).toContain('Usage: npm run history -- <command> [options]');
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toContain(usage);
     }
   });
 
-  it('prints the usage on --help and exits 0', async () => {
-    const result = await history(['--help']);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Usage: npm run history');
+  it('prints the usage on --help and exits 0; after a command, the usage of that command', async () => {
+    const [all, stats] = await Promise.all([history(['--help']), history(['stats', '--help'])]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain('Usage: npm run history -- <command>');
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^Usage: npm run history -- stats /);
   });
 
   it('exits 1 with one line naming an unknown execution', async () => {
     const result = await history(['show', 'no-such-id', ...onTable()]);
     expect(result.code).toBe(1);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
-      `history: no execution "no-such-id" in table ${harness.store.executionsTable}: check the id (\`npm run history -- list\` shows recent ones)`,
+      `error: no execution "no-such-id" in table ${harness.store.executionsTable}: check the id (\`npm run history -- list\` shows recent ones)`,
     ]);
   });
 
-  it('exits 1 with one line when the table does not exist', async () => {
+  it('exits 2 with one line when the table does not exist', async () => {
     const result = await history(['stats', '--table', 'no-such-table']);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^history: table no-such-table was not found: check --table/);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: table no-such-table was not found: check --table/);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 
-  it('exits 1 telling to sync first when the data directory has no store', async () => {
+  it('exits 2 telling to sync first when the data directory has no store', async () => {
     const directory = await tempDir();
     const result = await history(['stats', '--data-dir', directory]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
-      `history: no local store in ${directory}: run \`npm start -- --once\` first to sync into it, or pass --table NAME to read a deployed table`,
+      `error: no local store in ${directory}: run \`npm start -- --once\` first to sync into it, or pass --table NAME to read a deployed table`,
     ]);
   });
 });
@@ -352,7 +359,7 @@ describe('history CLI data sources', () => {
     });
     expect(JSON.parse(fromEnv.stdout)).toEqual({ ...big, files: [] });
     const missing = await history(['show', big.id, '--table', store.executionsTable]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(
       /is stored in the files bucket at .*: pass --files-bucket NAME or set FILES_BUCKET_NAME\n$/,
     );

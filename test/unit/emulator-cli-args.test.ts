@@ -1,11 +1,11 @@
 // Flags of `npm run emulator`, parsed strictly.
 import { describe, expect, it } from 'vitest';
-import { CliUsageError, parseEmulatorArgs } from '../../local/emulator/cli-args';
+import { UsageError } from '../../local/cli/cli-runner';
+import { parseEmulatorArgs } from '../../local/cli/emulator-args';
 
 describe('emulator CLI arguments', () => {
   it('has defaults for everything', () => {
     expect(parseEmulatorArgs([])).toEqual({
-      help: false,
       port: 4010,
       host: '127.0.0.1',
       options: { apiKey: 'local-dev-key', order: 'insertion', demo: { seed: 1, executions: 400 } },
@@ -56,7 +56,7 @@ describe('emulator CLI arguments', () => {
     [['--fault-kinds', '500']],
     [['--api-key', '']],
     [['--no-rate-limit=yes']],
-  ])('refuses %j with a CliUsageError', (argv) => {
-    expect(() => parseEmulatorArgs(argv)).toThrow(CliUsageError);
+  ])('refuses %j with a UsageError', (argv) => {
+    expect(() => parseEmulatorArgs(argv)).toThrow(UsageError);
   });
 });

@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryUsageError, parseHistoryArgs, USAGE } from '../../local/cli/history-args';
+import { UsageError, usageFor } from '../../local/cli/cli-runner';
+import { COMMAND_USAGE, parseHistoryArgs, USAGE } from '../../local/cli/history-args';
 
 const NOW = Date.parse('2024-06-01T12:00:00.000Z');
 const parse = (argv: string[], env: Record<string, string> = {}) => parseHistoryArgs(argv, { now: NOW, env });
-const commandOf = (argv: string[], env: Record<string, string> = {}) => {
-  const invocation = parse(argv, env);
-  if (invocation.help) throw new Error('unexpected help');
-  return invocation;
-};
+const commandOf = (argv: string[], env: Record<string, string> = {}) => parse(argv, env);
 
 describe('parseHistoryArgs', () => {
   it('defaults stats to the last 30 days of the local store, as a table', () => {
     expect(commandOf(['stats'])).toEqual({
-      help: false,
       command: { name: 'stats', period: { since: '2024-05-02T12:00:00.000Z' }, output: 'table' },
       store: { kind: 'local', dataDir: '.local' },
     });
@@ -88,11 +84,29 @@ describe('parseHistoryArgs', () => {
     });
   });
 
-  it('answers --help and help with the usage', () => {
-    expect(parse(['--help'])).toEqual({ help: true });
-    expect(parse(['help'])).toEqual({ help: true });
-    expect(parse(['stats', '-h'])).toEqual({ help: true });
+  it('has a usage for the CLI and one for each command, which --help after the command shows', () => {
+    const program = { usage: USAGE, commands: COMMAND_USAGE, run: async () => 0 };
+    expect(usageFor(program, ['--help'])).toBe(USAGE);
     expect(USAGE).toContain('npm run history -- <command>');
+    const stats = usageFor(program, ['stats', '--help']);
+    expect(stats).toMatch(/^Usage: npm run history -- stats /);
+    expect(stats).toContain('--job ID');
+    expect(stats).not.toContain('--bucket');
+    expect(usageFor(program, ['timeline', '-h'])).toContain('--bucket B');
+    for (const name of ['stats', 'list', 'show', 'export', 'timeline']) {
+      expect(USAGE).toContain(`  ${name} `);
+      expect(COMMAND_USAGE[name]).toContain('--data-dir DIR');
+    }
+  });
+
+  it('names the command of a bad command line, so that its own usage is shown', () => {
+    try {
+      parse(['timeline', '--csv']);
+      throw new Error('expected a UsageError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).command).toBe('timeline');
+    }
   });
 
   it.each([
@@ -117,7 +131,7 @@ describe('parseHistoryArgs', () => {
     [['stats', '--table', 'T', '--data-dir', 'd'], /one of --table .* and --data-dir/],
     [['stats', '--files-bucket', 'B'], /--files-bucket goes with --table/],
   ])('rejects %j', (argv, message) => {
-    expect(() => parse(argv)).toThrow(HistoryUsageError);
+    expect(() => parse(argv)).toThrow(UsageError);
     expect(() => parse(argv)).toThrow(message);
   });
 });

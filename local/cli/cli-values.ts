@@ -1,14 +1,5 @@
-// Shared pieces of the local CLIs: usage errors (exit code 2), durations, and one-line failure messages.
-
-/** A bad command line: the CLI prints the message and its usage text, and exits with code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** A problem of the environment the user can fix (Java missing, port taken, key rejected): exit code 2. */
-export class SetupError extends Error {
-  override readonly name = 'SetupError';
-}
+// Parsers of command-line values shared by the local CLIs; a bad value is a UsageError naming the flag.
+import { UsageError } from './cli-runner';
 
 /** Parses `90s`, `1m`, `5m`, `1h` (or a plain number of seconds) into milliseconds. */
 export function parseDuration(text: string, flag: string): number {
@@ -37,22 +28,4 @@ export function parseCount(text: string | undefined, flag: string): number | und
   if (!Number.isInteger(value) || value < 0)
     throw new UsageError(`${flag}: expected a whole number, got "${text}"`);
   return value;
-}
-
-/** Runs a CLI's main function: usage and setup errors exit 2 with one line, anything else exits 1. */
-export async function runCli(main: () => Promise<number>, usage: string): Promise<void> {
-  try {
-    process.exitCode = await main();
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
-      process.exitCode = 2;
-    } else if (error instanceof SetupError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    }
-  }
 }

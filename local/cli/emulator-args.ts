@@ -1,9 +1,14 @@
 // Command-line flags of `npm run emulator`, parsed strictly: an unknown or malformed flag is an error
 // (exit code 2 with the usage text), never silently ignored.
 import { parseArgs } from 'node:util';
-import type { EmulatorOptions } from './emulator-options';
-import { EXECUTION_ORDERS, type ExecutionOrder } from './execution-store';
-import { FAULT_KINDS, type FaultKind } from './fault-injector';
+import {
+  type EmulatorOptions,
+  EXECUTION_ORDERS,
+  type ExecutionOrder,
+  FAULT_KINDS,
+  type FaultKind,
+} from '../emulator';
+import { UsageError } from './cli-runner';
 
 export const USAGE = `Usage: npm run emulator -- [options]
 
@@ -21,13 +26,7 @@ Options:
   --fault-kinds K,..  fault kinds to inject (default all but timeout): ${FAULT_KINDS.join(', ')}
   --help              show this text`;
 
-/** A command line that cannot be run; main prints the message and the usage, and exits 2. */
-export class CliUsageError extends Error {
-  override name = 'CliUsageError';
-}
-
 export interface EmulatorCommand {
-  help: boolean;
   port: number;
   host: string;
   options: EmulatorOptions;
@@ -39,32 +38,32 @@ export function parseEmulatorArgs(argv: readonly string[]): EmulatorCommand {
   try {
     values = parse(argv).values;
   } catch (error) {
-    throw new CliUsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const port = parseInteger('--port', values.port, 4010, 0, 65_535);
   const executions = parseInteger('--executions', values.executions, 400, 0, 1_000_000);
   const seed = values.seed ?? '1';
   const order = values.order ?? 'insertion';
   if (!(EXECUTION_ORDERS as readonly string[]).includes(order)) {
-    throw new CliUsageError(`--order must be one of ${EXECUTION_ORDERS.join(', ')}, got "${order}"`);
+    throw new UsageError(`--order must be one of ${EXECUTION_ORDERS.join(', ')}, got "${order}"`);
   }
   const options: EmulatorOptions = {
     apiKey: values['api-key'] ?? 'local-dev-key',
     order: order as ExecutionOrder,
     demo: { seed: /^\d+$/.test(seed) ? Number(seed) : seed, executions },
   };
-  if (options.apiKey === '') throw new CliUsageError('--api-key must not be empty');
+  if (options.apiKey === '') throw new UsageError('--api-key must not be empty');
   if (values['no-rate-limit']) options.rateLimit = false;
   if (values['fault-rate'] !== undefined) {
     const rate = Number(values['fault-rate']);
     if (!(values['fault-rate'].trim() !== '' && rate >= 0 && rate <= 1)) {
-      throw new CliUsageError(`--fault-rate must be a number between 0 and 1, got "${values['fault-rate']}"`);
+      throw new UsageError(`--fault-rate must be a number between 0 and 1, got "${values['fault-rate']}"`);
     }
     options.faults = { rate, kinds: parseFaultKinds(values['fault-kinds']), seed };
   } else if (values['fault-kinds'] !== undefined) {
-    throw new CliUsageError('--fault-kinds needs --fault-rate');
+    throw new UsageError('--fault-kinds needs --fault-rate');
   }
-  return { help: values.help ?? false, port, host: values.host ?? '127.0.0.1', options };
+  return { port, host: values.host ?? '127.0.0.1', options };
 }
 
 function parse(argv: readonly string[]) {
@@ -82,7 +81,6 @@ function parse(argv: readonly string[]) {
       'no-rate-limit': { type: 'boolean' },
       'fault-rate': { type: 'string' },
       'fault-kinds': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
 }
@@ -92,7 +90,7 @@ function parseFaultKinds(raw: string | undefined): FaultKind[] {
   const kinds = raw.split(',').map((kind) => kind.trim());
   for (const kind of kinds) {
     if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
-      throw new CliUsageError(`--fault-kinds: unknown kind "${kind}" (expected ${FAULT_KINDS.join(', ')})`);
+      throw new UsageError(`--fault-kinds: unknown kind "${kind}" (expected ${FAULT_KINDS.join(', ')})`);
     }
   }
   return kinds as FaultKind[];
@@ -108,7 +106,7 @@ function parseInteger(
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new CliUsageError(`${flag} must be an integer between ${min} and ${max}, got "${raw}"`);
+    throw new UsageError(`${flag} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
 }
