@@ -2,6 +2,7 @@
 // instants, and writes that respect a stream's backpressure (exports of any size stream through).
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import stringWidth from 'string-width';
 
 export interface TableColumn {
   header: string;
@@ -9,16 +10,29 @@ export interface TableColumn {
   align?: 'left' | 'right';
 }
 
-/** Width of a string as a terminal shows it (code points; the box-drawing and block characters are 1 wide). */
+/**
+ * Width of a string as a terminal shows it: East Asian wide characters and emoji take two columns, combining
+ * marks and zero-width joiners none (string-width's rules).
+ */
 export function displayWidth(text: string): number {
-  return [...text].length;
+  return stringWidth(text);
 }
 
-/** Cuts `text` to `width` characters, marking the cut with an ellipsis. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Cuts `text` to at most `width` columns, whole characters only, marking the cut with an ellipsis. */
 export function truncate(text: string, width: number): string {
-  const characters = [...text];
-  if (characters.length <= width) return text;
-  return width <= 1 ? characters.slice(0, width).join('') : `${characters.slice(0, width - 1).join('')}…`;
+  if (displayWidth(text) <= width) return text;
+  const room = width <= 1 ? width : width - 1;
+  let kept = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const columns = stringWidth(segment);
+    if (used + columns > room) break;
+    kept += segment;
+    used += columns;
+  }
+  return width <= 1 ? kept : `${kept}…`;
 }
 
 function pad(text: string, width: number, align: 'left' | 'right'): string {

@@ -70,7 +70,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
         summaries.push(summary);
         if (process.env.CONVERGENCE_TRACE)
           console.info(new Date().toISOString(), 'chaos', run, JSON.stringify(summary));
-        expect(summary, context).toHaveProperty('executions');
+        expectWellFormedSummary(summary, context);
         // The account moves on: time passes, runs end, new ones start.
         harness.clock.advance(random.int(1, 30) * 60_000);
         for (let i = random.int(0, 40); i > 0; i--) account.run();
@@ -187,4 +187,24 @@ async function pendingCopies(executions: ExecutionRepository): Promise<number> {
   for await (const item of executions.listFilesDue('9999-12-31T00:00:00.000Z'))
     pending += (item as ExecutionItem).files.length;
   return pending;
+}
+
+/** A run under faults still ends with its whole summary: counts, and an error only with work remaining. */
+function expectWellFormedSummary(summary: SyncSummary, context: string): void {
+  const counts = [
+    ...Object.values(summary.executions),
+    ...Object.values(summary.files),
+    summary.apiRequests,
+    summary.throttled,
+    summary.durationMs,
+  ];
+  expect(
+    counts.every((count) => Number.isInteger(count) && count >= 0),
+    context,
+  ).toBe(true);
+  expect(summary.skipped, context).toBe(false);
+  if (summary.error !== null) {
+    expect(typeof summary.error, context).toBe('string');
+    expect(summary.moreRemaining, `${context}: a failed run says work remains`).toBe(true);
+  }
 }

@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import {
   formatBytes,
@@ -45,6 +46,22 @@ describe('formatTable', () => {
     expect([...(first ?? '')].length).toBe([...(second ?? '')].length);
   });
 
+  it('measures display width: a Japanese title and an emoji keep the columns aligned', () => {
+    const text = formatTable(
+      [{ header: 'TITLE' }, { header: 'RUNS', align: 'right' }],
+      [
+        ['商品の輸入', '12'],
+        ['Export 📦 feed', '3'],
+        ['Plain', '100'],
+      ],
+    );
+    const lines = text.split('\n');
+    // Each wide character takes two terminal columns: the RUNS column ends at the same column on every line.
+    expect(lines.map((line) => stringWidth(line))).toEqual([20, 20, 20, 20]);
+    expect(lines[1]).toBe('商品の輸入        12');
+    expect(lines[2]).toBe('Export 📦 feed     3');
+  });
+
   it('never leaves trailing spaces', () => {
     const text = formatTable(
       [{ header: 'A' }, { header: 'B' }],
@@ -61,6 +78,12 @@ describe('human formats', () => {
   it('truncates with an ellipsis', () => {
     expect(truncate('Export Products to Google Shopping', 10)).toBe('Export Pr…');
     expect(truncate('short', 10)).toBe('short');
+  });
+
+  it('truncates by display width, never through a wide character or an emoji sequence', () => {
+    expect(truncate('商品の輸入ジョブ', 7)).toBe('商品の…');
+    expect(stringWidth(truncate('商品の輸入ジョブ', 7))).toBeLessThanOrEqual(7);
+    expect(truncate('👩‍💻 developers', 4)).toBe('👩‍💻 …');
   });
 
   it.each<[number | null, string]>([

@@ -32,6 +32,19 @@ describe('csvField', () => {
   it('joins a line with commas and ends it with a newline', () => {
     expect(csvLine(['id', 'a,b', null, 3])).toBe('id,"a,b",,3\n');
   });
+
+  it.each<[string | number, string]>([
+    ['=HYPERLINK("http://evil.example","click")', '"\'=HYPERLINK(""http://evil.example"",""click"")"'],
+    ['+1+2', "'+1+2"],
+    ['-2+3', "'-2+3"],
+    ['@SUM(A1:A2)', "'@SUM(A1:A2)"],
+    ['\tcmd', "'\tcmd"],
+    ['\rcmd', '"\'\rcmd"'],
+    ['a=b', 'a=b'],
+    [-5, '-5'],
+  ])('keeps a spreadsheet from running %j as a formula: %j', (value, expected) => {
+    expect(csvField(value)).toBe(expected);
+  });
 });
 
 const copied: FileCopy = {

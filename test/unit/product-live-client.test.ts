@@ -1,6 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
-import type { AppLogger } from '../../functions/core/observability';
 import { type FindPage, findAllPages } from '../../functions/core/product-live/find-pages';
 import { eq, greaterOrEqual, inList } from '../../functions/core/product-live/find-query';
 import {
@@ -19,6 +17,7 @@ import { aJobExecution, aJobExecutionList } from '../builders/job-execution.buil
 import createdFixture from '../fixtures/product-live/create-job-execution.response.json';
 import findFixture from '../fixtures/product-live/find-job-executions.response.json';
 import getFixture from '../fixtures/product-live/get-job-execution.response.json';
+import { CapturingLogger } from '../support/capturing-logger';
 
 const API_KEY = 'pl-test-key-7f3a9c1e5b';
 const BASE_URL = 'https://api.product-live.com';
@@ -180,15 +179,22 @@ describe('ProductLiveClient endpoints', () => {
     await expect(client.getJobExecution('')).rejects.toThrow(TypeError);
   });
 
-  it('accepts the Powertools logger', async () => {
-    const logger: AppLogger = new Logger({
-      serviceName: 'product-live-client-test',
-      logLevel: 'SILENT',
+  it('logs each attempt through a Powertools logger: method, path, status, duration, never the key', async () => {
+    const logger = new CapturingLogger();
+    const { fetch } = fakeFetch([textReply('busy', 503), jsonReply(getFixture)]);
+    const execution = await clientWith(fetch, { logger }).getJobExecution('658445e23ad5b929948ab731');
+    expect(execution.id).toBe('658445e23ad5b929948ab731');
+    const attempts = logger.lines.filter((line) => line.message === 'Product-Live request');
+    expect(attempts.map((line) => [line.level, line.attributes.status, line.attributes.attempt])).toEqual([
+      ['DEBUG', 503, 1],
+      ['DEBUG', 200, 2],
+    ]);
+    expect(attempts[0]?.attributes).toMatchObject({
+      method: 'GET',
+      path: '/v1/data_factory/job_executions/658445e23ad5b929948ab731',
     });
-    const { fetch } = fakeFetch([jsonReply(getFixture)]);
-    await expect(
-      clientWith(fetch, { logger }).getJobExecution('658445e23ad5b929948ab731'),
-    ).resolves.toBeDefined();
+    expect(logger.lines.map((line) => line.message)).toContain('Product-Live request failed, retrying');
+    expect(JSON.stringify(logger.lines)).not.toContain(API_KEY);
   });
 
   it('counts every HTTP attempt and reports each to onRequest', async () => {
