@@ -17,7 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]
 benchmarks: ${Object.keys(BENCHMARKS).join(', ')}
-each one's flags and what it measures: bench/README.md`;
+each one's flags and what it measures: docs/benchmarks.md`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

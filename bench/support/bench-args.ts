@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 
 export interface SizeFlag {
-  /** The value of a full run (the README figures). */
+  /** The value of a full run (the figures in docs/benchmarks.md). */
   full: number;
   /** The value of a `--quick` run (development). */
   quick: number;

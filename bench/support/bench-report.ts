@@ -1,6 +1,6 @@
 // Benchmark reports: the figures a benchmark measured (each against its goal, when it has one), the checks
 // that prove the measured run did the right work, the machine it ran on; printed for people and written as
-// JSON to bench/results/<name>.json for scripts and the README table.
+// JSON to bench/results/<name>.json for scripts and the docs (docs/benchmarks.md).
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
@@ -42,7 +42,7 @@ export interface Check {
 /** What a benchmark returns. */
 export interface BenchReport {
   title: string;
-  /** 'full': the sizes the README reports; 'quick' or 'custom': development runs. */
+  /** 'full': the sizes the docs report; 'quick' or 'custom': development runs. */
   mode: 'full' | 'quick' | 'custom';
   parameters: Record<string, string | number | boolean>;
   figures: Figure[];

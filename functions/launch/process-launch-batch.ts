@@ -1,13 +1,6 @@
 // Layer flow: launch handler -> processLaunchBatch (Powertools batch processing, partial batch response) ->
 // per record: parse the message -> idempotent launchJob -> map the result or failure to one outcome.
-//
-// Outcomes (one structured log line per message):
-//   launched | adopted | duplicate  handled, deleted from the queue
-//   dead-lettered                   can never succeed (invalid message, 4xx other than 429, key reused for a
-//                                   different request), or failed on its last delivery (`maxReceiveCount`):
-//                                   original body sent to the DLQ with the reason, then deleted from the queue
-//   retry                           transient (429, 5xx, network, timeout, store trouble, in progress
-//                                   elsewhere): batch item failure, kept invisible for a growing backoff
+// Each message gets one outcome (launched, adopted, duplicate, dead-lettered, retry): docs/launches.md.
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import {
   IdempotencyAlreadyInProgressError,

@@ -1,4 +1,4 @@
-// `npm start`: the whole system on this machine (see README "Try it locally").
+// `npm start`: the whole system on this machine (docs/local.md).
 //   npm start                      start the local stack, sync now and every --every, run the launcher
 //   npm start -- --once [--json]   one sync run, print its summary, exit 0 (ok) or 1 (failed)
 import { parseArgs } from 'node:util';

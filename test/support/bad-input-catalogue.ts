@@ -283,7 +283,7 @@ export function badInput(id: BadInputId): string {
   return `${row.area}: ${row.input} → ${row.outcome}`;
 }
 
-/** The README table row of a catalogue entry. */
+/** The docs/reliability.md table row of a catalogue entry. */
 export function readmeRow(id: BadInputId): string {
   const row = BAD_INPUTS[id];
   return `| ${row.area} | ${row.input} | ${row.outcome} |`;

@@ -1,13 +1,6 @@
-// The one definition of the DynamoDB tables and indexes. The CDK stack, the local stack and the tests all
-// build their tables from these objects, so the access patterns below hold everywhere.
-//
-// Access patterns (never a Scan):
-//   one execution by id                     -> executions table, key `id`
-//   a job's executions in a period          -> index byJob     (jobId, createdAt)
-//   executions of a status in a period      -> index byStatus  (status, createdAt)
-//   all executions in a period              -> index byMonth   (month "YYYY-MM", createdAt), one query per month
-//   the open executions                     -> index byOpen    (sparse: `openFlag` only while not terminal)
-//   executions with file copies to (re)try  -> index byFilesDue (sparse: `filesPending` only while a copy is due)
+// Layer flow: the CDK stack, the local provisioning and the tests -> these definitions -> their tables. One
+// definition, so keys and indexes cannot drift; every read is a key lookup or an index Query, never a Scan
+// (the access patterns: docs/sync.md "Data model").
 import { OPEN_FLAG } from '../executions/execution-record';
 import { TERMINAL_STATUSES } from '../product-live/product-live.schema';
 
