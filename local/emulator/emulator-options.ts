@@ -22,6 +22,11 @@ export interface LifecycleOptions {
   runTimeMs?: number | readonly [number, number];
   /** Relative weights of the terminal statuses of executions created at run time (unlisted ones: 0). */
   outcomes?: Partial<Record<TerminalOutcome, number>>;
+  /**
+   * Late visibility: a share (0..1) of the executions created at run time become visible to list, find and
+   * get only `delayMs` after their createdAt (the documentation says nothing of how soon they appear).
+   */
+  lateVisibility?: { share: number; delayMs: number };
 }
 
 export interface EmulatorOptions {
@@ -123,6 +128,15 @@ export function validateEmulatorOptions(options: EmulatorOptions): void {
     throw new EmulatorConfigError(`accountId must be a numeric string, got ${accountId}`);
   }
   if (latencyMs !== undefined) validateRange('latencyMs', latencyMs, 0);
+  const late = options.lifecycle?.lateVisibility;
+  if (
+    late !== undefined &&
+    !(late.share >= 0 && late.share <= 1 && Number.isFinite(late.delayMs) && late.delayMs >= 0)
+  ) {
+    throw new EmulatorConfigError(
+      `lifecycle.lateVisibility needs a share from 0 to 1 and a delayMs >= 0, got ${JSON.stringify(late)}`,
+    );
+  }
   const { maxGeneratedFileBytes } = options;
   if (
     maxGeneratedFileBytes !== undefined &&

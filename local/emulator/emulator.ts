@@ -4,7 +4,12 @@
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { type Clock, createMonotonicNow, systemClock } from './clock';
 import { generateDemoData } from './demo-data';
-import { BadRequestError, EmulatorConfigError, EmulatorNotStartedError } from './emulator-errors';
+import {
+  BadRequestError,
+  EmulatorConfigError,
+  EmulatorNotStartedError,
+  UnknownExecutionError,
+} from './emulator-errors';
 import {
   DEFAULT_API_KEY,
   DEFAULT_FIND_PATH,
@@ -62,6 +67,8 @@ export interface AddJobSpec {
 export interface ExecutionOverrides {
   runTimeMs?: number;
   outcome?: TerminalOutcome;
+  /** The API shows the execution only this long after its createdAt (late visibility). */
+  visibleAfterMs?: number;
 }
 
 export interface AddFileSpec {
@@ -92,13 +99,17 @@ export interface Emulator {
     input?: Record<string, unknown>,
     overrides?: ExecutionOverrides,
   ): JobExecution;
-  /** Every execution as GET would return it now (deep copies), in the current order. */
+  /** Every execution the API shows now (deep copies), in the current order: late ones once visible. */
   executions(): JobExecution[];
+  /** Every execution, also those not visible yet (ground truth for tests of late visibility). */
+  allExecutions(): JobExecution[];
   execution(id: string): JobExecution | undefined;
   /** Replaces the caller part of an execution's input (the platform context is kept). */
   setExecutionInput(id: string, input: Record<string, unknown>): void;
   /** Replaces an execution's output; like any output it is shown once the execution has ended. */
   setExecutionOutput(id: string, output: Record<string, unknown>): void;
+  /** Deletes an execution, as the platform may purge one: no endpoint returns it from now on. */
+  deleteExecution(id: string): void;
   /** Registers a downloadable file (available at once) and returns its id and URL. */
   addFile(spec: AddFileSpec): { id: string; url: string };
   /** Makes GET `path` (any path) answer 302 with `location`. */
@@ -138,6 +149,7 @@ class ProductLiveEmulator implements Emulator {
   private readonly runTimeMs: readonly [number, number] | undefined;
   private readonly outcomeWeights: Record<TerminalOutcome, number>;
   private readonly findOperators: ReadonlySet<string> | undefined;
+  private readonly lateVisibility: { share: number; delayMs: number } | undefined;
   private currentOrder: ExecutionOrder;
 
   constructor(options: EmulatorOptions) {
@@ -148,6 +160,7 @@ class ProductLiveEmulator implements Emulator {
     this.currentOrder = options.order ?? 'insertion';
     this.findOperators = options.findOperators ? new Set(options.findOperators) : undefined;
     this.publicUrl = options.publicUrl?.replace(/\/+$/, '');
+    this.lateVisibility = options.lifecycle?.lateVisibility;
     this.runTimeMs = toRange(options.lifecycle?.runTimeMs);
     const outcomes = options.lifecycle?.outcomes;
     this.outcomeWeights = outcomes
@@ -245,12 +258,30 @@ class ProductLiveEmulator implements Emulator {
   executions(): JobExecution[] {
     const now = this.now();
     const base = this.renderBaseUrl();
+    return this.visible(now).map((record) => this.store.render(record, now, base));
+  }
+
+  allExecutions(): JobExecution[] {
+    const now = this.now();
+    const base = this.renderBaseUrl();
     return this.store.ordered(this.currentOrder).map((record) => this.store.render(record, now, base));
   }
 
   execution(id: string): JobExecution | undefined {
     const record = this.store.get(id);
     return record ? this.render(record) : undefined;
+  }
+
+  deleteExecution(id: string): void {
+    this.store.remove(id);
+  }
+
+  /** The executions the API shows at `now`, in the current order. */
+  private visible(now: number): readonly ExecutionRecord[] {
+    const all = this.store.ordered(this.currentOrder);
+    return all.some((record) => record.visibleFromMs > now)
+      ? all.filter((record) => record.visibleFromMs <= now)
+      : all;
   }
 
   setExecutionInput(id: string, input: Record<string, unknown>): void {
@@ -330,6 +361,9 @@ class ProductLiveEmulator implements Emulator {
     if (overrides.runTimeMs !== undefined && !(overrides.runTimeMs >= 1)) {
       throw new EmulatorConfigError(`runTimeMs must be >= 1, got ${overrides.runTimeMs}`);
     }
+    if (overrides.visibleAfterMs !== undefined && !(overrides.visibleAfterMs >= 0)) {
+      throw new EmulatorConfigError(`visibleAfterMs must be >= 0, got ${overrides.visibleAfterMs}`);
+    }
     const job = this.store.runnableJob(jobId);
     const now = this.now();
     const random = this.random;
@@ -345,6 +379,10 @@ class ProductLiveEmulator implements Emulator {
       schedule,
       random,
     );
+    const late = this.lateVisibility;
+    const delay =
+      overrides.visibleAfterMs ?? (late && late.share > 0 && random.next() < late.share ? late.delayMs : 0);
+    record.visibleFromMs = now + Math.max(0, delay);
     return this.store.insert(record);
   }
 
@@ -375,10 +413,11 @@ class ProductLiveEmulator implements Emulator {
       create: (body, dryRun) => this.answerCreate(body, dryRun),
       get: (executionId) => {
         const record = this.store.require(executionId);
+        if (record.visibleFromMs > this.now()) throw new UnknownExecutionError(executionId);
         return { statusCode: 200, text: this.store.renderText(record, this.now(), this.renderBaseUrl()) };
       },
       list: (paging: Paging) => {
-        const ordered = this.store.ordered(this.currentOrder);
+        const ordered = this.visible(this.now());
         const start = paging.page * paging.size;
         return this.listAnswer(ordered.slice(start, start + paging.size), ordered.length);
       },
@@ -421,7 +460,7 @@ class ProductLiveEmulator implements Emulator {
     const end = start + size;
     const pageItems: ExecutionRecord[] = [];
     let total = 0;
-    for (const record of store.ordered(this.currentOrder)) {
+    for (const record of this.visible(now)) {
       if (!matches(record)) continue;
       if (total >= start && total < end) pageItems.push(record);
       total++;

@@ -59,6 +59,8 @@ export interface ExecutionRecord {
   readonly pipelineId: string;
   readonly title: string;
   readonly createdAtMs: number;
+  /** From when the API shows the execution (list, find, get): its createdAt unless it becomes visible late. */
+  visibleFromMs: number;
   readonly startedAtMs: number;
   readonly endedAtMs: number;
   readonly outcome: TerminalOutcome;
@@ -206,6 +208,7 @@ export class ExecutionStore {
       pipelineId: job.pipelineId,
       title: job.title,
       createdAtMs: spec.createdAtMs,
+      visibleFromMs: spec.createdAtMs,
       startedAtMs: schedule.startedAtMs,
       endedAtMs: schedule.endedAtMs,
       outcome: spec.outcome,
@@ -230,6 +233,14 @@ export class ExecutionStore {
 
   get(id: string): ExecutionRecord | undefined {
     return this.recordsById.get(id);
+  }
+
+  /** Deletes an execution (the platform purged it): no endpoint returns it from now on. */
+  remove(id: string): void {
+    const record = this.require(id);
+    this.recordsById.delete(id);
+    this.records.splice(this.records.indexOf(record), 1);
+    for (const index of Object.values(this.indexes)) index.remove(record);
   }
 
   require(id: string): ExecutionRecord {
@@ -439,6 +450,11 @@ class SortedIndex {
   get(all: readonly ExecutionRecord[]): readonly ExecutionRecord[] {
     this.items ??= [...all].sort(this.compare);
     return this.items;
+  }
+
+  remove(record: ExecutionRecord): void {
+    const position = this.items?.indexOf(record) ?? -1;
+    if (position >= 0) this.items?.splice(position, 1);
   }
 
   insert(record: ExecutionRecord): void {
