@@ -9,6 +9,8 @@ import { discoverFiles, type FileReference, pathSegment } from './file-discovery
 export const OPEN_FLAG = 'OPEN';
 /** The value of `filesPending` while a file copy is pending (the partition of the sparse index byFilesDue). */
 export const FILES_PENDING_FLAG = 'PENDING';
+/** The value of `filesFailed` while a file copy has failed for good (the partition of byFilesFailed). */
+export const FILES_FAILED_FLAG = 'FAILED';
 
 /** Orders views of one execution: a view never replaces one of a higher rank. */
 export function statusRank(status: string): number {
@@ -102,6 +104,8 @@ export interface FileCopy {
   lastError?: string;
   /** When a pending copy may be tried again (ISO date). */
   nextAttemptAt?: string;
+  /** How many times the copy was left for a later run after transient failures (the backoff doubles). */
+  deferrals?: number;
 }
 
 /** Where an execution's objects live in the files bucket: `executions/<jobId>/<executionId>`. */
@@ -158,4 +162,9 @@ export function pendingFilesMarker(files: readonly FileCopy[]): { filesDueAt: st
     .map((file) => file.nextAttemptAt ?? '')
     .sort();
   return due.length > 0 ? { filesDueAt: due[0] ?? '' } : undefined;
+}
+
+/** True when a copy failed for good (the execution then sits in the sparse index byFilesFailed). */
+export function hasFailedCopy(files: readonly FileCopy[]): boolean {
+  return files.some((file) => file.status === 'failed');
 }

@@ -3,8 +3,10 @@ import {
   type AttributeDefinition,
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -38,7 +40,10 @@ export function toCreateTableInput(definition: TableDefinition, tableName: strin
   };
 }
 
-/** Creates the table if it does not exist yet (an existing table is left as it is). */
+/**
+ * Creates the table if it does not exist yet. An existing table keeps its data and gets the indexes the
+ * definition added since it was created (a local store from an earlier version of the project).
+ */
 export async function ensureTable(
   client: DynamoDBClient,
   definition: TableDefinition,
@@ -47,7 +52,10 @@ export async function ensureTable(
   try {
     await client.send(new CreateTableCommand(toCreateTableInput(definition, tableName)));
   } catch (error) {
-    if (error instanceof ResourceInUseException) return;
+    if (error instanceof ResourceInUseException) {
+      await addMissingIndexes(client, definition, tableName);
+      return;
+    }
     throw error;
   }
   await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: tableName });
@@ -59,4 +67,39 @@ export async function ensureTable(
       }),
     );
   }
+}
+
+/** Adds, one at a time (DynamoDB's rule), every index of the definition the table lacks. */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  definition: TableDefinition,
+  tableName: string,
+): Promise<void> {
+  const full = toCreateTableInput(definition, tableName);
+  for (const index of full.GlobalSecondaryIndexes ?? []) {
+    const table = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+    if (table?.GlobalSecondaryIndexes?.some((existing) => existing.IndexName === index.IndexName)) continue;
+    const keys = new Set(index.KeySchema?.map((key) => key.AttributeName));
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: full.AttributeDefinitions?.filter((attribute) =>
+          keys.has(attribute.AttributeName),
+        ),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+    await waitForIndex(client, tableName, index.IndexName ?? '');
+  }
+}
+
+async function waitForIndex(client: DynamoDBClient, tableName: string, indexName: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const table = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+    const index = table?.GlobalSecondaryIndexes?.find((candidate) => candidate.IndexName === indexName);
+    if (index?.IndexStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`index ${indexName} of ${tableName} did not become active within 2 minutes`);
 }

@@ -5,15 +5,17 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   paginateQuery,
+  QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionFields, FileCopy } from '../executions/execution-record';
-import { pendingFilesMarker } from '../executions/execution-record';
+import { hasFailedCopy, pendingFilesMarker } from '../executions/execution-record';
 import { batchGetAll, batchPutAll, realSleep, type Sleep } from './dynamo-batch';
 import {
   EVERY_EXECUTION_PARTITIONS,
   EXECUTION_INDEXES,
+  FILES_FAILED_FLAG,
   FILES_PENDING_FLAG,
   OPEN_FLAG,
 } from './table-definitions';
@@ -23,13 +25,25 @@ export interface ExecutionItem extends ExecutionFields {
   files: FileCopy[];
   filesPending?: typeof FILES_PENDING_FLAG;
   filesDueAt?: string;
+  filesFailed?: typeof FILES_FAILED_FLAG;
   firstSyncedAt: string;
   syncedAt: string;
   source: 'sync' | 'launch';
+  /** When the completeness audit found that the API no longer returns this execution (it is kept). */
+  removedFromApiAt?: string;
 }
 
 /** What the sync needs to know about a stored execution to decide whether to write it. */
-export type StoredState = Pick<ExecutionItem, 'id' | 'statusRank' | 'fingerprint' | 'files'>;
+export type StoredState = Pick<
+  ExecutionItem,
+  'id' | 'statusRank' | 'fingerprint' | 'files' | 'removedFromApiAt'
+>;
+
+/** The oldest and newest createdAt stored. */
+export interface CreatedAtRange {
+  first: string;
+  last: string;
+}
 
 export type WriteOutcome = 'written' | 'stale';
 
@@ -65,7 +79,7 @@ export class ExecutionRepository {
       this.client,
       this.tableName,
       [...new Set(ids)].map((id) => ({ id })),
-      { projection: 'id, statusRank, fingerprint, files', sleep: this.sleep },
+      { projection: 'id, statusRank, fingerprint, files, removedFromApiAt', sleep: this.sleep },
     );
     return new Map(
       items.map((item) => {
@@ -100,8 +114,9 @@ export class ExecutionRepository {
             onlyIfAbsent: ['firstSyncedAt'],
             removeIfUndefined: REMOVABLE_ATTRIBUTES,
           }),
+          // The newer view wins; so does any view of an execution marked as gone from the API (it is back).
           ConditionExpression:
-            'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint)',
+            'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint) OR attribute_exists(#removedFromApiAt)',
         }),
       );
       return 'written';
@@ -129,28 +144,68 @@ export class ExecutionRepository {
     }
   }
 
-  /** Records the state of an execution's file copies, and its place in the files-due index. */
+  /** Records the state of an execution's file copies, and its place in the files-due and failed indexes. */
   async saveFiles(id: string, files: readonly FileCopy[]): Promise<void> {
     const marker = pendingFilesMarker(files);
+    const failed = hasFailedCopy(files);
+    const sets = ['#files = :files'];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = { ':files': files };
+    if (marker) {
+      sets.push('#pending = :pending', '#due = :due');
+      values[':pending'] = FILES_PENDING_FLAG;
+      values[':due'] = marker.filesDueAt;
+    } else {
+      removes.push('#pending', '#due');
+    }
+    if (failed) {
+      sets.push('#failed = :failed');
+      values[':failed'] = FILES_FAILED_FLAG;
+    } else {
+      removes.push('#failed');
+    }
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { id },
-        UpdateExpression: marker
-          ? 'SET #files = :files, #pending = :pending, #due = :due'
-          : 'SET #files = :files REMOVE #pending, #due',
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
         ConditionExpression: 'attribute_exists(#id)',
         ExpressionAttributeNames: {
           '#id': 'id',
           '#files': 'files',
           '#pending': 'filesPending',
           '#due': 'filesDueAt',
+          '#failed': 'filesFailed',
         },
-        ExpressionAttributeValues: marker
-          ? { ':files': files, ':pending': FILES_PENDING_FLAG, ':due': marker.filesDueAt }
-          : { ':files': files },
+        ExpressionAttributeValues: values,
       }),
     );
+  }
+
+  /**
+   * Marks executions the API no longer returns: kept (the store is the lasting record), with the instant
+   * the audit noticed, and no longer re-read as open. Returns how many were newly marked.
+   */
+  async markRemovedFromApi(ids: readonly string[], atIso: string): Promise<number> {
+    let marked = 0;
+    for (const id of ids) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { id },
+            UpdateExpression: 'SET #removed = :at REMOVE #open',
+            ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#removed)',
+            ExpressionAttributeNames: { '#id': 'id', '#removed': 'removedFromApiAt', '#open': 'openFlag' },
+            ExpressionAttributeValues: { ':at': atIso },
+          }),
+        );
+        marked += 1;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    return marked;
   }
 
   /** Every execution stored as not yet ended (sparse index byOpen). */
@@ -178,6 +233,70 @@ export class ExecutionRepository {
       ExpressionAttributeNames: { '#pending': 'filesPending', '#due': 'filesDueAt' },
       ExpressionAttributeValues: { ':pending': FILES_PENDING_FLAG, ':now': nowIso },
     });
+  }
+
+  /** Executions with a file copy that failed for good (sparse index byFilesFailed), oldest first. */
+  async *listFilesFailed(): AsyncGenerator<ExecutionItem> {
+    yield* this.query<ExecutionItem>({
+      IndexName: EXECUTION_INDEXES.byFilesFailed,
+      KeyConditionExpression: '#failed = :failed',
+      ExpressionAttributeNames: { '#failed': 'filesFailed' },
+      ExpressionAttributeValues: { ':failed': FILES_FAILED_FLAG },
+    });
+  }
+
+  /** The oldest and newest createdAt stored, or undefined when the table holds no execution. */
+  createdAtRange(): Promise<CreatedAtRange | undefined> {
+    return readCreatedAtRange(this.client, this.tableName);
+  }
+
+  /**
+   * How many executions are stored with `fromIso <= createdAt < toIso`, leaving out those marked as gone
+   * from the API: one COUNT Query per month partition (index byMonth) the range touches, never a Scan.
+   */
+  async countInRange(fromIso: string, toIso: string): Promise<number> {
+    let count = 0;
+    for (const month of monthsOfRange(fromIso, toIso)) {
+      for await (const page of paginateQuery(
+        { client: this.client },
+        this.rangeQuery(month, fromIso, toIso, 'COUNT'),
+      )) {
+        count += page.Count ?? 0;
+      }
+    }
+    return count;
+  }
+
+  /** The ids (and marks) of every execution stored with `fromIso <= createdAt < toIso` (index byMonth). */
+  async *idsInRange(
+    fromIso: string,
+    toIso: string,
+  ): AsyncGenerator<Pick<ExecutionItem, 'id' | 'removedFromApiAt'>> {
+    for (const month of monthsOfRange(fromIso, toIso)) {
+      const input = this.rangeQuery(month, fromIso, toIso, 'ids');
+      for await (const page of paginateQuery({ client: this.client }, input)) {
+        for (const item of page.Items ?? []) yield item as Pick<ExecutionItem, 'id' | 'removedFromApiAt'>;
+      }
+    }
+  }
+
+  private rangeQuery(month: string, fromIso: string, toIso: string, what: 'COUNT' | 'ids') {
+    const lastIncluded = new Date(Date.parse(toIso) - 1).toISOString();
+    return {
+      TableName: this.tableName,
+      IndexName: EXECUTION_INDEXES.byMonth,
+      KeyConditionExpression: '#month = :month AND #createdAt BETWEEN :from AND :to',
+      ExpressionAttributeNames: {
+        '#month': 'month',
+        '#createdAt': 'createdAt',
+        '#removed': 'removedFromApiAt',
+        ...(what === 'ids' ? { '#id': 'id' } : {}),
+      },
+      ExpressionAttributeValues: { ':month': month, ':from': fromIso, ':to': lastIncluded },
+      ...(what === 'COUNT'
+        ? { Select: 'COUNT' as const, FilterExpression: 'attribute_not_exists(#removed)' }
+        : { ProjectionExpression: '#id, #removed' }),
+    };
   }
 
   /**
@@ -218,8 +337,61 @@ export class ExecutionRepository {
 
 function withIndexMarkers(item: ExecutionItem): ExecutionItem {
   const marker = pendingFilesMarker(item.files);
-  const { filesPending: _pending, filesDueAt: _due, ...rest } = item;
-  return marker ? { ...rest, filesPending: FILES_PENDING_FLAG, filesDueAt: marker.filesDueAt } : rest;
+  const { filesPending: _pending, filesDueAt: _due, filesFailed: _failed, ...rest } = item;
+  return {
+    ...rest,
+    ...(marker ? { filesPending: FILES_PENDING_FLAG, filesDueAt: marker.filesDueAt } : {}),
+    ...(hasFailedCopy(item.files) ? { filesFailed: FILES_FAILED_FLAG } : {}),
+  };
+}
+
+/** The months ("YYYY-MM") that `fromIso <= createdAt < toIso` touches, oldest first. */
+function monthsOfRange(fromIso: string, toIso: string): string[] {
+  if (!(fromIso < toIso)) return [];
+  const last = new Date(Date.parse(toIso) - 1).toISOString();
+  const months: string[] = [];
+  let year = Number(fromIso.slice(0, 4));
+  let month = Number(fromIso.slice(5, 7));
+  for (;;) {
+    const current = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}`;
+    if (current > last.slice(0, 7)) return months;
+    months.push(current);
+    month += 1;
+    if (month > 12) {
+      month = 1;
+      year += 1;
+    }
+  }
+}
+
+/** The oldest and newest createdAt of a table: one-item Queries on the partitions that hold every execution. */
+export async function readCreatedAtRange(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<CreatedAtRange | undefined> {
+  const edges = await Promise.all(
+    EVERY_EXECUTION_PARTITIONS.flatMap((partition) =>
+      [true, false].map(async (forward) => {
+        const result = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: partition.index,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': partition.key, '#createdAt': 'createdAt' },
+            ExpressionAttributeValues: { ':pk': partition.value },
+            ProjectionExpression: '#createdAt',
+            ScanIndexForward: forward,
+            Limit: 1,
+          }),
+        );
+        return (result.Items?.[0] as { createdAt?: string } | undefined)?.createdAt;
+      }),
+    ),
+  );
+  const found = edges.filter((edge): edge is string => typeof edge === 'string').sort();
+  const first = found[0];
+  const last = found.at(-1);
+  return first !== undefined && last !== undefined ? { first, last } : undefined;
 }
 
 /** Optional attributes an update removes when the new view no longer has them. */
@@ -232,6 +404,9 @@ const REMOVABLE_ATTRIBUTES = [
   'openFlag',
   'filesPending',
   'filesDueAt',
+  'filesFailed',
+  // A view of an execution marked as gone from the API: it is back.
+  'removedFromApiAt',
   // An execution that shrank back under the inline limit no longer points at its S3 copy.
   'rawS3Key',
 ] as const;

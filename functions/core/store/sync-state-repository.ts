@@ -26,8 +26,58 @@ export interface Checkpoint {
   updatedAt: string;
 }
 
+/**
+ * What the sync learned about the API it talks to, so that a cold start does not pay to learn it again;
+ * forgotten after a day, so that a change on the API's side is noticed.
+ */
+export interface ApiProfile {
+  learnedAt: string;
+  /** The find path that answered (the configured one, or the other documented spelling). */
+  findPath?: string;
+  /** False once the API refused an `in` query (HTTP 400). */
+  inSupported?: boolean;
+  /** False once the API refused an `or` query. */
+  orSupported?: boolean;
+  /** False once the API refused a `lower` criterion. */
+  lowerSupported?: boolean;
+  /** The largest page size the API accepted, after refusing a larger one. */
+  pageSize?: number;
+}
+
+/** One interval of the audit: createdAt from `from` (inclusive) to `to` (exclusive), and its counts. */
+export interface AuditInterval {
+  from: string;
+  to: string;
+  api: number;
+  store: number;
+}
+
+/** The completeness audit: when the last one completed, and the one in progress (it resumes). */
+export interface AuditState {
+  lastCompletedAt?: string;
+  progress?: AuditProgress;
+}
+
+export interface AuditProgress {
+  startedAt: string;
+  /** The boundaries of the intervals, oldest first: the start date, month starts, the watermark. */
+  boundaries: string[];
+  /** The API's count of `createdAt >= boundary`, for the boundaries counted so far (same indexes). */
+  apiCounts: Array<number | null>;
+  /** Intervals whose counts differ, once every boundary is counted. */
+  differing?: AuditInterval[];
+  /** The re-read under way: which differing interval, how, from which page. */
+  reread?: { index: number; mode: 'range' | 'from'; nextPage: number };
+  monthsChecked: number;
+  executionsRecovered: number;
+  executionsRemovedFromApi: number;
+  apiRequests: number;
+}
+
 const LEASE = 'lease';
 const CHECKPOINT = 'checkpoint';
+const API_PROFILE = 'api-profile';
+const AUDIT = 'audit';
 
 export class SyncStateRepository {
   constructor(
@@ -97,5 +147,36 @@ export class SyncStateRepository {
           : { ConditionExpression: 'attribute_not_exists(watermark)' }),
       }),
     );
+  }
+
+  /** What the sync learned about the API (undefined before the first run). */
+  async getApiProfile(): Promise<ApiProfile | undefined> {
+    return this.getItem<ApiProfile>(API_PROFILE);
+  }
+
+  async saveApiProfile(profile: ApiProfile): Promise<void> {
+    await this.putItem(API_PROFILE, profile);
+  }
+
+  /** The audit's schedule and progress (undefined before the first audit). */
+  async getAudit(): Promise<AuditState | undefined> {
+    return this.getItem<AuditState>(AUDIT);
+  }
+
+  async saveAudit(state: AuditState): Promise<void> {
+    await this.putItem(AUDIT, state);
+  }
+
+  private async getItem<T>(name: string): Promise<T | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { name }, ConsistentRead: true }),
+    );
+    if (!result.Item) return undefined;
+    const { name: _name, ...item } = result.Item;
+    return item as T;
+  }
+
+  private async putItem(name: string, item: object): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...item, name } }));
   }
 }

@@ -32,10 +32,11 @@ export const EXECUTION_INDEXES = {
   byMonth: 'byMonth',
   byOpen: 'byOpen',
   byFilesDue: 'byFilesDue',
+  byFilesFailed: 'byFilesFailed',
 } as const;
 
 /** Constant partition values of the two sparse indexes (the domain decides when an item carries them). */
-export { FILES_PENDING_FLAG, OPEN_FLAG } from '../executions/execution-record';
+export { FILES_FAILED_FLAG, FILES_PENDING_FLAG, OPEN_FLAG } from '../executions/execution-record';
 
 /** One index partition of the executions table: index name, partition key attribute and value. */
 export interface ExecutionPartition {
@@ -77,6 +78,11 @@ export const EXECUTIONS_TABLE: TableDefinition = {
       indexName: EXECUTION_INDEXES.byFilesDue,
       partitionKey: { name: 'filesPending', type: 'S' },
       sortKey: { name: 'filesDueAt', type: 'S' },
+    },
+    {
+      indexName: EXECUTION_INDEXES.byFilesFailed,
+      partitionKey: { name: 'filesFailed', type: 'S' },
+      sortKey: createdAt,
     },
   ],
 };
