@@ -166,6 +166,25 @@ export const CONTEXT_KEYS = {
     description: 'oldest `createdAt` to sync; the default syncs all history',
     environment: { sync: { SYNC_START_DATE: same } },
   }),
+  syncLookbackSeconds: key({
+    schema: integer(0, 7 * 24 * 3600),
+    defaultValue: '600',
+    description:
+      'how far before the watermark each run re-reads; raise it when the alarm `AuditRecoveredExecutions` fires',
+    environment: { sync: { SYNC_LOOKBACK_SECONDS: String } },
+  }),
+  syncAuditInterval: key({
+    schema: integer(0, 365 * 24 * 3600),
+    defaultValue: '86400',
+    description: 'seconds between completeness audits (`0` = every run)',
+    environment: { sync: { SYNC_AUDIT_INTERVAL_SECONDS: String } },
+  }),
+  fileCopyRetryDelaySeconds: key({
+    schema: integer(0, 24 * 3600),
+    defaultValue: '300',
+    description: 'first delay before a deferred file copy is tried again (doubling, at most a day)',
+    environment: { sync: { FILE_COPY_RETRY_DELAY_SECONDS: String } },
+  }),
   syncPageSize: key({
     schema: integer(1, 10_000),
     defaultValue: '1000',

@@ -99,12 +99,19 @@ export const ENV_VARIABLES = {
   SYNC_LOOKBACK_SECONDS: env(SYNC, {
     schema: integer(0, 7 * 24 * 3600),
     defaultValue: '600',
-    description: 'how far before the watermark each run re-reads',
+    description:
+      'how far before the watermark each run re-reads; raise it when audits recover executions (they appeared later than this)',
   }),
   SYNC_TIME_MARGIN_SECONDS: env(SYNC, {
     schema: integer(0, 900),
     defaultValue: '60',
     description: 'no new page or file copy starts with less time left in the invocation',
+  }),
+  SYNC_AUDIT_INTERVAL_SECONDS: env(SYNC, {
+    schema: integer(0, 365 * 24 * 3600),
+    defaultValue: '86400',
+    description:
+      'time between completeness audits (the API counts month by month against the store); `0` = every run',
   }),
   SYNC_LEASE_SECONDS: env(SYNC, {
     schema: integer(30, 24 * 3600),
@@ -121,11 +128,11 @@ export const ENV_VARIABLES = {
     defaultValue: '4',
     description: 'parallel file copies',
   }),
-  FILE_COPY_MAX_ATTEMPTS: env(SYNC, {
-    schema: integer(1, 100),
-    defaultValue: '8',
+  FILE_COPY_RETRY_DELAY_SECONDS: env(SYNC, {
+    schema: integer(0, 24 * 3600),
+    defaultValue: '300',
     description:
-      'attempts per file before it is marked `failed` (retries back off from 5 minutes, doubling, at most a day apart)',
+      'a copy still failing after 3 tries in the run (transient failures) is tried again by a later run this long after, doubling each time, at most a day apart',
   }),
   FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS: env(SYNC, {
     schema: integer(1, 900),
@@ -202,8 +209,9 @@ export interface SyncConfig extends ApiConfig {
   leaseMs: number;
   allowedFileHosts: string[];
   fileCopyConcurrency: number;
-  fileCopyMaxAttempts: number;
+  fileCopyRetryDelayMs: number;
   fileDownloadIdleTimeoutMs: number;
+  auditIntervalMs: number;
 }
 
 export interface LaunchConfig extends ApiConfig {
@@ -231,8 +239,9 @@ export function loadSyncConfig(environment: Env = process.env): SyncConfig {
     leaseMs: (v.SYNC_LEASE_SECONDS as number) * 1000,
     allowedFileHosts: v.FILE_ALLOWED_HOSTS ?? defaultAllowedFileHosts(v.PRODUCT_LIVE_API_URL as string),
     fileCopyConcurrency: v.FILE_COPY_CONCURRENCY as number,
-    fileCopyMaxAttempts: v.FILE_COPY_MAX_ATTEMPTS as number,
+    fileCopyRetryDelayMs: (v.FILE_COPY_RETRY_DELAY_SECONDS as number) * 1000,
     fileDownloadIdleTimeoutMs: (v.FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS as number) * 1000,
+    auditIntervalMs: (v.SYNC_AUDIT_INTERVAL_SECONDS as number) * 1000,
   };
 }
 

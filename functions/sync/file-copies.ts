@@ -1,50 +1,88 @@
 // Layer flow: runSync -> FileCopies (the files phase of a run) -> the file copier (download -> S3) and the
-// execution store (each execution's copy records). Every file of a written execution is copied; a failed
-// copy is recorded with its error and retried by a later run (see docs/sync.md "Files").
+// execution store (each execution's copy records). A transient failure is retried in place, then deferred
+// to a later run with a doubling delay; a copy fails for good only for a permanent reason or once it is past
+// Product-Live's 90-day retention (docs/sync.md "Files").
 import Bottleneck from 'bottleneck';
 import { settleAll } from '../core/concurrency';
 import { describeError } from '../core/errors';
 import type { FileCopy } from '../core/executions/execution-record';
-import type { CopyRequest, CopyResult } from '../core/files/file-copier';
+import type { CopyRequest, CopyResult, FileCopyFailure } from '../core/files/file-copier';
 import type { AppLogger } from '../core/observability';
 import type { ExecutionItem, ExecutionRepository } from '../core/store/execution-repository';
 
 /** What the files phase needs from the execution store. */
-export type FileCopyStore = Pick<ExecutionRepository, 'get' | 'saveFiles' | 'listFilesDue'>;
+export type FileCopyStore = Pick<
+  ExecutionRepository,
+  'get' | 'saveFiles' | 'listFilesDue' | 'listFilesFailed'
+>;
+
+/** Copies one file; FileCopier fits. */
+export interface Copier {
+  copy(request: CopyRequest): Promise<CopyResult>;
+}
 
 export interface FileCopiesDeps {
-  copier: { copy(request: CopyRequest): Promise<CopyResult> };
+  copier: Copier;
+  /**
+   * A copier with the API key read afresh from its secret, after a download was refused (401/403): the key
+   * may have been rotated. Absent: a refusal is final.
+   */
+  renewCopier?: () => Promise<Copier>;
   executions: FileCopyStore;
   now: () => number;
+  /** Waits between in-place attempts (tests: instantly). */
+  sleep?: (ms: number) => Promise<void>;
   logger: AppLogger;
   /** True once no new copy may start (the run's time budget). */
   outOfTime: () => boolean;
-  /** Told when copies were left for a later run. */
+  /** Told when due copies were left for a later run because the time budget ran out. */
   onDeferred: () => void;
   onProgress?: (counts: { copied: number; failed: number }) => void;
 }
 
 export interface FileCopiesOptions {
   concurrency: number;
-  maxAttempts: number;
+  /** First delay before a deferred copy is tried again; it doubles with each deferral, up to a day. */
+  retryDelayMs: number;
 }
 
-/** The copies of one run: what it copied, found already copied, and failed to copy. */
+/** Attempts of one copy within a run before it is deferred. */
+export const IN_PLACE_ATTEMPTS = 3;
+/** Pause before the second in-place attempt; doubled before the third. */
+const IN_PLACE_BACKOFF_MS = 250;
+/** The longest a deferred copy waits. */
+const MAX_RETRY_DELAY_MS = 24 * 3600_000;
+/** Product-Live deletes uploaded files after 90 days: past that, a failing download will not come back. */
+export const PRODUCT_LIVE_FILE_RETENTION_MS = 90 * 24 * 3600_000;
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The copies of one run: copied, already copied (skipped), failed for good, and left for a later run. */
 export class FileCopies {
-  readonly counts = { copied: 0, skipped: 0, failed: 0 };
+  private readonly tally = { copied: 0, skipped: 0, failed: 0 };
+  /** Copies this run left pending (deferred, or not reached in time), by execution and path. */
+  private readonly leftPending = new Set<string>();
   private readonly limiter: Bottleneck;
+  private copier: Copier;
+  private renewing: Promise<Copier> | undefined;
 
   constructor(
     private readonly deps: FileCopiesDeps,
     private readonly options: FileCopiesOptions,
   ) {
     this.limiter = new Bottleneck({ maxConcurrent: options.concurrency });
+    this.copier = deps.copier;
+  }
+
+  /** What this run did: copied, skipped (already copied), failed for good, and left pending at its end. */
+  get counts(): { copied: number; skipped: number; failed: number; pending: number } {
+    return { ...this.tally, pending: this.leftPending.size };
   }
 
   /** Copies the due files of executions just written (their copied files count as skipped). */
   async copyWritten(items: readonly ExecutionItem[]): Promise<void> {
     const nowIso = this.nowIso();
-    this.counts.skipped += items
+    this.tally.skipped += items
       .flatMap((item) => item.files)
       .filter((file) => file.status === 'copied').length;
     await settleAll(
@@ -56,10 +94,14 @@ export class FileCopies {
 
   /** Copies left over by earlier runs (failures due for a retry, runs that stopped mid-way). */
   async copyDue(): Promise<void> {
-    const dueIds: string[] = [];
-    for await (const item of this.deps.executions.listFilesDue(this.nowIso())) dueIds.push(item.id);
-    for (const id of dueIds) {
+    const due: ExecutionItem[] = [];
+    for await (const item of this.deps.executions.listFilesDue(this.nowIso())) due.push(item);
+    for (const [position, { id }] of due.entries()) {
       if (this.deps.outOfTime()) {
+        for (const left of due.slice(position)) {
+          for (const file of left.files)
+            if (file.status === 'pending') this.leftPending.add(keyOf(left, file));
+        }
         this.deps.onDeferred();
         return;
       }
@@ -67,6 +109,28 @@ export class FileCopies {
       const item = await this.deps.executions.get(id);
       if (item) await this.copyFilesOf(item);
     }
+  }
+
+  /** Puts every copy that failed for good back in the queue, due at once; returns how many. */
+  async requeueFailed(): Promise<number> {
+    const ids: string[] = [];
+    for await (const item of this.deps.executions.listFilesFailed()) ids.push(item.id);
+    const nowIso = this.nowIso();
+    let requeued = 0;
+    for (const id of ids) {
+      const item = await this.deps.executions.get(id);
+      if (!item) continue;
+      const failed = item.files.filter((file) => file.status === 'failed');
+      if (failed.length === 0) continue;
+      const files = item.files.map((file) =>
+        file.status === 'failed'
+          ? { ...file, status: 'pending' as const, nextAttemptAt: nowIso, deferrals: 0 }
+          : file,
+      );
+      await this.deps.executions.saveFiles(id, files);
+      requeued += failed.length;
+    }
+    return requeued;
   }
 
   /** Copies the due files of one execution, then records the outcome of each on the execution. */
@@ -80,6 +144,7 @@ export class FileCopies {
       due.map((file) =>
         this.limiter.schedule(async () => {
           if (this.deps.outOfTime()) {
+            this.leftPending.add(keyOf(item, file));
             this.deps.onDeferred();
             return;
           }
@@ -89,49 +154,96 @@ export class FileCopies {
       ),
     );
     if (attempted > 0) await this.deps.executions.saveFiles(item.id, files);
-    this.deps.onProgress?.({ copied: this.counts.copied, failed: this.counts.failed });
+    this.deps.onProgress?.({ copied: this.tally.copied, failed: this.tally.failed });
   }
 
+  /** One copy: in-place attempts, then success, a deferral, or a failure for good. Updates `file`. */
   private async copyOne(item: ExecutionItem, file: FileCopy): Promise<void> {
-    try {
-      const result = await this.deps.copier.copy({
-        sourceUrl: file.sourceUrl,
-        s3Key: file.s3Key,
-        metadata: { 'execution-id': item.id, 'job-id': item.jobId, 'source-path': file.path },
-      });
-      Object.assign(file, {
-        status: 'copied',
-        attempts: file.attempts + 1,
-        size: result.size,
-        sha256: result.sha256,
-        contentType: result.contentType,
-        copiedAt: this.nowIso(),
-      });
-      delete file.lastError;
-      delete file.nextAttemptAt;
-      this.counts.copied += 1;
-    } catch (error) {
-      const attempts = file.attempts + 1;
-      const permanent = (error as { permanent?: boolean }).permanent === true;
-      const giveUp = permanent || attempts >= this.options.maxAttempts;
-      file.attempts = attempts;
-      file.lastError = error instanceof Error ? error.message : describeError(error);
-      if (giveUp) {
-        file.status = 'failed';
+    let renewed = false;
+    let lastFailure: { failure: FileCopyFailure; message: string } | undefined;
+    for (let attempt = 1; attempt <= IN_PLACE_ATTEMPTS; attempt++) {
+      file.attempts += 1;
+      try {
+        const result = await this.copier.copy({
+          sourceUrl: file.sourceUrl,
+          s3Key: file.s3Key,
+          metadata: { 'execution-id': item.id, 'job-id': item.jobId, 'source-path': file.path },
+        });
+        Object.assign(file, {
+          status: 'copied',
+          size: result.size,
+          sha256: result.sha256,
+          contentType: result.contentType,
+          copiedAt: this.nowIso(),
+        });
+        delete file.lastError;
         delete file.nextAttemptAt;
-      } else {
-        file.status = 'pending';
-        file.nextAttemptAt = new Date(this.deps.now() + retryDelayMs(attempts)).toISOString();
+        delete file.deferrals;
+        this.tally.copied += 1;
+        this.leftPending.delete(keyOf(item, file));
+        return;
+      } catch (error) {
+        lastFailure = {
+          failure: failureOf(error),
+          message: error instanceof Error ? error.message : describeError(error),
+        };
       }
-      this.counts.failed += 1;
-      this.deps.logger.warn('file copy failed', {
-        executionId: item.id,
-        path: file.path,
-        attempts,
-        willRetry: !giveUp,
-        error: file.lastError,
-      });
+      if (lastFailure.failure === 'forbidden' && !renewed && this.deps.renewCopier) {
+        // The key may have been rotated: read it again once, and retry with it at once.
+        renewed = true;
+        this.copier = await this.renewCopierOnce();
+        attempt -= 1;
+        continue;
+      }
+      if (lastFailure.failure !== 'transient') break;
+      if (attempt < IN_PLACE_ATTEMPTS)
+        await (this.deps.sleep ?? realSleep)(IN_PLACE_BACKOFF_MS * 2 ** (attempt - 1));
     }
+    this.settleFailure(item, file, lastFailure ?? { failure: 'transient', message: 'unknown failure' });
+  }
+
+  /** After the in-place attempts: defer a transient failure, or fail the copy for good. */
+  private settleFailure(
+    item: ExecutionItem,
+    file: FileCopy,
+    last: { failure: FileCopyFailure; message: string },
+  ): void {
+    const pastRetention = this.deps.now() - Date.parse(item.createdAt) > PRODUCT_LIVE_FILE_RETENTION_MS;
+    const forGood = last.failure !== 'transient' || pastRetention;
+    file.lastError =
+      last.failure === 'transient' && pastRetention
+        ? `past Product-Live's 90-day retention of files; last failure: ${last.message}`
+        : last.failure === 'forbidden'
+          ? `${last.message} (refused again after the API key was read afresh)`
+          : last.message;
+    if (forGood) {
+      file.status = 'failed';
+      delete file.nextAttemptAt;
+      this.tally.failed += 1;
+      this.leftPending.delete(keyOf(item, file));
+    } else {
+      const deferrals = (file.deferrals ?? 0) + 1;
+      file.status = 'pending';
+      file.deferrals = deferrals;
+      file.nextAttemptAt = new Date(
+        this.deps.now() + retryDelayMs(this.options.retryDelayMs, deferrals),
+      ).toISOString();
+      this.leftPending.add(keyOf(item, file));
+    }
+    this.deps.logger.warn(forGood ? 'file copy failed for good' : 'file copy deferred to a later run', {
+      executionId: item.id,
+      path: file.path,
+      attempts: file.attempts,
+      ...(forGood ? {} : { nextAttemptAt: file.nextAttemptAt }),
+      error: file.lastError,
+    });
+  }
+
+  private renewCopierOnce(): Promise<Copier> {
+    this.renewing ??= (this.deps.renewCopier as () => Promise<Copier>)().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
   }
 
   private nowIso(): string {
@@ -139,12 +251,23 @@ export class FileCopies {
   }
 }
 
+function keyOf(item: Pick<ExecutionItem, 'id'>, file: Pick<FileCopy, 'path'>): string {
+  return `${item.id}\u0000${file.path}`;
+}
+
 /** True for a pending copy whose next attempt is due. */
 export function isDue(file: FileCopy, nowIso: string): boolean {
   return file.status === 'pending' && (file.nextAttemptAt ?? '') <= nowIso;
 }
 
-/** Backoff between attempts of a failed copy: 5 minutes, doubling, at most a day. */
-function retryDelayMs(attempts: number): number {
-  return Math.min(24 * 3600_000, 5 * 60_000 * 2 ** (attempts - 1));
+/** The kind of a copy failure; an error the copier did not classify is taken as transient. */
+function failureOf(error: unknown): FileCopyFailure {
+  const failure = (error as { failure?: unknown }).failure;
+  if (failure === 'transient' || failure === 'forbidden' || failure === 'permanent') return failure;
+  return (error as { permanent?: unknown }).permanent === true ? 'permanent' : 'transient';
+}
+
+/** Delay before the next try of a copy deferred `deferrals` times: doubling from `firstMs`, at most a day. */
+export function retryDelayMs(firstMs: number, deferrals: number): number {
+  return Math.min(MAX_RETRY_DELAY_MS, firstMs * 2 ** Math.max(0, deferrals - 1));
 }

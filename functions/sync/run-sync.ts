@@ -12,12 +12,13 @@ import {
   statusRank,
   toExecutionFields,
 } from '../core/executions/execution-record';
-import type { CopyRequest, CopyResult } from '../core/files/file-copier';
 import type { AppLogger } from '../core/observability';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { ExecutionItem, ExecutionRepository } from '../core/store/execution-repository';
 import type { Checkpoint, PassState, SyncStateRepository } from '../core/store/sync-state-repository';
-import { FileCopies } from './file-copies';
+import { ApiProfileTracker } from './api-profile';
+import { type AuditSummary, runAudit } from './audit';
+import { type Copier, FileCopies } from './file-copies';
 import type { SyncSummary } from './sync-summary';
 
 /** The Product-Live calls the sync makes. */
@@ -26,6 +27,9 @@ export interface SyncApi {
   getJobExecution(id: string): Promise<JobExecution>;
   readonly requestCount: number;
   readonly throttledCount: number;
+  /** The find path in use (learned: kept between runs), when the client can change it. */
+  findPath?: string;
+  useFindPath?(path: string): void;
 }
 
 /** Progress for people watching a local run. */
@@ -37,25 +41,48 @@ export type SyncProgress =
 /** The execution store the sync needs (ExecutionRepository in production, in-memory fakes in tests). */
 export type SyncExecutionStore = Pick<
   ExecutionRepository,
-  'get' | 'getStates' | 'insertMany' | 'upsert' | 'saveFiles' | 'listOpen' | 'listFilesDue' | 'countSince'
+  | 'get'
+  | 'getStates'
+  | 'insertMany'
+  | 'upsert'
+  | 'saveFiles'
+  | 'listOpen'
+  | 'listFilesDue'
+  | 'listFilesFailed'
+  | 'countSince'
+  | 'createdAtRange'
+  | 'countInRange'
+  | 'idsInRange'
+  | 'markRemovedFromApi'
 >;
 
-/** The lease and checkpoint store the sync needs. */
+/** The lease, checkpoint, audit and API profile store the sync needs. */
 export type SyncStateStore = Pick<
   SyncStateRepository,
-  'acquireLease' | 'releaseLease' | 'getCheckpoint' | 'saveCheckpoint'
+  | 'acquireLease'
+  | 'releaseLease'
+  | 'getCheckpoint'
+  | 'saveCheckpoint'
+  | 'getAudit'
+  | 'saveAudit'
+  | 'getApiProfile'
+  | 'saveApiProfile'
 >;
 
 export interface SyncDeps {
   api: SyncApi;
   executions: SyncExecutionStore;
   state: SyncStateStore;
-  copier: { copy(request: CopyRequest): Promise<CopyResult> };
+  copier: Copier;
+  /** A copier with the API key read afresh (after a download was refused with 401/403). */
+  renewCopier?: () => Promise<Copier>;
   /** Stores an execution JSON too large for a DynamoDB item; returns its S3 key. */
   storeLargePayload?: (key: string, json: string) => Promise<void>;
   now: () => number;
   /** Milliseconds left before the Lambda (or the local runner) stops this run. */
   remainingTimeMs: () => number;
+  /** Waits between in-place attempts of a file copy (tests: instantly). */
+  sleep?: (ms: number) => Promise<void>;
   logger: AppLogger;
   onProgress?: (progress: SyncProgress) => void;
 }
@@ -71,7 +98,14 @@ export interface SyncOptions {
   timeMarginMs: number;
   leaseMs: number;
   fileCopyConcurrency: number;
-  fileCopyMaxAttempts: number;
+  /** First delay before a deferred file copy is tried again (doubling, at most a day). */
+  fileCopyRetryDelayMs: number;
+  /** Time between completeness audits (0: every run). */
+  auditIntervalMs: number;
+  /** Audit in this run, whatever the schedule says. */
+  forceAudit?: boolean;
+  /** Put the file copies that failed for good back in the queue first. */
+  retryFailedFiles?: boolean;
 }
 
 /** Runs one sync: returns its summary, also when it stops early on an error (the error is in it). */
@@ -95,6 +129,8 @@ class SyncRun {
   private readonly files: FileCopies;
   private moreRemaining = false;
   private watermark: string | null = null;
+  private profile: ApiProfileTracker | undefined;
+  private audit: AuditSummary | null = null;
   private readonly apiRequestsAtStart: number;
   private readonly throttledAtStart: number;
 
@@ -108,6 +144,8 @@ class SyncRun {
     this.files = new FileCopies(
       {
         copier: deps.copier,
+        ...(deps.renewCopier ? { renewCopier: deps.renewCopier } : {}),
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
         executions: deps.executions,
         now: deps.now,
         logger: deps.logger,
@@ -117,7 +155,7 @@ class SyncRun {
         },
         onProgress: (counts) => deps.onProgress?.({ phase: 'files', ...counts }),
       },
-      { concurrency: options.fileCopyConcurrency, maxAttempts: options.fileCopyMaxAttempts },
+      { concurrency: options.fileCopyConcurrency, retryDelayMs: options.fileCopyRetryDelayMs },
     );
   }
 
@@ -139,13 +177,20 @@ class SyncRun {
     try {
       const checkpoint = await state.getCheckpoint();
       this.watermark = checkpoint?.watermark ?? null;
-      await this.refreshOpenExecutions();
-      await this.syncWindow(checkpoint);
+      this.profile = new ApiProfileTracker(await state.getApiProfile(), this.deps.now());
+      if (this.profile.findPath) this.deps.api.useFindPath?.(this.profile.findPath);
+      if (this.options.retryFailedFiles) {
+        const requeued = await this.files.requeueFailed();
+        logger.info('file copies that had failed are queued again', { requeued });
+      }
+      await this.syncOpenAndWindow(checkpoint);
+      await this.auditWhenDue(checkpoint);
       await this.files.copyDue();
     } catch (caught) {
       this.moreRemaining = true;
       error = this.stopped(caught);
     } finally {
+      await this.saveProfile();
       await state.releaseLease(this.options.runId).catch((releaseError: unknown) => {
         logger.warn('could not release the sync lease; it will expire', { error: String(releaseError) });
       });
@@ -166,14 +211,91 @@ class SyncRun {
     return this.deps.remainingTimeMs() < this.options.timeMarginMs;
   }
 
-  // --- 1. open executions -------------------------------------------------------------------------
+  // --- 1. open executions and the window ------------------------------------------------------------
 
-  private async refreshOpenExecutions(): Promise<void> {
+  /**
+   * Re-reads the open executions and pages the window. A quiet run (a fresh window, at most one page of open
+   * ids) asks both in one request, `createdAt >= lower OR id in [...]`, when the API accepts `or`.
+   */
+  private async syncOpenAndWindow(checkpoint: Checkpoint | undefined): Promise<void> {
     const open: Array<{ id: string; syncedAt?: string }> = [];
     for await (const execution of this.deps.executions.listOpen()) open.push(execution);
-    if (open.length === 0) return;
     // The stalest first, so that a run cut short (time budget, bounded lookups) rotates through them all.
     const ids = open.sort((a, b) => ((a.syncedAt ?? '') < (b.syncedAt ?? '') ? -1 : 1)).map(({ id }) => id);
+    const pass = checkpoint?.pass ?? this.openWindow(checkpoint?.watermark);
+    const fresh = pass.nextPage === 0 && pass.round === 1;
+    const profile = this.requireProfile();
+    if (
+      fresh &&
+      ids.length > 0 &&
+      ids.length <= MAX_IDS_PER_QUERY &&
+      profile.accepts('or') &&
+      profile.accepts('in')
+    ) {
+      const union = await this.firstPageOfUnion(ids, pass);
+      if (union === 'complete') return;
+      if (union !== 'refused') {
+        await this.refreshOpenExecutions(ids.filter((id) => !union.has(id)));
+        await this.syncWindow(pass);
+        return;
+      }
+    }
+    await this.refreshOpenExecutions(ids);
+    await this.syncWindow(pass);
+  }
+
+  /**
+   * The first page of `window OR open ids`: 'complete' when it held every match (the window is complete and
+   * every open execution re-read), else the open ids it returned (the rest is read the usual way), or
+   * 'refused' when the API does not accept `or`.
+   */
+  private async firstPageOfUnion(
+    ids: string[],
+    pass: PassState,
+  ): Promise<'complete' | 'refused' | Set<string>> {
+    const window: FindQuery = { type: 'greaterOrEqual', field: 'createdAt', value: pass.lower };
+    const query: FindQuery = { type: 'or', queries: [window, { type: 'in', field: 'id', value: ids }] };
+    let list: JobExecutionList;
+    try {
+      list = await this.deps.api.findJobExecutions(query, { page: 0, size: pass.pageSize });
+    } catch (error) {
+      if ((error as { status?: number }).status !== 400) throw error;
+      this.deps.logger.warn('the API refused an `or` query; open executions and the window are read apart', {
+        error: (error as Error).message,
+      });
+      this.requireProfile().learn({ orSupported: false });
+      return 'refused';
+    }
+    const wanted = new Set(ids);
+    const lowerMs = Date.parse(pass.lower);
+    const relevant = list.data.filter(
+      (execution) => wanted.has(execution.id) || Date.parse(execution.createdAt) >= lowerMs,
+    );
+    await this.processExecutions(relevant);
+    const openFound = new Set(relevant.filter((execution) => wanted.has(execution.id)).map((e) => e.id));
+    this.openRefreshed += openFound.size;
+    const distinct = new Set(list.data.map((execution) => execution.id)).size;
+    if (list.data.length === 0 || distinct < list.totalElements) return openFound;
+    // Every match was on this page: the window is complete, and the open ids it did not return are gone
+    // from the API or changed beyond recognition: read them one by one.
+    await this.getOneByOne(ids.filter((id) => !openFound.has(id)));
+    this.deps.onProgress?.({
+      phase: 'window',
+      page: 1,
+      executions: distinct,
+      totalElements: list.totalElements,
+      round: 1,
+    });
+    await this.completeWindow(pass);
+    return 'complete';
+  }
+
+  private async refreshOpenExecutions(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    if (!this.requireProfile().accepts('in')) {
+      await this.getOneByOne(ids);
+      return;
+    }
     const chunkSize = Math.max(1, Math.min(this.options.pageSize, MAX_IDS_PER_QUERY));
     for (let start = 0; start < ids.length; start += chunkSize) {
       if (this.outOfTime()) {
@@ -190,6 +312,7 @@ class SyncRun {
         this.deps.logger.warn('the API refused an `in` query on id; reading open executions one by one', {
           error: (error as Error).message,
         });
+        this.requireProfile().learn({ inSupported: false });
         await this.getOneByOne(ids.slice(start));
         return;
       }
@@ -233,8 +356,10 @@ class SyncRun {
         this.openRefreshed += 1;
       } catch (error) {
         if ((error as { status?: number }).status === 404) {
+          // The store is the lasting record: the execution is kept, marked, and no longer re-read.
+          await this.deps.executions.markRemovedFromApi([id], new Date(this.deps.now()).toISOString());
           this.deps.logger.warn(
-            'an execution stored as open is no longer in the API; keeping its last view',
+            'an execution stored as open is no longer in the API; its last view is kept and marked',
             { id },
           );
         } else {
@@ -246,8 +371,8 @@ class SyncRun {
 
   // --- 2. the createdAt window --------------------------------------------------------------------
 
-  private async syncWindow(checkpoint: Checkpoint | undefined): Promise<void> {
-    let pass: PassState = checkpoint?.pass ?? this.openWindow(checkpoint?.watermark);
+  private async syncWindow(opened: PassState): Promise<void> {
+    let pass: PassState = opened;
     const resumed = pass.nextPage > 0 || pass.round === 2;
     const seen = new Set<string>();
     const query: FindQuery = { type: 'greaterOrEqual', field: 'createdAt', value: pass.lower };
@@ -258,7 +383,10 @@ class SyncRun {
         return;
       }
       const { list, size } = await this.fetchWindowPage(query, pass);
-      if (size !== pass.pageSize) pass = { ...pass, pageSize: size };
+      if (size !== pass.pageSize) {
+        pass = { ...pass, pageSize: size };
+        this.requireProfile().learn({ pageSize: size });
+      }
       const inWindow = list.data.filter(
         (execution) => Date.parse(execution.createdAt) >= Date.parse(pass.lower),
       );
@@ -309,7 +437,7 @@ class SyncRun {
       lower: new Date(lower).toISOString(),
       upper: new Date(this.startedAt).toISOString(),
       nextPage: 0,
-      pageSize: this.options.pageSize,
+      pageSize: Math.min(this.options.pageSize, this.requireProfile().pageSize ?? this.options.pageSize),
       round: 1,
     };
   }
@@ -355,15 +483,18 @@ class SyncRun {
 
   // --- writing executions ---------------------------------------------------------------------------
 
-  /** Stores new and changed executions (unchanged ones are not rewritten), then copies their files. */
-  private async processExecutions(executions: readonly JobExecution[]): Promise<void> {
+  /**
+   * Stores new and changed executions (unchanged ones are not rewritten), then copies their files. Returns
+   * how many were new to the store.
+   */
+  private async processExecutions(executions: readonly JobExecution[]): Promise<number> {
     const latest = new Map<string, JobExecution>();
     for (const execution of executions) {
       const previous = latest.get(execution.id);
       if (!previous || statusRank(execution.status) >= statusRank(previous.status))
         latest.set(execution.id, execution);
     }
-    if (latest.size === 0) return;
+    if (latest.size === 0) return 0;
     const stored = await this.deps.executions.getStates([...latest.keys()]);
     const nowIso = new Date(this.deps.now()).toISOString();
     const inserts: ExecutionItem[] = [];
@@ -373,6 +504,7 @@ class SyncRun {
       const previous = stored.get(execution.id);
       if (
         previous &&
+        previous.removedFromApiAt === undefined &&
         (fields.statusRank < previous.statusRank ||
           (fields.statusRank === previous.statusRank && fields.fingerprint === previous.fingerprint))
       ) {
@@ -400,6 +532,7 @@ class SyncRun {
       ),
     );
     await this.files.copyWritten([...inserts, ...updates]);
+    return inserts.length;
   }
 
   private toItem(
@@ -431,12 +564,60 @@ class SyncRun {
     if (!previous || rank[outcome] > rank[previous]) this.outcomes.set(id, outcome);
   }
 
+  // --- 3. the completeness audit --------------------------------------------------------------------
+
+  /** Runs (or resumes) the audit when it is due and the incremental window is caught up. */
+  private async auditWhenDue(checkpoint: Checkpoint | undefined): Promise<void> {
+    if (!this.watermark || this.moreRemaining || this.outOfTime()) return;
+    this.audit = await runAudit(
+      {
+        api: this.deps.api,
+        executions: this.deps.executions,
+        state: this.deps.state,
+        store: (executions) => this.processExecutions(executions),
+        profile: this.requireProfile(),
+        now: this.deps.now,
+        logger: this.deps.logger,
+        outOfTime: () => this.outOfTime(),
+      },
+      {
+        startDate: this.options.startDate,
+        upper: this.watermark,
+        intervalMs: this.options.auditIntervalMs,
+        force: this.options.forceAudit ?? false,
+        pageSize: checkpoint?.pass?.pageSize ?? this.openWindow(this.watermark).pageSize,
+      },
+    );
+    if (this.audit && !this.audit.complete) this.moreRemaining = true;
+  }
+
+  private requireProfile(): ApiProfileTracker {
+    this.profile ??= new ApiProfileTracker(undefined, this.deps.now());
+    return this.profile;
+  }
+
+  /** Keeps what was learned about the API (the find path in use included) for the next runs. */
+  private async saveProfile(): Promise<void> {
+    if (!this.profile) return;
+    if (this.deps.api.findPath) this.profile.learn({ findPath: this.deps.api.findPath });
+    const profile = this.profile.toSave(this.deps.now());
+    if (!profile) return;
+    try {
+      await this.deps.state.saveApiProfile(profile);
+    } catch (error) {
+      this.deps.logger.warn('could not save what the sync learned about the API', {
+        error: describeError(error),
+      });
+    }
+  }
+
   private summary(overrides: { skipped?: boolean; error?: string | null }): SyncSummary {
     const counts = { new: 0, updated: 0, unchanged: 0 };
     for (const outcome of this.outcomes.values()) counts[outcome] += 1;
     return {
       executions: { ...counts, openRefreshed: this.openRefreshed },
       files: { ...this.files.counts },
+      audit: this.audit,
       apiRequests: this.deps.api.requestCount - this.apiRequestsAtStart,
       throttled: this.deps.api.throttledCount - this.throttledAtStart,
       moreRemaining: this.moreRemaining,

@@ -50,8 +50,16 @@ export interface SyncHandlerDeps {
   overrides?: Partial<SyncDeps>;
 }
 
-/** The schedule's input: EventBridge Scheduler passes `{}` (any other object is accepted and ignored). */
-const SyncEvent = z.union([z.looseObject({}), z.undefined(), z.null()]);
+/**
+ * The invocation's input: EventBridge Scheduler passes `{}`. `{"audit": true}` runs the completeness audit
+ * now, `{"retryFailedFiles": true}` puts the copies that failed for good back in the queue; other fields are
+ * ignored.
+ */
+const SyncEvent = z.union([
+  z.looseObject({ audit: z.optional(z.boolean()), retryFailedFiles: z.optional(z.boolean()) }),
+  z.undefined(),
+  z.null(),
+]);
 
 /** The sync function's handler: one run per invocation, its summary as the return value. */
 export function createSyncHandler(deps: SyncHandlerDeps) {
@@ -83,22 +91,27 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
     );
   };
 
+  const copierFor = (apiKey: string) =>
+    new FileCopier({
+      s3: clients.s3,
+      bucket: config.filesBucketName,
+      policy: { allowedHosts: config.allowedFileHosts, apiUrl: config.apiUrl },
+      apiKey,
+      idleTimeoutMs: config.fileDownloadIdleTimeoutMs,
+    });
+
   const syncHandler = async (event: unknown, context: Context): Promise<SyncSummary> => {
-    if (!SyncEvent.safeParse(event).success)
-      logger.warn('unexpected sync event shape; running anyway', { event });
+    const parsed = SyncEvent.safeParse(event);
+    if (!parsed.success) logger.warn('unexpected sync event shape; running anyway', { event });
+    const request = parsed.success ? (parsed.data ?? {}) : {};
     const apiKey = await apiKeys.get();
     const summary = await runSync(
       {
         api: productLiveClient(apiKey),
         executions,
         state,
-        copier: new FileCopier({
-          s3: clients.s3,
-          bucket: config.filesBucketName,
-          policy: { allowedHosts: config.allowedFileHosts, apiUrl: config.apiUrl },
-          apiKey,
-          idleTimeoutMs: config.fileDownloadIdleTimeoutMs,
-        }),
+        copier: copierFor(apiKey),
+        renewCopier: async () => copierFor(await apiKeys.refresh()),
         storeLargePayload,
         now,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
@@ -114,7 +127,10 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
         timeMarginMs: config.timeMarginMs,
         leaseMs: config.leaseMs,
         fileCopyConcurrency: config.fileCopyConcurrency,
-        fileCopyMaxAttempts: config.fileCopyMaxAttempts,
+        fileCopyRetryDelayMs: config.fileCopyRetryDelayMs,
+        auditIntervalMs: config.auditIntervalMs,
+        forceAudit: request.audit === true,
+        retryFailedFiles: request.retryFailedFiles === true,
       },
     );
     publishMetrics(metrics, summary, now());
@@ -136,11 +152,18 @@ function publishMetrics(metrics: Metrics, summary: SyncSummary, nowMs: number): 
   count('FilesCopied', summary.files.copied);
   count('FilesSkipped', summary.files.skipped);
   count('FilesFailed', summary.files.failed);
+  count('FilesPending', summary.files.pending);
   count('ApiRequests', summary.apiRequests);
   count('Throttled', summary.throttled);
   count('RunsSkipped', summary.skipped ? 1 : 0);
   count('RunsFailed', summary.error ? 1 : 0);
   count('MoreRemaining', summary.moreRemaining ? 1 : 0);
+  if (summary.audit) {
+    count('AuditRuns', 1);
+    count('AuditExecutionsRecovered', summary.audit.executionsRecovered);
+    count('AuditExecutionsRemovedFromApi', summary.audit.executionsRemovedFromApi);
+    count('AuditMonthsDiffering', summary.audit.monthsDiffering);
+  }
   if (summary.watermark) {
     metrics.addMetric(
       'LagSeconds',

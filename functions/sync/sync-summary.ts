@@ -1,8 +1,15 @@
 // The sync summary: the Lambda's return value, the log line and `npm start -- --once --json` all print
 // exactly this shape (DESIGN.md "Machine-readable output"); scripts and monitoring parse it.
+import type { AuditSummary } from './audit';
+
 export interface SyncSummary {
   executions: { new: number; updated: number; unchanged: number; openRefreshed: number };
-  files: { copied: number; skipped: number; failed: number };
+  /**
+   * File copies of this run: `copied`, `skipped` (already copied), `failed` (for good: a permanent reason,
+   * or past Product-Live's retention) and `pending` (left for a later run: a transient failure that outlived
+   * the in-place retries, or the time budget).
+   */
+  files: { copied: number; skipped: number; failed: number; pending: number };
   apiRequests: number;
   throttled: number;
   /** True when the run stopped before the end of its work (time budget, or an error); the next run goes on. */
@@ -14,4 +21,6 @@ export interface SyncSummary {
   skipped: boolean;
   /** Why the run stopped early, when it failed; progress made before the failure is kept. */
   error: string | null;
+  /** The completeness audit of this run (null when none was due); cumulative when it took several runs. */
+  audit: AuditSummary | null;
 }

@@ -39,7 +39,12 @@ function syncMetric(metricName: string, statistic: string, period: Duration): Me
 export class Monitoring extends Construct {
   readonly topic: Topic;
   readonly alarms: Record<
-    'syncErrors' | 'syncRunsFailed' | 'syncLag' | 'deadLetterQueueNotEmpty' | 'launchErrors',
+    | 'syncErrors'
+    | 'syncRunsFailed'
+    | 'syncLag'
+    | 'auditRecoveredExecutions'
+    | 'deadLetterQueueNotEmpty'
+    | 'launchErrors',
     Alarm
   >;
 
@@ -130,6 +135,14 @@ export class Monitoring extends Construct {
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.BREACHING,
       }),
+      auditRecoveredExecutions: atLeastOnce(
+        'AuditRecoveredExecutions',
+        syncMetric('AuditExecutionsRecovered', 'Sum', Duration.hours(1)),
+        'The completeness audit stored executions that ordinary sync runs had missed (nothing is lost: they ' +
+          'are stored now, with their files). They became visible in the Product-Live API later than the ' +
+          `lookback of each run (SYNC_LOOKBACK_SECONDS, ${config.syncLookbackSeconds} s): raise the CDK context ` +
+          'value syncLookbackSeconds (for example to 3600) and redeploy, so that ordinary runs catch them.',
+      ),
       deadLetterQueueNotEmpty: new Alarm(this, 'DeadLetterQueueNotEmpty', {
         alarmDescription:
           'Launch requests are waiting in the dead-letter queue (each has a FailureReason attribute when the ' +

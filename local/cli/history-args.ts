@@ -93,6 +93,21 @@ ${PERIOD} (default --since 30d, or 48h with --bucket hour)
 Example:
   npm run history -- timeline --job 64a1f0c2e4b0a1b2c3d4e5f6 --bucket hour --since 24h`,
   },
+  files: {
+    summary: 'the file copies not done: left for a later run, or failed for good, with their last error',
+    usage: `Usage: npm run history -- files [--status pending|failed] [--json]
+
+The file copies that are not done, oldest execution first: \`pending\` ones wait for a later run (a
+transient failure outlived the retries of a run), \`failed\` ones will not be tried again (the file is
+gone, or refused, or past Product-Live's 90 days) unless \`npm start -- --once --retry-failed-files\` (or the
+sync event {"retryFailedFiles": true}) puts them back in the queue.
+
+  --status S       pending or failed (default: both)
+  --json           JSON instead of a table
+
+Example:
+  npm run history -- files --status failed`,
+  },
 } as const;
 
 export const HISTORY_COMMANDS = Object.keys(COMMAND_HELP) as Array<keyof typeof COMMAND_HELP>;
@@ -142,7 +157,8 @@ export type HistoryCommand =
       format: 'ndjson' | 'csv';
       out?: string;
     }
-  | { name: 'timeline'; jobId?: string; period: Period; bucket: TimelineBucket; output: 'table' | 'json' };
+  | { name: 'timeline'; jobId?: string; period: Period; bucket: TimelineBucket; output: 'table' | 'json' }
+  | { name: 'files'; status?: 'pending' | 'failed'; output: 'table' | 'json' };
 
 export interface HistoryInvocation {
   command: HistoryCommand;
@@ -174,6 +190,7 @@ const ALLOWED: Readonly<Record<HistoryCommandName, readonly Flag[]>> = {
   show: ['json'],
   export: ['since', 'until', 'job', 'status', 'format', 'out'],
   timeline: ['since', 'until', 'job', 'bucket', 'json'],
+  files: ['status', 'json'],
 };
 
 export interface ParseContext {
@@ -265,6 +282,13 @@ function toCommand(name: HistoryCommandName, values: Values, id: string, now: nu
         format,
         ...(values.out !== undefined ? { out: values.out } : {}),
       };
+    }
+    case 'files': {
+      const status = values.status?.trim().toLowerCase();
+      if (status !== undefined && status !== 'pending' && status !== 'failed') {
+        throw new UsageError(`--status must be pending or failed, got "${values.status}"`, 'files');
+      }
+      return { name, ...(status ? { status } : {}), output: values.json ? 'json' : 'table' };
     }
     case 'timeline': {
       const bucket = values.bucket ?? 'day';

@@ -2,7 +2,11 @@
 // programs. The JSON of stats is DESIGN's "Machine-readable output" shape, printed as the queries return it.
 import { csvLine } from '../../functions/core/history/csv';
 import type { HistoryStats, JobStats } from '../../functions/core/history/execution-stats';
-import type { ExecutionDetail, ExecutionList } from '../../functions/core/history/history-queries';
+import type {
+  CopyNotDone,
+  ExecutionDetail,
+  ExecutionList,
+} from '../../functions/core/history/history-queries';
 import type { Period } from '../../functions/core/history/period';
 import type { Timeline } from '../../functions/core/history/timeline';
 import {
@@ -286,4 +290,38 @@ export function renderTimelineChart(timeline: Timeline): string {
     [...rows, RULE, ['TOTAL', String(timeline.total.runs), String(timeline.total.failures), '']],
   );
   return `${heading}\n\n${table}\n\n█ runs  ▒ failed runs (ended in a status other than COMPLETED); the longest bar is ${max} runs.`;
+}
+
+/** The table of file copies not done, with what to do about them. */
+export function renderCopiesNotDone(copies: readonly CopyNotDone[], status?: 'pending' | 'failed'): string {
+  const what = status ? `${status} file copies` : 'file copies not done';
+  if (copies.length === 0) return `No ${what}.`;
+  const table = formatTable(
+    [
+      { header: 'CREATED (UTC)' },
+      { header: 'EXECUTION' },
+      { header: 'JOB' },
+      { header: 'PATH' },
+      { header: 'STATUS' },
+      { header: 'TRIES', align: 'right' },
+      { header: 'NEXT TRY' },
+      { header: 'LAST ERROR' },
+    ],
+    copies.map((copy) => [
+      formatInstant(copy.createdAt),
+      copy.executionId,
+      truncate(copy.title ?? copy.jobId, TITLE_WIDTH),
+      copy.path,
+      copy.status,
+      String(copy.attempts),
+      formatInstant(copy.nextAttemptAt),
+      truncate(copy.lastError ?? '-', 80),
+    ]),
+  );
+  const failed = copies.some((copy) => copy.status === 'failed');
+  return `${copies.length} ${what}\n\n${table}${
+    failed
+      ? '\n\nFailed copies are not tried again: `npm start -- --once --retry-failed-files` puts them back.'
+      : ''
+  }`;
 }

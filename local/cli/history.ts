@@ -16,6 +16,7 @@ import {
 } from '../../functions/core/history/history.errors';
 import {
   exportExecutions,
+  listCopiesNotDone,
   listExecutions,
   queryStats,
   queryTimeline,
@@ -25,6 +26,7 @@ import { writeChunk } from './cli-output';
 import { type Explained, runCli, SetupError } from './cli-runner';
 import { COMMAND_USAGE, type HistoryCommand, parseHistoryArgs, USAGE } from './history-args';
 import {
+  renderCopiesNotDone,
   renderListCsv,
   renderListTable,
   renderShow,
@@ -88,6 +90,12 @@ async function run(command: HistoryCommand, store: HistoryStore): Promise<void> 
     }
     case 'export':
       return runExport(command, store);
+    case 'files': {
+      const copies = await listCopiesNotDone(reader, command.status ? { status: command.status } : {});
+      return command.output === 'json'
+        ? json({ copies })
+        : print(renderCopiesNotDone(copies, command.status));
+    }
     case 'timeline': {
       const timeline = await queryTimeline(reader, {
         period: command.period,

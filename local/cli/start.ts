@@ -22,6 +22,9 @@ once and then every --every, and runs the launcher on the local queue. Ctrl-C st
 
 options:
   --once                 run one sync, print its summary and exit (0 ok, 1 failed)
+  --audit                the first run also audits completeness (month by month against the API),
+                         whatever SYNC_AUDIT_INTERVAL_SECONDS says
+  --retry-failed-files   the first run first puts the file copies that failed for good back in the queue
   --json                 print the summary as JSON (the Lambda's return value)
   --quiet                print nothing but errors
   --every DURATION       time between syncs (default 1m; e.g. 30s, 5m)
@@ -47,6 +50,8 @@ const PORT_FLAGS: Record<string, string> = {
 
 interface StartOptions {
   once: boolean;
+  audit: boolean;
+  retryFailedFiles: boolean;
   json: boolean;
   quiet: boolean;
   verbose: boolean;
@@ -77,6 +82,8 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   const executions = parseCount(values.executions, '--executions');
   return {
     once: values.once ?? false,
+    audit: values.audit ?? false,
+    retryFailedFiles: values['retry-failed-files'] ?? false,
     json: values.json ?? false,
     quiet: values.quiet ?? false,
     verbose: values.verbose ?? false,
@@ -103,6 +110,8 @@ function parse(argv: readonly string[]) {
     allowPositionals: false,
     options: {
       once: { type: 'boolean' },
+      audit: { type: 'boolean' },
+      'retry-failed-files': { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
       verbose: { type: 'boolean' },
@@ -185,10 +194,19 @@ async function main(argv: readonly string[]): Promise<number> {
   say(`  SQS               ${state.endpoints.sqs}  launch queue ${state.queues.launchUrl}`);
   say(`  data              ${options.dataDir}`);
 
+  // --audit and --retry-failed-files apply to the first run.
+  let request: { audit?: boolean; retryFailedFiles?: boolean } = {
+    ...(options.audit ? { audit: true } : {}),
+    ...(options.retryFailedFiles ? { retryFailedFiles: true } : {}),
+  };
   const runSync = async (): Promise<SyncSummary> => {
     const progress = new ProgressReporter(process.stderr);
     const showProgress = !options.quiet && !options.json;
-    const summary = await stack.syncOnce(showProgress ? (event) => progress.update(event) : undefined);
+    const summary = await stack.syncOnce(
+      showProgress ? (event) => progress.update(event) : undefined,
+      request,
+    );
+    request = {};
     progress.finish();
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else if (!options.quiet) say(`\nSync ${new Date().toISOString()}\n${formatSummary(summary)}`);

@@ -61,13 +61,25 @@ export function formatSummary(summary: SyncSummary): string {
     ],
     [
       'files',
-      `${summary.files.copied} copied, ${summary.files.skipped} already copied, ${summary.files.failed} failed`,
+      `${summary.files.copied} copied, ${summary.files.skipped} already copied, ${summary.files.pending} left for a later run, ${summary.files.failed} failed`,
     ],
     ['API requests', `${summary.apiRequests} (${summary.throttled} throttled)`],
     ['watermark', summary.watermark ?? '(first window not complete yet)'],
+    ['audit', describeAudit(summary)],
     ['more remaining', summary.moreRemaining ? 'yes: the next run continues' : 'no'],
     ['duration', `${(summary.durationMs / 1000).toFixed(1)} s`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** The audit line: not due, or what it found. */
+function describeAudit(summary: SyncSummary): string {
+  const audit = summary.audit;
+  if (!audit) return 'not due';
+  const found =
+    `${audit.monthsChecked} months checked, ${audit.monthsDiffering} differing, ` +
+    `${audit.executionsRecovered} recovered, ${audit.executionsRemovedFromApi} no longer in the API, ` +
+    `${audit.apiRequests} API requests`;
+  return `${found}${audit.complete ? '' : ' (cut short: the next run resumes it)'}`;
 }

@@ -63,8 +63,14 @@ const ACCOUNT_ID = '123456789012';
 export interface LocalStack {
   readonly state: LocalStackState;
   readonly emulator: Emulator | undefined;
-  /** One sync run through the sync handler; `onProgress` sees its progress events. */
-  syncOnce(onProgress?: (progress: SyncProgress) => void): Promise<SyncSummary>;
+  /**
+   * One sync run through the sync handler; `onProgress` sees its progress events; `request` is the event
+   * (`{ audit: true }`, `{ retryFailedFiles: true }`), as `aws lambda invoke` would send it.
+   */
+  syncOnce(
+    onProgress?: (progress: SyncProgress) => void,
+    request?: { audit?: boolean; retryFailedFiles?: boolean },
+  ): Promise<SyncSummary>;
   /** Polls the launch queue and invokes the launch handler until stop(). */
   startLauncher(onBatch?: (stats: LaunchPollerStats) => void): void;
   stop(): Promise<void>;
@@ -160,10 +166,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     return {
       state,
       emulator,
-      async syncOnce(listener) {
+      async syncOnce(listener, request = {}) {
         onProgress = listener;
         try {
-          syncing = sync({}, lambdaContext('sync', LOCAL_RUN_BUDGET_MS));
+          syncing = sync(request, lambdaContext('sync', LOCAL_RUN_BUDGET_MS));
           return await syncing;
         } finally {
           onProgress = undefined;

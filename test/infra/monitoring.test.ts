@@ -46,6 +46,23 @@ describe('alarms', () => {
     });
   });
 
+  it('alarms when an audit recovers executions, telling which setting to raise', () => {
+    const properties = alarm('auditRecoveredExecutions');
+    expect(properties).toMatchObject({
+      Namespace: 'ProductLiveSync',
+      MetricName: 'AuditExecutionsRecovered',
+      Dimensions: [{ Name: 'service', Value: 'sync' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef()],
+    });
+    expect(properties.AlarmDescription).toMatch(
+      /later than the\s+lookback .*raise the CDK context value syncLookbackSeconds/s,
+    );
+  });
+
   it('alarms when the freshest run of the hour lags more than the threshold, or no run reported', () => {
     expect(alarm('syncLag')).toMatchObject({
       Namespace: 'ProductLiveSync',

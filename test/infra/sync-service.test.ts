@@ -42,6 +42,9 @@ describe('sync function', () => {
       SYNC_START_DATE: '1970-01-01T00:00:00.000Z',
       SYNC_PAGE_SIZE: '1000',
       SYNC_REQUESTS_PER_MINUTE: '40',
+      SYNC_LOOKBACK_SECONDS: '600',
+      SYNC_AUDIT_INTERVAL_SECONDS: '86400',
+      FILE_COPY_RETRY_DELAY_SECONDS: '300',
       SYNC_TIME_MARGIN_SECONDS: '180',
       SYNC_LEASE_SECONDS: '960',
       POWERTOOLS_SERVICE_NAME: 'sync',
@@ -183,6 +186,8 @@ describe('sync permissions', () => {
           actions: ['dynamodb:Query'],
           resources: [
             'ExecutionsTable.Arn/index/byFilesDue',
+            'ExecutionsTable.Arn/index/byFilesFailed',
+            'ExecutionsTable.Arn/index/byMonth',
             'ExecutionsTable.Arn/index/byOpen',
             'ExecutionsTable.Arn/index/byStatus',
           ],

@@ -15,11 +15,8 @@ afterEach(async () => {
 });
 
 /** A harness with one ended execution whose output references `output`. */
-async function executionWithOutput(
-  output: (h: SyncHarness) => Record<string, unknown>,
-  fileCopyMaxAttempts = 8,
-) {
-  const h = await createSyncHarness({ config: { fileCopyMaxAttempts } });
+async function executionWithOutput(output: (h: SyncHarness) => Record<string, unknown>) {
+  const h = await createSyncHarness();
   harness = h;
   const job = h.emulator.addJob({ title: 'Export', kind: 'no-files' });
   const execution = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
@@ -114,41 +111,55 @@ describe('bad input: file downloads', () => {
         filename: 'report.xml',
       },
     }));
+    // Once: the second try in the same run copies it.
     h.emulator.failNext('truncated-download', { endpoint: 'download' });
     await h.sync();
-    expect(await copyOf(h, id, 'output.report')).toMatchObject({
+    expect(await copyOf(h, id, 'output.report')).toMatchObject({ status: 'copied', attempts: 2 });
+    // Three times in a row: deferred to a later run, and no S3 object is ever completed meanwhile.
+    const { h: h2, id: id2 } = await executionWithOutput((harness) => ({
+      report: {
+        url: harness.emulator.addFile({ size: 50_000, filename: 'report.xml' }).url,
+        filename: 'report.xml',
+      },
+    }));
+    h2.emulator.failNext('truncated-download', { endpoint: 'download', count: 3 });
+    const summary = await h2.sync();
+    expect(summary.files).toMatchObject({ copied: 0, pending: 1, failed: 0 });
+    expect(await copyOf(h2, id2, 'output.report')).toMatchObject({
       status: 'pending',
-      attempts: 1,
+      attempts: 3,
       lastError: expect.stringMatching(/truncated|terminated|closed/i),
     });
-    expect(await listKeys(h)).toEqual([]);
-    h.clock.advance(6 * 60_000);
-    await h.sync();
-    const copy = await copyOf(h, id, 'output.report');
+    expect(await listKeys(h2)).toEqual([]);
+    h2.clock.advance(6 * 60_000);
+    await h2.sync();
+    const copy = await copyOf(h2, id2, 'output.report');
     expect(copy).toMatchObject({ status: 'copied', size: 50_000 });
-    expect(copy?.sha256).toBe(await h.emulator.fileSha256(copy?.sourceUrl ?? ''));
+    expect(copy?.sha256).toBe(await h2.emulator.fileSha256(copy?.sourceUrl ?? ''));
   });
 
   it(badInput('file.404'), async () => {
-    const { h, id } = await executionWithOutput(
-      (harness) => ({
-        report: {
-          url: `${harness.emulator.url}/data-factory/2629/download/${'0'.repeat(64)}/gone.xml`,
-          filename: 'gone.xml',
-        },
-      }),
-      2,
-    );
-    await h.sync();
+    const { h, id } = await executionWithOutput((harness) => ({
+      report: {
+        url: `${harness.emulator.url}/data-factory/2629/download/${'0'.repeat(64)}/gone.xml`,
+        filename: 'gone.xml',
+      },
+    }));
+    const summary = await h.sync();
+    expect(summary.files).toMatchObject({ failed: 1, pending: 0 });
     expect(await copyOf(h, id, 'output.report')).toMatchObject({
-      status: 'pending',
+      status: 'failed',
       attempts: 1,
-      lastError: expect.stringMatching(/answered HTTP 404$/),
+      lastError: expect.stringMatching(/answered HTTP 404 \(the file is gone/),
     });
-    h.clock.advance(6 * 60_000);
+    const item = await h.executions.get(id);
+    expect(item?.filesPending).toBeUndefined();
+    expect(item?.filesFailed).toBe('FAILED');
+    // Once only: a later run does not ask again.
+    h.emulator.clearRequests();
+    h.clock.advance(3_600_000);
     await h.sync();
-    expect(await copyOf(h, id, 'output.report')).toMatchObject({ status: 'failed', attempts: 2 });
-    expect((await h.executions.get(id))?.filesPending).toBeUndefined();
+    expect(h.emulator.requests.filter((request) => request.endpoint === 'download')).toEqual([]);
   });
 });
 
@@ -208,7 +219,7 @@ describe('bad input: command lines', () => {
     const result = await cli('local/cli/history.ts', ['frobnicate']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      'unknown command "frobnicate" (expected stats, list, show, export, timeline)',
+      'unknown command "frobnicate" (expected stats, list, show, export, timeline, files)',
     );
   });
 

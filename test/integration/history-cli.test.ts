@@ -437,3 +437,55 @@ describe('history CLI data sources', () => {
     expect(processes).not.toContain(join(directory, 'dynamodb'));
   });
 });
+
+describe('history files', () => {
+  it('lists the copies not done, with their last error, by status, as a table and as JSON', async () => {
+    const h = await createSyncHarness({ config: { fileCopyRetryDelayMs: 600_000 } });
+    try {
+      const job = h.emulator.addJob({ title: '商品の輸出 Export', kind: 'no-files' });
+      const execution = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
+      const ok = h.emulator.addFile({ size: 100, filename: 'ok.csv' });
+      h.emulator.setExecutionOutput(execution.id, {
+        gone: {
+          url: `${h.emulator.url}/data-factory/2629/download/${'2'.repeat(64)}/gone.csv`,
+          filename: 'gone.csv',
+        },
+        flaky: { url: h.emulator.addFile({ size: 200, filename: 'flaky.csv' }).url, filename: 'flaky.csv' },
+        ok: { url: ok.url, filename: 'ok.csv' },
+      });
+      h.clock.advance(5_000);
+      // The flaky file's three tries in the run all fail.
+      const flaky = execution.id;
+      h.emulator.onRequest((request) => {
+        if (request.path.endsWith('/flaky.csv')) h.emulator.failNext('500', { endpoint: 'download' });
+      });
+      await h.sync();
+      const table = h.store.executionsTable;
+      const [all, failed, asTable] = await Promise.all([
+        history(['files', '--json', '--table', table]),
+        history(['files', '--status', 'failed', '--json', '--table', table]),
+        history(['files', '--table', table]),
+      ]);
+      expect(all.code, all.stderr).toBe(0);
+      const copies = (JSON.parse(all.stdout) as { copies: Array<Record<string, unknown>> }).copies;
+      expect(copies.map((copy) => [copy.executionId, copy.path, copy.status, copy.attempts])).toEqual([
+        [flaky, 'output.flaky', 'pending', 3],
+        [flaky, 'output.gone', 'failed', 1],
+      ]);
+      expect(copies[0]?.lastError).toMatch(/HTTP 500/);
+      expect(copies[0]?.nextAttemptAt).toBe(new Date(h.clock.now() + 600_000).toISOString());
+      expect(copies[1]?.lastError).toMatch(/HTTP 404 \(the file is gone/);
+      expect(JSON.parse(failed.stdout).copies.map((copy: { path: string }) => copy.path)).toEqual([
+        'output.gone',
+      ]);
+      expect(asTable.stdout).toContain('2 file copies not done');
+      expect(asTable.stdout).toContain('商品の輸出 Export');
+      expect(asTable.stdout).toContain('--retry-failed-files');
+      const bad = await history(['files', '--status', 'done', '--table', table]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--status must be pending or failed');
+    } finally {
+      await h.close();
+    }
+  });
+});

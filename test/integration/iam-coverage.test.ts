@@ -79,7 +79,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
   it('the sync role allows each call of a sync through files, retries, a resumed window and an ended run', async () => {
     const h = await createSyncHarness({
       emulator: { demo: { seed: 51, executions: 60 } },
-      config: { pageSize: 20, fileCopyMaxAttempts: 3 },
+      config: { pageSize: 20 },
     });
     try {
       const calls: Call[] = [];

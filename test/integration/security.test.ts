@@ -29,15 +29,6 @@ let rejectAll = false;
 let requestsWithKey = 0;
 
 beforeAll(async () => {
-  emulator = createEmulator({
-    apiKey: KEY,
-    rateLimit: false,
-    fileAuth: 'api-key',
-    unknownFields: true,
-    maxGeneratedFileBytes: 8 * 1024,
-    demo: { seed: 41, executions: 40 },
-  });
-  await emulator.start();
   // In front of the emulator: some answers echo the caller's key in their error body.
   proxy = createServer(async (request, response) => {
     requestNumber += 1;
@@ -67,6 +58,17 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const address = proxy.address();
   proxyUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  // The emulator's file URLs point at the proxy too: downloads go only to the API's own origin.
+  emulator = createEmulator({
+    apiKey: KEY,
+    rateLimit: false,
+    fileAuth: 'api-key',
+    unknownFields: true,
+    maxGeneratedFileBytes: 8 * 1024,
+    demo: { seed: 41, executions: 40 },
+    publicUrl: proxyUrl,
+  });
+  await emulator.start();
   clients = localAwsClients();
   store = await createTestStore(clients, 'security');
   dlqUrl =

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CopyRequest } from '../../functions/core/files/file-copier';
+import { type CopyRequest, FileCopyError } from '../../functions/core/files/file-copier';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { ExecutionRepository } from '../../functions/core/store/execution-repository';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
@@ -92,10 +92,9 @@ describe('sync: interrupted runs', () => {
     expect(distinct(harness.uploads)).toBe(true);
   });
 
-  it('records a failed copy, keeps syncing, and retries it in a later run', async () => {
+  it('retries a failing copy in place, then defers it to a later run, keeps syncing, and copies it then', async () => {
     harness = await createSyncHarness({ emulator: { demo: { seed: 24, executions: 40 } } });
     const h = harness;
-    let failures = 0;
     const real = (await import('../../functions/core/files/file-copier')).FileCopier;
     const copier = new real({
       s3: h.clients.s3,
@@ -104,26 +103,37 @@ describe('sync: interrupted runs', () => {
       apiKey: h.emulator.apiKey,
       idleTimeoutMs: 2_000,
     });
+    // Three files fail every attempt of the first run (a transient failure: a reset connection).
+    const failing = new Set<string>();
+    const attempts = new Map<string, number>();
+    let outage = true;
     const flaky = {
       copy: (request: CopyRequest) => {
-        if (failures < 3) {
-          failures += 1;
-          return Promise.reject(new Error('simulated download failure'));
+        attempts.set(request.s3Key, (attempts.get(request.s3Key) ?? 0) + 1);
+        if (outage && (failing.has(request.s3Key) || failing.size < 3)) {
+          failing.add(request.s3Key);
+          return Promise.reject(new FileCopyError('download failed: socket hang up', 'transient'));
         }
         return copier.copy(request);
       },
     };
     const first = await h.sync({ deps: { copier: flaky } });
     expect(first.error).toBeNull();
-    expect(first.files.failed).toBe(3);
     expect(first.executions.new).toBe(40);
+    expect(first.files).toMatchObject({ failed: 0, pending: 3 });
+    expect([...failing].map((key) => attempts.get(key))).toEqual([3, 3, 3]);
     const pending = (await h.storedItems())
       .flatMap((item) => item.files)
       .filter((file) => file.status === 'pending');
     expect(pending).toHaveLength(3);
-    expect(pending.every((file) => file.lastError === 'simulated download failure')).toBe(true);
+    for (const file of pending) {
+      expect(file).toMatchObject({ attempts: 3, deferrals: 1, lastError: 'download failed: socket hang up' });
+      // The first deferral: FILE_COPY_RETRY_DELAY_SECONDS (300) after the run.
+      expect(Date.parse(file.nextAttemptAt ?? '')).toBe(h.clock.now() + 300_000);
+    }
 
     // Not due yet: a run right away leaves them alone.
+    outage = false;
     const early = await h.sync();
     expect(early.files.copied).toBe(0);
     h.clock.advance(6 * 60_000);
@@ -132,20 +142,29 @@ describe('sync: interrupted runs', () => {
     await expectStoreToEqualEmulator(h);
   });
 
-  it('gives up on a copy after the configured number of attempts and says so on the record', async () => {
-    harness = await createSyncHarness({
-      emulator: { demo: { seed: 25, executions: 10 } },
-      config: { fileCopyMaxAttempts: 2 },
-    });
-    const failing = { copy: () => Promise.reject(new Error('HTTP 404')) };
-    await harness.sync({ deps: { copier: failing } });
-    harness.clock.advance(3_600_000);
-    await harness.sync({ deps: { copier: failing } });
+  it('doubles the delay of a copy deferred again, and fails it for good only for a permanent reason', async () => {
+    harness = await createSyncHarness({ emulator: { demo: { seed: 25, executions: 10 } } });
+    const transient = { copy: () => Promise.reject(new FileCopyError('answered HTTP 503', 'transient')) };
+    await harness.sync({ deps: { copier: transient } });
+    harness.clock.advance(301_000);
+    await harness.sync({ deps: { copier: transient } });
     const files = (await harness.storedItems()).flatMap((item) => item.files);
     expect(files.length).toBeGreaterThan(0);
-    expect(files.every((file) => file.status === 'failed' && file.attempts === 2)).toBe(true);
+    for (const file of files) {
+      expect(file).toMatchObject({ status: 'pending', attempts: 6, deferrals: 2 });
+      expect(Date.parse(file.nextAttemptAt ?? '')).toBe(harness.clock.now() + 600_000);
+    }
+    harness.clock.advance(601_000);
+    const permanent = { copy: () => Promise.reject(new FileCopyError('answered HTTP 404', 'permanent')) };
+    const summary = await harness.sync({ deps: { copier: permanent } });
+    expect(summary.files).toMatchObject({ failed: files.length, pending: 0 });
+    const after = (await harness.storedItems()).flatMap((item) => item.files);
+    expect(after.every((file) => file.status === 'failed' && file.attempts === 7)).toBe(true);
     const items = await harness.storedItems();
     expect(items.every((item) => item.filesPending === undefined)).toBe(true);
+    expect(items.filter((item) => item.files.length > 0).every((item) => item.filesFailed === 'FAILED')).toBe(
+      true,
+    );
   });
 });
 
@@ -183,13 +202,20 @@ describe('sync: faults', () => {
     for (let run = 0; run < 30; run++) {
       const summary = await harness.sync();
       summaries.push(summary);
-      expect(summary).toHaveProperty('executions');
-      const clean = !summary.error && !summary.moreRemaining && summary.files.failed === 0;
+      expect(summary.skipped).toBe(false);
+      if (summary.error !== null) expect(summary.moreRemaining).toBe(true);
+      const clean = !summary.error && !summary.moreRemaining && summary.files.pending === 0;
       if (clean && run > 0 && summary.executions.new === 0 && summary.executions.updated === 0) break;
       harness.clock.advance(3_600_000);
     }
     harness.emulator.setFaults(undefined);
-    expect(summaries.some((summary) => summary.files.failed > 0)).toBe(true);
+    // The faults did hit file copies (truncated downloads, retried in place or in a later run).
+    expect(
+      harness.emulator.requests.some(
+        (request) => request.endpoint === 'download' && request.fault !== undefined,
+      ),
+    ).toBe(true);
+    expect(summaries.every((summary) => summary.files.failed === 0)).toBe(true);
     await expectStoreToEqualEmulator(harness);
     expect(distinct(harness.uploads)).toBe(true);
   });

@@ -175,7 +175,7 @@ describe('sync: open executions', () => {
     await expectStoreToEqualEmulator(harness);
   });
 
-  it('re-reads many open executions with one request', async () => {
+  it('re-reads many open executions, and the window, with one request', async () => {
     harness = await createSyncHarness({ emulator: {} });
     const job = harness.emulator.addJob({ title: 'Sync Prices', kind: 'no-files' });
     for (let index = 0; index < 40; index++) harness.emulator.createExecution(job.id);
@@ -184,7 +184,9 @@ describe('sync: open executions', () => {
     harness.emulator.clearRequests();
     const summary = await harness.sync({ config: { pageSize: 1000 } });
     expect(summary.executions.openRefreshed).toBe(40);
-    expect(summary.apiRequests).toBe(2);
+    // One find: `createdAt >= lower OR id in [40 ids]`.
+    expect(summary.apiRequests).toBe(1);
+    expect(harness.emulator.requests.map((request) => request.endpoint)).toEqual(['find']);
     await expectStoreToEqualEmulator(harness);
   });
 

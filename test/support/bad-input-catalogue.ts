@@ -100,7 +100,7 @@ export const BAD_INPUTS = {
   'api.404-open': {
     area: 'API response',
     input: 'HTTP 404 for an execution stored as open',
-    outcome: 'warning logged, the last stored view kept',
+    outcome: 'warning logged; the last stored view kept, marked `removedFromApiAt` and no longer re-read',
   },
   'api.429-no-retry-after': {
     area: 'API response',
@@ -224,13 +224,14 @@ export const BAD_INPUTS = {
   'file.truncated': {
     area: 'file URL',
     input: 'a download that closes before `Content-Length` bytes',
-    outcome: 'no S3 object is completed; recorded `pending` with the error and retried by a later run',
+    outcome:
+      'no S3 object is completed; tried again in the run (3 tries), then recorded `pending` with the error and retried by a later run',
   },
   'file.404': {
     area: 'file URL',
     input: 'a download answering 404 (deleted after 90 days)',
     outcome:
-      'recorded with `answered HTTP 404`, retried with backoff, `failed` after `FILE_COPY_MAX_ATTEMPTS`',
+      'recorded `failed` at once with `answered HTTP 404 (the file is gone …)`, never requested again (`--retry-failed-files` puts it back)',
   },
   // Command lines: one line, exit code 2.
   'cli.unknown-flag': {
@@ -266,7 +267,7 @@ export const BAD_INPUTS = {
   'cli.history-command': {
     area: 'CLI',
     input: '`npm run history -- frobnicate`',
-    outcome: 'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline)`',
+    outcome: 'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline, files)`',
   },
   'cli.history-since': {
     area: 'CLI',

@@ -8,7 +8,7 @@ import type {
   JobExecutionList,
 } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem, StoredState } from '../../functions/core/store/execution-repository';
-import type { Checkpoint } from '../../functions/core/store/sync-state-repository';
+import type { ApiProfile, AuditState, Checkpoint } from '../../functions/core/store/sync-state-repository';
 import type { SyncApi, SyncExecutionStore, SyncStateStore } from '../../functions/sync/run-sync';
 
 export class InMemoryExecutionStore implements SyncExecutionStore {
@@ -75,11 +75,67 @@ export class InMemoryExecutionStore implements SyncExecutionStore {
       if (marker && marker.filesDueAt <= nowIso) yield item;
     }
   }
+
+  async *listFilesFailed() {
+    for (const item of [...this.items.values()]) {
+      if (item.files.some((file) => file.status === 'failed')) yield item;
+    }
+  }
+
+  async createdAtRange() {
+    const dates = [...this.items.values()].map((item) => item.createdAt).sort();
+    const first = dates[0];
+    const last = dates.at(-1);
+    return first !== undefined && last !== undefined ? { first, last } : undefined;
+  }
+
+  async countInRange(fromIso: string, toIso: string) {
+    return [...this.items.values()].filter(
+      (item) => item.createdAt >= fromIso && item.createdAt < toIso && item.removedFromApiAt === undefined,
+    ).length;
+  }
+
+  async *idsInRange(fromIso: string, toIso: string) {
+    for (const item of [...this.items.values()]) {
+      if (item.createdAt >= fromIso && item.createdAt < toIso)
+        yield { id: item.id, removedFromApiAt: item.removedFromApiAt };
+    }
+  }
+
+  async markRemovedFromApi(ids: readonly string[], atIso: string) {
+    let marked = 0;
+    for (const id of ids) {
+      const item = this.items.get(id);
+      if (!item || item.removedFromApiAt !== undefined) continue;
+      item.removedFromApiAt = atIso;
+      delete item.openFlag;
+      marked += 1;
+    }
+    return marked;
+  }
 }
 
 export class InMemoryStateStore implements SyncStateStore {
   checkpoint: Checkpoint | undefined;
+  audit: AuditState | undefined;
+  profile: ApiProfile | undefined;
   private lease: { owner: string; expiresAt: number } | undefined;
+
+  async getAudit() {
+    return this.audit && structuredClone(this.audit);
+  }
+
+  async saveAudit(state: AuditState) {
+    this.audit = structuredClone(state);
+  }
+
+  async getApiProfile() {
+    return this.profile && structuredClone(this.profile);
+  }
+
+  async saveApiProfile(profile: ApiProfile) {
+    this.profile = structuredClone(profile);
+  }
 
   async acquireLease(owner: string, nowMs: number, durationMs: number) {
     if (this.lease && this.lease.expiresAt > nowMs) return false;
@@ -129,7 +185,7 @@ export class PagingApi implements SyncApi {
   async findJobExecutions(query: FindQuery, page: { page: number; size: number }): Promise<JobExecutionList> {
     this.options.beforeRequest?.(this.requestCount, this);
     this.requestCount += 1;
-    if (this.options.refuse?.includes(query.type)) {
+    if (usesAny(query, this.options.refuse ?? [])) {
       throw Object.assign(new Error(`unsupported query type ${query.type}`), { status: 400 });
     }
     const matching = this.options.order(this.executions).filter((execution) => matches(query, execution));
@@ -155,7 +211,19 @@ function matches(query: FindQuery, execution: JobExecution): boolean {
       return query.value.includes(execution.id);
     case 'greaterOrEqual':
       return Date.parse(execution.createdAt) >= Date.parse(String(query.value));
+    case 'lower':
+      return Date.parse(execution.createdAt) < Date.parse(String(query.value));
+    case 'or':
+      return query.queries.some((part) => matches(part, execution));
+    case 'and':
+      return query.queries.every((part) => matches(part, execution));
     default:
       throw new Error(`the sync is not expected to send ${query.type}`);
   }
+}
+
+/** True when the query, or any part of it, is of one of these types. */
+function usesAny(query: FindQuery, types: readonly FindQuery['type'][]): boolean {
+  if (types.includes(query.type)) return true;
+  return 'queries' in query && query.queries.some((part) => usesAny(part, types));
 }

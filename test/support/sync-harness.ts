@@ -46,6 +46,8 @@ export interface SyncHarness {
     deps?: Partial<SyncDeps>;
     config?: Partial<SyncConfig>;
     clients?: Partial<SyncClients>;
+    /** The invocation's event (default `{}`, as the schedule sends). */
+    event?: Record<string, unknown>;
   }): Promise<SyncSummary>;
   storedItems(): Promise<ExecutionItem[]>;
   close(): Promise<void>;
@@ -150,9 +152,10 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
           retryMaxMs: options.client?.retryMaxMs ?? 20,
           maxAttempts: options.client?.maxAttempts ?? 10,
         },
-        overrides: { remainingTimeMs: () => 900_000, ...overrides.deps },
+        // In-place retries of file copies wait for nothing: the test clock does not move inside a run.
+        overrides: { remainingTimeMs: () => 900_000, sleep: async () => {}, ...overrides.deps },
       });
-      return handler({}, lambdaContext('sync', 900_000));
+      return handler(overrides.event ?? {}, lambdaContext('sync', 900_000));
     },
     storedItems: async () => {
       const items: ExecutionItem[] = [];

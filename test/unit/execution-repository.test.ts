@@ -85,12 +85,12 @@ describe('ExecutionRepository', () => {
     await expect(new ExecutionRepository(doc, 'executions').upsert(anItem())).rejects.toThrow('slow down');
   });
 
-  it('writes an update only when the rank is higher, or equal with different content', async () => {
+  it('writes an update only when the rank is higher, or equal with different content, or the execution was marked gone', async () => {
     dynamo.on(UpdateCommand).resolves({});
     await new ExecutionRepository(doc, 'executions').upsert(anItem({ status: 'COMPLETED' }));
     const input = dynamo.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.ConditionExpression).toBe(
-      'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint)',
+      'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint) OR attribute_exists(#removedFromApiAt)',
     );
     expect(input?.UpdateExpression).toContain('REMOVE');
     expect(input?.UpdateExpression).toContain('#openFlag');

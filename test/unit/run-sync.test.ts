@@ -52,7 +52,8 @@ const options = {
   timeMarginMs: 60_000,
   leaseMs: 960_000,
   fileCopyConcurrency: 2,
-  fileCopyMaxAttempts: 3,
+  fileCopyRetryDelayMs: 300_000,
+  auditIntervalMs: 86_400_000,
 };
 
 function deps(api: SyncApi) {
@@ -104,17 +105,23 @@ describe('runSync against a failing DynamoDB', () => {
     expect(dynamo).toHaveReceivedCommandWith(DeleteCommand, { Key: { name: 'lease' } });
   });
 
-  it('only uses find operators the documentation confirms', async () => {
+  it('only uses find operators the documentation confirms, in one `or` request for a quiet run', async () => {
     const api = fakeApi([noFiles('COMPLETED')]);
     dynamo.on(BatchWriteCommand).resolves({});
     dynamo
       .on(QueryCommand)
       .resolves({ Items: [{ id: 'open-1', status: 'RUNNING', createdAt: '2024-01-01' }] });
+    // The audit ran an hour ago: not due.
+    dynamo
+      .on(GetCommand, { Key: { name: 'audit' } })
+      .resolves({ Item: { name: 'audit', lastCompletedAt: '2024-06-01T11:00:00.000Z' } });
     await runSync(deps(api), options);
+    const types = (query: FindQuery): string[] =>
+      'queries' in query ? [query.type, ...query.queries.flatMap(types)] : [query.type];
     const confirmed = new Set(['eq', 'greater', 'greaterOrEqual', 'in', 'search', 'and', 'or']);
-    expect(api.queries.map((query) => query.type).every((type) => confirmed.has(type))).toBe(true);
-    expect(api.queries.map((query) => query.type)).toEqual(['in', 'greaterOrEqual']);
-    expect(api.requestCount).toBe(3); // the `in` query, one GET for the id it did not return, the window
+    expect(api.queries.flatMap(types).every((type) => confirmed.has(type))).toBe(true);
+    expect(api.queries.map((query) => query.type)).toEqual(['or']);
+    expect(api.requestCount).toBe(2); // the `or` query, one GET for the open id it did not return
   });
 
   it('writes nothing for executions already stored with the same content', async () => {

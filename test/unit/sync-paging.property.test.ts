@@ -1,6 +1,8 @@
 // Property: whatever the (stable) result order, page size or server page cap, however many executions
 // share one createdAt, and whatever arrives while a run pages, one run stores every execution that existed
-// when it started, and the next run stores the rest.
+// when it started, and the next run stores the rest: also executions that appear late in the API with a
+// createdAt far behind the lookback (the next run's completeness audit finds them), whether or not the API
+// accepts `lower`.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AppLogger } from '../../functions/core/observability';
@@ -52,6 +54,9 @@ const scenario = fc.record({
   arrivals: fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 5 })), {
     maxLength: 6,
   }),
+  // Executions that become visible between the two runs, created two hours to 40 days before.
+  late: fc.array(fc.integer({ min: 2 * 3_600, max: 40 * 86_400 }), { maxLength: 5 }),
+  refuseLower: fc.boolean(),
   seed: fc.integer(),
 });
 
@@ -77,6 +82,7 @@ describe('sync paging (property-based)', () => {
         const api = new PagingApi({
           order: orderOf(s.order, rank),
           pageCap: s.pageCap,
+          ...(s.refuseLower ? { refuse: ['lower'] as const } : {}),
           beforeRequest: (index, self) => {
             const count = firstRun ? arrivals.get(index) : undefined;
             // Created "now", while the run pages.
@@ -105,7 +111,8 @@ describe('sync paging (property-based)', () => {
               timeMarginMs: 60_000,
               leaseMs: 960_000,
               fileCopyConcurrency: 2,
-              fileCopyMaxAttempts: 3,
+              fileCopyRetryDelayMs: 300_000,
+              auditIntervalMs: 0,
             },
           );
         const existedAtStart = new Set(api.executions.map((e) => e.id));
@@ -113,6 +120,7 @@ describe('sync paging (property-based)', () => {
         expect(first.error).toBeNull();
         expect([...existedAtStart].filter((id) => !executions.items.has(id))).toEqual([]);
         firstRun = false;
+        for (const ageSeconds of s.late) add(api, T0 - ageSeconds * 1_000);
         now += 60_000;
         const second = await run();
         expect(second.error).toBeNull();
@@ -166,7 +174,8 @@ describe('sync paging (property-based)', () => {
               timeMarginMs: 60_000,
               leaseMs: 960_000,
               fileCopyConcurrency: 2,
-              fileCopyMaxAttempts: 3,
+              fileCopyRetryDelayMs: 300_000,
+              auditIntervalMs: 86_400_000,
             },
           );
           expect(summary.error).toBeNull();

@@ -32,6 +32,18 @@ describe('file URL policy', () => {
     expect(() => assertAllowedUrl(url, production)).toThrow(reason);
   });
 
+  it("allows only the local API's own origin: not another port of the loopback host, nor https on it", () => {
+    expect(assertAllowedUrl('http://127.0.0.1:4010/files/a.csv', emulator).port).toBe('4010');
+    for (const url of [
+      'http://127.0.0.1:4011/files/a.csv',
+      'http://127.0.0.1/files/a.csv',
+      'https://127.0.0.1:4010/a',
+    ]) {
+      expect(() => assertAllowedUrl(url, emulator), url).toThrow(ForbiddenUrlError);
+      expect(() => assertAllowedUrl(url, emulator), url).toThrow("only the local API's own origin");
+    }
+  });
+
   it('allows plain http only on the loopback emulator host, when the API is that emulator', () => {
     expect(assertAllowedUrl('http://127.0.0.1:4010/data-factory/1/download/a/r.xml', emulator).hostname).toBe(
       '127.0.0.1',

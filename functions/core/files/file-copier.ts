@@ -5,6 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { GetObjectCommand, HeadObjectCommand, NotFound, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { describeError } from '../errors';
 import { assertAllowedUrl, type UrlPolicy } from './url-policy';
 
 export interface CopyRequest {
@@ -22,16 +23,35 @@ export interface CopyResult {
   reusedExisting: boolean;
 }
 
-/** A download or upload that did not produce a complete copy. `permanent` failures are not retried. */
+/**
+ * Why a copy failed, which decides what happens next: `transient` (a reset or truncated download, a timeout,
+ * 429, 5xx, an S3 error) is retried; `forbidden` (401/403) is retried once the API key is re-read;
+ * `permanent` (404/410, another 4xx, a URL the policy refuses) is not retried.
+ */
+export type FileCopyFailure = 'transient' | 'forbidden' | 'permanent';
+
+/** A download or upload that did not produce a complete copy. */
 export class FileCopyError extends Error {
   override readonly name = 'FileCopyError';
   constructor(
     message: string,
-    readonly permanent: boolean,
+    readonly failure: FileCopyFailure,
     options?: { cause?: unknown },
   ) {
     super(message, options);
   }
+
+  /** True when retrying cannot help. */
+  get permanent(): boolean {
+    return this.failure === 'permanent';
+  }
+}
+
+/** What an HTTP status of a download means for its copy. */
+export function failureOfStatus(status: number): FileCopyFailure {
+  if (status === 401 || status === 403) return 'forbidden';
+  if (status === 408 || status === 425 || status === 429 || status >= 500) return 'transient';
+  return 'permanent';
 }
 
 export interface FileCopierOptions {
@@ -118,9 +138,13 @@ export class FileCopier {
       await upload.done();
     } catch (error) {
       controller.abort();
-      throw new FileCopyError(`copy of ${describe(request.sourceUrl)} failed: ${messageOf(error)}`, false, {
-        cause: error,
-      });
+      throw new FileCopyError(
+        `copy of ${describe(request.sourceUrl)} failed: ${describeError(error)}`,
+        'transient',
+        {
+          cause: error,
+        },
+      );
     } finally {
       clearTimeout(idleTimer);
     }
@@ -135,7 +159,7 @@ export class FileCopier {
       try {
         target = assertAllowedUrl(url, this.options.policy);
       } catch (error) {
-        throw new FileCopyError(messageOf(error), true, { cause: error });
+        throw new FileCopyError((error as Error).message, 'permanent', { cause: error });
       }
       const connectTimer = setTimeout(
         () => controller.abort(new Error(`no response within ${this.options.idleTimeoutMs} ms`)),
@@ -149,7 +173,7 @@ export class FileCopier {
           headers: { 'x-api-key': this.options.apiKey, 'accept-encoding': 'identity', accept: '*/*' },
         });
       } catch (error) {
-        throw new FileCopyError(`download of ${describe(url)} failed: ${messageOf(error)}`, false, {
+        throw new FileCopyError(`download of ${describe(url)} failed: ${describeError(error)}`, 'transient', {
           cause: error,
         });
       } finally {
@@ -158,14 +182,19 @@ export class FileCopier {
       if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
         await response.body?.cancel();
         if (redirects >= (this.options.maxRedirects ?? 5)) {
-          throw new FileCopyError(`too many redirects from ${describe(sourceUrl)}`, true);
+          throw new FileCopyError(`too many redirects from ${describe(sourceUrl)}`, 'permanent');
         }
         url = new URL(response.headers.get('location') ?? '', target).toString();
         continue;
       }
       if (!response.ok) {
         await response.body?.cancel();
-        throw new FileCopyError(`download of ${describe(url)} answered HTTP ${response.status}`, false);
+        const failure = failureOfStatus(response.status);
+        const gone = response.status === 404 || response.status === 410;
+        throw new FileCopyError(
+          `download of ${describe(url)} answered HTTP ${response.status}${gone ? ' (the file is gone: Product-Live deletes files after 90 days)' : ''}`,
+          failure,
+        );
       }
       return response;
     }
@@ -180,7 +209,9 @@ export class FileCopier {
       await this.options.s3.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
     } catch (error) {
       if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return undefined;
-      throw new FileCopyError(`S3 HeadObject ${key} failed: ${messageOf(error)}`, false, { cause: error });
+      throw new FileCopyError(`S3 HeadObject ${key} failed: ${describeError(error)}`, 'transient', {
+        cause: error,
+      });
     }
     const object = await this.options.s3.send(
       new GetObjectCommand({ Bucket: this.options.bucket, Key: key }),
@@ -217,12 +248,4 @@ function describe(rawUrl: string): string {
   } catch {
     return '(invalid URL)';
   }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    return `${error.message}${cause}`;
-  }
-  return String(error);
 }

@@ -1,5 +1,6 @@
 // Layer flow: domain. Which URLs a file may be downloaded from (invariant 8): https on an allowed host; plain
-// http and loopback only when the API itself is a loopback http URL (the emulator), and then only its host.
+// http and loopback only when the API itself is a loopback http URL (the emulator, a local stand-in), and
+// then only the API's own origin: its scheme, host and port.
 import { isIP } from 'node:net';
 
 export interface UrlPolicy {
@@ -27,10 +28,15 @@ export function assertAllowedUrl(rawUrl: string, policy: UrlPolicy): URL {
   const where = `${url.protocol}//${url.host}`;
   if (url.username || url.password) throw new ForbiddenUrlError(`URL with credentials refused: ${where}`);
   if (url.protocol === 'http:' || isLoopbackHost(url.hostname)) {
-    if (emulatorMode && url.protocol === 'http:' && url.hostname === api.hostname) return url;
+    if (emulatorMode && url.origin === api.origin) return url;
+    if (emulatorMode && isLoopbackHost(url.hostname)) {
+      throw new ForbiddenUrlError(
+        `loopback address refused (${where}): only the local API's own origin (${api.origin}) is allowed`,
+      );
+    }
     throw new ForbiddenUrlError(
       url.protocol === 'http:'
-        ? `plain http refused (${where}): only https is allowed, except the local emulator's own host`
+        ? `plain http refused (${where}): only https is allowed, except the local API's own origin`
         : `loopback address refused (${where})`,
     );
   }

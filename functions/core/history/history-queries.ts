@@ -199,3 +199,50 @@ export async function queryTimeline(reader: HistoryReader, filter: TimelineFilte
     },
   );
 }
+
+/** One file copy that is not done: left pending for a later run, or failed for good. */
+export interface CopyNotDone {
+  executionId: string;
+  jobId: string;
+  title: string | null;
+  createdAt: string;
+  path: string;
+  s3Key: string;
+  status: 'pending' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  /** When a pending copy is tried again (null for a failed one). */
+  nextAttemptAt: string | null;
+}
+
+/** Every file copy not done, oldest execution first (the failed ones too, unless `status` says which). */
+export async function listCopiesNotDone(
+  reader: HistoryReader,
+  filter: { status?: 'pending' | 'failed' },
+): Promise<CopyNotDone[]> {
+  const copies = new Map<string, CopyNotDone>();
+  for await (const item of reader.withCopiesNotDone(filter.status)) {
+    for (const file of item.files ?? []) {
+      if (file.status === 'copied' || (filter.status !== undefined && file.status !== filter.status))
+        continue;
+      copies.set(`${item.id} ${file.path}`, {
+        executionId: item.id,
+        jobId: item.jobId,
+        title: item.title ?? null,
+        createdAt: item.createdAt,
+        path: file.path,
+        s3Key: file.s3Key,
+        status: file.status,
+        attempts: file.attempts,
+        lastError: file.lastError ?? null,
+        nextAttemptAt: file.status === 'pending' ? (file.nextAttemptAt ?? null) : null,
+      });
+    }
+  }
+  return [...copies.values()].sort(
+    (a, b) =>
+      a.createdAt.localeCompare(b.createdAt) ||
+      a.executionId.localeCompare(b.executionId) ||
+      a.path.localeCompare(b.path),
+  );
+}

@@ -11,8 +11,8 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { ExecutionItem } from '../store/execution-repository';
-import { EVERY_EXECUTION_PARTITIONS, EXECUTION_INDEXES } from '../store/table-definitions';
+import { type CreatedAtRange, type ExecutionItem, readCreatedAtRange } from '../store/execution-repository';
+import { EXECUTION_INDEXES, FILES_FAILED_FLAG, FILES_PENDING_FLAG } from '../store/table-definitions';
 import { LargePayloadUnavailableError } from './history.errors';
 import { monthsBetween, type Period, periodKeyRange } from './period';
 
@@ -124,31 +124,37 @@ export class HistoryReader {
     }
   }
 
+  /**
+   * The executions with a file copy not done: pending (sparse index byFilesDue) and failed for good (sparse
+   * index byFilesFailed). An execution with both kinds is yielded once per index.
+   */
+  async *withCopiesNotDone(status: 'pending' | 'failed' | undefined): AsyncGenerator<ExecutionItem> {
+    const partitions = [
+      ...(status !== 'failed'
+        ? [{ index: EXECUTION_INDEXES.byFilesDue, key: 'filesPending', value: FILES_PENDING_FLAG }]
+        : []),
+      ...(status !== 'pending'
+        ? [{ index: EXECUTION_INDEXES.byFilesFailed, key: 'filesFailed', value: FILES_FAILED_FLAG }]
+        : []),
+    ];
+    for (const partition of partitions) {
+      for await (const item of this.queryAll(
+        {
+          IndexName: partition.index,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': partition.key },
+          ExpressionAttributeValues: { ':pk': partition.value },
+        },
+        undefined,
+      )) {
+        yield item as unknown as ExecutionItem;
+      }
+    }
+  }
+
   /** The oldest and newest createdAt stored, or undefined when the table holds no execution. */
-  async createdAtRange(): Promise<{ first: string; last: string } | undefined> {
-    const edges = await Promise.all(
-      EVERY_EXECUTION_PARTITIONS.flatMap((partition) =>
-        [true, false].map(async (forward) => {
-          const result = await this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              IndexName: partition.index,
-              KeyConditionExpression: '#pk = :pk',
-              ExpressionAttributeNames: { '#pk': partition.key, '#createdAt': 'createdAt' },
-              ExpressionAttributeValues: { ':pk': partition.value },
-              ProjectionExpression: '#createdAt',
-              ScanIndexForward: forward,
-              Limit: 1,
-            }),
-          );
-          return (result.Items?.[0] as { createdAt?: string } | undefined)?.createdAt;
-        }),
-      ),
-    );
-    const found = edges.filter((edge): edge is string => typeof edge === 'string').sort();
-    const first = found[0];
-    const last = found.at(-1);
-    return first !== undefined && last !== undefined ? { first, last } : undefined;
+  createdAtRange(): Promise<CreatedAtRange | undefined> {
+    return readCreatedAtRange(this.client, this.tableName);
   }
 
   /** The API object of a stored execution, exactly as the API returned it (read from S3 when offloaded). */

@@ -111,7 +111,7 @@ export class ProductLiveClient {
   /** The budget every attempt of this client goes through; pass it to other clients to share it. */
   readonly rateBudget: RateBudget;
   private readonly root: string;
-  private findPath: string;
+  private currentFindPath: string;
   /** Set once a find succeeded: from then on a 404 is an answer, not a wrong path. */
   private findPathSettled = false;
   // An ECMAScript private field: invisible to util.inspect and JSON.stringify if the client is ever logged.
@@ -135,7 +135,7 @@ export class ProductLiveClient {
     this.#apiKey = options.apiKey;
     this.redactor = createSecretRedactor(options.apiKey);
     this.root = parseBaseUrl(options.baseUrl);
-    this.findPath = `/${(options.findPath ?? DEFAULT_FIND_PATH).replace(/^\/+/, '')}`;
+    this.currentFindPath = `/${(options.findPath ?? DEFAULT_FIND_PATH).replace(/^\/+/, '')}`;
     this.rateBudget = options.rateBudget ?? new RateBudget({ limit: options.requestsPerMinute ?? 50 });
     this.timeoutMs = requireNumber('timeoutMs', options.timeoutMs ?? 30_000, 1);
     this.maxAttempts = Math.floor(requireNumber('maxAttempts', options.maxAttempts ?? 6, 1));
@@ -157,6 +157,20 @@ export class ProductLiveClient {
   /** 429 answers received so far (the sync summary's `throttled`). */
   get throttledCount(): number {
     return this.throttled;
+  }
+
+  /** The find path in use: the configured one, or the other spelling once the configured one answered 404. */
+  get findPath(): string {
+    return this.currentFindPath;
+  }
+
+  /**
+   * Starts from a find path learned earlier (another process found that it answers). A 404 on it still
+   * makes the client try the other documented spelling.
+   */
+  useFindPath(path: string): void {
+    if (this.findPathSettled) return;
+    this.currentFindPath = `/${path.replace(/^\/+/, '')}`;
   }
 
   /**
@@ -235,18 +249,18 @@ export class ProductLiveClient {
         signal: options.signal,
       });
     try {
-      const list = await find(this.findPath);
+      const list = await find(this.currentFindPath);
       this.findPathSettled = true;
       return list;
     } catch (error) {
-      const alternative = alternativeFindPath(this.findPath);
+      const alternative = alternativeFindPath(this.currentFindPath);
       if (!(error instanceof ProductLiveNotFoundError) || !alternative || this.findPathSettled) throw error;
       const list = await find(alternative);
       this.logger?.warn('the find path answered 404; using the other documented spelling', {
-        configured: this.findPath,
+        configured: this.currentFindPath,
         used: alternative,
       });
-      this.findPath = alternative;
+      this.currentFindPath = alternative;
       this.findPathSettled = true;
       return list;
     }
