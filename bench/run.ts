@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   'file-copy': () => import('./file-copy.bench'),
   launch: () => import('./launch.bench'),
   bundle: () => import('./bundle.bench'),
+  audit: () => import('./audit.bench'),
 };
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]

@@ -172,7 +172,7 @@ export const benchmark: Benchmark = {
             label: 'incremental run: API requests',
             value: steady.apiRequests,
             unit: '',
-            goal: { comparison: '<=', target: 3 },
+            goal: { comparison: '<=', target: 1 },
           },
           { key: 'steadyMs', label: 'incremental run: time', value: steadyMs, unit: 'ms' },
           { key: 'naiveRequests', label: 'naive full refresh: API requests', value: naiveRequests, unit: '' },
@@ -194,7 +194,7 @@ export const benchmark: Benchmark = {
         ],
         checks,
         details: {
-          'incremental run': `${steady.apiRequests} requests: the open executions by id (one \`in\` query), then the createdAt window`,
+          'incremental run': `${steady.apiRequests} request(s): one find, \`createdAt >= lower OR id in [the open ones]\``,
           'idle run (nothing new)': `${idle.apiRequests} request(s), ${formatDuration(idleMs)}`,
           'first run (the backfill)': `${initial.apiRequests} requests`,
           'items written by the naive refresh': listed,
@@ -207,9 +207,10 @@ export const benchmark: Benchmark = {
           ),
         },
         notes: [
-          'The incremental run re-reads the executions it stored as open with one `in` query (up to a page of ids), ' +
-            'then pages the createdAt window from the last watermark minus the 10-minute lookback, and writes only ' +
-            'what changed (a conditional update for the ended ones, a batch insert for the new ones).',
+          'The incremental run asks for the createdAt window (from the last watermark minus the 10-minute ' +
+            'lookback) and the executions it stored as open (`id in [...]`, up to a page of ids) in one `or` ' +
+            'query, and writes only what changed (a conditional update for the ended ones, a batch insert for ' +
+            'the new ones). An API that refuses `or` costs two requests (the `in` query, then the window).',
           'The naive refresh is what a sync without watermark or open set would do: GET every page of the list ' +
             "endpoint and put every item, changed or not. Its cost grows with the history; the incremental run's " +
             'with the changes.',

@@ -323,25 +323,24 @@ export function timedStores(wiring: Pick<SyncWiring, 'executions' | 'state'>): {
       timing.calls[name] = (timing.calls[name] ?? 0) + 1;
     }
   };
-  const executions: SyncExecutionStore = {
-    get: (id) => time('get', () => inner.get(id)),
-    getStates: (ids) => time('getStates', () => inner.getStates(ids)),
-    insertMany: (items) => {
-      timing.inserted.push(...items);
-      return time('insertMany', () => inner.insertMany(items));
-    },
-    upsert: (item) => time('upsert', () => inner.upsert(item)),
-    saveFiles: (id, files) => time('saveFiles', () => inner.saveFiles(id, files)),
-    listOpen: () => inner.listOpen(),
-    listFilesDue: (nowIso) => inner.listFilesDue(nowIso),
-    countSince: (sinceIso) => time('countSince', () => inner.countSince(sinceIso)),
-  };
-  const stateStore: SyncStateStore = {
-    acquireLease: (owner, nowMs, durationMs) =>
-      time('acquireLease', () => state.acquireLease(owner, nowMs, durationMs)),
-    releaseLease: (owner) => time('releaseLease', () => state.releaseLease(owner)),
-    getCheckpoint: () => time('getCheckpoint', () => state.getCheckpoint()),
-    saveCheckpoint: (checkpoint) => time('saveCheckpoint', () => state.saveCheckpoint(checkpoint)),
-  };
+  // Every method is timed (async generators, the index listings, are passed through as they are).
+  const timed = <T extends object>(target: T, record?: (name: string, args: unknown[]) => void): T =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        const value = Reflect.get(object, property, receiver);
+        if (typeof value !== 'function') return value;
+        const name = String(property);
+        return (...args: unknown[]) => {
+          const result = value.apply(object, args);
+          if (!(result instanceof Promise)) return result;
+          record?.(name, args);
+          return time(name, () => result);
+        };
+      },
+    });
+  const executions: SyncExecutionStore = timed(inner, (name, args) => {
+    if (name === 'insertMany') timing.inserted.push(...(args[0] as ExecutionItem[]));
+  });
+  const stateStore: SyncStateStore = timed(state);
   return { deps: { executions, state: stateStore }, timing };
 }
