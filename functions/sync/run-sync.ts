@@ -165,9 +165,12 @@ class SyncRun {
     try {
       acquired = await state.acquireLease(this.options.runId, this.startedAt, this.options.leaseMs);
     } catch (caught) {
-      // Not even the lease: nothing was done, and a lease written before the error simply expires.
+      // Not even the lease: nothing was done. The write may have taken effect with its response lost: give
+      // back what this run may hold, so that the next run does not wait for it to expire.
       this.moreRemaining = true;
-      return this.summary({ error: this.stopped(caught) });
+      const error = this.stopped(caught);
+      await state.releaseLease(this.options.runId).catch(() => undefined);
+      return this.summary({ error });
     }
     if (!acquired) {
       logger.info('another sync run holds the lease; skipping this one');

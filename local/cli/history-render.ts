@@ -292,10 +292,19 @@ export function renderTimelineChart(timeline: Timeline): string {
   return `${heading}\n\n${table}\n\n█ runs  ▒ failed runs (ended in a status other than COMPLETED); the longest bar is ${max} runs.`;
 }
 
+/** URLs in an error message as their last path segment: the table has the file's path, the JSON the whole text. */
+function withShortUrls(text: string): string {
+  return text.replace(
+    /\bhttps?:\/\/[^\s)]+/g,
+    (url) => url.split('?')[0]?.split('/').filter(Boolean).pop() ?? url,
+  );
+}
+
 /** The table of file copies not done, with what to do about them. */
 export function renderCopiesNotDone(copies: readonly CopyNotDone[], status?: 'pending' | 'failed'): string {
   const what = status ? `${status} file copies` : 'file copies not done';
-  if (copies.length === 0) return `No ${what}.`;
+  if (copies.length === 0)
+    return status ? `No ${what}.` : 'Every file copy is done: none pending, none failed.';
   const table = formatTable(
     [
       { header: 'CREATED (UTC)' },
@@ -315,7 +324,7 @@ export function renderCopiesNotDone(copies: readonly CopyNotDone[], status?: 'pe
       copy.status,
       String(copy.attempts),
       formatInstant(copy.nextAttemptAt),
-      truncate(copy.lastError ?? '-', 80),
+      truncate(copy.lastError ? withShortUrls(copy.lastError) : '-', 80),
     ]),
   );
   const failed = copies.some((copy) => copy.status === 'failed');

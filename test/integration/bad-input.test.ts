@@ -2,6 +2,8 @@
 // DynamoDB Local) and the command lines (as subprocesses). See test/support/bad-input-catalogue.ts.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FileCopy } from '../../functions/core/executions/execution-record';
@@ -9,10 +11,17 @@ import { badInput } from '../support/bad-input-catalogue';
 import { createSyncHarness, listKeys, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness | undefined;
+/** A second local server, on another port of the loopback host. */
+let server: Server | undefined;
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
+  server?.closeAllConnections();
+  await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+  server = undefined;
 });
+
+const DAY = 24 * 3_600_000;
 
 /** A harness with one ended execution whose output references `output`. */
 async function executionWithOutput(output: (h: SyncHarness) => Record<string, unknown>) {
@@ -159,6 +168,45 @@ describe('bad input: file downloads', () => {
     h.emulator.clearRequests();
     h.clock.advance(3_600_000);
     await h.sync();
+    expect(h.emulator.requests.filter((request) => request.endpoint === 'download')).toEqual([]);
+  });
+
+  it(badInput('file.loopback-other-port'), async () => {
+    const requests: string[] = [];
+    server = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url} key=${String(request.headers['x-api-key'])}`);
+      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5' }).end('stolen');
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const otherPort = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    harness = await createSyncHarness();
+    const h = harness;
+    const job = h.emulator.addJob({ title: 'Export', kind: 'no-files' });
+    const execution = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
+    h.emulator.addRedirect('/data-factory/redirected.csv', `${otherPort}/redirected.csv`);
+    h.emulator.setExecutionOutput(execution.id, {
+      direct: { url: `${otherPort}/direct.csv`, filename: 'direct.csv' },
+      redirected: { url: `${h.emulator.url}/data-factory/redirected.csv`, filename: 'redirected.csv' },
+    });
+    h.clock.advance(5_000);
+    const summary = await h.sync();
+    expect(summary.files).toMatchObject({ failed: 2, copied: 0, pending: 0 });
+    expect(requests).toEqual([]);
+    expect(await copyOf(h, execution.id, 'output.direct')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: expect.stringContaining("only the local API's own origin"),
+    });
+    expect(await copyOf(h, execution.id, 'output.redirected')).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringContaining("only the local API's own origin"),
+    });
+    expect(await listKeys(h)).toEqual([]);
+    // Once: a later run does not try again.
+    h.clock.advance(DAY);
+    h.emulator.clearRequests();
+    await h.sync();
+    expect(requests).toEqual([]);
     expect(h.emulator.requests.filter((request) => request.endpoint === 'download')).toEqual([]);
   });
 });

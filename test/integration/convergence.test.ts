@@ -2,6 +2,7 @@
 // between runs, API faults at 10–30 %, DynamoDB and S3 faults at the SDK level, runs killed at random
 // points; then clean runs until one finds nothing to do, and the store must equal the API exactly.
 // Seeded: a failure prints its seed; CONVERGENCE_SEED=<n> replays it. SOAK=1 runs a longer variant.
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { discoverFiles } from '../../functions/core/executions/file-discovery';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
@@ -50,7 +51,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
     }
     const context = `seed ${seed} (replay with CONVERGENCE_SEED=${seed})`;
     const summaries: SyncSummary[] = [];
-    const figures = { killed: 0, apiFaults: 0, runs: 0 };
+    const figures = { killed: 0, apiFaults: 0, runs: 0, leasesLeft: 0 };
     try {
       for (let run = 0; run < settings.chaosRuns; run++) {
         const rate = 0.1 + random.next() * 0.2;
@@ -63,6 +64,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
         harness.sdkFaults.random = () => random.next();
         const killAfter = random.chance(0.5) ? random.int(1, 40) : undefined;
         const kill = killAfter ? killing(harness, killAfter) : undefined;
+        const sdkFaultsBefore = harness.sdkFaults.injected;
         const summary = await harness.sync({ deps: kill?.deps ?? {} });
         harness.sdkFaults.rate = 0;
         figures.runs += 1;
@@ -71,6 +73,14 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
         if (kill?.killed()) {
           figures.killed += 1;
           // A killed run does not give its lease back: the next run waits for it to expire.
+          harness.clock.advance(961_000);
+        } else if (await leaseHeld(harness)) {
+          // Only a DynamoDB fault on the lease's own writes (a release that failed) may leave it behind.
+          expect(
+            harness.sdkFaults.injected,
+            `${context}: a run kept its lease without a fault`,
+          ).toBeGreaterThan(sdkFaultsBefore);
+          figures.leasesLeft += 1;
           harness.clock.advance(961_000);
         }
         summaries.push(summary);
@@ -128,7 +138,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
       expect(late, `${context}: every late execution is visible by now`).toBe(0);
       expect(recovered, `${context}: executions the audit recovered`).toBeGreaterThan(0);
       console.info(
-        `convergence ${context}: ${figures.runs} runs (${figures.killed} killed), ${figures.apiFaults} API faults, ` +
+        `convergence ${context}: ${figures.runs} runs (${figures.killed} killed, ${figures.leasesLeft} left their lease after a fault), ${figures.apiFaults} API faults, ` +
           `${harness.sdkFaults.injected} SDK faults, ${truth.length} executions (${recovered} recovered by audits) ` +
           `and ${files} files verified, nothing lost`,
       );
@@ -203,6 +213,13 @@ function killing(harness: Awaited<ReturnType<typeof createSyncHarness>>, afterCa
     }),
   };
   return { deps, killed: () => calls >= afterCalls };
+}
+
+async function leaseHeld(harness: Awaited<ReturnType<typeof createSyncHarness>>): Promise<boolean> {
+  const { Item } = await harness.clients.doc.send(
+    new GetCommand({ TableName: harness.store.stateTable, Key: { name: 'lease' }, ConsistentRead: true }),
+  );
+  return Item !== undefined && Number(Item.expiresAt) > harness.clock.now();
 }
 
 async function pendingCopies(executions: ExecutionRepository): Promise<number> {

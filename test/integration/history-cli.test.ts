@@ -454,6 +454,8 @@ describe('history files', () => {
         ok: { url: ok.url, filename: 'ok.csv' },
       });
       h.clock.advance(5_000);
+      const before = await history(['files', '--table', h.store.executionsTable]);
+      expect(before.stdout.trim()).toBe('Every file copy is done: none pending, none failed.');
       // The flaky file's three tries in the run all fail.
       const flaky = execution.id;
       h.emulator.onRequest((request) => {
@@ -479,6 +481,9 @@ describe('history files', () => {
         'output.gone',
       ]);
       expect(asTable.stdout).toContain('2 file copies not done');
+      // The table names the file, not its long URL (the JSON keeps the whole message).
+      expect(asTable.stdout).toContain('download of gone.csv answered HTTP 404');
+      expect(asTable.stdout).not.toContain('/download/');
       expect(asTable.stdout).toContain('商品の輸出 Export');
       expect(asTable.stdout).toContain('--retry-failed-files');
       const bad = await history(['files', '--status', 'done', '--table', table]);

@@ -129,6 +129,18 @@ export const BAD_INPUTS = {
     outcome:
       'the other documented spelling (`/v1/data_factory/job_executions/find` or `/v1/job_executions/find`) is tried once and kept',
   },
+  'api.or-refused': {
+    area: 'API response',
+    input: 'HTTP 400 for a find with `or` (the window and the open ids in one query)',
+    outcome:
+      'learned and kept a day in the state table: the open executions (`in`) and the window are read apart, 2 requests a quiet run instead of 1',
+  },
+  'api.lower-refused': {
+    area: 'API response',
+    input: "HTTP 400 for a find with `lower` (the audit's re-read of one month)",
+    outcome:
+      'learned and kept a day: the audit re-reads `createdAt >= start` of that month, which covers the later months too',
+  },
   'api.key-echo': {
     area: 'API response',
     input: 'an error body that echoes the API key',
@@ -205,6 +217,13 @@ export const BAD_INPUTS = {
     area: 'file URL',
     input: '`https://127.0.0.1/…` in production',
     outcome: '`loopback address refused …`',
+  },
+  'file.loopback-other-port': {
+    area: 'file URL',
+    input:
+      'with the local API at `http://127.0.0.1:4010`, a file at `http://127.0.0.1:4011/…` (directly or through a redirect)',
+    outcome:
+      "`loopback address refused (…): only the local API's own origin (…) is allowed`: recorded `failed` once, never requested, the key never sent",
   },
   'file.credentials': {
     area: 'file URL',

@@ -72,6 +72,8 @@ function captureLogger() {
 }
 
 const T0 = Date.parse('2024-06-01T12:00:00.000Z');
+const HOUR = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
 
 function syncWith(
   api: PagingApi | ProductLiveClient,
@@ -318,6 +320,46 @@ describe('bad input: API responses', () => {
     expect(summary.executions.openRefreshed).toBe(3);
     expect(lines.some((line) => line.includes('the API refused an `in` query on id'))).toBe(true);
     expect([...store.items.values()].every((item) => item.status === 'COMPLETED')).toBe(true);
+  });
+
+  it(badInput('api.or-refused'), async () => {
+    const api = new PagingApi({ order: (list) => [...list], refuse: ['or'] });
+    api.executions.push(...Array.from({ length: 3 }, () => withoutFiles({ status: 'RUNNING' })));
+    const store = new InMemoryExecutionStore();
+    const state = new InMemoryStateStore();
+    await syncWith(api, captureLogger().logger, store, state);
+    const { logger, lines } = captureLogger();
+    const learning = await syncWith(api, logger, store, state);
+    expect(learning.error).toBeNull();
+    // The refused `or`, then the open ones by id and the window.
+    expect(learning.apiRequests).toBe(3);
+    expect(learning.executions.openRefreshed).toBe(3);
+    expect(lines.some((line) => line.includes('the API refused an `or` query'))).toBe(true);
+    expect(await state.getApiProfile()).toMatchObject({ orSupported: false });
+    const known = await syncWith(api, captureLogger().logger, store, state);
+    expect(known.apiRequests).toBe(2);
+    expect(known.executions.openRefreshed).toBe(3);
+  });
+
+  it(badInput('api.lower-refused'), async () => {
+    const api = new PagingApi({ order: (list) => [...list], refuse: ['lower'] });
+    api.executions.push(
+      ...Array.from({ length: 5 }, (_, i) => withoutFiles({ createdAt: iso(T0 - (i + 1) * HOUR) })),
+    );
+    const store = new InMemoryExecutionStore();
+    const state = new InMemoryStateStore();
+    await syncWith(api, captureLogger().logger, store, state);
+    // Visible only now, created 40 days ago: two months back, far behind the lookback.
+    const late = withoutFiles({ createdAt: iso(T0 - 40 * 24 * HOUR) });
+    api.executions.push(late);
+    await state.saveAudit({ lastCompletedAt: iso(T0 - 2 * 24 * HOUR) });
+    const { logger, lines } = captureLogger();
+    const summary = await syncWith(api, logger, store, state);
+    expect(summary.error).toBeNull();
+    expect(summary.audit).toMatchObject({ complete: true, monthsDiffering: 1, executionsRecovered: 1 });
+    expect(store.items.has(late.id)).toBe(true);
+    expect(lines.some((line) => line.includes('the API refused a `lower` criterion'))).toBe(true);
+    expect(await state.getApiProfile()).toMatchObject({ lowerSupported: false });
   });
 
   it(badInput('api.find-path-404'), async () => {

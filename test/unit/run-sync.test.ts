@@ -149,4 +149,19 @@ describe('runSync when the lease itself cannot be taken', () => {
     expect(summary.moreRemaining).toBe(true);
     expect(summary.apiRequests).toBe(0);
   });
+
+  it('gives back a lease whose write may have taken effect, so that the next run does not wait for it', async () => {
+    // The write succeeded, its response was lost: the run cannot know whether it holds the lease.
+    dynamo.on(PutCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    const summary = await runSync(deps(fakeApi([])), options);
+    expect(summary.error).toMatch(/socket hang up/);
+    const releases = dynamo.commandCalls(DeleteCommand).map((call) => call.args[0].input);
+    expect(releases).toEqual([
+      expect.objectContaining({
+        Key: { name: 'lease' },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeValues: { ':owner': 'run-1' },
+      }),
+    ]);
+  });
 });
