@@ -31,7 +31,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** The functions of the project, as the `function` column of the docs names them. */
-export type FunctionName = 'sync' | 'launch';
+export type FunctionName = 'sync' | 'launch' | 'lake';
 
 /** An environment variable: which functions read it, and its setting (parser, default, meaning). */
 export interface EnvVariable<T> extends Setting<T> {
@@ -48,6 +48,9 @@ const env = <T>(functions: readonly FunctionName[], definition: Setting<T> & { d
 const BOTH: readonly FunctionName[] = ['sync', 'launch'];
 const SYNC: readonly FunctionName[] = ['sync'];
 const LAUNCH: readonly FunctionName[] = ['launch'];
+const LAKE: readonly FunctionName[] = ['lake'];
+/** Every function writes executions or reads them, and marks (or rewrites) the lake's days. */
+const ALL: readonly FunctionName[] = ['sync', 'launch', 'lake'];
 
 /** Every environment variable the functions read. */
 export const ENV_VARIABLES = {
@@ -77,9 +80,27 @@ export const ENV_VARIABLES = {
     defaultValue: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
     description: 'per-request timeout',
   }),
-  EXECUTIONS_TABLE_NAME: env(BOTH, { schema: text, required: true, description: 'the executions table' }),
-  STATE_TABLE_NAME: env(SYNC, { schema: text, required: true, description: 'sync checkpoint and lease' }),
-  FILES_BUCKET_NAME: env(SYNC, { schema: text, required: true, description: 'where file copies go' }),
+  EXECUTIONS_TABLE_NAME: env(ALL, { schema: text, required: true, description: 'the executions table' }),
+  STATE_TABLE_NAME: env(ALL, {
+    schema: text,
+    required: true,
+    description: "sync checkpoint and lease, and the lake's day marks",
+  }),
+  FILES_BUCKET_NAME: env(['sync', 'lake'], {
+    schema: text,
+    required: true,
+    description: 'where file copies (and execution JSON too large for DynamoDB) go',
+  }),
+  LAKE_BUCKET_NAME: env(LAKE, {
+    schema: text,
+    required: true,
+    description: 'where the warehouse tables go (`lake/executions/day=…/`, `lake/files/day=…/`)',
+  }),
+  LAKE_TIME_MARGIN_SECONDS: env(LAKE, {
+    schema: integer(0, 900),
+    defaultValue: '30',
+    description: 'no new day is rewritten with less time left in the invocation',
+  }),
   SYNC_START_DATE: env(SYNC, {
     schema: isoDate,
     defaultValue: '1970-01-01',
@@ -215,6 +236,8 @@ export interface SyncConfig extends ApiConfig {
 }
 
 export interface LaunchConfig extends ApiConfig {
+  /** Where the launch marks the lake's days of the executions it records. */
+  stateTableName: string;
   idempotencyTableName: string;
   queueUrl: string;
   dlqUrl: string;
@@ -250,12 +273,36 @@ export function loadLaunchConfig(environment: Env = process.env): LaunchConfig {
   const v = parse('launch', environment);
   return {
     ...toApiConfig(v, environment),
+    stateTableName: v.STATE_TABLE_NAME as string,
     idempotencyTableName: v.IDEMPOTENCY_TABLE_NAME as string,
     queueUrl: v.LAUNCH_QUEUE_URL as string,
     dlqUrl: v.LAUNCH_DLQ_URL as string,
     requestsPerMinute: v.LAUNCH_REQUESTS_PER_MINUTE as number,
     idempotencyTtlSeconds: v.LAUNCH_IDEMPOTENCY_TTL_SECONDS as number,
     maxReceiveCount: v.LAUNCH_MAX_RECEIVE_COUNT as number,
+  };
+}
+
+export interface LakeConfig {
+  executionsTableName: string;
+  stateTableName: string;
+  filesBucketName: string;
+  lakeBucketName: string;
+  timeMarginMs: number;
+  /** True when AWS_ENDPOINT_URL_S3 points at an S3 emulator, which needs path-style URLs. */
+  s3ForcePathStyle: boolean;
+}
+
+/** Parses the lake function's environment; throws ConfigError naming every bad variable. */
+export function loadLakeConfig(environment: Env = process.env): LakeConfig {
+  const v = parse('lake', environment);
+  return {
+    executionsTableName: v.EXECUTIONS_TABLE_NAME as string,
+    stateTableName: v.STATE_TABLE_NAME as string,
+    filesBucketName: v.FILES_BUCKET_NAME as string,
+    lakeBucketName: v.LAKE_BUCKET_NAME as string,
+    timeMarginMs: (v.LAKE_TIME_MARGIN_SECONDS as number) * 1000,
+    s3ForcePathStyle: Boolean(environment.AWS_ENDPOINT_URL_S3),
   };
 }
 

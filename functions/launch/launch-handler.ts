@@ -20,6 +20,7 @@ import { LAUNCH_RESERVE_MARGIN_SECONDS } from '../core/defaults';
 import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
+import { LAKE_MARK_REUSE_MS, LakeMarks } from '../core/store/lake-marks';
 import { LaunchAttemptRepository } from './launch-attempt-repository';
 import {
   type LaunchDeps,
@@ -82,7 +83,10 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
   const { config, clients, logger, metrics } = options;
   const now = options.now ?? Date.now;
   const doc = createDocumentClient(clients.dynamo);
-  const executions = new ExecutionRepository(doc, config.executionsTableName);
+  // Every execution write marks its day for the lake (LakeMarks): the lake function rewrites those days.
+  const executions = new ExecutionRepository(doc, config.executionsTableName, {
+    marks: new LakeMarks(doc, config.stateTableName, { now, reuseMs: LAKE_MARK_REUSE_MS }),
+  });
   const attempts = new LaunchAttemptRepository(doc, config.idempotencyTableName, {
     ttlSeconds: config.idempotencyTtlSeconds,
   });

@@ -259,9 +259,10 @@ class Audit {
 
   /** Marks the stored executions of an interval that the complete re-read did not return. */
   private async markGone(interval: AuditInterval, seen: ReadonlySet<string>): Promise<void> {
-    const gone: string[] = [];
+    const gone: Array<{ id: string; createdAt: string }> = [];
     for await (const item of this.deps.executions.idsInRange(interval.from, interval.to)) {
-      if (!seen.has(item.id) && item.removedFromApiAt === undefined) gone.push(item.id);
+      if (!seen.has(item.id) && item.removedFromApiAt === undefined)
+        gone.push({ id: item.id, createdAt: item.createdAt });
     }
     if (gone.length === 0) return;
     const marked = await this.deps.executions.markRemovedFromApi(
@@ -272,7 +273,7 @@ class Audit {
     this.deps.logger.warn('audit: executions the API no longer returns are kept and marked', {
       from: interval.from,
       to: interval.to,
-      ids: gone.slice(0, 20),
+      ids: gone.slice(0, 20).map(({ id }) => id),
       count: marked,
     });
   }

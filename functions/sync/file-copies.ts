@@ -127,7 +127,7 @@ export class FileCopies {
           ? { ...file, status: 'pending' as const, nextAttemptAt: nowIso, deferrals: 0 }
           : file,
       );
-      await this.deps.executions.saveFiles(id, files);
+      await this.deps.executions.saveFiles(item, files);
       requeued += failed.length;
     }
     return requeued;
@@ -153,7 +153,7 @@ export class FileCopies {
         }),
       ),
     );
-    if (attempted > 0) await this.deps.executions.saveFiles(item.id, files);
+    if (attempted > 0) await this.deps.executions.saveFiles(item, files);
     this.deps.onProgress?.({ copied: this.tally.copied, failed: this.tally.failed });
   }
 

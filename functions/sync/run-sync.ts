@@ -126,6 +126,8 @@ class SyncRun {
   private readonly outcomes = new Map<string, Outcome>();
   private openRefreshed = 0;
   private idLookups = 0;
+  /** createdAt of the executions stored as open (to mark one the API no longer returns). */
+  private readonly openCreatedAt = new Map<string, string>();
   private readonly files: FileCopies;
   private moreRemaining = false;
   private watermark: string | null = null;
@@ -221,8 +223,11 @@ class SyncRun {
    * ids) asks both in one request, `createdAt >= lower OR id in [...]`, when the API accepts `or`.
    */
   private async syncOpenAndWindow(checkpoint: Checkpoint | undefined): Promise<void> {
-    const open: Array<{ id: string; syncedAt?: string }> = [];
-    for await (const execution of this.deps.executions.listOpen()) open.push(execution);
+    const open: Array<{ id: string; createdAt: string; syncedAt?: string }> = [];
+    for await (const execution of this.deps.executions.listOpen()) {
+      open.push(execution);
+      this.openCreatedAt.set(execution.id, execution.createdAt);
+    }
     // The stalest first, so that a run cut short (time budget, bounded lookups) rotates through them all.
     const ids = open.sort((a, b) => ((a.syncedAt ?? '') < (b.syncedAt ?? '') ? -1 : 1)).map(({ id }) => id);
     const pass = checkpoint?.pass ?? this.openWindow(checkpoint?.watermark);
@@ -360,7 +365,13 @@ class SyncRun {
       } catch (error) {
         if ((error as { status?: number }).status === 404) {
           // The store is the lasting record: the execution is kept, marked, and no longer re-read.
-          await this.deps.executions.markRemovedFromApi([id], new Date(this.deps.now()).toISOString());
+          const createdAt = this.openCreatedAt.get(id);
+          if (createdAt !== undefined) {
+            await this.deps.executions.markRemovedFromApi(
+              [{ id, createdAt }],
+              new Date(this.deps.now()).toISOString(),
+            );
+          }
           this.deps.logger.warn(
             'an execution stored as open is no longer in the API; its last view is kept and marked',
             { id },

@@ -18,6 +18,7 @@ import { FileCopier } from '../core/files/file-copier';
 import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
+import { LAKE_MARK_REUSE_MS, LakeMarks } from '../core/store/lake-marks';
 import { SyncStateRepository } from '../core/store/sync-state-repository';
 import * as z from '../core/zod';
 import { runSync, type SyncDeps, type SyncProgress } from './run-sync';
@@ -66,7 +67,10 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
   const { config, clients, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const doc = createDocumentClient(clients.dynamo);
-  const executions = new ExecutionRepository(doc, config.executionsTableName);
+  // Every execution write marks its day for the lake (LakeMarks): the lake function rewrites those days.
+  const executions = new ExecutionRepository(doc, config.executionsTableName, {
+    marks: new LakeMarks(doc, config.stateTableName, { now, reuseMs: LAKE_MARK_REUSE_MS }),
+  });
   const state = new SyncStateRepository(doc, config.stateTableName);
   const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
   const productLiveClient = createClientForKey({

@@ -51,7 +51,7 @@ export class InMemoryExecutionStore implements SyncExecutionStore {
     return 'written' as const;
   }
 
-  async saveFiles(id: string, files: ExecutionItem['files']) {
+  async saveFiles({ id }: Pick<ExecutionItem, 'id' | 'createdAt'>, files: ExecutionItem['files']) {
     const item = this.items.get(id);
     if (!item) throw new Error(`no execution ${id}`);
     this.writes += 1;
@@ -98,13 +98,13 @@ export class InMemoryExecutionStore implements SyncExecutionStore {
   async *idsInRange(fromIso: string, toIso: string) {
     for (const item of [...this.items.values()]) {
       if (item.createdAt >= fromIso && item.createdAt < toIso)
-        yield { id: item.id, removedFromApiAt: item.removedFromApiAt };
+        yield { id: item.id, createdAt: item.createdAt, removedFromApiAt: item.removedFromApiAt };
     }
   }
 
-  async markRemovedFromApi(ids: readonly string[], atIso: string) {
+  async markRemovedFromApi(items: readonly Pick<ExecutionItem, 'id' | 'createdAt'>[], atIso: string) {
     let marked = 0;
-    for (const id of ids) {
+    for (const { id } of items) {
       const item = this.items.get(id);
       if (!item || item.removedFromApiAt !== undefined) continue;
       item.removedFromApiAt = atIso;

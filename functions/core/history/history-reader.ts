@@ -152,6 +152,25 @@ export class HistoryReader {
     }
   }
 
+  /**
+   * The executions with `fromIso <= createdAt < toIso`, oldest first: one Query per month partition of the
+   * range (index byMonth), without reading the stored range first (the lake reads one day at a time).
+   */
+  async *createdBetween(fromIso: string, toIso: string): AsyncGenerator<ExecutionItem> {
+    const lastIncluded = new Date(Date.parse(toIso) - 1).toISOString();
+    if (lastIncluded < fromIso) return;
+    for (const month of monthsBetween(fromIso, lastIncluded)) {
+      const input: Omit<QueryCommandInput, 'TableName'> = {
+        IndexName: EXECUTION_INDEXES.byMonth,
+        KeyConditionExpression: '#month = :month AND #createdAt BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#month': 'month', '#createdAt': 'createdAt' },
+        ExpressionAttributeValues: { ':month': month, ':from': fromIso, ':to': lastIncluded },
+        ScanIndexForward: true,
+      };
+      for await (const item of this.queryAll(input, undefined)) yield item as unknown as ExecutionItem;
+    }
+  }
+
   /** The oldest and newest createdAt stored, or undefined when the table holds no execution. */
   createdAtRange(): Promise<CreatedAtRange | undefined> {
     return readCreatedAtRange(this.client, this.tableName);

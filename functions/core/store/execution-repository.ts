@@ -12,6 +12,7 @@ import {
 import type { ExecutionFields, FileCopy } from '../executions/execution-record';
 import { hasFailedCopy, pendingFilesMarker } from '../executions/execution-record';
 import { batchGetAll, batchPutAll, realSleep, type Sleep } from './dynamo-batch';
+import type { DayMarker } from './lake-marks';
 import {
   EVERY_EXECUTION_PARTITIONS,
   EXECUTION_INDEXES,
@@ -52,10 +53,19 @@ export { UnprocessedItemsError } from './dynamo-batch';
 export interface ExecutionRepositoryOptions {
   /** Waits between retries of unprocessed batch items (tests pass a no-op). */
   sleep?: Sleep;
+  /**
+   * Marks the days (UTC, of createdAt) of the executions about to be written, so that the lake rewrites
+   * them (LakeMarks). Absent: no lake to keep current.
+   */
+  marks?: DayMarker;
 }
+
+/** The UTC day of an execution: what the lake partitions by. */
+const dayOfItem = (item: Pick<ExecutionItem, 'createdAt'>) => item.createdAt.slice(0, 10);
 
 export class ExecutionRepository {
   private readonly sleep: Sleep;
+  private readonly marks: DayMarker | undefined;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -63,6 +73,12 @@ export class ExecutionRepository {
     options: ExecutionRepositoryOptions = {},
   ) {
     this.sleep = options.sleep ?? realSleep;
+    this.marks = options.marks;
+  }
+
+  /** Marks the lake days of executions about to be written (before the write: a crash leaves the mark). */
+  private async markDays(items: Iterable<Pick<ExecutionItem, 'createdAt'>>): Promise<void> {
+    if (this.marks) await this.marks.mark([...items].map(dayOfItem));
   }
 
   /** One execution by id (strongly consistent), or undefined. */
@@ -94,6 +110,8 @@ export class ExecutionRepository {
    * ids a consistent read just found missing, under the sync lease).
    */
   async insertMany(items: readonly ExecutionItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.markDays(items);
     await batchPutAll(this.client, this.tableName, items.map(withIndexMarkers) as never, {
       sleep: this.sleep,
     });
@@ -105,6 +123,7 @@ export class ExecutionRepository {
    * view wins.
    */
   async upsert(item: ExecutionItem): Promise<WriteOutcome> {
+    await this.markDays([item]);
     try {
       await this.client.send(
         new UpdateCommand({
@@ -128,6 +147,7 @@ export class ExecutionRepository {
 
   /** Inserts an execution only if no view of it is stored yet (the launch's first record). */
   async insertIfAbsent(item: ExecutionItem): Promise<WriteOutcome> {
+    await this.markDays([item]);
     try {
       await this.client.send(
         new UpdateCommand({
@@ -145,7 +165,8 @@ export class ExecutionRepository {
   }
 
   /** Records the state of an execution's file copies, and its place in the files-due and failed indexes. */
-  async saveFiles(id: string, files: readonly FileCopy[]): Promise<void> {
+  async saveFiles(item: Pick<ExecutionItem, 'id' | 'createdAt'>, files: readonly FileCopy[]): Promise<void> {
+    await this.markDays([item]);
     const marker = pendingFilesMarker(files);
     const failed = hasFailedCopy(files);
     const sets = ['#files = :files'];
@@ -167,7 +188,7 @@ export class ExecutionRepository {
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { id },
+        Key: { id: item.id },
         UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
         ConditionExpression: 'attribute_exists(#id)',
         ExpressionAttributeNames: {
@@ -186,9 +207,14 @@ export class ExecutionRepository {
    * Marks executions the API no longer returns: kept (the store is the lasting record), with the instant
    * the audit noticed, and no longer re-read as open. Returns how many were newly marked.
    */
-  async markRemovedFromApi(ids: readonly string[], atIso: string): Promise<number> {
+  async markRemovedFromApi(
+    items: readonly Pick<ExecutionItem, 'id' | 'createdAt'>[],
+    atIso: string,
+  ): Promise<number> {
+    if (items.length === 0) return 0;
+    await this.markDays(items);
     let marked = 0;
-    for (const id of ids) {
+    for (const { id } of items) {
       try {
         await this.client.send(
           new UpdateCommand({
@@ -271,11 +297,12 @@ export class ExecutionRepository {
   async *idsInRange(
     fromIso: string,
     toIso: string,
-  ): AsyncGenerator<Pick<ExecutionItem, 'id' | 'removedFromApiAt'>> {
+  ): AsyncGenerator<Pick<ExecutionItem, 'id' | 'createdAt' | 'removedFromApiAt'>> {
     for (const month of monthsOfRange(fromIso, toIso)) {
       const input = this.rangeQuery(month, fromIso, toIso, 'ids');
       for await (const page of paginateQuery({ client: this.client }, input)) {
-        for (const item of page.Items ?? []) yield item as Pick<ExecutionItem, 'id' | 'removedFromApiAt'>;
+        for (const item of page.Items ?? [])
+          yield item as Pick<ExecutionItem, 'id' | 'createdAt' | 'removedFromApiAt'>;
       }
     }
   }
@@ -295,7 +322,7 @@ export class ExecutionRepository {
       ExpressionAttributeValues: { ':month': month, ':from': fromIso, ':to': lastIncluded },
       ...(what === 'COUNT'
         ? { Select: 'COUNT' as const, FilterExpression: 'attribute_not_exists(#removed)' }
-        : { ProjectionExpression: '#id, #removed' }),
+        : { ProjectionExpression: '#id, #createdAt, #removed' }),
     };
   }
 

@@ -1,4 +1,5 @@
-// Layer flow: sync use case -> this repository -> DynamoDB state table (lease and checkpoint items).
+// Layer flow: sync and lake use cases -> this repository -> DynamoDB state table (leases, checkpoint, what was
+// learned about the API, the audit).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
@@ -87,14 +88,14 @@ export class SyncStateRepository {
 
   /**
    * Takes the lease unless another run holds a live one. A crashed run's lease simply expires.
-   * Returns false when the lease is held.
+   * Returns false when the lease is held. `lease` names it: the sync's (default) or the lake's.
    */
-  async acquireLease(owner: string, nowMs: number, durationMs: number): Promise<boolean> {
+  async acquireLease(owner: string, nowMs: number, durationMs: number, lease = LEASE): Promise<boolean> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { name: LEASE, owner, acquiredAt: nowMs, expiresAt: nowMs + durationMs },
+          Item: { name: lease, owner, acquiredAt: nowMs, expiresAt: nowMs + durationMs },
           ConditionExpression: 'attribute_not_exists(#name) OR expiresAt <= :now',
           ExpressionAttributeNames: { '#name': 'name' },
           ExpressionAttributeValues: { ':now': nowMs },
@@ -108,12 +109,12 @@ export class SyncStateRepository {
   }
 
   /** Gives the lease back if this owner still holds it. */
-  async releaseLease(owner: string): Promise<void> {
+  async releaseLease(owner: string, lease = LEASE): Promise<void> {
     try {
       await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: { name: LEASE },
+          Key: { name: lease },
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner },
