@@ -64,6 +64,8 @@ export interface StoreNames {
   stateTable: string;
   idempotencyTable: string;
   filesBucket: string;
+  /** The warehouse's Parquet tables (`lake/…`). */
+  lakeBucket: string;
   launchQueue: string;
   launchDeadLetterQueue: string;
 }
@@ -81,6 +83,7 @@ export function uniqueStoreNames(prefix: string): StoreNames {
     stateTable: `${prefix}-state-${suffix}`,
     idempotencyTable: `${prefix}-idempotency-${suffix}`,
     filesBucket: `${prefix}-files-${suffix}`.toLowerCase(),
+    lakeBucket: `${prefix}-lake-${suffix}`.toLowerCase(),
     launchQueue: `${prefix}-launch-${suffix}`,
     launchDeadLetterQueue: `${prefix}-launch-dlq-${suffix}`,
   };
@@ -97,7 +100,7 @@ export interface ProvisionOptions {
 
 /**
  * Creates whatever of the store does not exist yet (an existing table, bucket or queue is kept, with its
- * data): the tables from the shared table definitions, the files bucket, the launch queue with its DLQ and
+ * data): the tables from the shared table definitions, the files and lake buckets, the launch queue with its DLQ and
  * the redrive policy of the deployed stack.
  */
 export async function provisionStore(
@@ -117,7 +120,9 @@ export async function provisionStore(
       ensureTable(clients.dynamo, IDEMPOTENCY_TABLE, names.idempotencyTable),
     );
   }
-  if (services.has('s3')) work.push(ensureBucket(clients.s3, names.filesBucket));
+  if (services.has('s3')) {
+    work.push(ensureBucket(clients.s3, names.filesBucket), ensureBucket(clients.s3, names.lakeBucket));
+  }
   const queues = services.has('sqs') ? ensureLaunchQueues(clients.sqs, names, options) : undefined;
   await Promise.all(work);
   return { ...names, ...(queues ? { queues: await queues } : {}) };
@@ -183,6 +188,7 @@ export function storeEnvironment(store: ProvisionedStore): Record<string, string
     STATE_TABLE_NAME: store.stateTable,
     IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
     FILES_BUCKET_NAME: store.filesBucket,
+    LAKE_BUCKET_NAME: store.lakeBucket,
     ...(store.queues
       ? { LAUNCH_QUEUE_URL: store.queues.launchUrl, LAUNCH_DLQ_URL: store.queues.dlqUrl }
       : {}),

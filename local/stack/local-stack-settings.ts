@@ -13,6 +13,7 @@ export const LOCAL_TABLE_NAMES = {
 } as const;
 
 export const LOCAL_BUCKET_NAME = 'product-live-files';
+export const LOCAL_LAKE_BUCKET_NAME = 'product-live-lake';
 
 export const LOCAL_QUEUE_NAMES = { launch: 'product-live-launch', dlq: 'product-live-launch-dlq' } as const;
 
@@ -22,6 +23,7 @@ export const LOCAL_STORE_NAMES: StoreNames = {
   stateTable: LOCAL_TABLE_NAMES.state,
   idempotencyTable: LOCAL_TABLE_NAMES.idempotency,
   filesBucket: LOCAL_BUCKET_NAME,
+  lakeBucket: LOCAL_LAKE_BUCKET_NAME,
   launchQueue: LOCAL_QUEUE_NAMES.launch,
   launchDeadLetterQueue: LOCAL_QUEUE_NAMES.dlq,
 };
@@ -39,6 +41,8 @@ export interface LocalStackState {
   endpoints: { dynamodb: string; s3: string; sqs: string; productLive: string };
   tables: typeof LOCAL_TABLE_NAMES;
   bucket: string;
+  /** The lake bucket (older stack.json files, written before the lake existed, lack it). */
+  lakeBucket?: string;
   queues: { launchUrl: string; dlqUrl: string };
 }
 

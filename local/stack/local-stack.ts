@@ -8,10 +8,13 @@ import type { Context } from 'aws-lambda';
 import {
   ENV_VARIABLES,
   type EnvVariableName,
+  loadLakeConfig,
   loadLaunchConfig,
   loadSyncConfig,
 } from '../../functions/core/config';
 import { createObservability } from '../../functions/core/observability';
+import { createLakeHandler } from '../../functions/lake/lake-handler';
+import type { LakeSummary } from '../../functions/lake/lake-summary';
 import { createLaunchHandler } from '../../functions/launch/launch-handler';
 import type { SyncProgress } from '../../functions/sync/run-sync';
 import { createSyncHandler } from '../../functions/sync/sync-handler';
@@ -71,6 +74,8 @@ export interface LocalStack {
     onProgress?: (progress: SyncProgress) => void,
     request?: { audit?: boolean; retryFailedFiles?: boolean },
   ): Promise<SyncSummary>;
+  /** One lake run through the lake handler: rewrites the days the sync (or a launch) marked. */
+  lakeOnce(): Promise<LakeSummary>;
   /** Polls the launch queue and invokes the launch handler until stop(). */
   startLauncher(onBatch?: (stats: LaunchPollerStats) => void): void;
   stop(): Promise<void>;
@@ -119,6 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       endpoints: { dynamodb, s3, sqs, productLive: api.url },
       tables: LOCAL_TABLE_NAMES,
       bucket: store.filesBucket,
+      lakeBucket: store.lakeBucket,
       queues: { launchUrl: queues.launchUrl, dlqUrl: queues.dlqUrl },
     };
     const stateFile = join(dataDir, STACK_STATE_FILE);
@@ -146,6 +152,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
       hooks: { onProgress: (progress) => onProgress?.(progress) },
     });
+    const lake = createLakeHandler({
+      config: loadLakeConfig(environment),
+      clients,
+      ...createObservability({
+        serviceName: 'lake',
+        namespace: 'ProductLiveSync',
+        logLevel,
+        recordMetrics: true,
+      }),
+    });
+    let lakeRun: Promise<LakeSummary> | undefined;
     const launch = createLaunchHandler({
       config: loadLaunchConfig(environment),
       clients,
@@ -161,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(async () => {
       await poller?.stop();
       await syncing?.catch(() => undefined);
+      await lakeRun?.catch(() => undefined);
     });
 
     return {
@@ -174,6 +192,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         } finally {
           onProgress = undefined;
           syncing = undefined;
+        }
+      },
+      async lakeOnce() {
+        try {
+          lakeRun = lake({}, lambdaContext('lake', LOCAL_RUN_BUDGET_MS));
+          return await lakeRun;
+        } finally {
+          lakeRun = undefined;
         }
       },
       startLauncher(onBatch) {
