@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { HistoryInputError } from '../../functions/core/history/history.errors';
 import { type Period, resolvePeriod } from '../../functions/core/history/period';
 import { TIMELINE_BUCKETS, type TimelineBucket } from '../../functions/core/history/timeline';
+import { DEFAULT_GLUE_DATABASE } from '../../functions/core/warehouse/lake-tables';
+import { NAMED_QUERIES, namedQuery } from '../../functions/core/warehouse/named-queries';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { UsageError } from './cli-runner';
 
@@ -93,6 +95,35 @@ ${PERIOD} (default --since 30d, or 48h with --bucket hour)
 Example:
   npm run history -- timeline --job 64a1f0c2e4b0a1b2c3d4e5f6 --bucket hour --since 24h`,
   },
+  sql: {
+    summary:
+      'SQL over the warehouse tables `executions` and `files` (DuckDB over the lake; Athena with\n' +
+      '                   --engine athena); named queries with --query NAME',
+    usage: `Usage: npm run history -- sql "SQL" [--json | --csv]
+       npm run history -- sql --query NAME [--json | --csv]
+       npm run history -- sql --queries
+
+Runs one read-only query (SELECT, WITH … SELECT, EXPLAIN) on the warehouse: the tables \`executions\` and
+\`files\`, partitioned by \`day\` (UTC day of the execution's createdAt). Locally DuckDB reads the lake's
+Parquet objects (copied to DIR/lake-cache and refreshed by ETag); with --engine athena the same SQL runs on
+Athena in the deployed account. Columns: docs/analytics.md.
+
+  --query NAME     a named query instead of SQL: ${NAMED_QUERIES.map((query) => query.name).join(', ')}
+  --queries        list the named queries and their SQL
+  --json           a JSON array of row objects (instants as ISO 8601 strings, whole numbers as numbers)
+  --csv            CSV with a header line
+  --bucket NAME    a deployed lake bucket (stack output LakeBucketName; or env LAKE_BUCKET_NAME) instead
+                   of the local store's lake, read with the standard AWS credentials
+  --engine E       duckdb (default) or athena
+  --workgroup NAME the Athena workgroup (stack output AthenaWorkGroupName); needed with --engine athena
+  --database NAME  the Glue database (stack output GlueDatabaseName; default ${DEFAULT_GLUE_DATABASE})
+  --data-dir DIR   the local store whose lake is read, and where lake copies are cached (default ${DEFAULT_DATA_DIR})
+
+Examples:
+  npm run history -- sql "SELECT status, count(*) AS runs FROM executions GROUP BY status ORDER BY runs DESC"
+  npm run history -- sql --query job-stats --csv > job-stats.csv
+  npm run history -- sql --engine athena --workgroup product-live-sync --query failures-7d`,
+  },
   files: {
     summary: 'the file copies not done: left for a later run, or failed for good, with their last error',
     usage: `Usage: npm run history -- files [--status pending|failed] [--json]
@@ -130,7 +161,10 @@ Examples:
 
 /** The usage text of each command, with the options every command shares. */
 export const COMMAND_USAGE: Readonly<Record<string, string>> = Object.fromEntries(
-  HISTORY_COMMANDS.map((name) => [name, `${COMMAND_HELP[name].usage}\n\n${WHERE}`]),
+  HISTORY_COMMANDS.map((name) => [
+    name,
+    name === 'sql' ? COMMAND_HELP[name].usage : `${COMMAND_HELP[name].usage}\n\n${WHERE}`,
+  ]),
 );
 
 export type StoreChoice =
@@ -158,7 +192,20 @@ export type HistoryCommand =
       out?: string;
     }
   | { name: 'timeline'; jobId?: string; period: Period; bucket: TimelineBucket; output: 'table' | 'json' }
-  | { name: 'files'; status?: 'pending' | 'failed'; output: 'table' | 'json' };
+  | { name: 'files'; status?: 'pending' | 'failed'; output: 'table' | 'json' }
+  | {
+      name: 'sql';
+      /** The SQL text (a named query's, with --query). Absent with --queries (list them). */
+      sql?: string;
+      /** The named query, when one was asked for. */
+      query?: string;
+      output: 'table' | 'json' | 'csv';
+      engine: 'duckdb' | 'athena';
+      /** A deployed lake bucket (DuckDB engine); absent: the local store's lake. */
+      bucket?: string;
+      workgroup?: string;
+      database: string;
+    };
 
 export interface HistoryInvocation {
   command: HistoryCommand;
@@ -179,6 +226,11 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   table: { type: 'string' },
   'files-bucket': { type: 'string' },
+  query: { type: 'string' },
+  queries: { type: 'boolean' },
+  engine: { type: 'string' },
+  workgroup: { type: 'string' },
+  database: { type: 'string' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -191,6 +243,7 @@ const ALLOWED: Readonly<Record<HistoryCommandName, readonly Flag[]>> = {
   export: ['since', 'until', 'job', 'status', 'format', 'out'],
   timeline: ['since', 'until', 'job', 'bucket', 'json'],
   files: ['status', 'json'],
+  sql: ['query', 'queries', 'json', 'csv', 'bucket', 'engine', 'workgroup', 'database'],
 };
 
 export interface ParseContext {
@@ -219,9 +272,18 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
   }
   const command = name as HistoryCommandName;
   const fail = (message: string) => new UsageError(message, command);
-  const allowed = new Set<Flag>([...COMMON, ...ALLOWED[command]]);
+  const allowed = new Set<Flag>([
+    ...(command === 'sql' ? ['data-dir' as const] : COMMON),
+    ...ALLOWED[command],
+  ]);
   for (const flag of Object.keys(values) as Flag[]) {
     if (!allowed.has(flag)) throw fail(`${command} does not take --${flag}`);
+  }
+  if (command === 'sql') {
+    return {
+      command: toSqlCommand(values, rest, context.env),
+      store: { kind: 'local', dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR },
+    };
   }
   if (command === 'show' ? rest.length !== 1 : rest.length > 0) {
     throw fail(
@@ -283,6 +345,8 @@ function toCommand(name: HistoryCommandName, values: Values, id: string, now: nu
         ...(values.out !== undefined ? { out: values.out } : {}),
       };
     }
+    case 'sql':
+      throw new Error('sql is parsed by toSqlCommand');
     case 'files': {
       const status = values.status?.trim().toLowerCase();
       if (status !== undefined && status !== 'pending' && status !== 'failed') {
@@ -304,6 +368,60 @@ function toCommand(name: HistoryCommandName, values: Values, id: string, now: nu
       };
     }
   }
+}
+
+function toSqlCommand(
+  values: Values,
+  rest: readonly string[],
+  env: Record<string, string | undefined>,
+): Extract<HistoryCommand, { name: 'sql' }> {
+  const fail = (message: string) => new UsageError(message, 'sql');
+  for (const flag of ['query', 'engine', 'workgroup', 'database'] as const) {
+    if (values[flag] !== undefined && values[flag].trim() === '') throw fail(`--${flag} needs a value`);
+  }
+  const engine = values.engine?.trim().toLowerCase() ?? 'duckdb';
+  if (engine !== 'duckdb' && engine !== 'athena')
+    throw fail(`--engine must be duckdb or athena, got "${values.engine}"`);
+  const output = values.json ? 'json' : values.csv ? 'csv' : 'table';
+  const given = [rest.length > 0, values.query !== undefined, values.queries === true].filter(Boolean).length;
+  if (given !== 1) {
+    throw fail(
+      rest.length > 1
+        ? 'the SQL goes in one argument: put it in quotes, npm run history -- sql "SELECT …"'
+        : 'give one of: the SQL in quotes, --query NAME, or --queries',
+    );
+  }
+  let sql = rest[0];
+  if (values.query !== undefined) {
+    const named = namedQuery(values.query.trim());
+    if (!named) {
+      throw fail(
+        `unknown query "${values.query}" (expected ${NAMED_QUERIES.map((query) => query.name).join(', ')})`,
+      );
+    }
+    sql = named.sql;
+  }
+  if (sql !== undefined && sql.trim() === '') throw fail('the SQL is empty');
+  const workgroup = values.workgroup?.trim();
+  if (engine === 'athena' && workgroup === undefined) {
+    throw fail('--engine athena needs --workgroup NAME (the stack output AthenaWorkGroupName)');
+  }
+  if (engine === 'duckdb' && workgroup !== undefined) throw fail('--workgroup goes with --engine athena');
+  const bucket =
+    values.bucket?.trim() || (engine === 'duckdb' ? env.LAKE_BUCKET_NAME?.trim() || undefined : undefined);
+  if (engine === 'athena' && values.bucket !== undefined) {
+    throw fail('--bucket is for DuckDB over a deployed lake; Athena reads the lake itself');
+  }
+  return {
+    name: 'sql',
+    ...(sql !== undefined ? { sql } : {}),
+    ...(values.query !== undefined ? { query: values.query.trim() } : {}),
+    output,
+    engine,
+    ...(bucket !== undefined ? { bucket } : {}),
+    ...(workgroup !== undefined ? { workgroup } : {}),
+    database: values.database?.trim() ?? DEFAULT_GLUE_DATABASE,
+  };
 }
 
 function period(values: Values, now: number, defaultSince?: string): Period {

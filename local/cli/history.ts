@@ -1,4 +1,4 @@
-// `npm run history -- stats|list|show|export|timeline`: analytics over the synced executions, from the
+// `npm run history -- stats|list|show|export|timeline|files|sql`: analytics over the synced executions, from the
 // local store or a deployed table. Wiring only: parse the command line, open the store, run one query of
 // functions/core/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage.
 import { createWriteStream } from 'node:fs';
@@ -22,6 +22,8 @@ import {
   queryTimeline,
   showExecution,
 } from '../../functions/core/history/history-queries';
+import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
+import { SqlQueryError } from '../warehouse/sql-result';
 import { writeChunk } from './cli-output';
 import { type Explained, runCli, SetupError } from './cli-runner';
 import { COMMAND_USAGE, type HistoryCommand, parseHistoryArgs, USAGE } from './history-args';
@@ -39,6 +41,15 @@ import { type HistoryStore, HistoryStoreError, openHistoryStore } from './histor
 
 async function main(argv: readonly string[]): Promise<number> {
   const { command, store: choice } = parseHistoryArgs(argv, { now: Date.now(), env: process.env });
+  if (command.name === 'sql') {
+    // SQL reads the lake (Parquet), not the table: its own wiring, loaded only for this command.
+    const { runSqlCommand } = await import('./history-sql');
+    await runSqlCommand(command, choice.kind === 'local' ? choice.dataDir : DEFAULT_DATA_DIR, {
+      print: (text) => writeChunk(process.stdout, text),
+      ...(process.stderr.isTTY ? { note: (message: string) => process.stderr.write(`${message}\n`) } : {}),
+    });
+    return 0;
+  }
   let store: HistoryStore | undefined;
   const stopOnSignal = (signal: NodeJS.Signals) => {
     void (store?.close() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
@@ -96,6 +107,8 @@ async function run(command: HistoryCommand, store: HistoryStore): Promise<void> 
         ? json({ copies })
         : print(renderCopiesNotDone(copies, command.status));
     }
+    case 'sql':
+      throw new Error('sql runs without the table store');
     case 'timeline': {
       const timeline = await queryTimeline(reader, {
         period: command.period,
@@ -158,6 +171,7 @@ function explain(error: unknown): Explained | undefined {
     return { message: `${error.message}: pass --files-bucket NAME or set FILES_BUCKET_NAME`, code: 2 };
   }
   if (error instanceof HistoryStoreError) return { message: error.message, code: 2 };
+  if (error instanceof SqlQueryError) return { message: error.message, code: 2 };
   if (error instanceof Error && error.name === 'CredentialsProviderError') {
     return {
       message:

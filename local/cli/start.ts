@@ -13,7 +13,7 @@ import { type LocalStack, startLocalStack } from '../stack/local-stack';
 import { DEFAULT_DATA_DIR, DEFAULT_LOCAL_PORTS } from '../stack/local-stack-settings';
 import { runCli, SetupError, UsageError } from './cli-runner';
 import { parseCount, parseDuration, parsePort } from './cli-values';
-import { formatSummary, ProgressReporter } from './sync-report';
+import { formatLakeLine, formatSummary, ProgressReporter } from './sync-report';
 
 export const START_USAGE = `usage: npm start -- [options]
 
@@ -190,7 +190,7 @@ async function main(argv: readonly string[]): Promise<number> {
     `  Product-Live API  ${state.endpoints.productLive}${stack.emulator ? ' (emulator with demo data)' : ''}`,
   );
   say(`  DynamoDB          ${state.endpoints.dynamodb}  tables ${Object.values(state.tables).join(', ')}`);
-  say(`  S3                ${state.endpoints.s3}  bucket ${state.bucket}`);
+  say(`  S3                ${state.endpoints.s3}  buckets ${state.bucket}, ${state.lakeBucket}`);
   say(`  SQS               ${state.endpoints.sqs}  launch queue ${state.queues.launchUrl}`);
   say(`  data              ${options.dataDir}`);
 
@@ -211,6 +211,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else if (!options.quiet) say(`\nSync ${new Date().toISOString()}\n${formatSummary(summary)}`);
     if (summary.error && options.quiet) process.stderr.write(`sync failed: ${summary.error}\n`);
+    // The lake function runs after each sync, as its own schedule does in AWS; it never fails the sync.
+    const lake = await stack.lakeOnce();
+    if (!options.quiet && !options.json) say(formatLakeLine(lake));
+    else if (lake.error || lake.daysFailed > 0) process.stderr.write(`${formatLakeLine(lake).trim()}\n`);
     return summary;
   };
 

@@ -1,5 +1,6 @@
 // Human output of a sync run: a progress line while it runs (a bar once totalElements gives the total) and
 // an aligned summary table at the end. `--json` prints the summary object instead.
+import type { LakeSummary } from '../../functions/lake/lake-summary';
 import type { SyncProgress } from '../../functions/sync/run-sync';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 
@@ -82,4 +83,25 @@ function describeAudit(summary: SyncSummary): string {
     `${audit.executionsRecovered} recovered, ${audit.executionsRemovedFromApi} no longer in the API, ` +
     `${audit.apiRequests} API requests`;
   return `${found}${audit.complete ? '' : ' (cut short: the next run resumes it)'}`;
+}
+
+/** The lake run after a sync, as one line aligned with the summary table. */
+export function formatLakeLine(lake: LakeSummary): string {
+  const label = '  lake            ';
+  if (lake.skipped) return `${label}skipped (another lake run holds the lease)`;
+  const written =
+    `${lake.daysWritten} day${lake.daysWritten === 1 ? '' : 's'} rewritten ` +
+    `(${lake.executionRows} executions, ${lake.fileRows} files, ${formatBytes(lake.bytesWritten)})`;
+  const problems = [
+    ...(lake.daysFailed > 0 ? [`${lake.daysFailed} failed`] : []),
+    ...(lake.daysLeft > 0 ? [`${lake.daysLeft} left for the next run`] : []),
+    ...(lake.error ? [`stopped: ${lake.error}`] : []),
+  ];
+  return `${label}${written}${problems.length > 0 ? `; ${problems.join(', ')}` : ''}`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
