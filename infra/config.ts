@@ -27,6 +27,7 @@ import {
   urlPath,
 } from '../functions/core/settings';
 import { LAUNCH_QUEUE } from '../functions/core/store/queue-definitions';
+import { DEFAULT_GLUE_DATABASE } from '../functions/core/warehouse/lake-tables';
 
 /** Raised when a context value is missing or invalid; lists every problem at once. */
 export class InfraConfigError extends Error {
@@ -96,6 +97,19 @@ const retentionDays = parser<RetentionDays>(
     return RETENTION_VALUES.includes(value) ? (value as RetentionDays) : undefined;
   },
 );
+
+const glueName = parser(
+  'lowercase letters, digits and underscores, starting with a letter (at most 255)',
+  (raw) => {
+    const value = typeof raw === 'string' ? raw.trim() : '';
+    return /^[a-z][a-z0-9_]{0,254}$/.test(value) ? value : undefined;
+  },
+);
+
+const workGroupName = parser('letters, digits, ".", "_" and "-" (1 to 128)', (raw) => {
+  const value = typeof raw === 'string' ? raw.trim() : '';
+  return /^[A-Za-z0-9._-]{1,128}$/.test(value) ? value : undefined;
+});
 
 const stackPrefix = parser('letters, digits and hyphens, starting with a letter', (raw) => {
   const value = typeof raw === 'string' ? raw.trim() : '';
@@ -282,13 +296,54 @@ export const CONTEXT_KEYS = {
     schema: oneOf(LOG_LEVELS),
     defaultValue: 'INFO',
     description: '`DEBUG`, `INFO`, `WARN` or `ERROR`',
-    environment: { sync: { POWERTOOLS_LOG_LEVEL: same }, launch: { POWERTOOLS_LOG_LEVEL: same } },
+    environment: {
+      sync: { POWERTOOLS_LOG_LEVEL: same },
+      launch: { POWERTOOLS_LOG_LEVEL: same },
+      lake: { POWERTOOLS_LOG_LEVEL: same },
+    },
   }),
   tracing: key({ schema: boolean, defaultValue: 'false', description: 'active X-Ray tracing' }),
   filesNoncurrentVersionDays: key({
     schema: integer(1, 3650),
     defaultValue: '30',
     description: 'days an overwritten or deleted file version is kept',
+  }),
+  lakeSchedule: key({
+    schema: rate,
+    defaultValue: '5 minutes',
+    description:
+      'how often the lake function rewrites the days that changed (`N minutes`/`hours`/`days`); the warehouse is that far behind the store at most',
+  }),
+  lakeTimeoutMinutes: key({
+    schema: integer(1, 15),
+    defaultValue: '15',
+    description: 'lake timeout (1–15); a first build over a long history continues in the next runs',
+  }),
+  lakeMemoryMb: key({
+    schema: integer(256, 10_240),
+    defaultValue: '1024',
+    description: "lake memory (a day's executions are held while its Parquet objects are written)",
+  }),
+  glueDatabaseName: key({
+    schema: glueName,
+    defaultValue: DEFAULT_GLUE_DATABASE,
+    description: 'the Glue database of the warehouse tables `executions` and `files` (one per deployment)',
+  }),
+  athenaWorkGroupName: key({
+    schema: workGroupName,
+    defaultValue: 'product-live-sync',
+    description:
+      'the Athena workgroup of the warehouse (its results bucket, encryption and cutoff are enforced)',
+  }),
+  athenaBytesScannedCutoffMb: key({
+    schema: integer(10, 1_000_000_000),
+    defaultValue: '10240',
+    description: 'Athena cancels a query of the workgroup that would scan more than this (MB; at least 10)',
+  }),
+  athenaResultsExpirationDays: key({
+    schema: integer(1, 3650),
+    defaultValue: '30',
+    description: 'days Athena query results are kept in their bucket',
   }),
   accessLogsExpirationDays: key({
     schema: integer(1, 3650),
@@ -310,12 +365,14 @@ export interface InfraConfig
     | 'launchTimeoutSeconds'
     | 'launchMaxBatchingWindowSeconds'
     | 'logRetentionDays'
+    | 'lakeTimeoutMinutes'
   > {
   apiKeySecretKmsKeyArn?: string;
   fileAllowedHosts?: string[];
   alarmEmail?: string;
   syncTimeout: Duration;
   launchTimeout: Duration;
+  lakeTimeout: Duration;
   launchMaxBatchingWindow: Duration;
   logRetention: RetentionDays;
   /** Values derived from the ones above (one place, so that tests and stacks agree). */
@@ -387,6 +444,7 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
     launchTimeoutSeconds,
     launchMaxBatchingWindowSeconds,
     logRetentionDays,
+    lakeTimeoutMinutes,
     apiKeySecretKmsKeyArn,
     fileAllowedHosts,
     alarmEmail,
@@ -401,6 +459,7 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
     ...(alarmEmail ? { alarmEmail } : {}),
     syncTimeout: Duration.seconds(syncTimeoutSeconds),
     launchTimeout: Duration.seconds(launchTimeoutSeconds),
+    lakeTimeout: Duration.minutes(lakeTimeoutMinutes),
     launchMaxBatchingWindow: Duration.seconds(launchMaxBatchingWindowSeconds),
     logRetention: logRetentionDays,
     derived: {
@@ -421,9 +480,9 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
  * resources (tables, bucket, queues, secret) are added by the constructs that own them.
  */
 export function functionEnvironment(fn: FunctionName, config: InfraConfig): Record<string, string> {
-  const environment: Record<string, string> = {
-    PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS),
-  };
+  // The Product-Live timeout concerns the two functions that call the API.
+  const environment: Record<string, string> =
+    fn === 'lake' ? {} : { PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS) };
   for (const [name, definition] of Object.entries(CONTEXT_KEYS) as Array<[keyof Keys, ContextKey<unknown>]>) {
     const value = config.context[name];
     if (value === undefined) continue;

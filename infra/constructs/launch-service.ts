@@ -15,6 +15,7 @@ import { ProjectFunction } from './project-function';
 export interface LaunchServiceProps {
   readonly config: InfraConfig;
   readonly executionsTable: ITableV2;
+  readonly stateTable: ITableV2;
   readonly idempotencyTable: ITableV2;
   readonly apiKey: ApiKeySecret;
 }
@@ -26,7 +27,7 @@ export class LaunchService extends Construct {
 
   constructor(scope: Construct, id: string, props: LaunchServiceProps) {
     super(scope, id);
-    const { config, executionsTable, idempotencyTable, apiKey } = props;
+    const { config, executionsTable, stateTable, idempotencyTable, apiKey } = props;
 
     // SQS-managed encryption: senders (the AWS CLI, other services) need no KMS key grant to send.
     this.deadLetterQueue = new Queue(this, LAUNCH_DEAD_LETTER_QUEUE.logicalName, {
@@ -63,6 +64,7 @@ export class LaunchService extends Construct {
         ...functionEnvironment('launch', config),
         PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
         EXECUTIONS_TABLE_NAME: executionsTable.tableName,
+        STATE_TABLE_NAME: stateTable.tableName,
         IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
         LAUNCH_QUEUE_URL: this.queue.queueUrl,
         LAUNCH_DLQ_URL: this.deadLetterQueue.queueUrl,
@@ -101,6 +103,14 @@ export class LaunchService extends Construct {
         // ExecutionRepository.insertIfAbsent: a conditional UpdateItem.
         actions: ['dynamodb:UpdateItem'],
         resources: [executionsTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'MarkLakeDays',
+        // LakeMarks.mark: the day of a recorded execution is marked for the lake (UpdateItem on one item).
+        actions: ['dynamodb:UpdateItem'],
+        resources: [stateTable.tableArn],
       }),
     );
     role.addToPrincipalPolicy(

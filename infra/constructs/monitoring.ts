@@ -1,4 +1,5 @@
-// Layer flow: the functions' Lambda metrics, their Powertools metrics (namespace ProductLiveSync) and the DLQ
+// Layer flow: the functions' Lambda metrics (sync, launch, lake), their Powertools metrics (namespace
+// ProductLiveSync) and the DLQ
 // depth -> CloudWatch alarms (this construct) -> an encrypted, TLS-only SNS topic -> the operators.
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
@@ -22,19 +23,23 @@ export interface MonitoringProps {
   readonly config: InfraConfig;
   readonly syncFunction: ProjectFunction;
   readonly launchFunction: ProjectFunction;
+  readonly lakeFunction: ProjectFunction;
   readonly deadLetterQueue: IQueue;
 }
 
-/** A metric the sync handler publishes with Powertools (dimension service=sync). */
-function syncMetric(metricName: string, statistic: string, period: Duration): Metric {
+/** A metric a handler publishes with Powertools (dimension service=sync, launch or lake). */
+function serviceMetric(service: string, metricName: string, statistic: string, period: Duration): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
-    dimensionsMap: { service: 'sync' },
+    dimensionsMap: { service },
     statistic,
     period,
   });
 }
+
+const syncMetric = (metricName: string, statistic: string, period: Duration) =>
+  serviceMetric('sync', metricName, statistic, period);
 
 export class Monitoring extends Construct {
   readonly topic: Topic;
@@ -44,7 +49,9 @@ export class Monitoring extends Construct {
     | 'syncLag'
     | 'auditRecoveredExecutions'
     | 'deadLetterQueueNotEmpty'
-    | 'launchErrors',
+    | 'launchErrors'
+    | 'lakeErrors'
+    | 'lakeBehind',
     Alarm
   >;
 
@@ -162,6 +169,24 @@ export class Monitoring extends Construct {
         'The launch function failed as a whole (crash, timeout, invalid configuration, unreadable secret); ' +
           'its batch returns to the queue. See its log group.',
       ),
+      lakeErrors: atLeastOnce(
+        'LakeErrors',
+        props.lakeFunction.metricErrors(fiveMinutes),
+        'The lake function failed as a whole (crash, timeout, invalid configuration). The marked days stay ' +
+          'marked and the next run rewrites them; ingestion is not affected. See its log group.',
+      ),
+      lakeBehind: new Alarm(this, 'LakeBehind', {
+        alarmDescription:
+          'For three hours, no lake run rewrote every marked day (metric LakeDaysLeft): days fail (see the ' +
+          '"lake: a day could not be rewritten" log lines), or the function runs out of time. Expected during ' +
+          'the first build of a long history; otherwise the warehouse is falling behind the store.',
+        // The best run of each hour: one run that caught up is enough.
+        metric: serviceMetric('lake', 'LakeDaysLeft', 'Minimum', Duration.hours(1)),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
     };
     const action = new SnsAction(this.topic);
     for (const alarm of Object.values(this.alarms)) {

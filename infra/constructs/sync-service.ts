@@ -93,7 +93,8 @@ export class SyncService extends Construct {
     role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'SyncStateItems',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        // Lease, checkpoint, API profile and audit (Get/Put/DeleteItem); the lake's day marks (UpdateItem).
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
         resources: [stateTable.tableArn],
       }),
     );

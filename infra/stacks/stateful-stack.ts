@@ -30,6 +30,7 @@ import {
   type TableDefinition,
 } from '../../functions/core/store/table-definitions';
 import type { InfraConfig } from '../config';
+import { Warehouse } from '../constructs/warehouse';
 
 /** What the stateless stack needs from this one. */
 export interface StatefulResources {
@@ -37,6 +38,7 @@ export interface StatefulResources {
   readonly stateTable: ITableV2;
   readonly idempotencyTable: ITableV2;
   readonly filesBucket: IBucket;
+  readonly lakeBucket: IBucket;
 }
 
 export interface StatefulStackProps extends StackProps {
@@ -49,6 +51,8 @@ export class StatefulStack extends Stack implements StatefulResources {
   readonly idempotencyTable: TableV2;
   readonly filesBucket: Bucket;
   readonly accessLogsBucket: Bucket;
+  readonly warehouse: Warehouse;
+  readonly lakeBucket: Bucket;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -109,6 +113,9 @@ export class StatefulStack extends Stack implements StatefulResources {
       ],
     });
 
+    this.warehouse = new Warehouse(this, 'Warehouse', { config, accessLogsBucket: this.accessLogsBucket });
+    this.lakeBucket = this.warehouse.lakeBucket;
+
     new CfnOutput(this, 'ExecutionsTableName', {
       value: this.executionsTable.tableName,
       description: 'DynamoDB table of the synced job executions (history CLI: --table)',
@@ -126,9 +133,26 @@ export class StatefulStack extends Stack implements StatefulResources {
       description:
         'S3 bucket holding the copies of every execution file (executions/<jobId>/<executionId>/...)',
     });
+    new CfnOutput(this, 'LakeBucketName', {
+      value: this.lakeBucket.bucketName,
+      description:
+        'S3 bucket of the warehouse tables (lake/executions/day=.../, lake/files/day=.../; history sql --bucket)',
+    });
+    new CfnOutput(this, 'GlueDatabaseName', {
+      value: this.warehouse.database.databaseName,
+      description: 'Glue database of the tables executions and files (Athena, BI tools)',
+    });
+    new CfnOutput(this, 'AthenaWorkGroupName', {
+      value: this.warehouse.workGroup.ref,
+      description: 'Athena workgroup with the named queries (history sql --engine athena --workgroup)',
+    });
+    new CfnOutput(this, 'AthenaResultsBucketName', {
+      value: this.warehouse.resultsBucket.bucketName,
+      description: 'S3 bucket of Athena query results (expire after athenaResultsExpirationDays)',
+    });
     new CfnOutput(this, 'AccessLogsBucketName', {
       value: this.accessLogsBucket.bucketName,
-      description: 'S3 bucket receiving the files bucket server access logs',
+      description: 'S3 bucket receiving the server access logs of the files, lake and Athena results buckets',
     });
   }
 }

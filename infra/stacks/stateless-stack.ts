@@ -4,6 +4,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
 import { ApiKeySecret } from '../constructs/api-key-secret';
+import { LakeService } from '../constructs/lake-service';
 import { LaunchService } from '../constructs/launch-service';
 import { Monitoring } from '../constructs/monitoring';
 import { SyncService } from '../constructs/sync-service';
@@ -17,6 +18,7 @@ export interface StatelessStackProps extends StackProps {
 export class StatelessStack extends Stack {
   readonly sync: SyncService;
   readonly launch: LaunchService;
+  readonly lake: LakeService;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -38,13 +40,22 @@ export class StatelessStack extends Stack {
     this.launch = new LaunchService(this, 'Launch', {
       config,
       executionsTable: data.executionsTable,
+      stateTable: data.stateTable,
       idempotencyTable: data.idempotencyTable,
       apiKey,
+    });
+    this.lake = new LakeService(this, 'Lake', {
+      config,
+      executionsTable: data.executionsTable,
+      stateTable: data.stateTable,
+      filesBucket: data.filesBucket,
+      lakeBucket: data.lakeBucket,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       syncFunction: this.sync.handler,
       launchFunction: this.launch.handler,
+      lakeFunction: this.lake.handler,
       deadLetterQueue: this.launch.deadLetterQueue,
     });
 
@@ -68,7 +79,9 @@ export class StatelessStack extends Stack {
         value: this.launch.handler.function.functionName,
         description: 'Launch function',
       },
+      LakeFunctionName: { value: this.lake.handler.function.functionName, description: 'Lake function' },
       SyncLogGroupName: { value: this.sync.handler.logGroup.logGroupName, description: 'Sync function logs' },
+      LakeLogGroupName: { value: this.lake.handler.logGroup.logGroupName, description: 'Lake function logs' },
       LaunchLogGroupName: {
         value: this.launch.handler.logGroup.logGroupName,
         description: 'Launch function logs',

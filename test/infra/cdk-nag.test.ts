@@ -61,6 +61,21 @@ describe('cdk-nag AwsSolutions', () => {
       .sort((a, b) => a.path.localeCompare(b.path));
     expect(summary).toEqual([
       { path: 'ProductLiveSync-Stateful/AccessLogsBucket', id: 'AwsSolutions-S1' },
+      { path: 'ProductLiveSync-Stateless/Lake/LakeFunction/Function', id: 'AwsSolutions-L1' },
+      {
+        path: 'ProductLiveSync-Stateless/Lake/LakeFunction/Role',
+        id: expect.stringMatching(
+          /^AwsSolutions-IAM5\[Resource::.*FilesBucket.*\/executions\/\*\/execution\.json\]$/,
+        ),
+      },
+      {
+        path: 'ProductLiveSync-Stateless/Lake/LakeFunction/Role',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*LakeBucket.*\/lake\/\*\]$/),
+      },
+      {
+        path: 'ProductLiveSync-Stateless/Lake/SchedulerRole',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<LakeLakeFunction\w+\.Arn>:\*\]$/),
+      },
       {
         path: 'ProductLiveSync-Stateless/Launch/LaunchFunction/Function',
         id: 'AwsSolutions-L1',
@@ -103,8 +118,13 @@ describe('cdk-nag AwsSolutions', () => {
     expect(wildcard).toEqual([
       { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
       { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
+      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
     ]);
-    for (const fn of [full.stateless.sync.handler.function, full.stateless.launch.handler.function]) {
+    for (const fn of [
+      full.stateless.sync.handler.function,
+      full.stateless.launch.handler.function,
+      full.stateless.lake.handler.function,
+    ]) {
       expect(new TemplateView(full).statelessResource(fn).Properties).toMatchObject({
         TracingConfig: { Mode: 'Active' },
       });

@@ -39,6 +39,7 @@ describe('launch function', () => {
       PRODUCT_LIVE_API_KEY_SECRET_ID: 'product-live/api-key',
       PRODUCT_LIVE_TIMEOUT_SECONDS: '30',
       EXECUTIONS_TABLE_NAME: 'ExecutionsTable',
+      STATE_TABLE_NAME: 'StateTable',
       IDEMPOTENCY_TABLE_NAME: 'IdempotencyTable',
       LAUNCH_QUEUE_URL: 'LaunchQueue',
       LAUNCH_DLQ_URL: 'LaunchDeadLetterQueue',
@@ -180,6 +181,8 @@ describe('launch permissions', () => {
           resources: ['IdempotencyTable.Arn'],
         },
         { actions: ['dynamodb:UpdateItem'], resources: ['ExecutionsTable.Arn'] },
+        // The lake's day marks (LakeMarks.mark).
+        { actions: ['dynamodb:UpdateItem'], resources: ['StateTable.Arn'] },
         { actions: ['sqs:SendMessage'], resources: ['LaunchDeadLetterQueue.Arn'] },
         { actions: ['sqs:ChangeMessageVisibility'], resources: ['LaunchQueue.Arn'] },
         // The event source mapping polls with the function's role (granted by the CDK's SqsEventSource).

@@ -193,7 +193,7 @@ describe('sync permissions', () => {
           ],
         },
         {
-          actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+          actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           resources: ['StateTable.Arn'],
         },
         {

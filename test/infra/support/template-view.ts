@@ -32,6 +32,12 @@ export class TemplateView {
     name(stateful, stateful.idempotencyTable, 'IdempotencyTable');
     name(stateful, stateful.filesBucket, 'FilesBucket');
     name(stateful, stateful.accessLogsBucket, 'AccessLogsBucket');
+    name(stateful, stateful.lakeBucket, 'LakeBucket');
+    name(stateful, stateful.warehouse.resultsBucket, 'AthenaResultsBucket');
+    name(stateless, stateless.lake.handler.function, 'LakeFunction');
+    name(stateless, stateless.lake.handler.logGroup, 'LakeLogGroup');
+    name(stateless, stateless.lake.handler.role, 'LakeRole');
+    name(stateless, stateless.lake.schedulerRole, 'LakeSchedulerRole');
     name(stateless, stateless.sync.handler.function, 'SyncFunction');
     name(stateless, stateless.sync.handler.logGroup, 'SyncLogGroup');
     name(stateless, stateless.sync.handler.role, 'SyncRole');

@@ -1,0 +1,132 @@
+// Layer flow: EventBridge Scheduler (rate) -> lake function (functions/lake/handler.ts) -> the executions and
+// state tables, the files bucket (execution JSON too large for DynamoDB), the lake bucket. This construct wires
+// the schedule, the function, its environment and exactly the permissions the lake code uses.
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
+import { EVERY_EXECUTION_PARTITIONS, EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
+import { LAKE_KEY_PREFIX } from '../../functions/core/warehouse/lake-tables';
+import { functionEnvironment, type InfraConfig } from '../config';
+import { acknowledgeWildcardResources } from '../nag';
+import { ProjectFunction } from './project-function';
+
+/**
+ * The indexes the lake queries: byMonth (the executions of a day), and the partitions that give the oldest and
+ * newest stored execution (the first build marks every day between them).
+ */
+export const LAKE_QUERIED_INDEXES = [
+  ...new Set([EXECUTION_INDEXES.byMonth, ...EVERY_EXECUTION_PARTITIONS.map((partition) => partition.index)]),
+];
+
+export interface LakeServiceProps {
+  readonly config: InfraConfig;
+  readonly executionsTable: ITableV2;
+  readonly stateTable: ITableV2;
+  readonly filesBucket: IBucket;
+  readonly lakeBucket: IBucket;
+}
+
+export class LakeService extends Construct {
+  readonly handler: ProjectFunction;
+  readonly schedule: Schedule;
+  readonly schedulerRole: Role;
+
+  constructor(scope: Construct, id: string, props: LakeServiceProps) {
+    super(scope, id);
+    const { config, executionsTable, stateTable, filesBucket, lakeBucket } = props;
+
+    this.handler = new ProjectFunction(this, 'LakeFunction', {
+      entry: 'functions/lake/handler.ts',
+      description:
+        'Product-Live job execution lake: rewrites the Parquet tables of the days whose executions changed',
+      serviceName: 'lake',
+      timeout: config.lakeTimeout,
+      memorySize: config.lakeMemoryMb,
+      // One run at a time (its lease in the state table is the other half).
+      reservedConcurrentExecutions: 1,
+      logRetention: config.logRetention,
+      tracing: config.tracing,
+      environment: {
+        ...functionEnvironment('lake', config),
+        EXECUTIONS_TABLE_NAME: executionsTable.tableName,
+        STATE_TABLE_NAME: stateTable.tableName,
+        FILES_BUCKET_NAME: filesBucket.bucketName,
+        LAKE_BUCKET_NAME: lakeBucket.bucketName,
+        // A fifth of the timeout, at least 30 s: time for the days already being written to finish.
+        LAKE_TIME_MARGIN_SECONDS: String(Math.max(30, Math.ceil(config.lakeTimeout.toSeconds() / 5))),
+      },
+    });
+    const fn = this.handler.function;
+    // A missed run is not worth retrying: the next scheduled one finds the same marks.
+    fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+
+    const role = this.handler.role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ExecutionsOfADay',
+        actions: ['dynamodb:Query'],
+        resources: LAKE_QUERIED_INDEXES.map((index) => `${executionsTable.tableArn}/index/${index}`),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'LakeMarksAndLease',
+        // The marks (GetItem, UpdateItem: read, clear, set initialized) and the lake's lease (Put/DeleteItem).
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        resources: [stateTable.tableArn],
+      }),
+    );
+    const largeExecutions = filesBucket.arnForObjects(`${FILES_KEY_PREFIX}*/execution.json`);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'LargeExecutionJson',
+        actions: ['s3:GetObject'],
+        resources: [largeExecutions],
+      }),
+    );
+    const lakeObjects = lakeBucket.arnForObjects(`${LAKE_KEY_PREFIX}*`);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'LakeObjects',
+        // One object per table and day, replaced whole (PutObject) or removed when the day is empty.
+        actions: ['s3:PutObject', 's3:DeleteObject'],
+        resources: [lakeObjects],
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      [largeExecutions, lakeObjects],
+      'S3 object permissions name objects by key: the lake reads the offloaded JSON of large executions ' +
+        `(${FILES_KEY_PREFIX}<jobId>/<executionId>/execution.json) and writes one object per table and day ` +
+        `under ${LAKE_KEY_PREFIX}; the keys are not known in advance, and each wildcard is limited to its prefix.`,
+    );
+
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'Lets EventBridge Scheduler invoke the Product-Live lake function',
+    });
+    acknowledgeWildcardResources(
+      this.schedulerRole,
+      [`${fn.functionArn}:*`],
+      "The CDK's LambdaInvoke target grants lambda:InvokeFunction on the function and its qualified ARNs " +
+        '(versions and aliases, ":*"); the wildcard reaches no other function.',
+    );
+    this.schedule = new Schedule(this, 'Schedule', {
+      description: `Rewrites the Product-Live lake's changed days every ${config.lakeSchedule.toHumanString()}`,
+      schedule: ScheduleExpression.rate(config.lakeSchedule),
+      target: new LambdaInvoke(fn, {
+        role: this.schedulerRole,
+        input: ScheduleTargetInput.fromObject({}),
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+      }),
+    });
+  }
+}
