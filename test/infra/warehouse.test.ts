@@ -166,10 +166,10 @@ describe('Athena workgroup', () => {
         ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } },
       },
     });
-    const configuration = (workgroup ?? {}).WorkGroupConfiguration as {
-      ResultConfiguration: { OutputLocation: unknown };
-    };
-    const location = configuration.ResultConfiguration.OutputLocation;
+    const configuration = workgroup?.WorkGroupConfiguration as
+      | { ResultConfiguration: { OutputLocation: unknown } }
+      | undefined;
+    const location = configuration?.ResultConfiguration.OutputLocation;
     expect(view.describe(location as never, 'stateful')).toBe('s3://AthenaResultsBucket/results/');
   });
 
