@@ -17,6 +17,8 @@ type SqlCommand = Extract<HistoryCommand, { name: 'sql' }>;
 
 export interface SqlIo {
   print(text: string): Promise<void>;
+  /** The process environment (AWS_ENDPOINT_URL_S3 selects path-style S3 URLs for a deployed bucket). */
+  env: Record<string, string | undefined>;
   /** Progress notes for people (starting s3rver, downloading the lake). */
   note?: (message: string) => void;
 }
@@ -78,7 +80,8 @@ interface LakeSource {
 
 async function openLakeSource(bucket: string | undefined, dataDir: string, io: SqlIo): Promise<LakeSource> {
   if (bucket !== undefined) {
-    const s3 = new S3Client({});
+    // The standard credential chain and region; an S3-compatible endpoint (AWS_ENDPOINT_URL_S3) needs paths.
+    const s3 = new S3Client({ forcePathStyle: Boolean(io.env.AWS_ENDPOINT_URL_S3) });
     return { s3, bucket, close: async () => s3.destroy() };
   }
   const { LOCAL_CREDENTIALS, startLocalAwsServers } = await import('../aws/local-aws-servers');

@@ -46,6 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const { runSqlCommand } = await import('./history-sql');
     await runSqlCommand(command, choice.kind === 'local' ? choice.dataDir : DEFAULT_DATA_DIR, {
       print: (text) => writeChunk(process.stdout, text),
+      env: process.env,
       ...(process.stderr.isTTY ? { note: (message: string) => process.stderr.write(`${message}\n`) } : {}),
     });
     return 0;

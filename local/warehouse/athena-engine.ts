@@ -8,7 +8,7 @@ import {
   paginateGetQueryResults,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { SqlQueryError, type SqlResult, type SqlValue } from './sql-result';
+import { assertReadOnly, SqlQueryError, type SqlResult, type SqlValue } from './sql-result';
 
 export interface AthenaQueryOptions {
   workgroup: string;
@@ -20,22 +20,14 @@ export interface AthenaQueryOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** The statements Athena runs here: reads only (the workgroup's IAM policy is the other half). */
-const READ_ONLY = /^(select|with|values|explain|show|describe|table)\b/i;
-
 /** Runs one read-only query on Athena and returns its rows. */
 export async function runAthenaQuery(
   client: AthenaClient,
   sql: string,
   options: AthenaQueryOptions,
 ): Promise<SqlResult> {
-  const statement = withoutComments(sql).trim().replace(/;\s*$/, '');
-  if (statement === '') throw new SqlQueryError('no SQL statement given');
-  if (!READ_ONLY.test(statement)) {
-    throw new SqlQueryError(
-      `read-only: only SELECT queries are run here (got ${statement.split(/\s+/)[0]?.toUpperCase()})`,
-    );
-  }
+  assertReadOnly(sql);
+  const statement = sql.trim().replace(/;\s*$/, '');
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
   const started = await client.send(
     new StartQueryExecutionCommand({
@@ -109,8 +101,4 @@ function toValue(text: string | undefined, type: string): SqlValue {
     return Number.isNaN(instant.getTime()) ? text : instant.toISOString();
   }
   return text;
-}
-
-function withoutComments(sql: string): string {
-  return sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
 }

@@ -12,7 +12,7 @@ import {
   lakeTablePrefix,
   PARTITION_COLUMN,
 } from '../../functions/core/warehouse/lake-tables';
-import { SqlQueryError, type SqlResult, type SqlValue } from './sql-result';
+import { assertReadOnly, SqlQueryError, type SqlResult, type SqlValue } from './sql-result';
 
 const DUCKDB_TYPES: Readonly<Record<LakeColumnType, string>> = {
   string: 'VARCHAR',
@@ -54,11 +54,18 @@ export class DuckDbLake {
 
   /** Runs one read-only statement; SqlQueryError carries DuckDB's own message. */
   async query(sql: string): Promise<SqlResult> {
-    let prepared: Awaited<ReturnType<Awaited<ReturnType<DuckDBConnection['extractStatements']>>['prepare']>>;
+    let statements: Awaited<ReturnType<DuckDBConnection['extractStatements']>>;
     try {
-      const statements = await this.connection.extractStatements(sql);
-      if (statements.count === 0) throw new SqlQueryError('no SQL statement given');
-      if (statements.count > 1) throw new SqlQueryError('one statement at a time, please');
+      // Parsed first, so that a typo gets DuckDB's syntax error rather than the read-only refusal.
+      statements = await this.connection.extractStatements(sql);
+    } catch (error) {
+      throw toQueryError(error);
+    }
+    if (statements.count === 0) throw new SqlQueryError('no SQL statement given');
+    if (statements.count > 1) throw new SqlQueryError('one statement at a time, please');
+    assertReadOnly(sql);
+    let prepared: Awaited<ReturnType<typeof statements.prepare>>;
+    try {
       prepared = await statements.prepare(0);
     } catch (error) {
       throw toQueryError(error);

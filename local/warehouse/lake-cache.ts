@@ -3,7 +3,7 @@
 // the last copy, and local files whose object is gone are removed: the copy equals the bucket after a refresh.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { type _Object, GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { forEachConcurrently } from '../../functions/core/concurrency';
 import { LAKE_KEY_PREFIX } from '../../functions/core/warehouse/lake-tables';
 
@@ -32,18 +32,13 @@ export async function refreshLakeCache(
   const previous = await readManifest(manifestPath);
   const current: Record<string, string> = {};
   const toDownload: Array<{ key: string; etag: string }> = [];
-  for await (const page of paginateListObjectsV2(
-    { client: s3 },
-    { Bucket: bucket, Prefix: LAKE_KEY_PREFIX },
-  )) {
-    for (const object of page.Contents ?? []) {
-      const key = object.Key ?? '';
-      if (!key.endsWith('.parquet')) continue;
-      localPath(root, key); // refuses a key that would escape the directory
-      const etag = object.ETag ?? `${object.Size}-${object.LastModified?.toISOString()}`;
-      current[key] = etag;
-      if (previous[key] !== etag) toDownload.push({ key, etag });
-    }
+  for await (const object of listLakeObjects(s3, bucket)) {
+    const key = object.Key ?? '';
+    if (!key.endsWith('.parquet')) continue;
+    localPath(root, key); // refuses a key that would escape the directory
+    const etag = object.ETag ?? `${object.Size}-${object.LastModified?.toISOString()}`;
+    current[key] = etag;
+    if (previous[key] !== etag) toDownload.push({ key, etag });
   }
   let bytesDownloaded = 0;
   await forEachConcurrently(toDownload, 8, async ({ key }) => {
@@ -66,6 +61,27 @@ export async function refreshLakeCache(
     removed: gone.length,
     bytesDownloaded,
   };
+}
+
+/**
+ * Every object under the lake prefix. ListObjects (v1, paged by Marker) rather than V2: s3rver, the local S3,
+ * answers ListObjectsV2 with InternalError once a bucket holds more than 1,000 objects; S3 serves both.
+ */
+async function* listLakeObjects(s3: S3Client, bucket: string): AsyncGenerator<_Object> {
+  let marker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectsCommand({
+        Bucket: bucket,
+        Prefix: LAKE_KEY_PREFIX,
+        ...(marker ? { Marker: marker } : {}),
+      }),
+    );
+    const objects = page.Contents ?? [];
+    yield* objects;
+    if (!page.IsTruncated || objects.length === 0) return;
+    marker = page.NextMarker ?? objects.at(-1)?.Key;
+  }
 }
 
 async function readManifest(path: string): Promise<Record<string, string>> {

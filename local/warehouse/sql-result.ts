@@ -13,3 +13,23 @@ export interface SqlResult {
 export class SqlQueryError extends Error {
   override readonly name = 'SqlQueryError';
 }
+
+/** Statements that only read, by their first keyword (DuckDB's `FROM t` shorthand included). */
+const READ_ONLY_START =
+  /^\(*\s*(select|with|from|values|explain|describe|show|summarize|table|pivot|unpivot)\b/i;
+
+/**
+ * Refuses, with the read-only message, a statement that does not start like a query: the engines check again
+ * on their side (DuckDB by the prepared statement's type, Athena by the workgroup's permissions).
+ */
+export function assertReadOnly(sql: string): void {
+  const statement = sql
+    .replace(/--[^\n]*/g, '')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .trim();
+  if (statement === '') throw new SqlQueryError('no SQL statement given');
+  if (!READ_ONLY_START.test(statement)) {
+    const keyword = statement.split(/[\s(;]+/)[0]?.toUpperCase() ?? '';
+    throw new SqlQueryError(`read-only: only SELECT queries are run here (got ${keyword})`);
+  }
+}

@@ -267,7 +267,7 @@ describe('bad input: command lines', () => {
     const result = await cli('local/cli/history.ts', ['frobnicate']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      'unknown command "frobnicate" (expected stats, list, show, export, timeline, files)',
+      'unknown command "frobnicate" (expected stats, list, show, export, timeline, sql, files)',
     );
   });
 

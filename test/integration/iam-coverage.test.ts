@@ -5,10 +5,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LakeMarks } from '../../functions/core/store/lake-marks';
 import { LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
+import { aJobExecution } from '../builders/job-execution.builder';
 import { synthesize } from '../infra/support/synth';
 import { type Statement, TemplateView } from '../infra/support/template-view';
 import { closeLaunchHarnesses, createLaunchHarness } from '../support/launch-harness';
+import { storeOffloadedExecution } from '../support/local-aws';
 import { createSyncHarness } from '../support/sync-harness';
 
 const synth = synthesize();
@@ -170,6 +173,78 @@ describe('IAM grants cover every AWS call the code makes', () => {
     }
   });
 
+  it('the lake role allows each call of a first build, a rewrite, an empty day and a large execution', async () => {
+    const h = await createSyncHarness({ emulator: { demo: { seed: 52, executions: 40, days: 5 } } });
+    try {
+      await h.sync();
+      await storeOffloadedExecution(
+        h.clients,
+        h.store,
+        aJobExecution({ createdAt: new Date(h.clock.now() - 2 * 86_400_000).toISOString() }),
+      );
+      const calls: Call[] = [];
+      const region = 'us-east-1';
+      const dynamo = record(
+        new DynamoDBClient({
+          region,
+          credentials: LOCAL_CREDENTIALS,
+          endpoint: h.clients.env.AWS_ENDPOINT_URL_DYNAMODB,
+        }),
+        'dynamodb',
+        calls,
+        (input) => {
+          const table = String(input.TableName);
+          const label =
+            table === h.store.executionsTable
+              ? 'ExecutionsTable.Arn'
+              : table === h.store.stateTable
+                ? 'StateTable.Arn'
+                : `unknown table ${table}`;
+          return input.IndexName ? `${label}/index/${String(input.IndexName)}` : label;
+        },
+      );
+      const s3 = record(
+        new S3Client({
+          region,
+          credentials: LOCAL_CREDENTIALS,
+          endpoint: h.clients.env.AWS_ENDPOINT_URL_S3,
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+        's3',
+        calls,
+        (input) =>
+          input.Bucket === h.store.filesBucket
+            ? `FilesBucket.Arn/${String(input.Key ?? '')}`
+            : input.Bucket === h.store.lakeBucket
+              ? `LakeBucket.Arn/${String(input.Key ?? '')}`
+              : `unknown bucket ${String(input.Bucket)}`,
+      );
+      // The first build (every stored day), then a day marked that has no execution (its objects deleted).
+      expect(await h.lake({ clients: { dynamo, s3 } })).toMatchObject({ firstBuild: true, complete: true });
+      await new LakeMarks(h.clients.doc, h.store.stateTable).mark(['2001-01-01']);
+      expect(await h.lake({ clients: { dynamo, s3 } })).toMatchObject({ complete: true });
+      const operations = new Set(calls.map((call) => call.action));
+      expect(operations).toEqual(
+        new Set([
+          'dynamodb:PutItem',
+          'dynamodb:GetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+          's3:GetObject',
+          's3:PutObject',
+          's3:DeleteObject',
+        ]),
+      );
+      const statements = view.statementsOf(synth.stateless.lake.handler.role);
+      expect(unique(calls).filter((call) => !allowed(statements, call))).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('the launch role allows each call of launches, duplicates, dead letters and retries', async () => {
     const h = await createLaunchHarness();
     const calls: Call[] = [];
@@ -191,7 +266,9 @@ describe('IAM grants cover every AWS call the code makes', () => {
           ? 'IdempotencyTable.Arn'
           : table === h.store.executionsTable
             ? 'ExecutionsTable.Arn'
-            : `unknown table ${table}`;
+            : table === h.store.stateTable
+              ? 'StateTable.Arn'
+              : `unknown table ${table}`;
       },
     );
     const sqs = record(

@@ -4,6 +4,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { LakeMarks } from '../../functions/core/store/lake-marks';
 import { LaunchAttemptRepository } from '../../functions/launch/launch-attempt-repository';
 import type { LaunchAttemptStore } from '../../functions/launch/launch-job';
 import {
@@ -82,6 +83,9 @@ describe('launch: exactly once', () => {
     const stored = await h.storedItems();
     expect(stored.map((item) => item.id).sort()).toEqual(launched.map((execution) => execution.id).sort());
     expect(stored.every((item) => item.source === 'launch' && item.jobId === h.job.id)).toBe(true);
+    // Their days are marked for the lake, which rewrites them on its next run.
+    const marked = await new LakeMarks(h.clients.doc, h.store.stateTable).read();
+    expect(Object.keys(marked.marks).sort()).toEqual([...new Set(stored.map((item) => item.day))].sort());
 
     // At-least-once delivery: the same 10 messages (same message ids) again.
     expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [] });

@@ -83,6 +83,22 @@ describe('npm start -- --once', () => {
     expect(summary.executions.new).toBeGreaterThan(100);
     expect(summary.files.copied).toBeGreaterThan(50);
     expect(summary.error).toBeNull();
+    // The lake ran after the sync: SQL over the data directory sees every execution and file (s3rver is
+    // started on the directory for the query, as no stack runs).
+    const counted = await npm([
+      'run',
+      'history',
+      '--',
+      'sql',
+      'SELECT (SELECT count(*) FROM executions) AS executions, (SELECT count(*) FROM files) AS files',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(counted.code, counted.stderr).toBe(0);
+    expect(JSON.parse(counted.stdout)).toEqual([
+      { executions: summary.executions.new, files: summary.files.copied },
+    ]);
 
     const second = await npm([
       'start',

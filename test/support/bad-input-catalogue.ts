@@ -4,7 +4,7 @@
 // test/integration/bad-input.test.ts).
 
 export interface BadInput {
-  area: 'configuration' | 'API response' | 'SQS message' | 'file URL' | 'CLI';
+  area: 'configuration' | 'API response' | 'SQS message' | 'file URL' | 'CLI' | 'SQL' | 'lake';
   input: string;
   outcome: string;
 }
@@ -286,12 +286,34 @@ export const BAD_INPUTS = {
   'cli.history-command': {
     area: 'CLI',
     input: '`npm run history -- frobnicate`',
-    outcome: 'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline, files)`',
+    outcome:
+      'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline, sql, files)`',
   },
   'cli.history-since': {
     area: 'CLI',
     input: '`npm run history -- stats --since soon`',
     outcome: 'exit 2, naming `--since` and the accepted forms',
+  },
+  'sql.syntax': {
+    area: 'SQL',
+    input: '`npm run history -- sql "SELEC 1"`',
+    outcome: 'exit 2: `error: Parser Error: syntax error at or near "SELEC"`',
+  },
+  'sql.write': {
+    area: 'SQL',
+    input: '`DROP VIEW executions`, `INSERT …`, `COPY … TO`, `ATTACH`, `SET`',
+    outcome: 'exit 2: `read-only: only SELECT queries are run here (got DROP)`; nothing is run',
+  },
+  'sql.outside-lake': {
+    area: 'SQL',
+    input: "`SELECT * FROM read_csv('/etc/passwd')`",
+    outcome: '`Permission Error: Cannot access file …`: DuckDB reads only the copy of the lake',
+  },
+  'lake.write-refused': {
+    area: 'lake',
+    input: 'the lake bucket refuses a write (throttling, a missing permission)',
+    outcome:
+      "that day's mark stays: counted in `daysFailed` (metric `LakeDaysFailed`), rewritten by the next run; the sync is not affected",
   },
 } as const satisfies Record<string, BadInput>;
 

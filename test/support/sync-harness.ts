@@ -5,12 +5,15 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
-import { loadSyncConfig, type SyncConfig } from '../../functions/core/config';
+import { loadLakeConfig, loadSyncConfig, type SyncConfig } from '../../functions/core/config';
 import { discoverFiles } from '../../functions/core/executions/file-discovery';
 import { RecordingMetrics } from '../../functions/core/observability';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { type ExecutionItem, ExecutionRepository } from '../../functions/core/store/execution-repository';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
+import { createLakeHandler } from '../../functions/lake/lake-handler';
+import type { LakeSummary } from '../../functions/lake/lake-summary';
+import type { LakeDeps } from '../../functions/lake/run-lake';
 import type { SyncDeps } from '../../functions/sync/run-sync';
 import { createSyncHandler, type SyncClients } from '../../functions/sync/sync-handler';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
@@ -31,7 +34,10 @@ export interface SyncHarness {
   /** Every log line of every run (DEBUG and up). */
   logs: CapturedLine[];
   metrics: RecordingMetrics;
-  /** S3 keys in the order uploads of them started (PutObject or multipart): a key twice is a duplicate. */
+  /**
+   * Files-bucket keys in the order uploads of them started (PutObject or multipart): a key twice is a
+   * duplicate. (The lake bucket's objects are rewritten on purpose and not counted.)
+   */
   uploads: string[];
   /**
    * SDK-level faults for DynamoDB and S3 calls: with probability `rate`, a call fails before it is sent,
@@ -49,6 +55,15 @@ export interface SyncHarness {
     /** The invocation's event (default `{}`, as the schedule sends). */
     event?: Record<string, unknown>;
   }): Promise<SyncSummary>;
+  /**
+   * One lake run through the lake function's handler, on the harness clock (marks settle at once: the clock
+   * does not move inside a run). `deps` replaces use-case dependencies (a bucket that fails mid-run).
+   */
+  lake(overrides?: {
+    deps?: Partial<LakeDeps>;
+    remainingTimeMs?: () => number;
+    clients?: Partial<SyncClients>;
+  }): Promise<LakeSummary>;
   storedItems(): Promise<ExecutionItem[]>;
   close(): Promise<void>;
 }
@@ -73,6 +88,7 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
   const store = await createTestStore(clients, 'sync');
   const logger = new CapturingLogger();
   const metrics = new RecordingMetrics({ namespace: 'Test', serviceName: 'sync' });
+  const lakeMetrics = new RecordingMetrics({ namespace: 'Test', serviceName: 'lake' });
   const baseConfig: SyncConfig = {
     ...loadSyncConfig({
       ...storeEnvironment(store),
@@ -117,8 +133,9 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
   clients.s3.middlewareStack.add(
     (next, context) => async (args) => {
       if (
-        context.commandName === 'PutObjectCommand' ||
-        context.commandName === 'CreateMultipartUploadCommand'
+        (context.commandName === 'PutObjectCommand' ||
+          context.commandName === 'CreateMultipartUploadCommand') &&
+        (args.input as { Bucket?: string }).Bucket === store.filesBucket
       ) {
         uploads.push(String((args.input as { Key?: string }).Key));
       }
@@ -156,6 +173,21 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
         overrides: { remainingTimeMs: () => 900_000, sleep: async () => {}, ...overrides.deps },
       });
       return handler(overrides.event ?? {}, lambdaContext('sync', 900_000));
+    },
+    lake: (overrides = {}) => {
+      const handler = createLakeHandler({
+        config: loadLakeConfig(storeEnvironment(store)),
+        clients: { ...clients, ...overrides.clients },
+        logger,
+        metrics: lakeMetrics,
+        now: () => clock.now(),
+        options: { settleMs: 0 },
+        overrides: {
+          ...(overrides.remainingTimeMs ? { remainingTimeMs: overrides.remainingTimeMs } : {}),
+          ...overrides.deps,
+        },
+      });
+      return handler({}, lambdaContext('lake', 900_000));
     },
     storedItems: async () => {
       const items: ExecutionItem[] = [];

@@ -1,11 +1,14 @@
 // One test per row of the bad-input catalogue (configuration, API responses, SQS messages, URL policy);
 // the file-download and command-line rows run against real servers in test/integration/bad-input.test.ts.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue } from '../../functions/core/api-key';
 import { loadSyncConfig } from '../../functions/core/config';
+import { toExecutionFields } from '../../functions/core/executions/execution-record';
 import { assertAllowedUrl } from '../../functions/core/files/url-policy';
 import type { AppLogger } from '../../functions/core/observability';
 import {
@@ -16,10 +19,12 @@ import {
 } from '../../functions/core/product-live/product-live.errors';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
+import { runLake } from '../../functions/lake/run-lake';
 import { parseLaunchMessage } from '../../functions/launch/launch-message.schema';
 import { classifyLaunchFailure } from '../../functions/launch/process-launch-batch';
 import { runSync } from '../../functions/sync/run-sync';
 import { loadInfraConfig } from '../../infra/config';
+import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
 import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
 import { BAD_INPUTS, type BadInputId, badInput, readmeRow } from '../support/bad-input-catalogue';
@@ -528,3 +533,89 @@ describe('bad input: file URL policy', () => {
 
 // Keep the auth error type referenced: a 401 must be this class (asserted by name in the summary above).
 void ProductLiveAuthError;
+
+describe('bad input: SQL and the lake', () => {
+  const withEmptyLake = async (sql: string) => {
+    const directory = await mkdtemp(join(tmpdir(), 'plsync-bad-sql-'));
+    const lake = await DuckDbLake.open(directory);
+    try {
+      return await lake.query(sql).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+    } finally {
+      lake.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  };
+
+  it(badInput('sql.syntax'), async () => {
+    expect((await withEmptyLake('SELEC 1'))?.message).toBe('Parser Error: syntax error at or near "SELEC"');
+  });
+
+  it(badInput('sql.write'), async () => {
+    for (const [sql, keyword] of [
+      ['DROP VIEW executions', 'DROP'],
+      ['INSERT INTO executions SELECT * FROM executions', 'INSERT'],
+      ["COPY executions TO 'out.csv'", 'COPY'],
+      ["ATTACH 'other.db'", 'ATTACH'],
+      ['SET enable_external_access = true', 'SET'],
+    ] as const) {
+      expect((await withEmptyLake(sql))?.message, sql).toBe(
+        `read-only: only SELECT queries are run here (got ${keyword})`,
+      );
+    }
+  });
+
+  it(badInput('sql.outside-lake'), async () => {
+    expect((await withEmptyLake("SELECT * FROM read_csv('/etc/passwd')"))?.message).toMatch(
+      /^Permission Error: Cannot access file "\/etc\/passwd"/,
+    );
+  });
+
+  it(badInput('lake.write-refused'), async () => {
+    const marks: Record<string, string> = { '2024-06-01': '0:a' };
+    const summary = await runLake(
+      {
+        marks: {
+          read: async () => ({ marks: { ...marks }, initializedAt: '2024-06-01T00:00:00.000Z' }),
+          clear: async (day) => delete marks[day],
+          mark: async () => {},
+          setInitialized: async () => {},
+        },
+        source: {
+          async *executionsOfDay() {
+            yield {
+              ...toExecutionFields(withoutFiles({ createdAt: '2024-06-01T08:00:00.000Z' })),
+              files: [],
+              firstSyncedAt: '2024-06-01T08:00:00.000Z',
+              syncedAt: '2024-06-01T08:00:00.000Z',
+              source: 'sync' as const,
+            };
+          },
+          apiObject: async () => ({}),
+          createdAtRange: async () => undefined,
+        },
+        objects: {
+          put: async () => {
+            throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+          },
+          delete: async () => {},
+        },
+        lease: { acquireLease: async () => true, releaseLease: async () => {} },
+        now: () => T0,
+        remainingTimeMs: () => 900_000,
+        logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      },
+      { runId: 'r', timeMarginMs: 1_000, leaseMs: 60_000, settleMs: 0 },
+    );
+    expect(summary).toMatchObject({
+      daysFailed: 1,
+      daysWritten: 0,
+      daysLeft: 1,
+      complete: false,
+      error: null,
+    });
+    expect(marks).toEqual({ '2024-06-01': '0:a' });
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadLaunchConfig, loadSyncConfig } from '../../functions/core/config';
+import { ConfigError, loadLakeConfig, loadLaunchConfig, loadSyncConfig } from '../../functions/core/config';
 
 const syncEnv = {
   EXECUTIONS_TABLE_NAME: 'executions',
@@ -91,17 +91,45 @@ describe('sync configuration', () => {
 });
 
 describe('launch configuration', () => {
-  it('needs its queue, dead-letter queue and idempotency table, and defaults to 10 requests a minute', () => {
+  it('needs its queue, dead-letter queue, idempotency and state tables, and defaults to 10 requests a minute', () => {
     expect(() => loadLaunchConfig({ EXECUTIONS_TABLE_NAME: 'e', PRODUCT_LIVE_API_KEY: 'k' })).toThrow(
-      /IDEMPOTENCY_TABLE_NAME: is required.*LAUNCH_QUEUE_URL: is required.*LAUNCH_DLQ_URL: is required/,
+      /STATE_TABLE_NAME: is required.*IDEMPOTENCY_TABLE_NAME: is required.*LAUNCH_QUEUE_URL: is required.*LAUNCH_DLQ_URL: is required/,
     );
     const config = loadLaunchConfig({
       EXECUTIONS_TABLE_NAME: 'e',
+      STATE_TABLE_NAME: 's',
       PRODUCT_LIVE_API_KEY: 'k',
       IDEMPOTENCY_TABLE_NAME: 'i',
       LAUNCH_QUEUE_URL: 'q',
       LAUNCH_DLQ_URL: 'd',
     });
     expect(config.requestsPerMinute).toBe(10);
+    expect(config.stateTableName).toBe('s');
+  });
+});
+
+describe('lake configuration', () => {
+  it('needs its tables and buckets, and defaults to a 30-second margin', () => {
+    expect(() => loadLakeConfig({})).toThrow(
+      /EXECUTIONS_TABLE_NAME: is required.*STATE_TABLE_NAME: is required.*FILES_BUCKET_NAME: is required.*LAKE_BUCKET_NAME: is required/,
+    );
+    const env = {
+      EXECUTIONS_TABLE_NAME: 'e',
+      STATE_TABLE_NAME: 's',
+      FILES_BUCKET_NAME: 'f',
+      LAKE_BUCKET_NAME: 'l',
+    };
+    const config = loadLakeConfig(env);
+    expect(config).toEqual({
+      executionsTableName: 'e',
+      stateTableName: 's',
+      filesBucketName: 'f',
+      lakeBucketName: 'l',
+      timeMarginMs: 30_000,
+      s3ForcePathStyle: false,
+    });
+    expect(() => loadLakeConfig({ ...env, LAKE_TIME_MARGIN_SECONDS: 'soon' })).toThrow(
+      'LAKE_TIME_MARGIN_SECONDS: expected an integer from 0 to 900, got "soon"',
+    );
   });
 });

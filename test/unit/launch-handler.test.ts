@@ -29,6 +29,7 @@ const config = loadLaunchConfig({
   PRODUCT_LIVE_API_URL: 'https://api.product-live.com',
   PRODUCT_LIVE_API_KEY: 'test-key',
   EXECUTIONS_TABLE_NAME: EXECUTIONS_TABLE,
+  STATE_TABLE_NAME: 'state',
   IDEMPOTENCY_TABLE_NAME: IDEMPOTENCY_TABLE,
   LAUNCH_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/launch',
   LAUNCH_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/launch-dlq',

@@ -1,0 +1,241 @@
+// `npm run history -- sql` as users run it: a subprocess over the lake of a synced emulator account (its bucket in
+// the suite's s3rver, copied locally and read by DuckDB). Every named query gives the figures of the history
+// command that answers the same question from DynamoDB; output formats; bad SQL and bad flags exit 2.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HistoryStats } from '../../functions/core/history/execution-stats';
+import { isFailureStatus } from '../../functions/core/history/execution-stats';
+import type { CopyNotDone, ExecutionList } from '../../functions/core/history/history-queries';
+import type { Timeline } from '../../functions/core/history/timeline';
+import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
+import { ManualClock } from '../../local/emulator';
+import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+let harness: SyncHarness;
+let baseEnv: Record<string, string | undefined>;
+let cacheDir: string;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function history(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX, 'local/cli/history.ts', ...args], {
+      cwd: ROOT,
+      env: baseEnv as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `history sql` over the harness's lake bucket, caching the copy in this test's directory. */
+async function sql(args: string[]): Promise<CliResult> {
+  return history(['sql', ...args, '--bucket', harness.store.lakeBucket, '--data-dir', cacheDir]);
+}
+
+async function sqlJson<T = Record<string, unknown>>(args: string[]): Promise<T[]> {
+  const result = await sql([...args, '--json']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as T[];
+}
+
+async function historyJson<T>(args: string[]): Promise<T> {
+  const result = await history([...args, '--json', '--table', harness.store.executionsTable]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+beforeAll(async () => {
+  // Demo history of the last 14 days in real time, so that "the last 7 days" means the same to DuckDB and to
+  // the history CLI; a job whose output points at a file that is gone, and one with a flaky file.
+  harness = await createSyncHarness({
+    emulator: { clock: new ManualClock(Date.now()), demo: { seed: 91, executions: 160, days: 14 } },
+  });
+  const h = harness;
+  const job = h.emulator.addJob({ title: '=SUM(1) Export price', kind: 'no-files' });
+  const execution = h.emulator.createExecution(job.id, {}, { runTimeMs: 1_000, outcome: 'COMPLETED' });
+  h.emulator.setExecutionOutput(execution.id, {
+    gone: {
+      url: `${h.emulator.url}/data-factory/2629/download/${'3'.repeat(64)}/gone.csv`,
+      filename: 'gone.csv',
+    },
+  });
+  h.clock.advance(5_000);
+  expect((await h.sync({ config: { pageSize: 1000 } })).error).toBeNull();
+  expect(await h.lake()).toMatchObject({ complete: true });
+  const {
+    EXECUTIONS_TABLE_NAME: _t,
+    FILES_BUCKET_NAME: _f,
+    LAKE_BUCKET_NAME: _l,
+    AWS_PROFILE: _p,
+    ...rest
+  } = process.env;
+  baseEnv = { ...rest, ...harness.clients.env };
+  cacheDir = await mkdtemp(join(tmpdir(), 'history-sql-'));
+}, 120_000);
+
+afterAll(async () => {
+  await harness?.close();
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+describe("named queries give the history commands' figures", () => {
+  it('job-stats equals `history stats --since all`', async () => {
+    const rows = await sqlJson(['--query', 'job-stats']);
+    const stats = await historyJson<HistoryStats>(['stats', '--since', 'all']);
+    expect(rows.map((row) => row.job_id)).toEqual(stats.jobs.map((job) => job.jobId));
+    for (const job of stats.jobs) {
+      const row = rows.find((candidate) => candidate.job_id === job.jobId);
+      expect(row, job.jobId ?? '').toMatchObject({
+        title: job.title,
+        runs: job.runs,
+        pending: job.byStatus.PENDING,
+        running: job.byStatus.RUNNING,
+        completed: job.byStatus.COMPLETED,
+        user_error: job.byStatus.USER_ERROR,
+        failed: job.byStatus.FAILED,
+        terminated: job.byStatus.TERMINATED,
+        timedout: job.byStatus.TIMEDOUT,
+        ended: job.ended,
+        p50_ms: job.durationMs.p50,
+        p95_ms: job.durationMs.p95,
+        max_ms: job.durationMs.max,
+        last_run_at: job.lastRunAt,
+        last_failure_at: job.lastFailureAt,
+      });
+      if (job.successRate === null) expect(row?.success_rate).toBeNull();
+      else expect(row?.success_rate).toBeCloseTo(job.successRate, 12);
+    }
+  });
+
+  it('runs-per-day equals the days of `history timeline --since all` that had runs', async () => {
+    const rows = await sqlJson(['--query', 'runs-per-day']);
+    const timeline = await historyJson<Timeline>(['timeline', '--since', 'all']);
+    expect(rows).toEqual(
+      timeline.buckets
+        .filter((bucket) => bucket.runs > 0)
+        .map((bucket) => ({ day: bucket.start.slice(0, 10), runs: bucket.runs, failures: bucket.failures })),
+    );
+    expect(rows.length).toBeGreaterThan(10);
+  });
+
+  it('failures-7d equals the failed runs of `history list --since 7d`', async () => {
+    const rows = await sqlJson(['--query', 'failures-7d']);
+    const list = await historyJson<ExecutionList>(['list', '--since', '7d', '--limit', '0']);
+    const failures = list.executions.filter((execution) => isFailureStatus(execution.status));
+    expect(rows.map((row) => row.id)).toEqual(failures.map((execution) => execution.id));
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('copies-not-done equals `history files`', async () => {
+    const rows = await sqlJson(['--query', 'copies-not-done']);
+    const { copies } = await historyJson<{ copies: CopyNotDone[] }>(['files']);
+    expect(rows.map((row) => [row.execution_id, row.path, row.status, row.attempts, row.last_error])).toEqual(
+      copies.map((copy) => [copy.executionId, copy.path, copy.status, copy.attempts, copy.lastError]),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+  });
+});
+
+describe('history sql output', () => {
+  it('--json prints an array of row objects, with ISO instants and numbers', async () => {
+    const rows = await sqlJson([
+      'SELECT status, count(*) AS runs, min(created_at) AS first FROM executions GROUP BY status ORDER BY status',
+    ]);
+    expect(rows.length).toBeGreaterThan(3);
+    for (const row of rows) {
+      expect(typeof row.runs).toBe('number');
+      expect(row.first).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    }
+    const total = rows.reduce((sum, row) => sum + (row.runs as number), 0);
+    expect(total).toBe((await harness.storedItems()).length);
+  });
+
+  it('--csv prints a header and one line per row, spreadsheet formulas escaped', async () => {
+    const result = await sql([
+      "SELECT title, count(*) AS runs FROM executions WHERE title LIKE '%Export price' GROUP BY title",
+      '--csv',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe("title,runs\n'=SUM(1) Export price,1\n");
+  });
+
+  it('prints a table with a row count by default', async () => {
+    const result = await sql(['SELECT day, count(*) AS runs FROM files GROUP BY day ORDER BY day LIMIT 2']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^day\s+runs\n/);
+    expect(result.stdout.trim()).toMatch(/\n\n(1|2) rows?$/);
+  });
+
+  it('--queries lists every named query with its SQL', async () => {
+    const result = await history(['sql', '--queries']);
+    expect(result.code).toBe(0);
+    for (const query of NAMED_QUERIES) expect(result.stdout).toContain(`${query.name}: ${query.description}`);
+  });
+});
+
+describe('history sql refuses', () => {
+  it.each([
+    [['SELEC 1'], 'error: Parser Error: syntax error at or near "SELEC"'],
+    [['DROP VIEW executions'], 'error: read-only: only SELECT queries are run here (got DROP)'],
+    [['INSERT INTO executions SELECT * FROM executions'], 'error: read-only'],
+    [['SELECT missing FROM executions'], 'error: Binder Error: Referenced column "missing" not found'],
+  ])('%j: exit 2, one line', async (args, message) => {
+    const result = await sql(args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(message);
+  });
+
+  it.each([
+    [
+      ['sql', '--query', 'nope'],
+      'unknown query "nope" (expected job-stats, failures-7d, runs-per-day, copies-not-done)',
+    ],
+    [['sql'], 'give one of: the SQL in quotes, --query NAME, or --queries'],
+    [['sql', 'SELECT 1', '--query', 'job-stats'], 'give one of'],
+    [['sql', 'SELECT 1', '--engine', 'athena'], '--engine athena needs --workgroup NAME'],
+    [['sql', 'SELECT 1', '--engine', 'spark'], '--engine must be duckdb or athena'],
+    [['sql', 'SELECT 1', '--table', 'x'], 'sql does not take --table'],
+  ])('%j: exit 2 with the usage', async (args, message) => {
+    const result = await history(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain('Usage: npm run history -- sql');
+  });
+
+  it('names the missing local lake and what to do', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'history-sql-empty-'));
+    try {
+      const result = await history(['sql', 'SELECT 1', '--data-dir', empty]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `error: no local lake in ${empty}: run \`npm start -- --once\` first to sync into it, or pass --bucket NAME to read a deployed lake`,
+      );
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
