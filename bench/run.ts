@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   launch: () => import('./launch.bench'),
   bundle: () => import('./bundle.bench'),
   audit: () => import('./audit.bench'),
+  analytics: () => import('./analytics.bench'),
 };
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]

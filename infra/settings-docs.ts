@@ -17,7 +17,7 @@ export function renderEnvironmentTable(): string {
   const rows = (Object.entries(ENV_VARIABLES) as Array<[string, EnvVariable<unknown>]>).map(
     ([name, variable]) => {
       const functions: readonly FunctionName[] = variable.functions;
-      const where = functions.length === 2 ? 'both' : functions.join(', ');
+      const where = functions.join(', ');
       const defaultText =
         variable.defaultNote ??
         (variable.defaultValue !== undefined

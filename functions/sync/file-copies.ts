@@ -2,7 +2,7 @@
 // execution store (each execution's copy records). A transient failure is retried in place, then deferred
 // to a later run with a doubling delay; a copy fails for good only for a permanent reason or once it is past
 // Product-Live's 90-day retention (docs/sync.md "Files").
-import Bottleneck from 'bottleneck';
+import Bottleneck from 'bottleneck/light';
 import { settleAll } from '../core/concurrency';
 import { describeError } from '../core/errors';
 import type { FileCopy } from '../core/executions/execution-record';

@@ -1,7 +1,7 @@
 // Layer flow: sync handler -> runSync (use case) -> Product-Live client, execution and sync-state
 // repositories, the files phase (file-copies.ts). Dependencies are passed in; nothing here reads the
 // environment. The algorithm and its reasons: docs/sync.md.
-import Bottleneck from 'bottleneck';
+import Bottleneck from 'bottleneck/light';
 import { settleAll } from '../core/concurrency';
 import { MAX_INLINE_RAW_BYTES } from '../core/defaults';
 import { describeError } from '../core/errors';

@@ -1,7 +1,7 @@
 // The Product-Live limit is "N requests per minute per account". This budget guarantees that at most
 // `limit` requests start in any sliding window of `windowMs`, without spacing requests out: the first
 // `limit` requests start at once, and a caller waits only when the window is full.
-import Bottleneck from 'bottleneck';
+import Bottleneck from 'bottleneck/light';
 import { sleep } from './sleep';
 
 export interface RateBudgetOptions {

@@ -15,57 +15,42 @@ const FAILED = quoted([...TERMINAL_STATUSES].filter((status) => status !== 'COMP
 
 /** The count of each status, as `history stats` shows them (every documented status). */
 const STATUS_COUNTS = ['PENDING', 'RUNNING', 'COMPLETED', 'USER_ERROR', 'FAILED', 'TERMINATED', 'TIMEDOUT']
-  .map((status) => `  sum(CASE WHEN r.status = '${status}' THEN 1 ELSE 0 END) AS ${status.toLowerCase()},`)
+  .map((status) => `  sum(CASE WHEN status = '${status}' THEN 1 ELSE 0 END) AS ${status.toLowerCase()},`)
   .join('\n');
 
 /** Nearest rank: the value at rank ceil(p/100 × n) of the ascending durations (as `history stats`). */
 const rankOf = (percent: number) =>
-  `greatest(1, CAST(ceil(CAST(d.n * ${percent} AS DOUBLE) / 100) AS BIGINT))`;
+  `greatest(1, CAST(ceil(CAST(n * ${percent} AS DOUBLE) / 100) AS BIGINT))`;
 
 const JOB_STATS = `-- Per job, over all time: the figures of \`npm run history -- stats --since all\`.
+-- One scan: each run with its duration when it ended (measured), ranked per job for the percentiles.
 WITH runs AS (
-  SELECT job_id, title, status, created_at, duration_ms,
-         CASE WHEN status IN (${ENDED}) THEN 1 ELSE 0 END AS ended
+  SELECT job_id, title, status, created_at,
+         CASE WHEN status IN (${ENDED}) THEN 1 ELSE 0 END AS ended,
+         CASE WHEN status IN (${ENDED}) THEN duration_ms END AS measured
   FROM executions
 ),
-durations AS (
-  SELECT job_id, duration_ms,
-         row_number() OVER (PARTITION BY job_id ORDER BY duration_ms) AS rank,
-         count(*) OVER (PARTITION BY job_id) AS n
+ranked AS (
+  SELECT job_id, title, status, created_at, ended, measured,
+         row_number() OVER (PARTITION BY job_id ORDER BY measured) AS rank,
+         count(measured) OVER (PARTITION BY job_id) AS n
   FROM runs
-  WHERE ended = 1 AND duration_ms IS NOT NULL
-),
-percentiles AS (
-  SELECT d.job_id,
-         max(CASE WHEN d.rank = ${rankOf(50)} THEN d.duration_ms END) AS p50_ms,
-         max(CASE WHEN d.rank = ${rankOf(95)} THEN d.duration_ms END) AS p95_ms,
-         max(d.duration_ms) AS max_ms
-  FROM durations d
-  GROUP BY d.job_id
-),
-titles AS (
-  SELECT job_id, max_by(title, created_at) AS title
-  FROM runs
-  WHERE title IS NOT NULL
-  GROUP BY job_id
 )
 SELECT
-  r.job_id,
-  t.title,
+  job_id,
+  max_by(title, CASE WHEN title IS NOT NULL THEN created_at END) AS title,
   count(*) AS runs,
 ${STATUS_COUNTS}
-  sum(r.ended) AS ended,
-  CAST(sum(CASE WHEN r.status = 'COMPLETED' THEN 1 ELSE 0 END) AS DOUBLE) / nullif(sum(r.ended), 0) AS success_rate,
-  p.p50_ms,
-  p.p95_ms,
-  p.max_ms,
-  max(r.created_at) AS last_run_at,
-  max(CASE WHEN r.status IN (${FAILED}) THEN r.created_at END) AS last_failure_at
-FROM runs r
-LEFT JOIN percentiles p ON p.job_id = r.job_id
-LEFT JOIN titles t ON t.job_id = r.job_id
-GROUP BY r.job_id, t.title, p.p50_ms, p.p95_ms, p.max_ms
-ORDER BY runs DESC, t.title, r.job_id`;
+  sum(ended) AS ended,
+  CAST(sum(CASE WHEN status = 'COMPLETED' THEN 1 ELSE 0 END) AS DOUBLE) / nullif(sum(ended), 0) AS success_rate,
+  max(CASE WHEN measured IS NOT NULL AND rank = ${rankOf(50)} THEN measured END) AS p50_ms,
+  max(CASE WHEN measured IS NOT NULL AND rank = ${rankOf(95)} THEN measured END) AS p95_ms,
+  max(measured) AS max_ms,
+  max(created_at) AS last_run_at,
+  max(CASE WHEN status IN (${FAILED}) THEN created_at END) AS last_failure_at
+FROM ranked
+GROUP BY job_id
+ORDER BY runs DESC, title, job_id`;
 
 const FAILURES_7D = `-- The runs that ended in a status other than COMPLETED in the last 7 days, newest first.
 SELECT id, job_id, title, status, created_at, ended_at, duration_ms, output
