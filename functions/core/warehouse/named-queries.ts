@@ -19,8 +19,7 @@ const STATUS_COUNTS = ['PENDING', 'RUNNING', 'COMPLETED', 'USER_ERROR', 'FAILED'
   .join('\n');
 
 /** Nearest rank: the value at rank ceil(p/100 × n) of the ascending durations (as `history stats`). */
-const rankOf = (percent: number) =>
-  `greatest(1, CAST(ceil(CAST(n * ${percent} AS DOUBLE) / 100) AS BIGINT))`;
+const rankOf = (percent: number) => `greatest(1, CAST(ceil(CAST(n * ${percent} AS DOUBLE) / 100) AS BIGINT))`;
 
 const JOB_STATS = `-- Per job, over all time: the figures of \`npm run history -- stats --since all\`.
 -- One scan: each run with its duration when it ended (measured), ranked per job for the percentiles.
