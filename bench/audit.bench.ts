@@ -165,8 +165,8 @@ export const benchmark: Benchmark = {
             "each, page size 1) and the store's per month (DynamoDB COUNT queries, never a Scan): a history of N " +
             'calendar months costs N + 1 requests when nothing is missing.',
           'A month whose counts differ is re-read with `createdAt >= start AND createdAt < end` (`lower`, when ' +
-            'the API accepts it): one page of 1,000 per month here, so the late audit costs the counts plus one ' +
-            'request per month that holds a late execution.',
+            'the API accepts it), page by page: the late audit costs the counts plus the pages of each month ' +
+            'that holds a late execution (two pages of 1,000 for a full month here, one for the current one).',
           'Run times include the sync run around the audit (one `or` request for the window); the quiet run ' +
             'shows that part alone.',
         ],

@@ -1,16 +1,19 @@
 // The convergence suite (invariants 1–4, 6): a large emulated account, executions starting and ending
 // between runs, API faults at 10–30 %, DynamoDB and S3 faults at the SDK level, runs killed at random
-// points; then clean runs until one finds nothing to do, and the store must equal the API exactly.
+// points; then clean runs until one finds nothing to do, and the store must equal the API exactly, and the
+// lake (run after every sync, under the same faults) the store.
 // Seeded: a failure prints its seed; CONVERGENCE_SEED=<n> replays it. SOAK=1 runs a longer variant.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { discoverFiles } from '../../functions/core/executions/file-discovery';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { LAKE_MARK_REUSE_MS, LakeMarks } from '../../functions/core/store/lake-marks';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { type Emulator, ManualClock } from '../../local/emulator';
 import { createSeededRandom, type SeededRandom } from '../../local/emulator/seeded-random';
+import { expectLakeToEqualStore } from '../support/lake-check';
 import { createSyncHarness, expectStoreToEqualEmulator } from '../support/sync-harness';
 
 const soak = process.env.SOAK === '1';
@@ -51,7 +54,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
     }
     const context = `seed ${seed} (replay with CONVERGENCE_SEED=${seed})`;
     const summaries: SyncSummary[] = [];
-    const figures = { killed: 0, apiFaults: 0, runs: 0, leasesLeft: 0 };
+    const figures = { killed: 0, apiFaults: 0, runs: 0, leasesLeft: 0, lakeFailures: 0 };
     try {
       for (let run = 0; run < settings.chaosRuns; run++) {
         const rate = 0.1 + random.next() * 0.2;
@@ -87,6 +90,13 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
         if (process.env.CONVERGENCE_TRACE)
           console.info(new Date().toISOString(), 'chaos', run, JSON.stringify(summary));
         expectWellFormedSummary(summary, context);
+        // The lake runs after each sync, under the same SDK faults: it may fail, never throw, and its marks stay.
+        harness.sdkFaults.rate = 0.01;
+        const lake = await harness.lake();
+        harness.sdkFaults.rate = 0;
+        figures.lakeFailures += lake.daysFailed + (lake.error ? 1 : 0);
+        expect(lake.skipped, context).toBe(false);
+        expect(lake.complete || lake.daysFailed > 0 || lake.error !== null, context).toBe(true);
         // The account moves on: time passes, runs end, new ones start.
         harness.clock.advance(random.int(1, 30) * 60_000);
         for (let i = random.int(0, 40); i > 0; i--) account.run();
@@ -115,6 +125,9 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
       }
       expect(clean, `${context}: no clean run within ${settings.maxCleanRuns} runs`).toBe(true);
       await expectStoreToEqualEmulator(harness);
+      // The lake, rewritten from the marks every run left (killed ones included), equals the store.
+      expect(await harness.lake(), context).toMatchObject({ complete: true, error: null });
+      await expectLakeToEqualStore(harness, context);
       expect(new Set(harness.uploads).size, `${context}: duplicate S3 uploads`).toBe(harness.uploads.length);
       const truth = harness.emulator.executions();
       if (process.env.CONVERGENCE_TRACE) console.info('executions', truth.length);
@@ -139,7 +152,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
       expect(recovered, `${context}: executions the audit recovered`).toBeGreaterThan(0);
       console.info(
         `convergence ${context}: ${figures.runs} runs (${figures.killed} killed, ${figures.leasesLeft} left their lease after a fault), ${figures.apiFaults} API faults, ` +
-          `${harness.sdkFaults.injected} SDK faults, ${truth.length} executions (${recovered} recovered by audits) ` +
+          `${harness.sdkFaults.injected} SDK faults (${figures.lakeFailures} lake days failed and retried), ${truth.length} executions (${recovered} recovered by audits) ` +
           `and ${files} files verified, nothing lost`,
       );
     } finally {
@@ -186,7 +199,13 @@ function killing(harness: Awaited<ReturnType<typeof createSyncHarness>>, afterCa
   const tick = () => {
     if (++calls >= afterCalls) throw new KilledError(`killed after ${afterCalls} store calls`);
   };
-  const executions = new ExecutionRepository(harness.clients.doc, harness.store.executionsTable);
+  // Wired as the sync handler wires it: every write marks its day for the lake first.
+  const executions = new ExecutionRepository(harness.clients.doc, harness.store.executionsTable, {
+    marks: new LakeMarks(harness.clients.doc, harness.store.stateTable, {
+      now: () => harness.clock.now(),
+      reuseMs: LAKE_MARK_REUSE_MS,
+    }),
+  });
   const state = new SyncStateRepository(harness.clients.doc, harness.store.stateTable);
   const wrap = <T extends object>(target: T, passThrough: string[] = []): T =>
     new Proxy(target, {
