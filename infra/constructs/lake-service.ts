@@ -1,12 +1,11 @@
 // Layer flow: EventBridge Scheduler (rate) -> lake function (functions/lake/handler.ts) -> the executions and
 // state tables, the files bucket (execution JSON too large for DynamoDB), the lake bucket. This construct wires
 // the schedule, the function, its environment and exactly the permissions the lake code uses.
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
 import { EVERY_EXECUTION_PARTITIONS, EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
@@ -14,6 +13,7 @@ import { LAKE_KEY_PREFIX } from '../../functions/core/warehouse/lake-tables';
 import { functionEnvironment, type InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import { ProjectFunction } from './project-function';
+import { scheduledInvoke } from './scheduled-invoke';
 
 /**
  * The indexes the lake queries: byMonth (the executions of a day), and the partitions that give the oldest and
@@ -106,27 +106,12 @@ export class LakeService extends Construct {
         `under ${LAKE_KEY_PREFIX}; the keys are not known in advance, and each wildcard is limited to its prefix.`,
     );
 
-    this.schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-      description: 'Lets EventBridge Scheduler invoke the Product-Live lake function',
-    });
-    acknowledgeWildcardResources(
-      this.schedulerRole,
-      [`${fn.functionArn}:*`],
-      "The CDK's LambdaInvoke target grants lambda:InvokeFunction on the function and its qualified ARNs " +
-        '(versions and aliases, ":*"); the wildcard reaches no other function.',
-    );
-    this.schedule = new Schedule(this, 'Schedule', {
+    const scheduled = scheduledInvoke(this, fn, {
+      rate: config.lakeSchedule,
+      what: 'Product-Live lake function',
       description: `Rewrites the Product-Live lake's changed days every ${config.lakeSchedule.toHumanString()}`,
-      schedule: ScheduleExpression.rate(config.lakeSchedule),
-      target: new LambdaInvoke(fn, {
-        role: this.schedulerRole,
-        input: ScheduleTargetInput.fromObject({}),
-        retryAttempts: 0,
-        maxEventAge: Duration.minutes(1),
-      }),
     });
+    this.schedule = scheduled.schedule;
+    this.schedulerRole = scheduled.role;
   }
 }

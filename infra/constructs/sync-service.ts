@@ -1,12 +1,11 @@
 // Layer flow: EventBridge Scheduler (rate) -> sync function (functions/sync/handler.ts) -> Product-Live API,
 // the executions and state tables, the files bucket. This construct wires the schedule, the function, its
 // environment and exactly the permissions the sync code uses.
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
 import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
@@ -14,6 +13,7 @@ import { functionEnvironment, type InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
 import { ProjectFunction } from './project-function';
+import { scheduledInvoke } from './scheduled-invoke';
 /**
  * The indexes the sync queries: the open executions, the executions with file copies due or failed, byStatus
  * (with byOpen: the oldest stored execution, and COUNTs that prove complete a window paged over several
@@ -127,28 +127,12 @@ export class SyncService extends Construct {
     );
     apiKey.grantRead(role);
 
-    // The scheduler's own role (rather than the CDK's shared one) so that its one acknowledgment sits on it.
-    this.schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-      description: 'Lets EventBridge Scheduler invoke the Product-Live sync function',
-    });
-    acknowledgeWildcardResources(
-      this.schedulerRole,
-      [`${fn.functionArn}:*`],
-      "The CDK's LambdaInvoke target grants lambda:InvokeFunction on the function and its qualified ARNs " +
-        '(versions and aliases, ":*"); the wildcard reaches no other function.',
-    );
-    this.schedule = new Schedule(this, 'Schedule', {
+    const scheduled = scheduledInvoke(this, fn, {
+      rate: config.syncSchedule,
+      what: 'Product-Live sync function',
       description: `Runs the Product-Live sync every ${config.syncSchedule.toHumanString()}`,
-      schedule: ScheduleExpression.rate(config.syncSchedule),
-      target: new LambdaInvoke(fn, {
-        role: this.schedulerRole,
-        input: ScheduleTargetInput.fromObject({}),
-        retryAttempts: 0,
-        maxEventAge: Duration.minutes(1),
-      }),
     });
+    this.schedule = scheduled.schedule;
+    this.schedulerRole = scheduled.role;
   }
 }

@@ -1,11 +1,10 @@
 // `npm run history` as users run it: a subprocess (tsx local/cli/history.ts) against the suite's DynamoDB
 // Local and s3rver, after a sync of the emulator's demo data. Output formats, exit codes, bad flags, and
 // the three places the data can live: a table (--table), the running local stack, a local data directory.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
@@ -19,17 +18,9 @@ import { EXECUTIONS_TABLE } from '../../functions/core/store/table-definitions';
 import { startLocalAwsServers } from '../../local/aws/local-aws-servers';
 import { LOCAL_TABLE_NAMES, type LocalStackState } from '../../local/stack/local-stack-settings';
 import { aJobExecution } from '../builders/job-execution.builder';
+import { type CliResult, runHistoryCli } from '../support/history-cli';
 import { createTestStore, localAwsClients, storeOffloadedExecution } from '../support/local-aws';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let harness: SyncHarness;
 let truth: JobExecution[];
@@ -39,23 +30,7 @@ const temporary: string[] = [];
 
 /** Runs the CLI to its end with the suite's AWS settings (and no table from the caller's environment). */
 function history(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, 'local/cli/history.ts', ...args], {
-      cwd: ROOT,
-      env: { ...baseEnv, ...env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runHistoryCli(args, { ...baseEnv, ...env });
 }
 
 const onTable = () => ['--table', harness.store.executionsTable];

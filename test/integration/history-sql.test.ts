@@ -1,11 +1,9 @@
 // `npm run history -- sql` as users run it: a subprocess over the lake of a synced emulator account (its bucket in
 // the suite's s3rver, copied locally and read by DuckDB). Every named query gives the figures of the history
 // command that answers the same question from DynamoDB; output formats; bad SQL and bad flags exit 2.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryStats } from '../../functions/core/history/execution-stats';
 import { isFailureStatus } from '../../functions/core/history/execution-stats';
@@ -13,39 +11,15 @@ import type { CopyNotDone, ExecutionList } from '../../functions/core/history/hi
 import type { Timeline } from '../../functions/core/history/timeline';
 import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
 import { ManualClock } from '../../local/emulator';
+import { type CliResult, runHistoryCli } from '../support/history-cli';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
 
 let harness: SyncHarness;
 let baseEnv: Record<string, string | undefined>;
 let cacheDir: string;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function history(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, 'local/cli/history.ts', ...args], {
-      cwd: ROOT,
-      env: baseEnv as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runHistoryCli(args, baseEnv);
 }
 
 /** `history sql` over the harness's lake bucket, caching the copy in this test's directory. */
