@@ -11,7 +11,7 @@ import { aJobExecution } from '../builders/job-execution.builder';
 import { synthesize } from '../infra/support/synth';
 import { type Statement, TemplateView } from '../infra/support/template-view';
 import { closeLaunchHarnesses, createLaunchHarness } from '../support/launch-harness';
-import { storeOffloadedExecution } from '../support/local-aws';
+import { storeOffloadedExecution, type TestStore } from '../support/local-aws';
 import { createSyncHarness } from '../support/sync-harness';
 
 const synth = synthesize();
@@ -76,6 +76,55 @@ function unique(calls: Call[]): Call[] {
   return [...new Map(calls.map((call) => [`${call.action} ${call.resource}`, call])).values()];
 }
 
+/** Labels of a store's resources as the template names them (`ExecutionsTable.Arn`, `FilesBucket.Arn/<key>`). */
+function storeLabels(store: TestStore) {
+  const tables: Record<string, string> = {
+    [store.executionsTable]: 'ExecutionsTable.Arn',
+    [store.stateTable]: 'StateTable.Arn',
+    [store.idempotencyTable]: 'IdempotencyTable.Arn',
+  };
+  const buckets: Record<string, string> = {
+    [store.filesBucket]: 'FilesBucket.Arn',
+    [store.lakeBucket]: 'LakeBucket.Arn',
+  };
+  return {
+    table: (input: Record<string, unknown>) => {
+      const table = String(
+        input.TableName ?? Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {})[0],
+      );
+      const label = tables[table] ?? `unknown table ${table}`;
+      return input.IndexName ? `${label}/index/${String(input.IndexName)}` : label;
+    },
+    object: (input: Record<string, unknown>) =>
+      `${buckets[String(input.Bucket)] ?? `unknown bucket ${String(input.Bucket)}`}/${String(input.Key ?? '')}`,
+  };
+}
+
+/** DynamoDB and S3 clients on the suite's local servers that record every call into `calls`. */
+function recordingClients(env: Record<string, string>, store: TestStore, calls: Call[]) {
+  const labels = storeLabels(store);
+  const common = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+  const dynamo = record(
+    new DynamoDBClient({ ...common, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB }),
+    'dynamodb',
+    calls,
+    labels.table,
+  );
+  const s3 = record(
+    new S3Client({
+      ...common,
+      endpoint: env.AWS_ENDPOINT_URL_S3,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+    's3',
+    calls,
+    labels.object,
+  );
+  return { dynamo, s3, labels };
+}
+
 afterAll(closeLaunchHarnesses);
 
 describe('IAM grants cover every AWS call the code makes', () => {
@@ -86,49 +135,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
     });
     try {
       const calls: Call[] = [];
-      const { region, credentials, endpoints } = {
-        region: 'us-east-1',
-        credentials: LOCAL_CREDENTIALS,
-        endpoints: {
-          dynamodb: h.clients.env.AWS_ENDPOINT_URL_DYNAMODB,
-          s3: h.clients.env.AWS_ENDPOINT_URL_S3,
-        },
-      };
-      const tableLabel = (input: Record<string, unknown>) => {
-        const table = String(
-          input.TableName ??
-            Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {})[0],
-        );
-        const label =
-          table === h.store.executionsTable
-            ? 'ExecutionsTable.Arn'
-            : table === h.store.stateTable
-              ? 'StateTable.Arn'
-              : `unknown table ${table}`;
-        return input.IndexName ? `${label}/index/${String(input.IndexName)}` : label;
-      };
-      const dynamo = record(
-        new DynamoDBClient({ region, credentials, endpoint: endpoints.dynamodb }),
-        'dynamodb',
-        calls,
-        tableLabel,
-      );
-      const s3 = record(
-        new S3Client({
-          region,
-          credentials,
-          endpoint: endpoints.s3,
-          forcePathStyle: true,
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-        }),
-        's3',
-        calls,
-        (input) =>
-          input.Bucket === h.store.filesBucket
-            ? `FilesBucket.Arn/${String(input.Key ?? '')}`
-            : `unknown bucket ${String(input.Bucket)}`,
-      );
+      const { dynamo, s3 } = recordingClients(h.clients.env, h.store, calls);
       // The sync function built with recording clients: every call its handler makes is seen.
       const clients = { dynamo, s3 };
       // A run cut short by the time budget, then its resumption (COUNT queries prove the window complete).
@@ -183,44 +190,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
         aJobExecution({ createdAt: new Date(h.clock.now() - 2 * 86_400_000).toISOString() }),
       );
       const calls: Call[] = [];
-      const region = 'us-east-1';
-      const dynamo = record(
-        new DynamoDBClient({
-          region,
-          credentials: LOCAL_CREDENTIALS,
-          endpoint: h.clients.env.AWS_ENDPOINT_URL_DYNAMODB,
-        }),
-        'dynamodb',
-        calls,
-        (input) => {
-          const table = String(input.TableName);
-          const label =
-            table === h.store.executionsTable
-              ? 'ExecutionsTable.Arn'
-              : table === h.store.stateTable
-                ? 'StateTable.Arn'
-                : `unknown table ${table}`;
-          return input.IndexName ? `${label}/index/${String(input.IndexName)}` : label;
-        },
-      );
-      const s3 = record(
-        new S3Client({
-          region,
-          credentials: LOCAL_CREDENTIALS,
-          endpoint: h.clients.env.AWS_ENDPOINT_URL_S3,
-          forcePathStyle: true,
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-        }),
-        's3',
-        calls,
-        (input) =>
-          input.Bucket === h.store.filesBucket
-            ? `FilesBucket.Arn/${String(input.Key ?? '')}`
-            : input.Bucket === h.store.lakeBucket
-              ? `LakeBucket.Arn/${String(input.Key ?? '')}`
-              : `unknown bucket ${String(input.Bucket)}`,
-      );
+      const { dynamo, s3 } = recordingClients(h.clients.env, h.store, calls);
       // The first build (every stored day), then a day marked that has no execution (its objects deleted).
       expect(await h.lake({ clients: { dynamo, s3 } })).toMatchObject({ firstBuild: true, complete: true });
       await new LakeMarks(h.clients.doc, h.store.stateTable).mark(['2001-01-01']);
@@ -249,28 +219,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
     const h = await createLaunchHarness();
     const calls: Call[] = [];
     const env = h.clients.env;
-    const dynamo = record(
-      new DynamoDBClient({
-        region: 'us-east-1',
-        credentials: LOCAL_CREDENTIALS,
-        endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-      }),
-      'dynamodb',
-      calls,
-      (input) => {
-        const table = String(
-          input.TableName ??
-            Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {})[0],
-        );
-        return table === h.store.idempotencyTable
-          ? 'IdempotencyTable.Arn'
-          : table === h.store.executionsTable
-            ? 'ExecutionsTable.Arn'
-            : table === h.store.stateTable
-              ? 'StateTable.Arn'
-              : `unknown table ${table}`;
-      },
-    );
+    const { dynamo } = recordingClients(env, h.store, calls);
     const sqs = record(
       new SQSClient({
         region: 'us-east-1',
