@@ -64,6 +64,7 @@ export const benchmark: Benchmark = {
           ...BUNDLING,
           mainFields: [...BUNDLING.mainFields],
           banner: { js: BUNDLING.banner },
+          absWorkingDir: PROJECT_ROOT,
           entryPoints: [join(PROJECT_ROOT, entry)],
           outfile,
           bundle: true,

@@ -22,6 +22,9 @@ export const BUNDLING = {
   mainFields: ['module', 'main'],
   minify: true,
   keepNames: false,
+  // The SDK's default credential chain, replaced by its first link: Lambda gives the role's credentials as
+  // environment variables (functions/core/lambda-credentials.ts; 112 KB less in every bundle).
+  alias: { '@aws-sdk/credential-provider-node': './functions/core/lambda-credentials.ts' },
   // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
   banner:
     "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

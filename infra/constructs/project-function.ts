@@ -92,6 +92,10 @@ export class ProjectFunction extends Construct {
         bundleAwsSDK: true,
         externalModules: [],
         banner: BUNDLING.banner,
+        // esbuild runs in the project root, where the alias's relative path resolves.
+        esbuildArgs: {
+          '--alias': Object.entries(BUNDLING.alias).map(([name, replacement]) => `${name}=${replacement}`),
+        },
         // Only local esbuild: synth must work without Docker.
         forceDockerBundling: false,
       },
