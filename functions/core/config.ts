@@ -31,7 +31,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** The functions of the project, as the `function` column of the docs names them. */
-export type FunctionName = 'sync' | 'launch' | 'lake';
+export type FunctionName = 'sync' | 'launch' | 'lake' | 'events';
 
 /** An environment variable: which functions read it, and its setting (parser, default, meaning). */
 export interface EnvVariable<T> extends Setting<T> {
@@ -49,6 +49,7 @@ const BOTH: readonly FunctionName[] = ['sync', 'launch'];
 const SYNC: readonly FunctionName[] = ['sync'];
 const LAUNCH: readonly FunctionName[] = ['launch'];
 const LAKE: readonly FunctionName[] = ['lake'];
+const EVENTS: readonly FunctionName[] = ['events'];
 /** Every function writes executions or reads them, and marks (or rewrites) the lake's days. */
 const ALL: readonly FunctionName[] = ['sync', 'launch', 'lake'];
 
@@ -95,6 +96,11 @@ export const ENV_VARIABLES = {
     schema: text,
     required: true,
     description: 'where the warehouse tables go (`lake/executions/day=…/`, `lake/files/day=…/`)',
+  }),
+  EVENT_BUS_NAME: env(EVENTS, {
+    schema: text,
+    defaultValue: 'default',
+    description: "the EventBridge bus status-change events go to (name or ARN; the account's default bus)",
   }),
   LAKE_TIME_MARGIN_SECONDS: env(LAKE, {
     schema: integer(0, 900),
@@ -304,6 +310,16 @@ export function loadLakeConfig(environment: Env = process.env): LakeConfig {
     timeMarginMs: (v.LAKE_TIME_MARGIN_SECONDS as number) * 1000,
     s3ForcePathStyle: Boolean(environment.AWS_ENDPOINT_URL_S3),
   };
+}
+
+export interface EventsConfig {
+  eventBusName: string;
+}
+
+/** Parses the events function's environment; throws ConfigError naming every bad variable. */
+export function loadEventsConfig(environment: Env = process.env): EventsConfig {
+  const v = parse('events', environment);
+  return { eventBusName: v.EVENT_BUS_NAME as string };
 }
 
 /** The API's own host and every *.product-live.com host (invariant 8). */

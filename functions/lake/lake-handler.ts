@@ -3,17 +3,16 @@
 // tests call it with their own clients, logger and clock.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../core/aws-clients';
 import type { LakeConfig } from '../core/config';
 import { HistoryReader } from '../core/history/history-reader';
 import { s3PayloadLoader } from '../core/history/large-payload';
+import { observedHandler } from '../core/observability';
 import { LakeMarks } from '../core/store/lake-marks';
 import { SyncStateRepository } from '../core/store/sync-state-repository';
 import { dayRange } from '../core/warehouse/lake-tables';
@@ -30,6 +29,8 @@ export interface LakeHandlerDeps {
   clients: LakeClients;
   logger: Logger;
   metrics: Metrics;
+  /** X-Ray tracing of the invocation (production); absent outside Lambda. */
+  tracer?: Tracer;
   /** The clock of the run (tests: the emulator's clock). Default Date.now. */
   now?: () => number;
   /** Options of the use case beyond the configuration (tests with a manual clock: settleMs 0). */
@@ -98,9 +99,7 @@ export function createLakeHandler(deps: LakeHandlerDeps) {
     return summary;
   };
 
-  return middy(lakeHandler)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return observedHandler(lakeHandler, deps);
 }
 
 function publishMetrics(metrics: Metrics, summary: LakeSummary): void {

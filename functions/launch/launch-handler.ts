@@ -5,18 +5,17 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
 import type { LaunchConfig } from '../core/config';
 import { LAUNCH_RESERVE_MARGIN_SECONDS } from '../core/defaults';
+import { observedHandler } from '../core/observability';
 import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
@@ -67,6 +66,8 @@ export interface LaunchHandlerDeps {
   clients: LaunchClients;
   logger: Logger;
   metrics: Metrics;
+  /** X-Ray tracing of the invocation (production); absent outside Lambda. */
+  tracer?: Tracer;
   hooks?: LaunchHooks;
   /** The clock (tests). Default Date.now. */
   now?: () => number;
@@ -157,7 +158,5 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
     }
   };
 
-  return middy(launchHandler)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return observedHandler(launchHandler, options);
 }

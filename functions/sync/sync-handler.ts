@@ -3,18 +3,17 @@
 // tests call it with their own clients, logger and hooks.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
 import type { SyncConfig } from '../core/config';
 import { FileCopier } from '../core/files/file-copier';
+import { observedHandler } from '../core/observability';
 import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
@@ -42,6 +41,8 @@ export interface SyncHandlerDeps {
   clients: SyncClients;
   logger: Logger;
   metrics: Metrics;
+  /** X-Ray tracing of the invocation (production); absent outside Lambda. */
+  tracer?: Tracer;
   hooks?: SyncHooks;
   /** The clock of the run (tests: the emulator's clock). Default Date.now. */
   now?: () => number;
@@ -142,9 +143,7 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
     return summary;
   };
 
-  return middy(syncHandler)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return observedHandler(syncHandler, deps);
 }
 
 function publishMetrics(metrics: Metrics, summary: SyncSummary, nowMs: number): void {

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on this machine (docs/local.md).
 //   npm start                      start the local stack, sync now and every --every, run the launcher
-//   npm start -- --once [--json]   one sync run, print its summary, exit 0 (ok) or 1 (failed)
+//   npm start -- --once [--json]   one sync run, print its summary, publish its events, exit 0 (ok) or 1 (failed)
 import { parseArgs } from 'node:util';
 import {
   ProductLiveAuthError,
@@ -21,7 +21,8 @@ Starts DynamoDB Local, s3rver, local SQS and the Product-Live emulator (or uses 
 once and then every --every, and runs the launcher on the local queue. Ctrl-C stops everything.
 
 options:
-  --once                 run one sync, print its summary and exit (0 ok, 1 failed)
+  --once                 run one sync, print its summary, publish its events to <data-dir>/events.ndjson
+                         and exit (0 ok, 1 failed)
   --audit                the first run also audits completeness (month by month against the API),
                          whatever SYNC_AUDIT_INTERVAL_SECONDS says
   --retry-failed-files   the first run first puts the file copies that failed for good back in the queue
@@ -40,7 +41,7 @@ options:
   --verbose              show the functions' INFO logs
   -h, --help             show this text
 
-exit codes: 0 done, 1 the sync run failed, 2 a bad command line or a setup problem (Java, ports, key)`;
+exit codes: 0 done, 1 the sync run failed (or its events could not be published), 2 a bad command line or a setup problem (Java, ports, key)`;
 
 const PORT_FLAGS: Record<string, string> = {
   'DynamoDB Local': '--dynamodb-port',
@@ -199,6 +200,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(options.audit ? { audit: true } : {}),
     ...(options.retryFailedFiles ? { retryFailedFiles: true } : {}),
   };
+  let eventsFailed = false;
   const runSync = async (): Promise<SyncSummary> => {
     const progress = new ProgressReporter(process.stderr);
     const showProgress = !options.quiet && !options.json;
@@ -211,6 +213,14 @@ async function main(argv: readonly string[]): Promise<number> {
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else if (!options.quiet) say(`\nSync ${new Date().toISOString()}\n${formatSummary(summary)}`);
     if (summary.error && options.quiet) process.stderr.write(`sync failed: ${summary.error}\n`);
+    // The events of the run's writes, as the stream delivers them to the events function.
+    try {
+      const published = await stack.drainEvents();
+      say(`events ${published} published`);
+    } catch (error) {
+      eventsFailed = true;
+      process.stderr.write(`events: ${(error as Error).message}\n`);
+    }
     // The lake function runs after each sync, as its own schedule does in AWS; it never fails the sync.
     const lake = await stack.lakeOnce();
     if (!options.quiet && !options.json) say(formatLakeLine(lake));
@@ -221,7 +231,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.once) {
     try {
       const summary = await runSync();
-      return summary.error ? 1 : 0;
+      return summary.error || eventsFailed ? 1 : 0;
     } finally {
       await stack.stop();
     }

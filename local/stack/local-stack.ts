@@ -4,6 +4,7 @@
 // schedules.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context } from 'aws-lambda';
 import {
   ENV_VARIABLES,
@@ -13,6 +14,7 @@ import {
   loadSyncConfig,
 } from '../../functions/core/config';
 import { createObservability } from '../../functions/core/observability';
+import { createEventsHandler } from '../../functions/events/events-handler';
 import { createLakeHandler } from '../../functions/lake/lake-handler';
 import type { LakeSummary } from '../../functions/lake/lake-summary';
 import { createLaunchHandler } from '../../functions/launch/launch-handler';
@@ -26,6 +28,8 @@ import {
 } from '../aws/local-aws-servers';
 import { createLocalClients, provisionStore, storeEnvironment } from '../aws/provision';
 import { createEmulator, type Emulator, systemClock } from '../emulator';
+import { DynamoDBStreamPoller } from './dynamodb-stream-poller';
+import { EVENTS_CHECKPOINT_FILE, EVENTS_FILE, fileEventSink } from './file-event-sink';
 import {
   DEFAULT_LOCAL_PORTS,
   LOCAL_STORE_NAMES,
@@ -76,7 +80,13 @@ export interface LocalStack {
   ): Promise<SyncSummary>;
   /** One lake run through the lake handler: rewrites the days the sync (or a launch) marked. */
   lakeOnce(): Promise<LakeSummary>;
-  /** Polls the launch queue and invokes the launch handler until stop(). */
+  /**
+   * Reads the executions table's stream and invokes the events handler until caught up: every status change
+   * stored so far is then a line of `<data-dir>/events.ndjson`. Resolves with the count of events published
+   * by this call; throws StreamDrainError when some could not be (they are delivered again next time).
+   */
+  drainEvents(): Promise<number>;
+  /** Polls the launch queue and invokes the launch handler until stop(); events are drained after each batch. */
   startLauncher(onBatch?: (stats: LaunchPollerStats) => void): void;
   stop(): Promise<void>;
 }
@@ -149,6 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         namespace: 'ProductLiveSync',
         logLevel,
         recordMetrics: true,
+        tracing: false,
       }),
       hooks: { onProgress: (progress) => onProgress?.(progress) },
     });
@@ -160,6 +171,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         namespace: 'ProductLiveSync',
         logLevel,
         recordMetrics: true,
+        tracing: false,
       }),
     });
     let lakeRun: Promise<LakeSummary> | undefined;
@@ -171,14 +183,60 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         namespace: 'ProductLiveSync',
         logLevel,
         recordMetrics: true,
+        tracing: false,
       }),
     });
+    // The events function, with a file in place of EventBridge, fed by DynamoDB Local's stream as Lambda's
+    // event source mapping would feed it.
+    let eventsPublished = 0;
+    const eventsObservability = createObservability({
+      serviceName: 'events',
+      namespace: 'ProductLiveSync',
+      logLevel,
+      recordMetrics: true,
+      tracing: false,
+    });
+    const events = createEventsHandler({
+      sink: fileEventSink(join(dataDir, EVENTS_FILE), ACCOUNT_ID, servers.region),
+      ...eventsObservability,
+      onResult: (result) => {
+        eventsPublished += result.published;
+      },
+    });
+    const streams = new DynamoDBStreamsClient({
+      region: servers.region,
+      endpoint: dynamodb,
+      credentials: await clients.dynamo.config.credentials(),
+    });
+    cleanups.push(async () => streams.destroy());
+    const streamPoller = new DynamoDBStreamPoller({
+      dynamodb: clients.dynamo,
+      streams,
+      tableName: LOCAL_TABLE_NAMES.executions,
+      region: servers.region,
+      checkpointFile: join(dataDir, EVENTS_CHECKPOINT_FILE),
+      invoke: (event) => events(event, lambdaContext('events', 60_000)),
+      onProblem: (message) => eventsObservability.logger.warn(message),
+    });
+    let eventsDrain: Promise<number> = Promise.resolve(0);
+    const drainEvents = (): Promise<number> => {
+      const next = eventsDrain
+        .catch(() => 0)
+        .then(async () => {
+          const before = eventsPublished;
+          await streamPoller.drain();
+          return eventsPublished - before;
+        });
+      eventsDrain = next;
+      return next;
+    };
     let poller: SqsLaunchPoller | undefined;
     let syncing: Promise<SyncSummary> | undefined;
     cleanups.push(async () => {
       await poller?.stop();
       await syncing?.catch(() => undefined);
       await lakeRun?.catch(() => undefined);
+      await eventsDrain.catch(() => undefined);
     });
 
     return {
@@ -202,13 +260,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           lakeRun = undefined;
         }
       },
+      drainEvents,
       startLauncher(onBatch) {
         poller ??= new SqsLaunchPoller({
           sqs: clients.sqs,
           queueUrl: queues.launchUrl,
           queueArn: queues.launchArn,
           region: servers.region,
-          invoke: (event) => launch(event, lambdaContext('launch', 60_000)),
+          invoke: async (event) => {
+            const response = await launch(event, lambdaContext('launch', 60_000));
+            // A launch stores PENDING and RUNNING: their events follow at once, as the stream would send them.
+            await drainEvents().catch(() => undefined);
+            return response;
+          },
           onBatch,
         });
         poller.start();

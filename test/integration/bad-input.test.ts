@@ -2,9 +2,11 @@
 // DynamoDB Local) and the command lines (as subprocesses). See test/support/bad-input-catalogue.ts.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FileCopy } from '../../functions/core/executions/execution-record';
 import { badInput } from '../support/bad-input-catalogue';
@@ -275,5 +277,21 @@ describe('bad input: command lines', () => {
     const result = await cli('local/cli/history.ts', ['stats', '--since', 'soon']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--since');
+  });
+
+  it(badInput('cli.events-status'), async () => {
+    const result = await cli('local/cli/events.ts', ['tail', '--status', 'BROKEN']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error: --status: "BROKEN" is not a status (PENDING, RUNNING,');
+    expect(result.stderr).toContain('usage: npm run events -- tail');
+  });
+
+  it(badInput('cli.events-no-file'), async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'no-events-'));
+    const result = await cli('local/cli/events.ts', ['tail', '--no-follow', '--data-dir', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      `error: no events at ${join(dir, 'events.ndjson')}: run \`npm start\` first (or pass --data-dir)`,
+    );
   });
 });

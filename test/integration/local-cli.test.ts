@@ -11,6 +11,7 @@ import { createDocumentClient } from '../../functions/core/aws-clients';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { findFreePort, LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
 import { createEmulator } from '../../local/emulator';
+import type { EventLine } from '../../local/stack/file-event-sink';
 import type { LocalStackState } from '../../local/stack/local-stack-settings';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -66,6 +67,15 @@ function finish(child: ChildProcess): Promise<Result> {
 
 const npm = (args: string[], env?: NodeJS.ProcessEnv) => finish(run('npm', ['-s', ...args], env));
 
+/** The events `npm start` published to the data directory's events file. */
+async function eventLines(): Promise<EventLine[]> {
+  const text = await readFile(join(dataDir, 'events.ndjson'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as EventLine);
+}
+
 async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolvePort) => {
     const probe = createServer();
@@ -99,6 +109,32 @@ describe('npm start -- --once', () => {
     expect(JSON.parse(counted.stdout)).toEqual([
       { executions: summary.executions.new, files: summary.files.copied },
     ]);
+    // Every stored execution's status was published before the process exited: one event each.
+    const firstEvents = await eventLines();
+    expect(firstEvents).toHaveLength(summary.executions.new);
+    expect(new Set(firstEvents.map((event) => event.detail.executionId)).size).toBe(summary.executions.new);
+    expect(
+      firstEvents.every((event) => event.detail.previousStatus === null && event.detail.origin === 'sync'),
+    ).toBe(true);
+    const tailed = await npm([
+      'run',
+      'events',
+      '--',
+      'tail',
+      '--no-follow',
+      '--json',
+      '--lines',
+      '5',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(tailed.code, tailed.stderr).toBe(0);
+    expect(
+      tailed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(firstEvents.slice(-5));
 
     const second = await npm([
       'start',
@@ -113,6 +149,31 @@ describe('npm start -- --once', () => {
     const again = JSON.parse(second.stdout) as SyncSummary;
     expect(again.executions.new).toBe(0);
     expect(again.files.copied).toBe(0);
+    // Only status changes since the first run are added (open executions that moved on), never a repeat,
+    // and each execution's last event names its stored status.
+    const allEvents = await eventLines();
+    expect(allEvents.length - firstEvents.length).toBeLessThanOrEqual(again.executions.updated);
+    expect(new Set(allEvents.map((event) => event.detail.eventId)).size).toBe(allEvents.length);
+    const stored = await npm([
+      'run',
+      'history',
+      '--',
+      'sql',
+      'SELECT id, status FROM executions',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(stored.code, stored.stderr).toBe(0);
+    const lastEvent = new Map(allEvents.map((event) => [event.detail.executionId, event.detail.status]));
+    expect(lastEvent).toEqual(
+      new Map(
+        (JSON.parse(stored.stdout) as Array<{ id: string; status: string }>).map((row) => [
+          row.id,
+          row.status,
+        ]),
+      ),
+    );
     await expect(stat(join(dataDir, 'stack.json'))).rejects.toThrow();
   });
 
@@ -122,6 +183,7 @@ describe('npm start -- --once', () => {
     expect(result.stdout).toContain('Local stack running:');
     expect(result.stdout).toMatch(/executions\s+0 new/);
     expect(result.stdout).toMatch(/more remaining\s+no/);
+    expect(result.stdout).toMatch(/^events \d+ published$/m);
   });
 });
 
@@ -189,6 +251,14 @@ describe('npm start (long-running) with npm run launch', () => {
         );
         return stored.Item !== undefined;
       }, 10_000);
+      // The launch's stored status is published with origin launch.
+      await waitFor(
+        async () =>
+          (await eventLines()).some(
+            (event) => event.detail.executionId === executionId && event.detail.origin === 'launch',
+          ),
+        10_000,
+      );
     } finally {
       process.kill(-(child.pid ?? 0), 'SIGINT');
     }

@@ -4,7 +4,7 @@
 // test/integration/bad-input.test.ts).
 
 export interface BadInput {
-  area: 'configuration' | 'API response' | 'SQS message' | 'file URL' | 'CLI' | 'SQL' | 'lake';
+  area: 'configuration' | 'API response' | 'SQS message' | 'file URL' | 'CLI' | 'SQL' | 'lake' | 'events';
   input: string;
   outcome: string;
 }
@@ -314,6 +314,27 @@ export const BAD_INPUTS = {
     input: 'the lake bucket refuses a write (throttling, a missing permission)',
     outcome:
       "that day's mark stays: counted in `daysFailed` (metric `LakeDaysFailed`), rewritten by the next run; the sync is not affected",
+  },
+  'events.put-refused': {
+    area: 'events',
+    input: 'PutEvents refuses entries (`ThrottlingException`, `InternalFailure`) or the call fails',
+    outcome:
+      'retried in place (4 tries); an entry still refused: its record is the batch failure, nothing after it is sent, the stream delivers again from it (metric `EventsFailed`)',
+  },
+  'events.not-an-execution': {
+    area: 'events',
+    input: 'a stream record whose new image lacks an id, job, status, dates or origin',
+    outcome: 'publishes nothing, logged as an error with its keys; the rest of the batch is published',
+  },
+  'cli.events-status': {
+    area: 'CLI',
+    input: '`npm run events -- tail --status BROKEN`',
+    outcome: 'exit 2: `--status: "BROKEN" is not a status (PENDING, RUNNING, …)` with the usage',
+  },
+  'cli.events-no-file': {
+    area: 'CLI',
+    input: '`npm run events -- tail --no-follow --data-dir DIR` before any `npm start` on DIR',
+    outcome: 'exit 2: `no events at DIR/events.ndjson: run `npm start` first (or pass --data-dir)`',
   },
 } as const satisfies Record<string, BadInput>;
 

@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue } from '../../functions/core/api-key';
 import { loadSyncConfig } from '../../functions/core/config';
@@ -19,6 +21,7 @@ import {
 } from '../../functions/core/product-live/product-live.errors';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
+import { publishStatusChanges } from '../../functions/events/publish-status-changes';
 import { runLake } from '../../functions/lake/run-lake';
 import { parseLaunchMessage } from '../../functions/launch/launch-message.schema';
 import { classifyLaunchFailure } from '../../functions/launch/process-launch-batch';
@@ -617,5 +620,77 @@ describe('bad input: SQL and the lake', () => {
       error: null,
     });
     expect(marks).toEqual({ '2024-06-01': '0:a' });
+  });
+});
+
+describe('bad input: events', () => {
+  const record = (image: Record<string, unknown>, sequence: string): DynamoDBRecord => ({
+    dynamodb: {
+      SequenceNumber: sequence,
+      NewImage: marshall(image) as never,
+      Keys: marshall({ id: image.id ?? '?' }) as never,
+    },
+  });
+  const good = () => {
+    const fields = toExecutionFields(aJobExecution({ status: 'FAILED' }));
+    return {
+      ...fields,
+      files: [],
+      firstSyncedAt: fields.createdAt,
+      syncedAt: fields.createdAt,
+      source: 'sync',
+    };
+  };
+
+  it(badInput('events.put-refused'), async () => {
+    const { logger, lines } = captureLogger();
+    const items = [good(), good(), good()];
+    const records = items.map((item, index) => record(item, String(index + 1)));
+    let calls = 0;
+    const result = await publishStatusChanges(
+      records,
+      {
+        sink: {
+          put: async (events) => {
+            calls += 1;
+            if (calls === 1) throw new Error('connect ETIMEDOUT');
+            return events.map((event) =>
+              event.detail.executionId === items[1]?.id ? 'ThrottlingException: Rate exceeded' : null,
+            );
+          },
+        },
+        logger,
+        sleep: noWait,
+      },
+      { maxAttempts: 4 },
+    );
+    expect(calls).toBe(4);
+    expect(result).toMatchObject({ batchItemFailures: [{ itemIdentifier: '2' }], published: 2, failed: 1 });
+    expect(lines.some((line) => line.startsWith('warn events not published after retries'))).toBe(true);
+  });
+
+  it(badInput('events.not-an-execution'), async () => {
+    const { logger, lines } = captureLogger();
+    const published: string[] = [];
+    const { status: _status, ...withoutStatus } = good();
+    const result = await publishStatusChanges(
+      [record({ id: 'x-1', note: 'not an execution' }, '1'), record(withoutStatus, '2'), record(good(), '3')],
+      {
+        sink: {
+          put: async (events) =>
+            events.map((event) => {
+              published.push(event.detail.eventId);
+              return null;
+            }),
+        },
+        logger,
+        sleep: noWait,
+      },
+    );
+    expect(result).toMatchObject({ batchItemFailures: [], published: 1, unchanged: 2, failed: 0 });
+    expect(published).toHaveLength(1);
+    expect(lines.filter((line) => line.startsWith('error a stream record is not an execution'))).toHaveLength(
+      2,
+    );
   });
 });

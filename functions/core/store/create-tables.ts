@@ -1,4 +1,5 @@
-// Layer flow: local stack / tests -> this adapter -> DynamoDB CreateTable from the shared table definitions.
+// Layer flow: local stack / tests -> this adapter -> DynamoDB CreateTable from the shared table definitions
+// (indexes, TTL, stream), and what an older local table lacks of them.
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -37,6 +38,9 @@ export function toCreateTableInput(definition: TableDefinition, tableName: strin
         Projection: { ProjectionType: 'ALL' },
       })),
     }),
+    ...(definition.stream && {
+      StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream },
+    }),
   };
 }
 
@@ -54,6 +58,7 @@ export async function ensureTable(
   } catch (error) {
     if (error instanceof ResourceInUseException) {
       await addMissingIndexes(client, definition, tableName);
+      await enableMissingStream(client, definition, tableName);
       return;
     }
     throw error;
@@ -67,6 +72,23 @@ export async function ensureTable(
       }),
     );
   }
+}
+
+/** Turns on the definition's stream on a table created before it had one. */
+async function enableMissingStream(
+  client: DynamoDBClient,
+  definition: TableDefinition,
+  tableName: string,
+): Promise<void> {
+  if (!definition.stream) return;
+  const table = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  if (table?.StreamSpecification?.StreamEnabled) return;
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream },
+    }),
+  );
 }
 
 /** Adds, one at a time (DynamoDB's rule), every index of the definition the table lacks. */

@@ -22,6 +22,8 @@ export interface TableDefinition {
   readonly indexes: readonly IndexDefinition[];
   /** Attribute holding an epoch-seconds expiry, when the table uses DynamoDB TTL. */
   readonly timeToLiveAttribute?: string;
+  /** A DynamoDB stream of the table's changes (the events function reads the executions table's). */
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
 }
 
 const createdAt: KeyAttribute = { name: 'createdAt', type: 'S' };
@@ -61,6 +63,8 @@ export const EVERY_EXECUTION_PARTITIONS: readonly ExecutionPartition[] = [
 export const EXECUTIONS_TABLE: TableDefinition = {
   logicalName: 'Executions',
   partitionKey: { name: 'id', type: 'S' },
+  // Every status change becomes an event (functions/events): the old and the new image of each write.
+  stream: 'NEW_AND_OLD_IMAGES',
   indexes: [
     { indexName: EXECUTION_INDEXES.byJob, partitionKey: { name: 'jobId', type: 'S' }, sortKey: createdAt },
     {

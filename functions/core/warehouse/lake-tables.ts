@@ -49,7 +49,7 @@ export const EXECUTIONS_TABLE: LakeTable = {
     column('files_failed', 'int', 'file copies failed for good'),
     column('first_synced_at', 'timestamp', 'when the execution was first stored'),
     column('synced_at', 'timestamp', 'when it was last written'),
-    column('source', 'string', 'sync or launch: which function stored it first'),
+    column('source', 'string', 'sync or launch: which function wrote it last'),
     column('removed_from_api_at', 'timestamp', 'when the sync found it no longer in the API; null otherwise'),
   ],
 };
