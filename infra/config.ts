@@ -12,6 +12,7 @@ import {
   PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT,
   PRODUCT_LIVE_TIMEOUT_SECONDS,
 } from '../functions/core/defaults';
+import { KNOWN_STATUSES, type KnownStatus } from '../functions/core/product-live/product-live.schema';
 import {
   boolean,
   email,
@@ -28,6 +29,7 @@ import {
 } from '../functions/core/settings';
 import { LAUNCH_QUEUE } from '../functions/core/store/queue-definitions';
 import { DEFAULT_GLUE_DATABASE } from '../functions/core/warehouse/lake-tables';
+import * as z from '../functions/core/zod';
 
 /** Raised when a context value is missing or invalid; lists every problem at once. */
 export class InfraConfigError extends Error {
@@ -115,6 +117,80 @@ const stackPrefix = parser('letters, digits and hyphens, starting with a letter'
   const value = typeof raw === 'string' ? raw.trim() : '';
   return /^[A-Za-z][A-Za-z0-9-]{0,99}$/.test(value) ? value : undefined;
 });
+
+/**
+ * A list as `-c key='["a","b"]'` (a JSON array in a string), `-c key=a,b` (comma-separated) or cdk.json (an
+ * array) gives it: the trimmed, non-blank items, or undefined when the value is none of these.
+ */
+function listItems(raw: unknown): string[] | undefined {
+  let value = raw;
+  if (typeof value === 'string' && value.trim().startsWith('[')) {
+    try {
+      value = JSON.parse(value) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  const items = Array.isArray(value)
+    ? value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)))
+    : typeof value === 'string'
+      ? value.split(',')
+      : undefined;
+  return items?.map((item) => item.trim()).filter(Boolean);
+}
+
+/**
+ * A list setting (see listItems) whose every item `check` accepts; the message names the first bad item.
+ * `allowEmpty`: an empty list (`[]`) is a value, not a mistake.
+ */
+function listSetting<T>(
+  expected: string,
+  check: (item: string) => T | undefined,
+  options: { allowEmpty: boolean },
+): z.ZodMiniType<T[]> {
+  return z.pipe(
+    z.unknown(),
+    z.transform((raw, context) => {
+      const items = listItems(raw);
+      const values = items?.map(check);
+      const bad = items?.find((_, index) => values?.[index] === undefined);
+      if (values && bad === undefined && (options.allowEmpty || values.length > 0)) {
+        return [...new Set(values as T[])];
+      }
+      context.issues.push({
+        code: 'custom',
+        input: raw,
+        message:
+          `expected ${expected}, as a JSON list (["a","b"]) or separated by commas, got ${JSON.stringify(raw)}` +
+          (bad === undefined ? '' : `: "${bad}" is not one`),
+      });
+      return z.NEVER;
+    }),
+  ) as unknown as z.ZodMiniType<T[]>;
+}
+
+/** Statuses out of the ones Product-Live documents (case-insensitive; at least one). */
+const statusList = listSetting<KnownStatus>(
+  `execution statuses out of ${KNOWN_STATUSES.join(', ')}`,
+  (item) => KNOWN_STATUSES.find((status) => status === item.toUpperCase()),
+  { allowEmpty: false },
+);
+
+const EMAIL = /^[^\s@,"]+@[^\s@,"]+\.[^\s@,"]+$/;
+
+/** E-mail addresses (an empty list subscribes nobody); the shared emailList takes no JSON list. */
+const emailList = listSetting('e-mail addresses', (item) => (EMAIL.test(item) ? item : undefined), {
+  allowEmpty: true,
+});
+
+/** An EventBridge event bus name: `default` (the account's bus) or a custom bus of this account and region. */
+const eventBusName = parser(
+  'an EventBridge event bus name (letters, digits, ".", "-", "_" and "/", at most 256), e.g. default',
+  (raw) => {
+    const value = typeof raw === 'string' ? raw.trim() : '';
+    return /^[A-Za-z0-9._/-]{1,256}$/.test(value) ? value : undefined;
+  },
+);
 
 // --- the context keys ---------------------------------------------------------------------------------
 
@@ -228,6 +304,25 @@ export const CONTEXT_KEYS = {
     environment: { sync: { FILE_ALLOWED_HOSTS: (hosts) => hosts.join(',') } },
   }),
   alarmEmail: key({ schema: email, description: 'e-mail address subscribed to the alarms' }),
+  eventBusName: key({
+    schema: eventBusName,
+    defaultValue: 'default',
+    description:
+      "the EventBridge bus the status-change events go to: the account's default bus, or the name of a custom bus of the same account and region (created beforehand)",
+    environment: { events: { EVENT_BUS_NAME: same } },
+  }),
+  alertStatuses: key({
+    schema: statusList,
+    defaultValue: 'FAILED,TIMEDOUT',
+    description:
+      'the execution statuses that send an alert e-mail (comma-separated or a JSON list), out of ' +
+      `${KNOWN_STATUSES.join(', ')}; only with \`alertEmails\``,
+  }),
+  alertEmails: key({
+    schema: emailList,
+    description:
+      'e-mail addresses alerted when an execution reaches one of `alertStatuses` (comma-separated or a JSON list, e.g. `\'["ops@example.com"]\'`); none: no alert rule or topic',
+  }),
   syncLagAlarmMinutes: key({
     schema: integer(1, 7 * 1440),
     defaultValue: '60',
@@ -300,9 +395,21 @@ export const CONTEXT_KEYS = {
       sync: { POWERTOOLS_LOG_LEVEL: same },
       launch: { POWERTOOLS_LOG_LEVEL: same },
       lake: { POWERTOOLS_LOG_LEVEL: same },
+      events: { POWERTOOLS_LOG_LEVEL: same },
     },
   }),
-  tracing: key({ schema: boolean, defaultValue: 'false', description: 'active X-Ray tracing' }),
+  tracing: key({
+    schema: boolean,
+    defaultValue: 'true',
+    description:
+      'active X-Ray tracing of every function, with subsegments for the AWS SDK and Product-Live calls (`false`: none, and the Powertools Tracer off)',
+    environment: {
+      sync: { POWERTOOLS_TRACE_ENABLED: String },
+      launch: { POWERTOOLS_TRACE_ENABLED: String },
+      lake: { POWERTOOLS_TRACE_ENABLED: String },
+      events: { POWERTOOLS_TRACE_ENABLED: String },
+    },
+  }),
   filesNoncurrentVersionDays: key({
     schema: integer(1, 3650),
     defaultValue: '30',
@@ -355,7 +462,7 @@ export const CONTEXT_KEYS = {
 type Keys = typeof CONTEXT_KEYS;
 /** The parsed value of every context key (optional keys may be undefined). */
 type ContextValues = { [K in keyof Keys]: Keys[K] extends Setting<infer T> ? T : never };
-type OptionalKeys = 'apiKeySecretKmsKeyArn' | 'fileAllowedHosts' | 'alarmEmail';
+type OptionalKeys = 'apiKeySecretKmsKeyArn' | 'fileAllowedHosts' | 'alarmEmail' | 'alertEmails';
 
 export interface InfraConfig
   extends Omit<
@@ -370,6 +477,8 @@ export interface InfraConfig
   apiKeySecretKmsKeyArn?: string;
   fileAllowedHosts?: string[];
   alarmEmail?: string;
+  /** Who is alerted of the executions that reach one of alertStatuses; empty: no alerts. */
+  alertEmails: string[];
   syncTimeout: Duration;
   launchTimeout: Duration;
   lakeTimeout: Duration;
@@ -448,6 +557,7 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
     apiKeySecretKmsKeyArn,
     fileAllowedHosts,
     alarmEmail,
+    alertEmails,
     ...rest
   } = v;
   const syncTimeoutSeconds = syncTimeoutMinutes * 60;
@@ -457,6 +567,7 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
     ...(apiKeySecretKmsKeyArn ? { apiKeySecretKmsKeyArn } : {}),
     ...(fileAllowedHosts ? { fileAllowedHosts } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),
+    alertEmails: alertEmails ?? [],
     syncTimeout: Duration.seconds(syncTimeoutSeconds),
     launchTimeout: Duration.seconds(launchTimeoutSeconds),
     lakeTimeout: Duration.minutes(lakeTimeoutMinutes),
@@ -482,7 +593,9 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
 export function functionEnvironment(fn: FunctionName, config: InfraConfig): Record<string, string> {
   // The Product-Live timeout concerns the two functions that call the API.
   const environment: Record<string, string> =
-    fn === 'lake' ? {} : { PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS) };
+    fn === 'sync' || fn === 'launch'
+      ? { PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS) }
+      : {};
   for (const [name, definition] of Object.entries(CONTEXT_KEYS) as Array<[keyof Keys, ContextKey<unknown>]>) {
     const value = config.context[name];
     if (value === undefined) continue;

@@ -1,6 +1,7 @@
 // Layer flow: stacks and constructs -> these helpers -> acknowledgments of cdk-nag (AwsSolutions) findings,
 // each for one exact finding on one construct, with its reason.
 import { Stack, Validations } from 'aws-cdk-lib';
+import { Policy } from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 
@@ -30,4 +31,39 @@ export function acknowledgeWildcardResources(
       return [];
     },
   });
+}
+
+/** The X-Ray actions of active tracing: they have no resource-level permissions, so AWS requires "*". */
+export const XRAY_WRITE_ACTIONS: readonly string[] = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+
+/**
+ * Acknowledges AwsSolutions-IAM5[Resource::*] on a traced function's role, but only while every statement of
+ * its policies that names "*" grants X-Ray's write actions and nothing else. IAM5 names the finding after the
+ * resource alone, so a plain acknowledgment would also cover, say, s3:GetObject on "*" added later; checked
+ * here after construction, such a statement leaves the finding reported.
+ */
+export function acknowledgeTracingWildcard(role: IConstruct, reason: string): void {
+  role.node.addValidation({
+    validate: () => {
+      const stack = Stack.of(role);
+      const statements = role.node
+        .findAll()
+        .filter((construct): construct is Policy => construct instanceof Policy)
+        .flatMap(
+          (policy) => (stack.resolve(policy.document.toJSON()) as PolicyJson | undefined)?.Statement ?? [],
+        );
+      const list = (value: unknown) => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+      const onlyXRayOnWildcard = statements
+        .filter((statement) => list(statement.Resource).includes('*'))
+        .every((statement) => list(statement.Action).every((action) => XRAY_WRITE_ACTIONS.includes(action)));
+      if (onlyXRayOnWildcard) {
+        Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason });
+      }
+      return [];
+    },
+  });
+}
+
+interface PolicyJson {
+  Statement?: Array<{ Action?: unknown; Resource?: unknown }>;
 }

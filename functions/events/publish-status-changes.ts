@@ -6,7 +6,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda';
 import { describeError } from '../core/errors';
-import { type ExecutionEvent, statusChangeOf } from '../core/events/execution-event';
+import { type ExecutionEvent, fitToEventSize, statusChangeOf } from '../core/events/execution-event';
 import type { AppLogger } from '../core/observability';
 import type { ExecutionItem } from '../core/store/execution-repository';
 
@@ -71,7 +71,7 @@ export async function publishStatusChanges(
       continue;
     }
     const event = statusChangeOf(imageOf(record.dynamodb?.OldImage), after);
-    if (event) pending.push({ record, event });
+    if (event) pending.push({ record, event: fitToEventSize(event) });
     else result.unchanged += 1;
   }
   for (const chunk of chunks(pending)) {

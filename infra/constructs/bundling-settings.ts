@@ -6,6 +6,7 @@ export const FUNCTION_ENTRIES = {
   sync: 'functions/sync/handler.ts',
   launch: 'functions/launch/handler.ts',
   lake: 'functions/lake/handler.ts',
+  events: 'functions/events/handler.ts',
 } as const;
 
 export type FunctionName = keyof typeof FUNCTION_ENTRIES;

@@ -1,6 +1,6 @@
-// Layer flow: the functions' Lambda metrics (sync, launch, lake), their Powertools metrics (namespace
-// ProductLiveSync) and the DLQ
-// depth -> CloudWatch alarms (this construct) -> an encrypted, TLS-only SNS topic -> the operators.
+// Layer flow: the functions' Lambda metrics (sync, launch, lake, events), their Powertools metrics (namespace
+// ProductLiveSync), the launch DLQ's and the events failure queue's depth -> CloudWatch alarms (this
+// construct) -> an encrypted, TLS-only SNS topic -> the operators.
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
@@ -17,6 +17,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
+import { EVENTS_MAX_RECORD_AGE, EVENTS_RETRY_ATTEMPTS } from './events-service';
 import { METRICS_NAMESPACE, type ProjectFunction } from './project-function';
 
 export interface MonitoringProps {
@@ -24,11 +25,19 @@ export interface MonitoringProps {
   readonly syncFunction: ProjectFunction;
   readonly launchFunction: ProjectFunction;
   readonly lakeFunction: ProjectFunction;
+  readonly eventsFunction: ProjectFunction;
   readonly deadLetterQueue: IQueue;
+  /** Where the events' stream source describes the batches it gave up on. */
+  readonly eventsFailureQueue: IQueue;
 }
 
-/** A metric a handler publishes with Powertools (dimension service=sync, launch or lake). */
-function serviceMetric(service: string, metricName: string, statistic: string, period: Duration): Metric {
+/** A metric a handler publishes with Powertools (dimension service=sync, launch, lake or events). */
+export function serviceMetric(
+  service: string,
+  metricName: string,
+  statistic: string,
+  period: Duration,
+): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
@@ -51,7 +60,9 @@ export class Monitoring extends Construct {
     | 'deadLetterQueueNotEmpty'
     | 'launchErrors'
     | 'lakeErrors'
-    | 'lakeBehind',
+    | 'lakeBehind'
+    | 'eventsErrors'
+    | 'eventsFailureQueueNotEmpty',
     Alarm
   >;
 
@@ -185,6 +196,27 @@ export class Monitoring extends Construct {
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      eventsErrors: atLeastOnce(
+        'EventsErrors',
+        props.eventsFunction.metricErrors(fiveMinutes),
+        'The events function failed as a whole (crash, timeout, invalid configuration). The stream delivers ' +
+          `the batch again (halved, up to ${EVENTS_RETRY_ATTEMPTS} times) before giving up on it; see its log group.`,
+      ),
+      eventsFailureQueueNotEmpty: new Alarm(this, 'EventsFailureQueueNotEmpty', {
+        alarmDescription:
+          'The executions stream gave up on a batch: its status-change events were not published (EventBridge ' +
+          `refused them for too long, or the records were older than ${EVENTS_MAX_RECORD_AGE.toHumanString()}). ` +
+          'Each message of the events ' +
+          'failure queue names the shard and sequence numbers; see docs/operations.md to publish them again.',
+        metric: props.eventsFailureQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     };

@@ -9,7 +9,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardResources } from '../nag';
+import { acknowledgeTracingWildcard } from '../nag';
 import { BUNDLING } from './bundling-settings';
 
 /** The repository root: entries, the lockfile and tsconfig.json are resolved from it. */
@@ -29,6 +29,10 @@ export interface ProjectFunctionProps {
   /** The function's own configuration (see functions/core/config.ts); the Powertools names are added. */
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
+  /**
+   * Active X-Ray tracing (Tracing.ACTIVE; the context key `tracing`, on by default). The Powertools Tracer
+   * follows POWERTOOLS_TRACE_ENABLED, which the configuration sets to the same value.
+   */
   readonly tracing: boolean;
   readonly reservedConcurrentExecutions?: number;
 }
@@ -108,11 +112,11 @@ export class ProjectFunction extends Construct {
         'together with the toolchain.',
     });
     if (props.tracing) {
-      acknowledgeWildcardResources(
+      acknowledgeTracingWildcard(
         this.role,
-        ['*'],
         'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level ' +
-          'permissions, so AWS requires "*" for them (granted by the CDK, for those two actions only).',
+          'permissions, so AWS requires "*" for them (granted by the CDK, for those two actions only; any ' +
+          'other action on "*" in this role is still reported).',
       );
     }
   }

@@ -10,6 +10,7 @@ import {
   type GlobalSecondaryIndexPropsV2,
   type ITableV2,
   ProjectionType,
+  StreamViewType,
   TableEncryptionV2,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -120,6 +121,12 @@ export class StatefulStack extends Stack implements StatefulResources {
       value: this.executionsTable.tableName,
       description: 'DynamoDB table of the synced job executions (history CLI: --table)',
     });
+    if (this.executionsTable.tableStreamArn) {
+      new CfnOutput(this, 'ExecutionsTableStreamArn', {
+        value: this.executionsTable.tableStreamArn,
+        description: 'DynamoDB stream of the executions table (read by the events function)',
+      });
+    }
     new CfnOutput(this, 'StateTableName', {
       value: this.stateTable.tableName,
       description: 'DynamoDB table of the sync checkpoint and lease',
@@ -162,10 +169,15 @@ const attribute = (key: KeyAttribute) => ({
   type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
 });
 
+const STREAM_VIEW_TYPES: Readonly<Record<NonNullable<TableDefinition['stream']>, StreamViewType>> = {
+  NEW_AND_OLD_IMAGES: StreamViewType.NEW_AND_OLD_IMAGES,
+};
+
 /**
  * A table exactly as the shared definition describes it: on-demand, point-in-time recovery, deletion
  * protection, kept on stack deletion, encrypted with the AWS-managed key (aws/dynamodb: usage is visible in
- * CloudTrail, and readers such as the history CLI need no key policy changes).
+ * CloudTrail, and readers such as the history CLI need no key policy changes), and its stream when the
+ * definition has one (24 hours of changes; the stateless stack's events function reads the executions one).
  */
 function tableFromDefinition(scope: Construct, definition: TableDefinition): TableV2 {
   const globalSecondaryIndexes: GlobalSecondaryIndexPropsV2[] = definition.indexes.map((index) => ({
@@ -178,6 +190,7 @@ function tableFromDefinition(scope: Construct, definition: TableDefinition): Tab
     partitionKey: attribute(definition.partitionKey),
     ...(globalSecondaryIndexes.length > 0 ? { globalSecondaryIndexes } : {}),
     ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+    ...(definition.stream ? { dynamoStream: STREAM_VIEW_TYPES[definition.stream] } : {}),
     billing: Billing.onDemand(),
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     deletionProtection: true,

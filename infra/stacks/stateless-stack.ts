@@ -1,12 +1,16 @@
-// Layer flow: app -> this stack (code and wiring: functions, schedule, queues, alarms; safe to delete and
-// redeploy) -> the stateful stack's tables and bucket, received as typed props.
+// Layer flow: app -> this stack (code and wiring: functions, schedule, queues, events, alerts, alarms, the
+// dashboard; safe to delete and redeploy) -> the stateful stack's tables, stream and buckets, received as typed
+// props.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { InfraConfig } from '../config';
 import { ApiKeySecret } from '../constructs/api-key-secret';
+import { EventsService } from '../constructs/events-service';
+import { ExecutionAlerts } from '../constructs/execution-alerts';
 import { LakeService } from '../constructs/lake-service';
 import { LaunchService } from '../constructs/launch-service';
 import { Monitoring } from '../constructs/monitoring';
+import { OperationsDashboard } from '../constructs/operations-dashboard';
 import { SyncService } from '../constructs/sync-service';
 import type { StatefulResources } from './stateful-stack';
 
@@ -19,7 +23,11 @@ export class StatelessStack extends Stack {
   readonly sync: SyncService;
   readonly launch: LaunchService;
   readonly lake: LakeService;
+  readonly events: EventsService;
+  /** Present when `alertEmails` names someone. */
+  readonly alerts: ExecutionAlerts | undefined;
   readonly monitoring: Monitoring;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -51,12 +59,32 @@ export class StatelessStack extends Stack {
       filesBucket: data.filesBucket,
       lakeBucket: data.lakeBucket,
     });
+    this.events = new EventsService(this, 'Events', { config, executionsTable: data.executionsTable });
+    this.alerts =
+      config.alertEmails.length > 0
+        ? new ExecutionAlerts(this, 'Alerts', { config, filesBucket: data.filesBucket })
+        : undefined;
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,
       syncFunction: this.sync.handler,
       launchFunction: this.launch.handler,
       lakeFunction: this.lake.handler,
+      eventsFunction: this.events.handler,
       deadLetterQueue: this.launch.deadLetterQueue,
+      eventsFailureQueue: this.events.failureQueue,
+    });
+    this.dashboard = new OperationsDashboard(this, 'Dashboard', {
+      config,
+      functions: {
+        sync: this.sync.handler,
+        launch: this.launch.handler,
+        lake: this.lake.handler,
+        events: this.events.handler,
+      },
+      launchQueue: this.launch.queue,
+      launchDeadLetterQueue: this.launch.deadLetterQueue,
+      eventsFailureQueue: this.events.failureQueue,
+      alarms: Object.values(this.monitoring.alarms),
     });
 
     const outputs: Record<string, { value: string; description: string }> = {
@@ -80,6 +108,29 @@ export class StatelessStack extends Stack {
         description: 'Launch function',
       },
       LakeFunctionName: { value: this.lake.handler.function.functionName, description: 'Lake function' },
+      EventsFunctionName: {
+        value: this.events.handler.function.functionName,
+        description: 'Events function (executions stream -> EventBridge)',
+      },
+      EventsFailureQueueUrl: {
+        value: this.events.failureQueue.queueUrl,
+        description:
+          'Stream batches whose status-change events were not published (shard and sequence numbers)',
+      },
+      EventsLogGroupName: {
+        value: this.events.handler.logGroup.logGroupName,
+        description: 'Events function logs',
+      },
+      DashboardName: { value: this.dashboard.dashboardName, description: 'CloudWatch dashboard' },
+      DashboardUrl: { value: this.dashboard.url, description: 'The CloudWatch dashboard in the console' },
+      ...(this.alerts
+        ? {
+            AlertTopicArn: {
+              value: this.alerts.topic.topicArn,
+              description: `SNS topic of the execution alerts (${config.alertStatuses.join(', ')})`,
+            },
+          }
+        : {}),
       SyncLogGroupName: { value: this.sync.handler.logGroup.logGroupName, description: 'Sync function logs' },
       LakeLogGroupName: { value: this.lake.handler.logGroup.logGroupName, description: 'Lake function logs' },
       LaunchLogGroupName: {

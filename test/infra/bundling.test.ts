@@ -33,6 +33,7 @@ function assetDirectory(fn: Parameters<TemplateView['statelessResource']>[0]): s
 describe.each([
   ['sync', () => synth.stateless.sync.handler.function],
   ['launch', () => synth.stateless.launch.handler.function],
+  ['events', () => synth.stateless.events.handler.function],
 ])('%s function bundle', (_name, fn) => {
   it('is an ES module with its source map', () => {
     const directory = assetDirectory(fn());

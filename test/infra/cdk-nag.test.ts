@@ -10,6 +10,9 @@ import { TemplateView } from './support/template-view';
 
 let synth: Synthesized;
 
+/** The statement active tracing adds to a function's role (X-Ray has no resource-level permissions). */
+const XRAY = { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] };
+
 // Synthesizing the app once per file takes a few seconds (longer on a busy machine).
 beforeAll(() => {
   synth = synthesize({ cloudFormationValidation: true });
@@ -59,9 +62,15 @@ describe('cdk-nag AwsSolutions', () => {
     const summary = acknowledgments
       .map(({ path, id }) => ({ path, id }))
       .sort((a, b) => a.path.localeCompare(b.path));
+    // Active tracing is on by default: each function role acknowledges X-Ray's "*", and only that.
+    const tracing = (role: string) => ({ path: role, id: 'AwsSolutions-IAM5[Resource::*]' });
     expect(summary).toEqual([
       { path: 'ProductLiveSync-Stateful/AccessLogsBucket', id: 'AwsSolutions-S1' },
+      { path: 'ProductLiveSync-Stateless/Events/EventsFunction/Function', id: 'AwsSolutions-L1' },
+      tracing('ProductLiveSync-Stateless/Events/EventsFunction/Role'),
+      { path: 'ProductLiveSync-Stateless/Events/FailureQueue', id: 'AwsSolutions-SQS3' },
       { path: 'ProductLiveSync-Stateless/Lake/LakeFunction/Function', id: 'AwsSolutions-L1' },
+      tracing('ProductLiveSync-Stateless/Lake/LakeFunction/Role'),
       {
         path: 'ProductLiveSync-Stateless/Lake/LakeFunction/Role',
         id: expect.stringMatching(
@@ -80,11 +89,13 @@ describe('cdk-nag AwsSolutions', () => {
         path: 'ProductLiveSync-Stateless/Launch/LaunchFunction/Function',
         id: 'AwsSolutions-L1',
       },
+      tracing('ProductLiveSync-Stateless/Launch/LaunchFunction/Role'),
       {
         path: 'ProductLiveSync-Stateless/Sync/SchedulerRole',
         id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<SyncSyncFunction\w+\.Arn>:\*\]$/),
       },
       { path: 'ProductLiveSync-Stateless/Sync/SyncFunction/Function', id: 'AwsSolutions-L1' },
+      tracing('ProductLiveSync-Stateless/Sync/SyncFunction/Role'),
       {
         path: 'ProductLiveSync-Stateless/Sync/SyncFunction/Role',
         id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*FilesBucket.*\/executions\/\*\]$/),
@@ -93,13 +104,32 @@ describe('cdk-nag AwsSolutions', () => {
     for (const { id, reason } of acknowledgments) expect(reason.length, id).toBeGreaterThan(60);
   });
 
-  it('grants no IAM action on "*" anywhere', () => {
+  it('grants nothing on "*" but X-Ray\'s two write actions, which AWS requires for active tracing', () => {
     const statements = new TemplateView(synth).allStatements();
     expect(statements.length).toBeGreaterThan(0);
-    expect(statements.filter((statement) => statement.resources.includes('*'))).toEqual([]);
+    expect(statements.filter((statement) => statement.resources.includes('*'))).toEqual(
+      Array.from({ length: 4 }, () => XRAY),
+    );
     expect(
       statements.filter((statement) => statement.actions.some((action) => action.includes('*'))),
     ).toEqual([]);
+  });
+
+  it('fails the synth when another action on "*" joins X-Ray\'s in a traced role', () => {
+    const built = createApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    built.stateless.events.handler.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['events:PutEvents'], resources: ['*'] }),
+    );
+    expect(() => built.app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+  });
+
+  it('grants nothing on "*" at all without tracing', () => {
+    const untraced = synthesize({ context: { tracing: 'false' } });
+    const statements = new TemplateView(untraced).allStatements();
+    expect(statements.filter((statement) => statement.resources.includes('*'))).toEqual([]);
+    expect(acknowledgmentsOf(untraced.app).map(({ id }) => id)).not.toContain(
+      'AwsSolutions-IAM5[Resource::*]',
+    );
   });
 
   it('stays clean with every optional feature on, X-Ray being the only "*" (AWS requires it)', () => {
@@ -107,6 +137,9 @@ describe('cdk-nag AwsSolutions', () => {
       context: {
         tracing: 'true',
         alarmEmail: 'ops@example.com',
+        alertEmails: '["ops@example.com","data@example.com"]',
+        alertStatuses: 'FAILED,TIMEDOUT,USER_ERROR',
+        eventBusName: 'product-live',
         apiKeySecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:product-live/api-key',
         apiKeySecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
         fileAllowedHosts: 'files.example.com',
@@ -115,15 +148,12 @@ describe('cdk-nag AwsSolutions', () => {
     const wildcard = new TemplateView(full)
       .allStatements()
       .filter((statement) => statement.resources.includes('*'));
-    expect(wildcard).toEqual([
-      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
-      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
-      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
-    ]);
+    expect(wildcard).toEqual([XRAY, XRAY, XRAY, XRAY]);
     for (const fn of [
       full.stateless.sync.handler.function,
       full.stateless.launch.handler.function,
       full.stateless.lake.handler.function,
+      full.stateless.events.handler.function,
     ]) {
       expect(new TemplateView(full).statelessResource(fn).Properties).toMatchObject({
         TracingConfig: { Mode: 'Active' },

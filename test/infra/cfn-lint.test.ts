@@ -34,10 +34,14 @@ async function cfnLint(templates: string[]): Promise<LintFinding[]> {
 describe('cfn-lint', () => {
   it.each([
     ['the default context', {}],
+    ['tracing off', { tracing: 'false' }],
     [
       'every optional feature on',
       {
         alarmEmail: 'ops@example.com',
+        alertEmails: '["ops@example.com","data@example.com"]',
+        alertStatuses: 'FAILED,TIMEDOUT,USER_ERROR',
+        eventBusName: 'product-live',
         tracing: 'true',
         fileAllowedHosts: 'files.example.com,*.product-live.com',
         apiKeySecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:product-live/api-key-AbCdEf',

@@ -1,6 +1,12 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_KEYS, type ContextKey, InfraConfigError, loadInfraConfig } from '../../infra/config';
+import {
+  CONTEXT_KEYS,
+  type ContextKey,
+  functionEnvironment,
+  InfraConfigError,
+  loadInfraConfig,
+} from '../../infra/config';
 import { createApp } from '../../infra/create-app';
 
 const load = (context: Record<string, unknown> = {}) => loadInfraConfig((key) => context[key]);
@@ -36,7 +42,10 @@ describe('CDK context configuration', () => {
       launchIdempotencyTtlDays: 30,
       logRetention: RetentionDays.THREE_MONTHS,
       logLevel: 'INFO',
-      tracing: false,
+      tracing: true,
+      eventBusName: 'default',
+      alertStatuses: ['FAILED', 'TIMEDOUT'],
+      alertEmails: [],
       filesNoncurrentVersionDays: 30,
       accessLogsExpirationDays: 365,
     });
@@ -118,6 +127,61 @@ describe('CDK context configuration', () => {
     expect(load({ tracing: false }).tracing).toBe(false);
   });
 
+  it("takes the alert statuses and e-mails as a JSON list (-c key='[...]'), a comma list or a cdk.json array", () => {
+    const fromJson = load({
+      alertEmails: '["ops@example.com", "data@example.com"]',
+      alertStatuses: '["FAILED","USER_ERROR"]',
+    });
+    expect(fromJson.alertEmails).toEqual(['ops@example.com', 'data@example.com']);
+    expect(fromJson.alertStatuses).toEqual(['FAILED', 'USER_ERROR']);
+    const fromText = load({
+      alertEmails: 'ops@example.com, data@example.com',
+      alertStatuses: 'failed, timedout',
+    });
+    expect(fromText.alertEmails).toEqual(['ops@example.com', 'data@example.com']);
+    expect(fromText.alertStatuses).toEqual(['FAILED', 'TIMEDOUT']);
+    expect(load({ alertEmails: ['ops@example.com'], alertStatuses: ['TERMINATED'] })).toMatchObject({
+      alertEmails: ['ops@example.com'],
+      alertStatuses: ['TERMINATED'],
+    });
+    // An empty list is "nobody", and duplicates are dropped.
+    expect(load({ alertEmails: '[]' }).alertEmails).toEqual([]);
+    expect(load({ alertStatuses: 'FAILED,FAILED' }).alertStatuses).toEqual(['FAILED']);
+  });
+
+  it('names the unknown status or the malformed address of a list', () => {
+    expect(problemsOf({ alertStatuses: '["FAILED","FAILD"]' })).toEqual([
+      'alertStatuses: expected execution statuses out of PENDING, RUNNING, COMPLETED, USER_ERROR, FAILED, ' +
+        'TERMINATED, TIMEDOUT, as a JSON list (["a","b"]) or separated by commas, got "[\\"FAILED\\",\\"FAILD\\"]": ' +
+        '"FAILD" is not one',
+    ]);
+    expect(problemsOf({ alertEmails: 'ops@example.com,ops@' })).toEqual([
+      'alertEmails: expected e-mail addresses, as a JSON list (["a","b"]) or separated by commas, got ' +
+        '"ops@example.com,ops@": "ops@" is not one',
+    ]);
+    expect(problemsOf({ alertEmails: '["ops@example.com"' })[0]).toMatch(
+      /^alertEmails: expected e-mail addresses/,
+    );
+    expect(problemsOf({ alertStatuses: '[]' })[0]).toMatch(/^alertStatuses: expected execution statuses/);
+    expect(problemsOf({ eventBusName: 'my bus' })[0]).toMatch(
+      /^eventBusName: expected an EventBridge event bus name/,
+    );
+  });
+
+  it('turns tracing on by default and tells each function whether the Powertools Tracer is on', () => {
+    for (const fn of ['sync', 'launch', 'lake', 'events'] as const) {
+      expect(functionEnvironment(fn, load()), fn).toMatchObject({ POWERTOOLS_TRACE_ENABLED: 'true' });
+      expect(functionEnvironment(fn, load({ tracing: 'false' })), fn).toMatchObject({
+        POWERTOOLS_TRACE_ENABLED: 'false',
+      });
+    }
+    expect(functionEnvironment('events', load({ eventBusName: 'product-live' }))).toEqual({
+      EVENT_BUS_NAME: 'product-live',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
+    });
+  });
+
   it('takes the secret by name, complete ARN or partial ARN', () => {
     expect(load({ apiKeySecret: 'team/product-live' }).apiKeySecret).toEqual({
       kind: 'name',
@@ -152,6 +216,9 @@ describe('CDK context configuration', () => {
         syncStartDate: 'yesterday',
         syncTimeoutMinutes: '20',
         alarmEmail: 'ops',
+        alertEmails: 'ops@',
+        alertStatuses: 'DONE',
+        eventBusName: 'a bus',
         logRetentionDays: '42',
         fileAllowedHosts: 'files example.com',
         apiKeySecret: 'arn:aws:s3:::bucket',
@@ -167,6 +234,9 @@ describe('CDK context configuration', () => {
       'syncStartDate',
       'fileAllowedHosts',
       'alarmEmail',
+      'eventBusName',
+      'alertStatuses',
+      'alertEmails',
       'syncTimeoutMinutes',
       'logRetentionDays',
       'logLevel',

@@ -50,6 +50,7 @@ describe('launch function', () => {
       POWERTOOLS_SERVICE_NAME: 'launch',
       POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -170,6 +171,8 @@ describe('launch permissions', () => {
     expect(view.statementsOf(synth.stateless.launch.handler.role)).toEqual(
       sortStatements([
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['LaunchLogGroup.Arn'] },
+        // Active tracing (on by default): X-Ray has no resource-level permissions.
+        { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
         {
           actions: [
             'dynamodb:BatchGetItem',

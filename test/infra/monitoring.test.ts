@@ -114,6 +114,39 @@ describe('alarms', () => {
     });
   });
 
+  it('alarms on any events function error', () => {
+    expect(alarm('eventsErrors')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [
+        { Name: 'FunctionName', Value: { Ref: view.logicalId(synth.stateless.events.handler.function) } },
+      ],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms as soon as the stream gives up on a batch of events (the failure queue has a message)', () => {
+    const properties = alarm('eventsFailureQueueNotEmpty');
+    expect(properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [view.logicalId(synth.stateless.events.failureQueue), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(properties.AlarmDescription).toMatch(/shard and sequence numbers/);
+  });
+
   it('notifies the topic when any alarm fires and when it recovers', () => {
     for (const name of Object.keys(
       synth.stateless.monitoring.alarms,
@@ -182,6 +215,112 @@ describe('alarm topic', () => {
   });
 });
 
+describe('dashboard', () => {
+  type Widget = { type: string; width: number; properties: Record<string, unknown> };
+  /** The dashboard body as CloudWatch receives it, references replaced by what they point at. */
+  const body = () => {
+    const properties = view.statelessResource(synth.stateless.dashboard.dashboard).Properties as Props;
+    return JSON.parse(view.describe(properties.DashboardBody as never, 'stateless')) as { widgets: Widget[] };
+  };
+  /** Every [namespace, metric name, dimension name, dimension value] the dashboard graphs. */
+  const graphed = () =>
+    body()
+      .widgets.flatMap((widget) => (widget.properties.metrics ?? []) as unknown[][])
+      .filter((metric) => typeof metric[0] === 'string')
+      .map((metric) => metric.slice(0, 4).join(' '));
+
+  it('has one page, named after the stack prefix and the region', () => {
+    const properties = view.statelessResource(synth.stateless.dashboard.dashboard).Properties as Props;
+    expect(view.describe(properties.DashboardName as never, 'stateless')).toBe(
+      'ProductLiveSync-<AWS::Region>',
+    );
+    for (const widget of body().widgets) expect(widget.width).toBeLessThanOrEqual(24);
+  });
+
+  it('starts with the status of every alarm', () => {
+    const [, alarms] = body().widgets;
+    expect(alarms?.type).toBe('alarm');
+    const names = Object.values(synth.stateless.monitoring.alarms).map(
+      (construct) => `${view.logicalId(construct)}.Arn`,
+    );
+    expect(alarms?.properties.alarms).toEqual(names);
+    expect(names).toHaveLength(10);
+  });
+
+  it('graphs the sync: runs, lag, API requests, 429s, executions, audits and file copies', () => {
+    const metrics = graphed();
+    for (const name of [
+      'RunsFailed',
+      'RunsSkipped',
+      'MoreRemaining',
+      'LagSeconds',
+      'ApiRequests',
+      'Throttled',
+      'ExecutionsNew',
+      'ExecutionsUpdated',
+      'OpenExecutionsRefreshed',
+      'AuditRuns',
+      'AuditExecutionsRecovered',
+      'AuditExecutionsRemovedFromApi',
+      'AuditMonthsDiffering',
+      'FilesCopied',
+      'FilesPending',
+      'FilesFailed',
+    ]) {
+      expect(metrics, name).toContain(`ProductLiveSync ${name} service sync`);
+    }
+    expect(metrics).toContain('AWS/Lambda Invocations FunctionName SyncFunction');
+  });
+
+  it('shows the API requests of both functions against the 50 requests/minute budget', () => {
+    const widget = body().widgets.find((w) =>
+      String(w.properties.title).startsWith('Product-Live API requests'),
+    );
+    if (!widget) throw new Error('no API requests widget');
+    const annotations = (widget.properties.annotations as { horizontal: { value: number; label: string }[] })
+      .horizontal;
+    expect(annotations).toContainEqual(
+      expect.objectContaining({ value: 50, label: expect.stringMatching(/50/) }),
+    );
+    const metrics = widget.properties.metrics as unknown[][];
+    expect(metrics.map((metric) => metric.slice(0, 4).join(' '))).toEqual(
+      expect.arrayContaining([
+        'ProductLiveSync ApiRequests service sync',
+        'ProductLiveSync ApiRequests service launch',
+      ]),
+    );
+    expect(JSON.stringify(metrics)).toContain('FILL(sync, 0) + FILL(launch, 0)');
+  });
+
+  it('graphs launches, the lake and the events with the names their handlers publish', () => {
+    const metrics = graphed();
+    for (const [service, names] of [
+      [
+        'launch',
+        ['LaunchesStarted', 'LaunchesAdopted', 'LaunchDuplicates', 'LaunchRetries', 'LaunchesDeadLettered'],
+      ],
+      ['launch', ['Throttled', 'ApiRequests']],
+      ['lake', ['LakeDaysWritten', 'LakeDaysFailed', 'LakeDaysLeft', 'LakeRowsWritten', 'LakeBytesWritten']],
+      ['events', ['EventsPublished', 'EventsUnchanged', 'EventsRetried', 'EventsFailed']],
+    ] as const) {
+      for (const name of names) expect(metrics, name).toContain(`ProductLiveSync ${name} service ${service}`);
+    }
+    for (const queue of ['LaunchQueue', 'LaunchDeadLetterQueue', 'EventsFailureQueue']) {
+      expect(metrics).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${queue}.QueueName`);
+    }
+    expect(metrics).toContain('AWS/Lambda IteratorAge FunctionName EventsFunction');
+  });
+
+  it('graphs errors, durations and throttles of all four functions', () => {
+    const metrics = graphed();
+    for (const fn of ['SyncFunction', 'LaunchFunction', 'LakeFunction', 'EventsFunction']) {
+      for (const name of ['Errors', 'Duration', 'Throttles']) {
+        expect(metrics).toContain(`AWS/Lambda ${name} FunctionName ${fn}`);
+      }
+    }
+  });
+});
+
 describe('stateless stack outputs', () => {
   it('outputs the queue URLs, topic ARN, function and log group names operators need', () => {
     const outputs = synth.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
@@ -197,5 +336,16 @@ describe('stateless stack outputs', () => {
     expect(outputs.LaunchFunctionName?.Value).toEqual(ref(launch.handler.function));
     expect(outputs.SyncLogGroupName?.Value).toEqual(ref(sync.handler.logGroup));
     expect(outputs.LaunchLogGroupName?.Value).toEqual(ref(launch.handler.logGroup));
+    const { events } = synth.stateless;
+    expect(outputs.EventsFunctionName?.Value).toEqual(ref(events.handler.function));
+    expect(outputs.EventsFailureQueueUrl?.Value).toEqual(ref(events.failureQueue));
+    expect(outputs.EventsLogGroupName?.Value).toEqual(ref(events.handler.logGroup));
+    expect(view.describe(outputs.DashboardName?.Value as never, 'stateless')).toBe(
+      'ProductLiveSync-<AWS::Region>',
+    );
+    expect(view.describe(outputs.DashboardUrl?.Value as never, 'stateless')).toBe(
+      'https://<AWS::Region>.console.aws.amazon.com/cloudwatch/home?region=<AWS::Region>' +
+        '#dashboards/dashboard/ProductLiveSync-<AWS::Region>',
+    );
   });
 });

@@ -75,6 +75,15 @@ describe('stateful stack: tables', () => {
     },
   );
 
+  it('streams the old and new image of every executions write (the events function reads it), and only there', () => {
+    const stream = (table: unknown) =>
+      (view.statefulResource(table as never).Properties as Props).StreamSpecification;
+    expect(EXECUTIONS_TABLE.stream).toBe('NEW_AND_OLD_IMAGES');
+    expect(stream(synth.stateful.executionsTable)).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(stream(synth.stateful.stateTable)).toBeUndefined();
+    expect(stream(synth.stateful.idempotencyTable)).toBeUndefined();
+  });
+
   it('expires idempotency records with the TTL attribute Powertools writes, and only there', () => {
     const ttl = (table: unknown) =>
       (view.statefulResource(table as never).Properties as Props).TimeToLiveSpecification;
@@ -185,6 +194,9 @@ describe('stateful stack: outputs', () => {
     const outputs = synth.statefulTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.ExecutionsTableName?.Value).toEqual({
       Ref: view.logicalId(synth.stateful.executionsTable),
+    });
+    expect(outputs.ExecutionsTableStreamArn?.Value).toEqual({
+      'Fn::GetAtt': [view.logicalId(synth.stateful.executionsTable), 'StreamArn'],
     });
     expect(outputs.StateTableName?.Value).toEqual({ Ref: view.logicalId(synth.stateful.stateTable) });
     expect(outputs.IdempotencyTableName?.Value).toEqual({

@@ -50,6 +50,7 @@ describe('sync function', () => {
       POWERTOOLS_SERVICE_NAME: 'sync',
       POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -173,6 +174,8 @@ describe('sync permissions', () => {
     expect(view.statementsOf(synth.stateless.sync.handler.role)).toEqual(
       sortStatements([
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['SyncLogGroup.Arn'] },
+        // Active tracing (on by default): X-Ray has no resource-level permissions.
+        { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
         {
           actions: [
             'dynamodb:BatchGetItem',

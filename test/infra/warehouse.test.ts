@@ -48,6 +48,7 @@ describe('lake function', () => {
       POWERTOOLS_SERVICE_NAME: 'lake',
       POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(loadLakeConfig(environment)).toMatchObject({
@@ -60,6 +61,8 @@ describe('lake function', () => {
     expect(view.statementsOf(synth.stateless.lake.handler.role)).toEqual(
       sortStatements([
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['LakeLogGroup.Arn'] },
+        // Active tracing (on by default): X-Ray has no resource-level permissions.
+        { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] },
         {
           actions: ['dynamodb:Query'],
           resources: [

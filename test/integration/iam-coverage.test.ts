@@ -1,11 +1,14 @@
-// Ties the deployed IAM policies to the code: both functions run realistic scenarios against the local
+// Ties the deployed IAM policies to the code: the functions run realistic scenarios against the local
 // servers while every AWS call they make is recorded; each call must be allowed by a statement of that
 // function's role in the synthesized template. A new SDK call without its grant fails here, not in AWS.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
+import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
 import { LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
 import { aJobExecution } from '../builders/job-execution.builder';
 import { synthesize } from '../infra/support/synth';
@@ -256,5 +259,59 @@ describe('IAM grants cover every AWS call the code makes', () => {
     }
     const statements = view.statementsOf(synth.stateless.launch.handler.role);
     expect(unique(calls).filter((call) => !allowed(statements, call))).toEqual([]);
+  });
+
+  it('the events role allows the PutEvents the sink makes, on the configured bus and with its source', async () => {
+    const calls: Array<Call & { sources: string[] }> = [];
+    const client = new EventBridgeClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+    // Answered here: no EventBridge emulator; what matters is the request the sink builds.
+    client.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const input = args.input as { Entries?: Array<{ EventBusName?: string; Source?: string }> };
+        const entries = input.Entries ?? [];
+        calls.push({
+          action: `events:${String(context.commandName).replace(/Command$/, '')}`,
+          resource: `arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/${String(entries[0]?.EventBusName)}`,
+          sources: entries.map((entry) => String(entry.Source)),
+        });
+        return {
+          output: { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
+        } as never;
+      },
+      { step: 'initialize', name: 'recordIamCalls' },
+    );
+    const environment = view.environmentOf(synth.stateless.events.handler.function);
+    const sink = eventBridgeSink(client, String(environment.EVENT_BUS_NAME));
+    const execution = aJobExecution({ status: 'FAILED' });
+    const refused = await sink.put([
+      {
+        source: EVENT_SOURCE,
+        detailType: EVENT_DETAIL_TYPE,
+        time: execution.createdAt,
+        detail: {
+          eventId: `${execution.id}:FAILED`,
+          executionId: execution.id,
+          jobId: execution.jobId,
+          pipelineId: null,
+          title: null,
+          status: 'FAILED',
+          previousStatus: 'RUNNING',
+          createdAt: execution.createdAt,
+          startedAt: null,
+          endedAt: null,
+          durationMs: null,
+          files: [],
+          origin: 'sync',
+        },
+      },
+    ]);
+    expect(refused).toEqual([null]);
+    const statements = view.statementsOf(synth.stateless.events.handler.role);
+    expect(calls.map(({ action }) => action)).toEqual(['events:PutEvents']);
+    expect(calls.filter((call) => !allowed(statements, call))).toEqual([]);
+    // The statement's condition: only this application's source.
+    const putEvents = statements.find((statement) => statement.actions.includes('events:PutEvents'));
+    expect(putEvents?.condition).toEqual({ StringEquals: { 'events:source': EVENT_SOURCE } });
+    expect(calls.flatMap((call) => call.sources)).toEqual([EVENT_SOURCE]);
   });
 });

@@ -6,7 +6,12 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type ExecutionEvent, statusChangeOf } from '../../functions/core/events/execution-event';
+import {
+  type ExecutionEvent,
+  fitToEventSize,
+  MAX_DETAIL_BYTES,
+  statusChangeOf,
+} from '../../functions/core/events/execution-event';
 import { toExecutionFields } from '../../functions/core/executions/execution-record';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
@@ -109,6 +114,30 @@ describe('statusChangeOf', () => {
     const item = anItem({ status: 'COMPLETED' });
     expect(statusChangeOf(item, { ...item, syncedAt: '2024-06-02T00:00:00.000Z' })).toBeUndefined();
     expect(statusChangeOf(item, undefined)).toBeUndefined();
+  });
+
+  it('keeps an event under 256 KB: the files that do not fit are counted in filesOmitted', () => {
+    const files = Array.from({ length: 3_000 }, (_, index) => ({
+      path: `output.files[${index}]`,
+      sourceUrl: 'u',
+      fileName: `f${index}.csv`,
+      s3Key: `executions/job/run/output.files[${index}]/${'x'.repeat(60)}-${index}.csv`,
+      status: 'copied' as const,
+      attempts: 1,
+      size: 1_000,
+      sha256: 'a'.repeat(64),
+    }));
+    const item = { ...anItem({ status: 'COMPLETED' }), files };
+    const event = fitToEventSize(statusChangeOf(undefined, item) as ExecutionEvent);
+    const bytes = Buffer.byteLength(JSON.stringify(event.detail));
+    expect(bytes).toBeLessThanOrEqual(MAX_DETAIL_BYTES);
+    expect(bytes).toBeGreaterThan(MAX_DETAIL_BYTES - 300);
+    expect(event.detail.files.length + (event.detail.filesOmitted ?? 0)).toBe(3_000);
+    expect(event.detail.files[0]?.path).toBe('output.files[0]');
+    // A small event is left as it is, without the field.
+    const small = statusChangeOf(undefined, anItem()) as ExecutionEvent;
+    expect(fitToEventSize(small)).toBe(small);
+    expect('filesOmitted' in small.detail).toBe(false);
   });
 
   it('keeps a status the documentation does not name', () => {

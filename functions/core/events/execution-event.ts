@@ -33,6 +33,8 @@ export interface ExecutionEventDetail {
   files: EventFile[];
   /** Which function wrote this status: `sync` or `launch`. */
   origin: 'sync' | 'launch';
+  /** Present only when the file list did not fit in an event (256 KB): how many files were left out. */
+  filesOmitted?: number;
 }
 
 /** An event as a sink receives it (EventBridge's entry fields). */
@@ -81,5 +83,30 @@ export function statusChangeOf(
         : [],
       origin: after.source,
     },
+  };
+}
+
+/** EventBridge takes events up to 256 KB; the detail is kept under this, leaving room for the envelope. */
+export const MAX_DETAIL_BYTES = 240 * 1024;
+
+/**
+ * The event itself when its detail fits in an event, else the same event with as many files as fit and
+ * `filesOmitted` counting the rest (the store and the warehouse's `files` table have them all).
+ */
+export function fitToEventSize(event: ExecutionEvent, maxBytes = MAX_DETAIL_BYTES): ExecutionEvent {
+  const size = (detail: ExecutionEventDetail) => Buffer.byteLength(JSON.stringify(detail));
+  if (size(event.detail) <= maxBytes) return event;
+  const files = event.detail.files;
+  let kept = 0;
+  let bytes = size({ ...event.detail, files: [], filesOmitted: files.length });
+  for (const file of files) {
+    const fileBytes = Buffer.byteLength(JSON.stringify(file)) + 1;
+    if (bytes + fileBytes > maxBytes) break;
+    bytes += fileBytes;
+    kept += 1;
+  }
+  return {
+    ...event,
+    detail: { ...event.detail, files: files.slice(0, kept), filesOmitted: files.length - kept },
   };
 }

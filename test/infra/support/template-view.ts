@@ -47,7 +47,17 @@ export class TemplateView {
     name(stateless, stateless.launch.handler.role, 'LaunchRole');
     name(stateless, stateless.launch.queue, 'LaunchQueue');
     name(stateless, stateless.launch.deadLetterQueue, 'LaunchDeadLetterQueue');
+    name(stateless, stateless.events.handler.function, 'EventsFunction');
+    name(stateless, stateless.events.handler.logGroup, 'EventsLogGroup');
+    name(stateless, stateless.events.handler.role, 'EventsRole');
+    name(stateless, stateless.events.failureQueue, 'EventsFailureQueue');
     name(stateless, stateless.monitoring.topic, 'AlarmTopic');
+    name(stateless, stateless.dashboard.dashboard, 'Dashboard');
+    if (stateless.alerts) {
+      name(stateless, stateless.alerts.topic, 'AlertTopic');
+      name(stateless, stateless.alerts.rule, 'AlertRule');
+      name(stateless, stateless.alerts.key, 'AlertTopicKey');
+    }
   }
 
   /** The logical id of a construct's CloudFormation resource. */
