@@ -12,6 +12,7 @@ import type { Context } from 'aws-lambda';
 import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
 import type { SyncConfig } from '../core/config';
+import { describeError } from '../core/errors';
 import { FileCopier } from '../core/files/file-copier';
 import { observedHandler } from '../core/observability';
 import { createClientForKey } from '../core/product-live/client-for-key';
@@ -140,6 +141,14 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
     );
     publishMetrics(metrics, summary, now());
     logger.info('sync summary', { summary });
+    // Kept for the dashboard's sync health; a run skipped for the lease would hide the real last one.
+    if (!summary.skipped) {
+      await state
+        .saveLastRun({ finishedAt: new Date(now()).toISOString(), summary: { ...summary } })
+        .catch((error: unknown) =>
+          logger.warn('could not save the run summary', { error: describeError(error) }),
+        );
+    }
     return summary;
   };
 

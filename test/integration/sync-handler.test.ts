@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
 import { createEmulator, type Emulator, ManualClock } from '../../local/emulator';
 import { lambdaContext } from '../../local/stack/local-stack';
 import { createTestStore, localAwsClients, type TestStore } from '../support/local-aws';
@@ -54,6 +55,11 @@ describe('sync handler', () => {
       expect(summary.error).toBeNull();
       expect(summary.executions.new).toBe(30);
       expect(summary.apiRequests).toBeGreaterThan(0);
+      // The summary is kept for the dashboard's sync health.
+      const clients = localAwsClients();
+      const lastRun = await new SyncStateRepository(clients.doc, store.stateTable).getLastRun();
+      expect(lastRun?.summary).toEqual(summary);
+      expect(Date.parse(lastRun?.finishedAt ?? '')).toBeGreaterThan(0);
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();

@@ -79,6 +79,13 @@ const LEASE = 'lease';
 const CHECKPOINT = 'checkpoint';
 const API_PROFILE = 'api-profile';
 const AUDIT = 'audit';
+const LAST_RUN = 'last-run';
+
+/** The summary of the last sync run that did its work, as the dashboard shows it (docs/dashboard.md). */
+export interface LastRun {
+  finishedAt: string;
+  summary: Record<string, unknown>;
+}
 
 export class SyncStateRepository {
   constructor(
@@ -166,6 +173,15 @@ export class SyncStateRepository {
 
   async saveAudit(state: AuditState): Promise<void> {
     await this.putItem(AUDIT, state);
+  }
+
+  /** The last run that was not skipped (undefined before the first one). */
+  async getLastRun(): Promise<LastRun | undefined> {
+    return this.getItem<LastRun>(LAST_RUN);
+  }
+
+  async saveLastRun(lastRun: LastRun): Promise<void> {
+    await this.putItem(LAST_RUN, lastRun);
   }
 
   private async getItem<T>(name: string): Promise<T | undefined> {
