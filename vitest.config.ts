@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three suites by folder (see README "Tests"): unit (no network, AWS mocked), integration (real local
-// servers started by the global setup), infra (CDK assertions and cdk-nag).
+// Four suites by folder (see README "Tests"): unit (no network, AWS mocked), integration (real local
+// servers started by the global setup), infra (CDK assertions and cdk-nag), browser (the dashboard in
+// Debian's headless Chromium over the same local servers; docs/testing.md).
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +22,16 @@ export default defineConfig({
           globalSetup: ['test/setup/local-aws.global.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/setup/local-aws.global.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
       {

@@ -15,6 +15,8 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   bundle: () => import('./bundle.bench'),
   audit: () => import('./audit.bench'),
   analytics: () => import('./analytics.bench'),
+  dashboard: () => import('./dashboard.bench'),
+  events: () => import('./events.bench'),
 };
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]

@@ -9,6 +9,8 @@ import {
 import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { JavaMissingError, PortInUseError } from '../aws/local-aws-servers';
+import type { SyncActivity } from '../dashboard';
+import { DEFAULT_DASHBOARD_PORT } from '../dashboard/dashboard-args';
 import { type LocalStack, startLocalStack } from '../stack/local-stack';
 import { DEFAULT_DATA_DIR, DEFAULT_LOCAL_PORTS } from '../stack/local-stack-settings';
 import { runCli, SetupError, UsageError } from './cli-runner';
@@ -38,6 +40,9 @@ options:
   --dynamodb-port PORT   default ${DEFAULT_LOCAL_PORTS.dynamodb}
   --s3-port PORT         default ${DEFAULT_LOCAL_PORTS.s3}
   --sqs-port PORT        default ${DEFAULT_LOCAL_PORTS.sqs} (npm run launch sends there)
+  --ui-port PORT         the dashboard on http://127.0.0.1:PORT (default ${DEFAULT_DASHBOARD_PORT}; 0: any free port);
+                         not with --once
+  --no-ui                no dashboard
   --verbose              show the functions' INFO logs
   -h, --help             show this text
 
@@ -61,6 +66,8 @@ interface StartOptions {
   api: { url: string; key: string } | undefined;
   demo: { seed: number; executions: number } | undefined;
   ports: Partial<Record<keyof typeof DEFAULT_LOCAL_PORTS, number>>;
+  /** The dashboard's port (0: any free port); undefined: no dashboard (--no-ui). */
+  uiPort: number | undefined;
 }
 
 /** Parses the command line (and the PRODUCT_LIVE_API_URL / PRODUCT_LIVE_API_KEY fallbacks). */
@@ -81,6 +88,8 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   if (everyMs < 5_000) throw new UsageError('--every: at least 5s between syncs');
   const seed = parseCount(values.seed, '--seed');
   const executions = parseCount(values.executions, '--executions');
+  if (values['no-ui'] && values['ui-port'] !== undefined)
+    throw new UsageError('--ui-port and --no-ui cannot be combined');
   return {
     once: values.once ?? false,
     audit: values.audit ?? false,
@@ -101,6 +110,11 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
       s3: parsePort(values['s3-port'], '--s3-port'),
       sqs: parsePort(values['sqs-port'], '--sqs-port'),
     },
+    uiPort: values['no-ui']
+      ? undefined
+      : values['ui-port'] === '0'
+        ? 0
+        : (parsePort(values['ui-port'], '--ui-port') ?? DEFAULT_DASHBOARD_PORT),
   };
 }
 
@@ -126,6 +140,8 @@ function parse(argv: readonly string[]) {
       'dynamodb-port': { type: 'string' },
       's3-port': { type: 'string' },
       'sqs-port': { type: 'string' },
+      'ui-port': { type: 'string' },
+      'no-ui': { type: 'boolean' },
     },
   });
 }
@@ -201,6 +217,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(options.retryFailedFiles ? { retryFailedFiles: true } : {}),
   };
   let eventsFailed = false;
+  let activity: SyncActivity | undefined;
   const runSync = async (): Promise<SyncSummary> => {
     const progress = new ProgressReporter(process.stderr);
     const showProgress = !options.quiet && !options.json;
@@ -225,6 +242,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const lake = await stack.lakeOnce();
     if (!options.quiet && !options.json) say(formatLakeLine(lake));
     else if (lake.error || lake.daysFailed > 0) process.stderr.write(`${formatLakeLine(lake).trim()}\n`);
+    // The dashboard refetches its view when this changes (after the sync and the lake run).
+    activity = { finishedAt: new Date().toISOString(), summary, runs: (activity?.runs ?? 0) + 1 };
     return summary;
   };
 
@@ -237,6 +256,30 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
 
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  if (options.uiPort !== undefined) {
+    try {
+      // Loaded only when served: the dashboard brings esbuild (its client bundle) and DuckDB (the lake).
+      const { serveStackDashboard } = await import('../dashboard');
+      dashboard = await serveStackDashboard({
+        state,
+        dataDir: options.dataDir,
+        port: options.uiPort,
+        env: process.env,
+        activity: () => activity,
+        onError: (error) => process.stderr.write(`dashboard: ${(error as Error).message ?? String(error)}\n`),
+      });
+    } catch (error) {
+      await stack.stop();
+      if (error instanceof PortInUseError) {
+        throw new SetupError(
+          `port ${options.uiPort} for the dashboard is already in use: stop the process using it, or pass --ui-port PORT (or --no-ui)`,
+        );
+      }
+      throw error;
+    }
+    say(`  Dashboard         ${dashboard.url}  (read-only, this machine only)`);
+  }
   say(
     `\nSyncing now and every ${options.everyMs / 1000}s; send launches with: npm run launch -- --job JOB_ID`,
   );
@@ -280,6 +323,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   }
   await stopped;
+  await dashboard?.close();
   await stack.stop();
   say('Stopped.');
   return 0;

@@ -187,10 +187,63 @@ describe('npm start -- --once', () => {
   });
 });
 
+describe('npm run dashboard', () => {
+  it('serves the data directory of a stopped stack read-only on the loopback interface, and stops on Ctrl-C', async () => {
+    // The --once tests above left a synced data directory behind and no stack running.
+    const uiPort = await findFreePort('dashboard');
+    const child = run('npm', [
+      '-s',
+      'run',
+      'dashboard',
+      '--',
+      '--data-dir',
+      dataDir,
+      '--ui-port',
+      String(uiPort),
+    ]);
+    const done = finish(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const base = `http://127.0.0.1:${uiPort}`;
+    try {
+      await waitFor(() => output.includes('Press Ctrl-C to stop.'), 60_000);
+      expect(output).toContain(`Dashboard: ${base}`);
+      const health = await fetch(`${base}/api/health`);
+      expect(health.status).toBe(200);
+      // The last run's summary the sync saved in the state table, read without npm start running.
+      const body = (await health.json()) as { lastRun: { executions: { new: number } } | null };
+      expect(body.lastRun).not.toBeNull();
+      const overview = await fetch(`${base}/api/overview?since=all`);
+      expect(overview.status).toBe(200);
+      // Read-only: no method but GET and HEAD.
+      expect((await fetch(`${base}/api/version`, { method: 'POST', body: '{}' })).status).toBe(405);
+      expect((await fetch(`${base}/api/version`, { method: 'DELETE' })).status).toBe(405);
+    } finally {
+      process.kill(-(child.pid ?? 0), 'SIGINT');
+    }
+    const result = await done;
+    expect(result.code === 0 || result.signal === 'SIGINT', result.stderr).toBe(true);
+    expect(await portIsFree(uiPort)).toBe(true);
+  });
+});
+
 describe('npm start (long-running) with npm run launch', () => {
   it('launches a demo job from the queue, stores the execution within one interval, and stops cleanly on Ctrl-C', async () => {
     const ports = await freePorts();
-    const child = run('npm', ['-s', 'start', '--', '--every', '5s', '--data-dir', dataDir, ...ports]);
+    const child = run('npm', [
+      '-s',
+      'start',
+      '--',
+      '--every',
+      '5s',
+      '--data-dir',
+      dataDir,
+      ...ports,
+      '--ui-port',
+      '0',
+    ]);
     const done = finish(child);
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -199,6 +252,10 @@ describe('npm start (long-running) with npm run launch', () => {
     try {
       await waitFor(() => output.includes('Press Ctrl-C to stop.'), 60_000);
       const state = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as LocalStackState;
+      // The dashboard (--ui-port 0: a free port) answers over the stack's store.
+      const dashboardUrl = /Dashboard\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      expect(dashboardUrl, output).toBeDefined();
+      expect((await fetch(`${dashboardUrl}/api/version`)).status).toBe(200);
       const jobs = (await (
         await fetch(`${state.endpoints.productLive}/v1/data_factory/job_executions?size=50`, {
           headers: { 'X-Api-Key': 'local-dev-key' },

@@ -1,0 +1,238 @@
+/// <reference lib="dom" />
+// Charts drawn with uPlot (canvas), each with its numbers as a table for screen readers and keyboard users
+// (a <details> right under the chart), a legend in words, and colours read from the page's light or dark
+// theme. The canvas itself is hidden from assistive technology: the table is the accessible chart.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { DayTimeline, JobView } from '../dashboard-data';
+import { append, h, table } from './dom';
+import { formatCount, formatDuration, formatInstant } from './format';
+import { statusBadge, statusColour } from './status';
+
+const charts = new Set<uPlot>();
+
+/** Destroys every chart (before a view is rendered again). */
+export function destroyCharts(): void {
+  for (const chart of charts) chart.destroy();
+  charts.clear();
+}
+
+function themeColour(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+}
+
+function axes(yLabel: string, yValues?: uPlot.Axis['values']): uPlot.Axis[] {
+  const stroke = themeColour('--fg-muted');
+  const grid = { stroke: themeColour('--grid'), width: 1 };
+  return [
+    { stroke, grid, ticks: grid },
+    { stroke, grid, ticks: grid, label: yLabel, size: 60, ...(yValues ? { values: yValues } : {}) },
+  ];
+}
+
+const utc = (seconds: number) => uPlot.tzDate(new Date(seconds * 1e3), 'Etc/UTC');
+
+function chartWidth(container: HTMLElement): number {
+  return Math.max(280, Math.floor(container.getBoundingClientRect().width || 800));
+}
+
+/** Calls `drawn` once, after the chart's first draw on the canvas. */
+function mount(
+  container: HTMLElement,
+  options: uPlot.Options,
+  data: uPlot.AlignedData,
+  drawn?: () => void,
+): uPlot {
+  let first = true;
+  const chart = new uPlot(
+    {
+      ...options,
+      hooks: {
+        draw: [
+          () => {
+            if (first) {
+              first = false;
+              drawn?.();
+            }
+          },
+        ],
+      },
+    },
+    data,
+    container,
+  );
+  chart.root.setAttribute('aria-hidden', 'true');
+  charts.add(chart);
+  return chart;
+}
+
+/** Keeps every chart as wide as its container. */
+export function watchChartWidths(): void {
+  let pending = 0;
+  window.addEventListener('resize', () => {
+    cancelAnimationFrame(pending);
+    pending = requestAnimationFrame(() => {
+      for (const chart of charts) {
+        const container = chart.root.parentElement;
+        if (container) chart.setSize({ width: chartWidth(container), height: chart.height });
+      }
+    });
+  });
+}
+
+function legend(statuses: readonly string[]): HTMLElement {
+  return h(
+    'ul',
+    { class: 'legend', 'aria-hidden': 'true' },
+    ...statuses.map((status) => h('li', {}, statusBadge(status))),
+  );
+}
+
+/** Runs per day, stacked by status, with its table of numbers. */
+export function runsPerDayChart(title: string, timeline: DayTimeline, drawn?: () => void): HTMLElement {
+  const section = h('figure', { class: 'chart', 'data-chart': 'runs-per-day', 'aria-label': title });
+  const caption = h('figcaption', {}, title);
+  const canvas = h('div', { class: 'chart-canvas' });
+  const statuses = timeline.series.map((series) => series.status);
+  const totals = timeline.days.map((_, index) =>
+    timeline.series.reduce((sum, series) => sum + (series.counts[index] ?? 0), 0),
+  );
+  append(
+    section,
+    caption,
+    timeline.days.length === 0 || statuses.length === 0
+      ? h('p', { class: 'empty' }, 'No runs in this period.')
+      : canvas,
+    legend(statuses),
+    dataTable(
+      `${title}: runs per UTC day and status`,
+      ['Day', ...statuses, 'Total'],
+      timeline.days.map((day, index) => [
+        { content: day, header: true },
+        ...timeline.series.map((series) => formatCount(series.counts[index] ?? 0)),
+        formatCount(totals[index] ?? 0),
+      ]),
+    ),
+  );
+  // Drawn once the caller has put the figure in the page (the chart takes its container's width).
+  queueMicrotask(() =>
+    timeline.days.length > 0 && statuses.length > 0 ? drawStackedBars(canvas, timeline, drawn) : drawn?.(),
+  );
+  return section;
+}
+
+function drawStackedBars(container: HTMLElement, timeline: DayTimeline, drawn?: () => void): void {
+  const x = timeline.days.map((day) => Date.parse(`${day}T00:00:00Z`) / 1000);
+  // Cumulative values, drawn from the top of the stack down, so each status shows as its own band.
+  const cumulative: number[][] = [];
+  let running = new Array<number>(x.length).fill(0);
+  for (const series of timeline.series) {
+    running = running.map((value, index) => value + (series.counts[index] ?? 0));
+    cumulative.push(running);
+  }
+  const order = timeline.series.map((_, index) => index).reverse();
+  const bars = uPlot.paths.bars?.({ size: [0.8, 40], align: 0 });
+  mount(
+    container,
+    {
+      width: chartWidth(container),
+      height: 240,
+      tzDate: utc,
+      legend: { show: false },
+      cursor: { show: false },
+      select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      axes: axes('runs'),
+      series: [
+        {},
+        ...order.map((index) => {
+          const colour = statusColour(timeline.series[index]?.status ?? '');
+          return {
+            label: timeline.series[index]?.status ?? '',
+            fill: colour,
+            stroke: colour,
+            width: 0,
+            ...(bars ? { paths: bars } : {}),
+            points: { show: false },
+          };
+        }),
+      ],
+    },
+    [x, ...order.map((index) => cumulative[index] ?? [])],
+    drawn,
+  );
+}
+
+/** The ended runs' durations over time, one colour per status, with its table of numbers. */
+export function durationsChart(durations: JobView['durations'], drawn?: () => void): HTMLElement {
+  const section = h('figure', {
+    class: 'chart',
+    'data-chart': 'durations',
+    'aria-label': 'Durations of ended runs',
+  });
+  const statuses = [...new Set(durations.status)];
+  const canvas = h('div', { class: 'chart-canvas' });
+  append(
+    section,
+    h('figcaption', {}, 'Durations of ended runs'),
+    durations.createdAt.length === 0 ? h('p', { class: 'empty' }, 'No ended run in this period.') : canvas,
+    legend(statuses),
+    dataTable(
+      'Durations of ended runs: created, status, duration',
+      ['Created', 'Status', 'Duration'],
+      durations.createdAt.map((createdAt, index) => [
+        { content: formatInstant(createdAt), header: true },
+        durations.status[index] ?? '',
+        formatDuration(durations.durationMs[index]),
+      ]),
+    ),
+  );
+  if (durations.createdAt.length === 0) {
+    queueMicrotask(() => drawn?.());
+    return section;
+  }
+  queueMicrotask(() => {
+    const x = durations.createdAt.map((iso) => Date.parse(iso) / 1000);
+    const ys = statuses.map((status) =>
+      durations.durationMs.map((ms, index) => (durations.status[index] === status ? ms / 1000 : null)),
+    );
+    mount(
+      canvas,
+      {
+        width: chartWidth(canvas),
+        height: 240,
+        tzDate: utc,
+        legend: { show: false },
+        cursor: { show: false },
+        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.05)] } },
+        axes: axes('seconds'),
+        series: [
+          {},
+          ...statuses.map((status) => ({
+            label: status,
+            stroke: statusColour(status),
+            paths: () => null,
+            points: { show: true, size: 5, fill: statusColour(status), stroke: statusColour(status) },
+          })),
+        ],
+      },
+      [x, ...ys] as uPlot.AlignedData,
+      drawn,
+    );
+  });
+  return section;
+}
+
+function dataTable(
+  caption: string,
+  headers: readonly string[],
+  rows: Parameters<typeof table>[2],
+): HTMLElement {
+  return h(
+    'details',
+    { class: 'chart-data' },
+    h('summary', {}, 'Show the numbers as a table'),
+    h('div', { class: 'table-scroll' }, table(caption, headers, rows)),
+  );
+}
