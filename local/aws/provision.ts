@@ -13,6 +13,7 @@ import {
   EXECUTIONS_TABLE,
   IDEMPOTENCY_TABLE,
   STATE_TABLE,
+  type TableDefinition,
 } from '../../functions/core/store/table-definitions';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalService } from './local-aws-servers';
 
@@ -96,6 +97,16 @@ export interface ProvisionOptions {
   maxReceiveCount?: number;
   /** The launch queue's visibility timeout in seconds (default 60). */
   visibilityTimeoutSeconds?: number;
+  /**
+   * The executions table's stream, as deployed (default true). Test stores that never read it go without:
+   * DynamoDB Local keeps every stream record of its shared database, which slows all of its tables.
+   */
+  stream?: boolean;
+}
+
+function withoutStream(definition: TableDefinition): TableDefinition {
+  const { stream: _stream, ...rest } = definition;
+  return rest;
 }
 
 /**
@@ -115,7 +126,11 @@ export async function provisionStore(
   const work: Array<Promise<unknown>> = [];
   if (services.has('dynamodb')) {
     work.push(
-      ensureTable(clients.dynamo, EXECUTIONS_TABLE, names.executionsTable),
+      ensureTable(
+        clients.dynamo,
+        options.stream === false ? withoutStream(EXECUTIONS_TABLE) : EXECUTIONS_TABLE,
+        names.executionsTable,
+      ),
       ensureTable(clients.dynamo, STATE_TABLE, names.stateTable),
       ensureTable(clients.dynamo, IDEMPOTENCY_TABLE, names.idempotencyTable),
     );

@@ -195,7 +195,7 @@ export class DynamoDBStreamPoller {
     // Lambda's rule: the batch is delivered again from the lowest failed sequence number on.
     const failed = new Set(failures.map((failure) => failure.itemIdentifier));
     const first = records.findIndex((record) => failed.has(record.dynamodb?.SequenceNumber ?? ''));
-    const handled = first < 0 ? 0 : first;
+    const handled = Math.max(first, 0);
     const reason = `the handler reported ${failures.length} failed record(s)`;
     this.options.onProblem?.(reason);
     return { handled, failing: records.length - handled, reason };

@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function syncWithEvents(options: Parameters<typeof createSyncHarness>[0] = {}) {
-  const sync = await createSyncHarness(options);
+  const sync = await createSyncHarness({ ...options, stream: true });
   syncs.push(sync);
   const events = await createEventsHarness(sync.clients, sync.store.executionsTable);
   open.push(events);
@@ -203,7 +203,7 @@ describe('events: nothing lost', () => {
 
 describe('events: launches', () => {
   it('publishes the PENDING or RUNNING status a launch stores, with origin launch', async () => {
-    const h = await createLaunchHarness();
+    const h = await createLaunchHarness({ stream: true });
     const events = await createEventsHarness(h.clients, h.store.executionsTable);
     open.push(events);
     await h.send({ jobId: h.job.id, input: { orderId: 'order-1' }, idempotencyKey: 'order-1' });

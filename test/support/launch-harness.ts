@@ -76,7 +76,9 @@ export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
 }
 
 /** A fresh emulator with one job, fresh tables, and a launch queue with its DLQ. */
-export async function createLaunchHarness(options: { maxReceiveCount?: number } = {}): Promise<Harness> {
+export async function createLaunchHarness(
+  options: { maxReceiveCount?: number; stream?: boolean } = {},
+): Promise<Harness> {
   const { emulator } = await startEmulator({ clock: systemClock });
   const job = emulator.addJob({ title: 'Import Products', kind: 'import' });
   const clients = localAwsClients();
@@ -84,6 +86,7 @@ export async function createLaunchHarness(options: { maxReceiveCount?: number } 
     services: ['dynamodb', 'sqs'],
     maxReceiveCount: options.maxReceiveCount ?? 10,
     visibilityTimeoutSeconds: 30,
+    stream: options.stream ?? false,
   });
   const { sqs } = clients;
   const {

@@ -27,13 +27,16 @@ export function localAwsClients(): LocalAwsClients {
 
 export type TestStore = ProvisionedStore;
 
-/** Creates a fresh store with unique names: tables and bucket, and the launch queues when asked. */
+/**
+ * Creates a fresh store with unique names: tables and bucket, and the launch queues when asked. The
+ * executions table has its stream only when asked (`stream: true`): the tests of the events read it.
+ */
 export async function createTestStore(
   clients: LocalAwsClients,
   prefix = 'test',
   options: ProvisionOptions = { services: ['dynamodb', 's3'] },
 ): Promise<TestStore> {
-  return provisionStore(clients, uniqueStoreNames(prefix), options);
+  return provisionStore(clients, uniqueStoreNames(prefix), { stream: false, ...options });
 }
 
 /**

@@ -72,6 +72,8 @@ export interface SyncHarnessOptions {
   emulator?: EmulatorOptions;
   /** Configuration on top of the harness defaults (page size 100, all history). */
   config?: Partial<SyncConfig>;
+  /** The executions table's stream (for the events tests; off otherwise). */
+  stream?: boolean;
   /** Client retry settings (fast by default so that injected faults cost milliseconds). */
   client?: { maxAttempts?: number; retryMaxMs?: number; timeoutMs?: number };
 }
@@ -85,7 +87,10 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
     clock: options.emulator?.clock as ManualClock | undefined,
   });
   const clients = localAwsClients();
-  const store = await createTestStore(clients, 'sync');
+  const store = await createTestStore(clients, 'sync', {
+    services: ['dynamodb', 's3'],
+    stream: options.stream ?? false,
+  });
   const logger = new CapturingLogger();
   const metrics = new RecordingMetrics({ namespace: 'Test', serviceName: 'sync' });
   const lakeMetrics = new RecordingMetrics({ namespace: 'Test', serviceName: 'lake' });
