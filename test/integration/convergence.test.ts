@@ -1,7 +1,9 @@
 // The convergence suite (invariants 1–4, 6): a large emulated account, executions starting and ending
 // between runs, API faults at 10–30 %, DynamoDB and S3 faults at the SDK level, runs killed at random
-// points; then clean runs until one finds nothing to do, and the store must equal the API exactly, and the
-// lake (run after every sync, under the same faults) the store.
+// points; then clean runs until one finds nothing to do, and the store must equal the API exactly, the
+// lake (run after every sync, under the same faults) the store, and the events (read from the table's stream
+// after every run, through a sink that refuses entries and an events function that crashes) every status the
+// store held, in order (invariant 10).
 // Seeded: a failure prints its seed; CONVERGENCE_SEED=<n> replays it. SOAK=1 runs a longer variant.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { SyncStateRepository } from '../../functions/core/store/sync-state-repos
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { type Emulator, ManualClock } from '../../local/emulator';
 import { createSeededRandom, type SeededRandom } from '../../local/emulator/seeded-random';
+import { createEventsHarness, statusesPerExecution } from '../support/events-harness';
 import { expectLakeToEqualStore } from '../support/lake-check';
 import { createSyncHarness, expectStoreToEqualEmulator } from '../support/sync-harness';
 
@@ -44,7 +47,24 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
       // The audit in every run: it is what finds the late ones, and it must survive the chaos too.
       config: { pageSize: 200, fileCopyConcurrency: 8, auditIntervalMs: 0 },
       client: { retryMaxMs: 1_500, timeoutMs: 1_000 },
+      stream: true,
     });
+    // The events function on the table's stream: PutEvents refuses some entries, some invocations crash
+    // after publishing. Each execution's statuses seen in the store after a run must all be published.
+    const events = await createEventsHarness(harness.clients, harness.store.executionsTable);
+    // Their own random draws, so that the sync's scenario of a seed does not depend on the events.
+    const eventsRandom = createSeededRandom(`convergence-events/${seed}`);
+    const storedStatuses = new Map<string, string[]>();
+    const publishEvents = async () => {
+      events.refuse = () => (eventsRandom.chance(0.05) ? 'ThrottlingException: Rate exceeded' : null);
+      events.crashAfterNextInvocation = eventsRandom.chance(0.3);
+      await events.drain();
+      for (const item of await harness.storedItems()) {
+        const statuses = storedStatuses.get(item.id) ?? [];
+        if (statuses.at(-1) !== item.status) statuses.push(item.status);
+        storedStatuses.set(item.id, statuses);
+      }
+    };
     const account = createAccount(harness.emulator, random);
     // A month of history: most runs produce no file, some produce several; bursts share one createdAt.
     for (let created = 0; created < settings.executions; ) {
@@ -54,7 +74,15 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
     }
     const context = `seed ${seed} (replay with CONVERGENCE_SEED=${seed})`;
     const summaries: SyncSummary[] = [];
-    const figures = { killed: 0, apiFaults: 0, runs: 0, leasesLeft: 0, lakeFailures: 0 };
+    const figures = {
+      killed: 0,
+      apiFaults: 0,
+      runs: 0,
+      leasesLeft: 0,
+      lakeFailures: 0,
+      events: 0,
+      eventDuplicates: 0,
+    };
     try {
       for (let run = 0; run < settings.chaosRuns; run++) {
         const rate = 0.1 + random.next() * 0.2;
@@ -90,6 +118,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
         if (process.env.CONVERGENCE_TRACE)
           console.info(new Date().toISOString(), 'chaos', run, JSON.stringify(summary));
         expectWellFormedSummary(summary, context);
+        await publishEvents();
         // The lake runs after each sync, under the same SDK faults: it may fail, never throw, and its marks stay.
         harness.sdkFaults.rate = 0.01;
         const lake = await harness.lake();
@@ -110,6 +139,7 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
           console.info(new Date().toISOString(), 'clean', run, JSON.stringify(summary));
         figures.runs += 1;
         summaries.push(summary);
+        await publishEvents();
         clean =
           summary.error === null &&
           !summary.moreRemaining &&
@@ -129,6 +159,25 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
       expect(await harness.lake(), context).toMatchObject({ complete: true, error: null });
       await expectLakeToEqualStore(harness, context);
       expect(new Set(harness.uploads).size, `${context}: duplicate S3 uploads`).toBe(harness.uploads.length);
+      // Every status the store held after a run was published, in the order stored, and each execution's
+      // last event is its final status. (A status stored and replaced within one run is published too.)
+      events.refuse = () => null;
+      await events.drain();
+      const published = statusesPerExecution(events.published);
+      for (const [id, statuses] of storedStatuses) {
+        const sequence = published.get(id) ?? [];
+        let at = 0;
+        for (const status of sequence) if (status === statuses[at]) at += 1;
+        expect(
+          at,
+          `${context}: events of ${id} were ${sequence.join(' > ')}, stored ${statuses.join(' > ')}`,
+        ).toBe(statuses.length);
+        expect(sequence.at(-1), context).toBe(statuses.at(-1));
+      }
+      expect(published.size, context).toBe(storedStatuses.size);
+      figures.events = events.published.length;
+      figures.eventDuplicates =
+        events.published.length - new Set(events.published.map((e) => e.detail.eventId)).size;
       const truth = harness.emulator.executions();
       if (process.env.CONVERGENCE_TRACE) console.info('executions', truth.length);
       const files = truth.flatMap((execution) => discoverFiles(execution)).length;
@@ -153,9 +202,10 @@ describe(`convergence (seed ${seed}${soak ? ', soak' : ''})`, () => {
       console.info(
         `convergence ${context}: ${figures.runs} runs (${figures.killed} killed, ${figures.leasesLeft} left their lease after a fault), ${figures.apiFaults} API faults, ` +
           `${harness.sdkFaults.injected} SDK faults (${figures.lakeFailures} lake days failed and retried), ${truth.length} executions (${recovered} recovered by audits) ` +
-          `and ${files} files verified, nothing lost`,
+          `and ${files} files verified, ${figures.events} events published (${figures.eventDuplicates} redelivered), nothing lost`,
       );
     } finally {
+      await events.close();
       await harness.close();
     }
   });
