@@ -16,6 +16,13 @@ export const LOCAL_REGION = 'us-east-1';
 /** Fixed, obviously fake credentials: the local servers accept any signature. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
+/** s3rver predates S3's flexible checksums (aws-chunked uploads): send them only when required. */
+export const LOCAL_S3_SETTINGS = {
+  forcePathStyle: true,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+} as const;
+
 export type LocalService = 'dynamodb' | 's3' | 'sqs';
 
 export interface LocalAwsServersOptions {

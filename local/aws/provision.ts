@@ -15,7 +15,9 @@ import {
   STATE_TABLE,
   type TableDefinition,
 } from '../../functions/core/store/table-definitions';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalService } from './local-aws-servers';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_S3_SETTINGS, type LocalService } from './local-aws-servers';
+
+export { LOCAL_S3_SETTINGS };
 
 /** Clients for the local servers: every AWS call of the local stack, the benches and the tests. */
 export interface LocalAwsClients {
@@ -27,13 +29,6 @@ export interface LocalAwsClients {
   sqs: SQSClient;
   destroy(): void;
 }
-
-/** s3rver predates S3's flexible checksums (aws-chunked uploads): send them only when required. */
-export const LOCAL_S3_SETTINGS = {
-  forcePathStyle: true,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-} as const;
 
 /** AWS clients pointed at the given local endpoints (fake credentials, path-style S3). */
 export function createLocalClients(

@@ -9,7 +9,13 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '../../functions/core/aws-clients';
 import { HistoryReader } from '../../functions/core/history/history-reader';
 import type { LocalAwsServers } from '../aws/local-aws-servers';
-import { LOCAL_BUCKET_NAME, LOCAL_TABLE_NAMES, readRunningStack } from '../stack/local-stack-settings';
+import {
+  LOCAL_BUCKET_NAME,
+  LOCAL_LAKE_BUCKET_NAME,
+  LOCAL_TABLE_NAMES,
+  type LocalStackState,
+  readRunningStack,
+} from '../stack/local-stack-settings';
 import type { StoreChoice } from './history-args';
 
 /** The store cannot be opened; the message says what to do. */
@@ -56,12 +62,6 @@ function lazyPayloadLoader(bucket: string, connect: () => Promise<S3ClientConfig
   return { loader, destroy };
 }
 
-const LOCAL_S3_SETTINGS = {
-  forcePathStyle: true,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-} as const;
-
 function openDeployedStore(
   choice: Extract<StoreChoice, { kind: 'aws' }>,
   options: OpenStoreOptions,
@@ -84,26 +84,43 @@ function openDeployedStore(
 }
 
 async function openLocalStore(dataDir: string, options: OpenStoreOptions): Promise<HistoryStore> {
-  const { LOCAL_CREDENTIALS, startLocalAwsServers } = await localAws();
+  const connection = await connectLocalStore(dataDir, options);
+  const payloads = lazyPayloadLoader(connection.names.bucket, connection.s3Config);
+  return {
+    reader: new HistoryReader(createDocumentClient(connection.dynamo), connection.names.tables.executions, {
+      loadLargePayload: payloads.loader,
+    }),
+    close: async () => {
+      await payloads.destroy();
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * The local store's servers as a command reaches them: those of the running stack, or DynamoDB Local
+ * started on the data directory for the command (s3rver too, on the first S3 need).
+ */
+export interface LocalStoreConnection {
+  region: string;
+  dynamo: DynamoDBClient;
+  /** Settings of an S3 client for the store's buckets; a locally started s3rver starts on the first call. */
+  s3Config(): Promise<S3ClientConfig>;
+  /** The running stack (its queues too), or undefined when the servers were started for this command. */
+  stack: LocalStackState | undefined;
+  names: { tables: typeof LOCAL_TABLE_NAMES; bucket: string; lakeBucket: string };
+  /** Destroys the DynamoDB client and stops what was started. */
+  close(): Promise<void>;
+}
+
+/** Connects to the running local stack of `dataDir`, else starts DynamoDB Local on it. */
+export async function connectLocalStore(
+  dataDir: string,
+  options: OpenStoreOptions,
+): Promise<LocalStoreConnection> {
   const stack = await readRunningStack(dataDir);
-  if (stack) {
-    const common = { region: stack.region, credentials: LOCAL_CREDENTIALS };
-    const dynamo = new DynamoDBClient({ ...common, endpoint: stack.endpoints.dynamodb });
-    const payloads = lazyPayloadLoader(stack.bucket, async () => ({
-      ...common,
-      ...LOCAL_S3_SETTINGS,
-      endpoint: stack.endpoints.s3,
-    }));
-    return {
-      reader: new HistoryReader(createDocumentClient(dynamo), stack.tables.executions, {
-        loadLargePayload: payloads.loader,
-      }),
-      close: async () => {
-        dynamo.destroy();
-        await payloads.destroy();
-      },
-    };
-  }
+  if (stack) return connectRunningStack(stack);
+  const { LOCAL_CREDENTIALS, LOCAL_S3_SETTINGS, startLocalAwsServers } = await localAws();
 
   const directory = resolve(dataDir);
   const noStore = `no local store in ${dataDir}: run \`npm start -- --once\` first to sync into it, or pass --table NAME to read a deployed table`;
@@ -111,24 +128,10 @@ async function openLocalStore(dataDir: string, options: OpenStoreOptions): Promi
   options.note?.(`No local stack is running: starting DynamoDB Local on ${join(dataDir, 'dynamodb')}...`);
   const dynamoServer = await startLocalAwsServers({ services: ['dynamodb'], dataDir: directory });
   let s3Server: Promise<LocalAwsServers> | undefined;
-  const dynamo = new DynamoDBClient({
-    region: dynamoServer.region,
-    credentials: LOCAL_CREDENTIALS,
-    endpoint: dynamoServer.endpoints.dynamodb,
-  });
-  const payloads = lazyPayloadLoader(LOCAL_BUCKET_NAME, async () => {
-    s3Server ??= startLocalAwsServers({ services: ['s3'], dataDir: directory });
-    const server = await s3Server;
-    return {
-      region: server.region,
-      credentials: LOCAL_CREDENTIALS,
-      ...LOCAL_S3_SETTINGS,
-      ...(server.endpoints.s3 ? { endpoint: server.endpoints.s3 } : {}),
-    };
-  });
+  const common = { region: dynamoServer.region, credentials: LOCAL_CREDENTIALS };
+  const dynamo = new DynamoDBClient({ ...common, endpoint: dynamoServer.endpoints.dynamodb });
   const close = async () => {
     dynamo.destroy();
-    await payloads.destroy();
     await Promise.all([
       dynamoServer.stop(),
       s3Server?.then(
@@ -145,10 +148,39 @@ async function openLocalStore(dataDir: string, options: OpenStoreOptions): Promi
     throw error;
   }
   return {
-    reader: new HistoryReader(createDocumentClient(dynamo), LOCAL_TABLE_NAMES.executions, {
-      loadLargePayload: payloads.loader,
-    }),
+    region: dynamoServer.region,
+    dynamo,
+    s3Config: async () => {
+      s3Server ??= startLocalAwsServers({ services: ['s3'], dataDir: directory });
+      const server = await s3Server;
+      return {
+        ...common,
+        ...LOCAL_S3_SETTINGS,
+        ...(server.endpoints.s3 ? { endpoint: server.endpoints.s3 } : {}),
+      };
+    },
+    stack: undefined,
+    names: { tables: LOCAL_TABLE_NAMES, bucket: LOCAL_BUCKET_NAME, lakeBucket: LOCAL_LAKE_BUCKET_NAME },
     close,
+  };
+}
+
+/** Clients' settings for a running local stack (nothing is started, nothing stopped but the client). */
+export async function connectRunningStack(stack: LocalStackState): Promise<LocalStoreConnection> {
+  const { LOCAL_CREDENTIALS, LOCAL_S3_SETTINGS } = await localAws();
+  const common = { region: stack.region, credentials: LOCAL_CREDENTIALS };
+  const dynamo = new DynamoDBClient({ ...common, endpoint: stack.endpoints.dynamodb });
+  return {
+    region: stack.region,
+    dynamo,
+    s3Config: async () => ({ ...common, ...LOCAL_S3_SETTINGS, endpoint: stack.endpoints.s3 }),
+    stack,
+    names: {
+      tables: stack.tables,
+      bucket: stack.bucket,
+      lakeBucket: stack.lakeBucket ?? LOCAL_LAKE_BUCKET_NAME,
+    },
+    close: async () => dynamo.destroy(),
   };
 }
 

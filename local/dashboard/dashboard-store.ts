@@ -1,9 +1,9 @@
-// Where the dashboard reads from, as `npm run history` does (local/cli/history-store.ts): the running local
-// stack (its stack.json), else DynamoDB Local started on the data directory (and s3rver, on first need, for
-// file downloads and the lake), or a deployed store with the standard AWS credentials. Only reads are sent.
-import { readdir } from 'node:fs/promises';
+// Where the dashboard reads from, as `npm run history` does (connectLocalStore in local/cli/history-store.ts):
+// the running local stack (its stack.json), else DynamoDB Local started on the data directory (and s3rver, on
+// first need, for file downloads and the lake), or a deployed store with the standard AWS credentials. Only
+// reads are sent.
 import { join, resolve } from 'node:path';
-import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../../functions/core/aws-clients';
@@ -11,17 +11,9 @@ import { ENV_VARIABLES } from '../../functions/core/config';
 import { HistoryReader } from '../../functions/core/history/history-reader';
 import { s3PayloadLoader } from '../../functions/core/history/large-payload';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
-import { LOCAL_CREDENTIALS, type LocalAwsServers, startLocalAwsServers } from '../aws/local-aws-servers';
-import { LOCAL_S3_SETTINGS } from '../aws/provision';
-import { HistoryStoreError } from '../cli/history-store';
-import {
-  DEFAULT_DATA_DIR,
-  LOCAL_BUCKET_NAME,
-  LOCAL_LAKE_BUCKET_NAME,
-  LOCAL_TABLE_NAMES,
-  type LocalStackState,
-  readRunningStack,
-} from '../stack/local-stack-settings';
+import { LOCAL_CREDENTIALS } from '../aws/local-aws-servers';
+import { connectLocalStore, connectRunningStack, type LocalStoreConnection } from '../cli/history-store';
+import { DEFAULT_DATA_DIR, type LocalStackState } from '../stack/local-stack-settings';
 import type { DashboardDeps } from './dashboard-data';
 import { LakeSnapshots } from './lake-snapshots';
 import type { SyncActivity } from './sync-health';
@@ -74,107 +66,65 @@ export async function openDashboardStore(
   options: OpenDashboardOptions,
 ): Promise<DashboardStore> {
   if (choice.kind === 'aws') return openDeployed(choice, options);
-  const stack = await readRunningStack(choice.dataDir);
-  if (stack) return openStackDashboard(stack, choice.dataDir, options);
-  return openDataDir(choice.dataDir, options);
+  return overLocalStore(await connectLocalStore(choice.dataDir, options), choice.dataDir, options);
 }
 
 /** The dashboard over a running local stack (`npm start` itself, or another process's stack). */
-export function openStackDashboard(
+export async function openStackDashboard(
   stack: LocalStackState,
   dataDir: string,
   options: OpenDashboardOptions,
+): Promise<DashboardStore> {
+  return overLocalStore(await connectRunningStack(stack), dataDir, options);
+}
+
+/** The dashboard over the local store: the running stack's (with its launch queues), or the data directory's. */
+function overLocalStore(
+  connection: LocalStoreConnection,
+  dataDir: string,
+  options: OpenDashboardOptions,
 ): DashboardStore {
-  const common = { region: stack.region, credentials: LOCAL_CREDENTIALS };
-  const dynamo = new DynamoDBClient({ ...common, endpoint: stack.endpoints.dynamodb });
-  const doc = createDocumentClient(dynamo);
+  const { stack, names } = connection;
+  const doc = createDocumentClient(connection.dynamo);
   const s3 = lazy(async () => {
-    const { S3Client } = await import('@aws-sdk/client-s3');
-    return new S3Client({ ...common, ...LOCAL_S3_SETTINGS, endpoint: stack.endpoints.s3 });
+    const [{ S3Client }, config] = await Promise.all([import('@aws-sdk/client-s3'), connection.s3Config()]);
+    return new S3Client(config);
   });
-  const sqs = new SQSClient({ ...common, endpoint: stack.endpoints.sqs });
-  const lakeBucket = stack.lakeBucket ?? LOCAL_LAKE_BUCKET_NAME;
-  const lake = new LakeSnapshots(new LakeMarks(doc, stack.tables.state), {
-    bucket: lakeBucket,
-    cacheDir: join(resolve(dataDir), 'lake-cache', lakeBucket),
+  const sqs = stack
+    ? new SQSClient({
+        region: connection.region,
+        credentials: LOCAL_CREDENTIALS,
+        endpoint: stack.endpoints.sqs,
+      })
+    : undefined;
+  const lake = new LakeSnapshots(new LakeMarks(doc, names.tables.state), {
+    bucket: names.lakeBucket,
+    cacheDir: join(resolve(dataDir), 'lake-cache', names.lakeBucket),
     s3: s3.get,
   });
   return {
     deps: {
-      reader: new HistoryReader(doc, stack.tables.executions, {
-        loadLargePayload: async (key) => s3PayloadLoader(await s3.get(), stack.bucket)(key),
+      reader: new HistoryReader(doc, names.tables.executions, {
+        loadLargePayload: async (key) => s3PayloadLoader(await s3.get(), names.bucket)(key),
       }),
-      state: { client: doc, tableName: stack.tables.state },
+      state: { client: doc, tableName: names.tables.state },
       lake,
-      files: { bucket: stack.bucket, s3: s3.get },
-      launches: { sqs, urls: stack.queues },
+      files: { bucket: names.bucket, s3: s3.get },
+      ...(sqs && stack ? { launches: { sqs, urls: stack.queues } } : {}),
       syncRequestsPerMinute: requestsPerMinute(options.env),
       ...(options.activity ? { activity: options.activity } : {}),
     },
     describe: [
-      `the local stack's store (${dataDir}): DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}`,
+      stack
+        ? `the local stack's store (${dataDir}): DynamoDB ${stack.endpoints.dynamodb}, S3 ${stack.endpoints.s3}`
+        : `the local store in ${dataDir} (DynamoDB Local started for the dashboard; no launch queue)`,
     ],
     close: async () => {
       lake.close();
-      dynamo.destroy();
-      sqs.destroy();
+      sqs?.destroy();
       (await s3.peek()?.catch(() => undefined))?.destroy();
+      await connection.close();
     },
-  };
-}
-
-async function openDataDir(dataDir: string, options: OpenDashboardOptions): Promise<DashboardStore> {
-  const directory = resolve(dataDir);
-  const noStore = `no local store in ${dataDir}: run \`npm start -- --once\` first to sync into it, or pass --table NAME to read a deployed table`;
-  if (!(await hasDynamoDbData(join(directory, 'dynamodb')))) throw new HistoryStoreError(noStore);
-  options.note?.(`No local stack is running: starting DynamoDB Local on ${join(dataDir, 'dynamodb')}...`);
-  const dynamoServer = await startLocalAwsServers({ services: ['dynamodb'], dataDir: directory });
-  const common = { region: dynamoServer.region, credentials: LOCAL_CREDENTIALS };
-  const dynamo = new DynamoDBClient({ ...common, endpoint: dynamoServer.endpoints.dynamodb });
-  const doc = createDocumentClient(dynamo);
-  const s3Server = lazy<LocalAwsServers>(() =>
-    startLocalAwsServers({ services: ['s3'], dataDir: directory }),
-  );
-  const s3 = lazy(async () => {
-    const [{ S3Client }, server] = await Promise.all([import('@aws-sdk/client-s3'), s3Server.get()]);
-    return new S3Client({ ...common, ...LOCAL_S3_SETTINGS, endpoint: server.endpoints.s3 });
-  });
-  const lake = new LakeSnapshots(new LakeMarks(doc, LOCAL_TABLE_NAMES.state), {
-    bucket: LOCAL_LAKE_BUCKET_NAME,
-    cacheDir: join(directory, 'lake-cache', LOCAL_LAKE_BUCKET_NAME),
-    s3: s3.get,
-  });
-  const close = async () => {
-    lake.close();
-    dynamo.destroy();
-    (await s3.peek()?.catch(() => undefined))?.destroy();
-    await Promise.all([
-      dynamoServer.stop(),
-      s3Server.peek()?.then(
-        (server) => server.stop(),
-        () => undefined,
-      ),
-    ]);
-  };
-  try {
-    await dynamo.send(new DescribeTableCommand({ TableName: LOCAL_TABLE_NAMES.executions }));
-  } catch (error) {
-    await close();
-    if (error instanceof ResourceNotFoundException) throw new HistoryStoreError(noStore);
-    throw error;
-  }
-  return {
-    deps: {
-      reader: new HistoryReader(doc, LOCAL_TABLE_NAMES.executions, {
-        loadLargePayload: async (key) => s3PayloadLoader(await s3.get(), LOCAL_BUCKET_NAME)(key),
-      }),
-      state: { client: doc, tableName: LOCAL_TABLE_NAMES.state },
-      lake,
-      files: { bucket: LOCAL_BUCKET_NAME, s3: s3.get },
-      syncRequestsPerMinute: requestsPerMinute(options.env),
-    },
-    describe: [`the local store in ${dataDir} (DynamoDB Local started for the dashboard; no launch queue)`],
-    close,
   };
 }
 
@@ -226,13 +176,4 @@ function openDeployed(
       (await s3.peek()?.catch(() => undefined))?.destroy();
     },
   };
-}
-
-/** True when DynamoDB Local has written a database file into the directory. */
-async function hasDynamoDbData(directory: string): Promise<boolean> {
-  try {
-    return (await readdir(directory)).some((name) => name.endsWith('.db'));
-  } catch {
-    return false;
-  }
 }

@@ -37,7 +37,7 @@ export async function serveStackDashboard(options: {
   activity: () => SyncActivity | undefined;
   onError?: (error: unknown) => void;
 }): Promise<{ url: string; close(): Promise<void> }> {
-  const store = openStackDashboard(options.state, options.dataDir, {
+  const store = await openStackDashboard(options.state, options.dataDir, {
     env: options.env,
     activity: options.activity,
   });
