@@ -4,7 +4,7 @@
 // A bad value fails the synth with a message naming the key, what was expected and what was given.
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { FunctionName } from '../functions/core/config';
+import { FUNCTION_NAMES, type FunctionName } from '../functions/core/config';
 import {
   DEFAULT_API_URL,
   DEFAULT_FIND_PATH,
@@ -209,6 +209,9 @@ const key = <T>(definition: Setting<T> & { environment?: EnvironmentOf<T> }): Co
   ...(definition.environment ? { environment: definition.environment } : {}),
 });
 const same = (value: string) => value;
+/** The same variables for every function (the Powertools settings). */
+const everyFunction = <T>(variables: Record<string, ToText<T>>): EnvironmentOf<T> =>
+  Object.fromEntries(FUNCTION_NAMES.map((name) => [name, variables]));
 
 /** Every context key the app reads. */
 export const CONTEXT_KEYS = {
@@ -391,24 +394,14 @@ export const CONTEXT_KEYS = {
     schema: oneOf(LOG_LEVELS),
     defaultValue: 'INFO',
     description: '`DEBUG`, `INFO`, `WARN` or `ERROR`',
-    environment: {
-      sync: { POWERTOOLS_LOG_LEVEL: same },
-      launch: { POWERTOOLS_LOG_LEVEL: same },
-      lake: { POWERTOOLS_LOG_LEVEL: same },
-      events: { POWERTOOLS_LOG_LEVEL: same },
-    },
+    environment: everyFunction({ POWERTOOLS_LOG_LEVEL: same }),
   }),
   tracing: key({
     schema: boolean,
     defaultValue: 'true',
     description:
       'active X-Ray tracing of every function, with subsegments for the AWS SDK and Product-Live calls (`false`: none, and the Powertools Tracer off)',
-    environment: {
-      sync: { POWERTOOLS_TRACE_ENABLED: String },
-      launch: { POWERTOOLS_TRACE_ENABLED: String },
-      lake: { POWERTOOLS_TRACE_ENABLED: String },
-      events: { POWERTOOLS_TRACE_ENABLED: String },
-    },
+    environment: everyFunction({ POWERTOOLS_TRACE_ENABLED: String }),
   }),
   filesNoncurrentVersionDays: key({
     schema: integer(1, 3650),

@@ -31,7 +31,8 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** The functions of the project, as the `function` column of the docs names them. */
-export type FunctionName = 'sync' | 'launch' | 'lake' | 'events';
+export const FUNCTION_NAMES = ['sync', 'launch', 'lake', 'events'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** An environment variable: which functions read it, and its setting (parser, default, meaning). */
 export interface EnvVariable<T> extends Setting<T> {
