@@ -39,6 +39,7 @@ import {
   startLocalAws,
   wireSync,
 } from './support/bench-stack';
+import { median, timed } from './support/measures';
 
 const DAY = 86_400_000;
 const END = Date.UTC(2024, 5, 30);
@@ -100,17 +101,6 @@ export function* history(count: number, days: number, random: SeededRandom): Gen
         : [];
     yield { ...fields, files, firstSyncedAt: fields.createdAt, syncedAt: fields.createdAt, source: 'sync' };
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - started };
 }
 
 /** The job-stats query on a lake directory: the first run (cold) and the median of `rounds` more. */

@@ -27,20 +27,10 @@ import type { Benchmark, BenchReport } from './support/bench-report';
 import { formatDuration } from './support/bench-report';
 import { BenchResources } from './support/bench-resources';
 import { batchWriteRaw, createStore, ProblemLogger, startLocalAws } from './support/bench-stack';
+import { median, timed } from './support/measures';
 
 const DAY = 86_400_000;
 const END = Date.UTC(2024, 5, 30);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-}
-
-async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await work();
-  return { value, ms: performance.now() - started };
-}
 
 export const benchmark: Benchmark = {
   name: 'dashboard',

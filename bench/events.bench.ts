@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { nearestRank } from '../functions/core/history/percentiles';
 import { RecordingMetrics } from '../functions/core/observability';
 import type { ExecutionItem } from '../functions/core/store/execution-repository';
 import { createEventsHandler } from '../functions/events/events-handler';
@@ -24,11 +25,7 @@ import { batchWriteRaw, createStore, startLocalAws, toNewItem } from './support/
 /** How often the reader polls the stream between drains: Lambda's event source mapping polls about 4 times a second. */
 const POLL_INTERVAL_MS = 250;
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] as number;
-}
+const percentile = (sorted: readonly number[], percent: number) => nearestRank(sorted, percent) ?? Number.NaN;
 
 export const benchmark: Benchmark = {
   name: 'events',

@@ -1,5 +1,5 @@
-// How the benchmarks turn raw observations into figures: budget use from request instants, and peak RSS
-// from a sampler that runs on its own thread (a busy event loop cannot make it miss the peak).
+// How the benchmarks turn raw observations into figures: budget use from request instants, peak RSS from a
+// sampler that runs on its own thread (a busy event loop cannot make it miss the peak), medians and timings.
 import { Worker } from 'node:worker_threads';
 
 export interface BudgetUse {
@@ -97,4 +97,17 @@ export class RssSampler {
       this.worker.postMessage(message);
     });
   }
+}
+
+/** The median of some values (the lower middle one for an even count): an observed value. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+/** The result of `work` and how long it took (ms). */
+export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await work();
+  return { value, ms: performance.now() - started };
 }
