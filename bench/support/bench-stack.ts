@@ -48,7 +48,7 @@ export type LocalAws = LocalAwsClients;
 export async function startLocalAws(resources: BenchResources, services: readonly LocalService[]) {
   const servers = await startLocalAwsServers({ services });
   resources.defer('local AWS servers', () => servers.stop());
-  const clients = createLocalClients(servers.endpoints, servers.region);
+  const clients = createLocalClients(servers);
   resources.defer('AWS clients', async () => clients.destroy());
   return clients;
 }

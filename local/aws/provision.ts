@@ -15,7 +15,12 @@ import {
   STATE_TABLE,
   type TableDefinition,
 } from '../../functions/core/store/table-definitions';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_S3_SETTINGS, type LocalService } from './local-aws-servers';
+import {
+  LOCAL_REGION,
+  LOCAL_S3_SETTINGS,
+  type LocalCredentials,
+  type LocalService,
+} from './local-aws-servers';
 
 export { LOCAL_S3_SETTINGS };
 
@@ -30,12 +35,17 @@ export interface LocalAwsClients {
   destroy(): void;
 }
 
-/** AWS clients pointed at the given local endpoints (fake credentials, path-style S3). */
-export function createLocalClients(
-  endpoints: Partial<Record<LocalService, string>>,
-  region: string = LOCAL_REGION,
-): LocalAwsClients {
-  const common = { region, credentials: LOCAL_CREDENTIALS };
+/** Where the local servers are and the credentials they answer (LocalAwsServers, a running stack's state). */
+export interface LocalAwsConnection {
+  endpoints: Partial<Record<LocalService, string>>;
+  credentials: LocalCredentials;
+  region?: string;
+}
+
+/** AWS clients pointed at the given local endpoints (the run's generated credentials, path-style S3). */
+export function createLocalClients(connection: LocalAwsConnection): LocalAwsClients {
+  const { endpoints, region = LOCAL_REGION } = connection;
+  const common = { region, credentials: { ...connection.credentials } };
   const dynamo = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
   const s3 = new S3Client({ ...common, ...LOCAL_S3_SETTINGS, endpoint: endpoints.s3 });
   const sqs = new SQSClient({ ...common, endpoint: endpoints.sqs });

@@ -1,6 +1,6 @@
 // Minimal typings for s3rver 3 (the package ships none): only what local-aws-servers.ts uses.
 declare module 's3rver' {
-  import type { Server } from 'node:http';
+  import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
   interface S3rverOptions {
     address?: string;
@@ -19,5 +19,7 @@ declare module 's3rver' {
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
     reset(): void;
+    /** The Koa request handler, for a server of the caller's own (s3rver is a Koa application). */
+    callback(): (request: IncomingMessage, response: ServerResponse) => Promise<void>;
   }
 }

@@ -1,4 +1,7 @@
 // Parsers of command-line values shared by the local CLIs; a bad value is a UsageError naming the flag.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { UsageError } from './cli-runner';
 
 /** Parses `90s`, `1m`, `5m`, `1h` (or a plain number of seconds) into milliseconds. */
@@ -28,4 +31,59 @@ export function parseCount(text: string | undefined, flag: string): number | und
   if (!Number.isInteger(value) || value < 0)
     throw new UsageError(`${flag}: expected a whole number, got "${text}"`);
   return value;
+}
+
+/**
+ * Refuses a data directory that cannot be one: a path that is a file, or a directory this user cannot read
+ * (exit 2, naming it). A directory that does not exist yet passes: `npm start` creates it, and the other
+ * commands say there is no store in it.
+ */
+export async function checkDataDir(
+  dir: string,
+  flag = '--data-dir',
+  fs: { stat: typeof stat; access: typeof access } = { stat, access },
+): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await fs.stat(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR')
+      throw new UsageError(`${flag}: ${dir} is not a directory (a part of it is a file)`);
+    throw new UsageError(`${flag}: ${dir} cannot be read (${code ?? 'error'})`);
+  }
+  if (!info.isDirectory()) throw new UsageError(`${flag}: ${dir} is a file, not a directory`);
+  try {
+    await fs.access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch {
+    throw new UsageError(`${flag}: ${dir} cannot be read or written by this user (check its permissions)`);
+  }
+}
+
+/**
+ * Refuses an output file that cannot be written before anything is read: its directory must exist and be
+ * writable, and the path itself must not be a directory (exit 2, naming the flag).
+ */
+export async function checkOutputFile(path: string, flag = '--out'): Promise<void> {
+  const directory = dirname(path);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(directory);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `${flag}: the directory ${directory} does not exist`
+        : `${flag}: the directory ${directory} cannot be used (${code ?? 'error'})`,
+    );
+  }
+  if (!info.isDirectory()) throw new UsageError(`${flag}: ${directory} is not a directory`);
+  try {
+    await access(directory, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new UsageError(`${flag}: the directory ${directory} is not writable by this user`);
+  }
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new UsageError(`${flag}: ${path} is a directory, not a file`);
 }

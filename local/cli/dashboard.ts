@@ -11,10 +11,12 @@ import {
   serveDashboard,
 } from '../dashboard';
 import { type Explained, runCli, SetupError } from './cli-runner';
+import { checkDataDir } from './cli-values';
 import { HistoryStoreError } from './history-store';
 
 async function main(argv: readonly string[]): Promise<number> {
   const { port, store: choice } = parseDashboardArgs(argv, process.env);
+  if (choice.kind === 'local') await checkDataDir(choice.dataDir);
   const note = (message: string) => process.stderr.write(`${message}\n`);
   let store: DashboardStore | undefined;
   let stop: (() => void) | undefined;

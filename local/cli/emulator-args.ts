@@ -8,6 +8,7 @@ import {
   FAULT_KINDS,
   type FaultKind,
 } from '../emulator';
+import { API_KEY_OPTIONS, type ApiKeySourceName, readApiKeyOption } from './api-key-option';
 import { UsageError } from './cli-runner';
 
 export const USAGE = `Usage: npm run emulator -- [options]
@@ -16,8 +17,11 @@ Runs the Product-Live emulator (job execution API, file downloads, demo data) un
 
 Options:
   --port N            port to listen on (default 4010; 0 = any free port)
-  --host HOST         interface to listen on (default 127.0.0.1)
-  --api-key KEY       the accepted X-Api-Key (default local-dev-key)
+  --host HOST         loopback interface to listen on: 127.0.0.1 (default), ::1 or localhost
+  --api-key-file PATH a file holding the accepted X-Api-Key (or env PRODUCT_LIVE_API_KEY; default
+                      local-dev-key); a key given this way is never printed
+  --api-key KEY       the key itself: discouraged, other users of this machine can read it in the
+                      process list (a warning says so)
   --seed N            demo data seed (default 1)
   --executions N      number of demo executions (default 400)
   --order ORDER       result order: ${EXECUTION_ORDERS.join(' | ')} (default insertion)
@@ -30,10 +34,20 @@ export interface EmulatorCommand {
   port: number;
   host: string;
   options: EmulatorOptions;
+  /** Where the accepted key came from; undefined: the default key, which may be printed. */
+  keySource: ApiKeySourceName | undefined;
 }
 
+/** The key the emulator accepts when none is given (printed at start: it is no secret). */
+export const DEFAULT_EMULATOR_API_KEY = 'local-dev-key';
+const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
+
 /** Parses the emulator's command-line arguments (without the node and script paths). */
-export function parseEmulatorArgs(argv: readonly string[]): EmulatorCommand {
+export function parseEmulatorArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = {},
+  warn: (message: string) => void = () => undefined,
+): EmulatorCommand {
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(argv).values;
@@ -47,12 +61,18 @@ export function parseEmulatorArgs(argv: readonly string[]): EmulatorCommand {
   if (!(EXECUTION_ORDERS as readonly string[]).includes(order)) {
     throw new UsageError(`--order must be one of ${EXECUTION_ORDERS.join(', ')}, got "${order}"`);
   }
+  const key = readApiKeyOption(values, env, warn);
+  const host = values.host ?? '127.0.0.1';
+  if (!LOOPBACK_HOSTS.includes(host)) {
+    throw new UsageError(
+      `--host must be a loopback interface (${LOOPBACK_HOSTS.join(', ')}), got "${host}": the emulator serves this machine only`,
+    );
+  }
   const options: EmulatorOptions = {
-    apiKey: values['api-key'] ?? 'local-dev-key',
+    apiKey: key?.key ?? DEFAULT_EMULATOR_API_KEY,
     order: order as ExecutionOrder,
     demo: { seed: /^\d+$/.test(seed) ? Number(seed) : seed, executions },
   };
-  if (options.apiKey === '') throw new UsageError('--api-key must not be empty');
   if (values['no-rate-limit']) options.rateLimit = false;
   if (values['fault-rate'] !== undefined) {
     const rate = Number(values['fault-rate']);
@@ -63,7 +83,7 @@ export function parseEmulatorArgs(argv: readonly string[]): EmulatorCommand {
   } else if (values['fault-kinds'] !== undefined) {
     throw new UsageError('--fault-kinds needs --fault-rate');
   }
-  return { port, host: values.host ?? '127.0.0.1', options };
+  return { port, host, options, keySource: key?.source };
 }
 
 function parse(argv: readonly string[]) {
@@ -74,7 +94,7 @@ function parse(argv: readonly string[]) {
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
-      'api-key': { type: 'string' },
+      ...API_KEY_OPTIONS,
       seed: { type: 'string' },
       executions: { type: 'string' },
       order: { type: 'string' },

@@ -5,12 +5,15 @@ import { runCli } from './cli-runner';
 import { parseEmulatorArgs, USAGE } from './emulator-args';
 
 async function main(argv: readonly string[]): Promise<number> {
-  const command = parseEmulatorArgs(argv);
+  const command = parseEmulatorArgs(argv, process.env, (message) =>
+    process.stderr.write(`warning: ${message}\n`),
+  );
   const emulator = createEmulator(command.options);
   await emulator.start(command.port, command.host);
   const executions = emulator.executions().length;
   process.stdout.write(
-    `Product-Live emulator listening on ${emulator.url} (X-Api-Key: ${emulator.apiKey}, ` +
+    // A key the user gave is never printed; the default one is no secret.
+    `Product-Live emulator listening on ${emulator.url} (X-Api-Key: ${command.keySource ? `the key from ${command.keySource}` : emulator.apiKey}, ` +
       `${emulator.jobs().length} jobs, ${executions} executions). Ctrl-C to stop.\n`,
   );
   await new Promise<void>((resolve) => {

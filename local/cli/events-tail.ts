@@ -19,6 +19,8 @@ export interface TailOptions {
   json: boolean;
   /** How many of the existing events to show first. */
   lines: number;
+  /** The data directory the events file is in. */
+  dataDir: string;
   follow: boolean;
 }
 
@@ -47,6 +49,7 @@ export function parseTailArgs(argv: readonly string[]): TailOptions {
     }
   }
   return {
+    dataDir: parsed.values['data-dir'] ?? DEFAULT_DATA_DIR,
     file: join(parsed.values['data-dir'] ?? DEFAULT_DATA_DIR, EVENTS_FILE),
     statuses,
     json: parsed.values.json ?? false,

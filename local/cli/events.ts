@@ -2,6 +2,7 @@
 //   npm run events -- tail [--status FAILED] [--json]   the last events, then every new one until Ctrl-C
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { runCli } from './cli-runner';
+import { checkDataDir } from './cli-values';
 import { parseTailArgs, tailEvents } from './events-tail';
 
 const USAGE = `usage: npm run events -- tail [options]
@@ -26,6 +27,7 @@ exit codes: 0 done, 2 a bad command line or no events file (with --no-follow)`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const options = parseTailArgs(argv);
+  await checkDataDir(options.dataDir);
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGINT', stop);

@@ -285,7 +285,7 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
       store: { kind: 'local', dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR },
     };
   }
-  if (command === 'show' ? rest.length !== 1 : rest.length > 0) {
+  if (command === 'show' ? rest.length !== 1 || rest[0]?.trim() === '' : rest.length > 0) {
     throw fail(
       command === 'show'
         ? 'show takes exactly one execution id: npm run history -- show ID'

@@ -84,10 +84,10 @@ async function openLakeSource(bucket: string | undefined, dataDir: string, io: S
     const s3 = new S3Client({ forcePathStyle: Boolean(io.env.AWS_ENDPOINT_URL_S3) });
     return { s3, bucket, close: async () => s3.destroy() };
   }
-  const { LOCAL_CREDENTIALS, startLocalAwsServers } = await import('../aws/local-aws-servers');
+  const { startLocalAwsServers } = await import('../aws/local-aws-servers');
   const stack = await readRunningStack(dataDir);
   if (stack) {
-    const s3 = new S3Client(localS3(stack.region, stack.endpoints.s3, LOCAL_CREDENTIALS));
+    const s3 = new S3Client(localS3(stack.region, stack.endpoints.s3, { ...stack.credentials }));
     return { s3, bucket: stack.lakeBucket ?? LOCAL_LAKE_BUCKET_NAME, close: async () => s3.destroy() };
   }
   const directory = resolve(dataDir);
@@ -103,7 +103,7 @@ async function openLakeSource(bucket: string | undefined, dataDir: string, io: S
   }
   io.note?.(`No local stack is running: starting the S3 server on ${join(dataDir, 's3')}...`);
   const server: LocalAwsServers = await startLocalAwsServers({ services: ['s3'], dataDir: directory });
-  const s3 = new S3Client(localS3(server.region, server.endpoints.s3 ?? '', LOCAL_CREDENTIALS));
+  const s3 = new S3Client(localS3(server.region, server.endpoints.s3 ?? '', { ...server.credentials }));
   return {
     s3,
     bucket: LOCAL_LAKE_BUCKET_NAME,

@@ -120,7 +120,7 @@ export async function connectLocalStore(
 ): Promise<LocalStoreConnection> {
   const stack = await readRunningStack(dataDir);
   if (stack) return connectRunningStack(stack);
-  const { LOCAL_CREDENTIALS, LOCAL_S3_SETTINGS, startLocalAwsServers } = await localAws();
+  const { LOCAL_S3_SETTINGS, startLocalAwsServers } = await localAws();
 
   const directory = resolve(dataDir);
   const noStore = `no local store in ${dataDir}: run \`npm start -- --once\` first to sync into it, or pass --table NAME to read a deployed table`;
@@ -128,7 +128,8 @@ export async function connectLocalStore(
   options.note?.(`No local stack is running: starting DynamoDB Local on ${join(dataDir, 'dynamodb')}...`);
   const dynamoServer = await startLocalAwsServers({ services: ['dynamodb'], dataDir: directory });
   let s3Server: Promise<LocalAwsServers> | undefined;
-  const common = { region: dynamoServer.region, credentials: LOCAL_CREDENTIALS };
+  const { credentials } = dynamoServer;
+  const common = { region: dynamoServer.region, credentials: { ...credentials } };
   const dynamo = new DynamoDBClient({ ...common, endpoint: dynamoServer.endpoints.dynamodb });
   const close = async () => {
     dynamo.destroy();
@@ -151,7 +152,7 @@ export async function connectLocalStore(
     region: dynamoServer.region,
     dynamo,
     s3Config: async () => {
-      s3Server ??= startLocalAwsServers({ services: ['s3'], dataDir: directory });
+      s3Server ??= startLocalAwsServers({ services: ['s3'], dataDir: directory, credentials });
       const server = await s3Server;
       return {
         ...common,
@@ -167,8 +168,8 @@ export async function connectLocalStore(
 
 /** Clients' settings for a running local stack (nothing is started, nothing stopped but the client). */
 export async function connectRunningStack(stack: LocalStackState): Promise<LocalStoreConnection> {
-  const { LOCAL_CREDENTIALS, LOCAL_S3_SETTINGS } = await localAws();
-  const common = { region: stack.region, credentials: LOCAL_CREDENTIALS };
+  const { LOCAL_S3_SETTINGS } = await localAws();
+  const common = { region: stack.region, credentials: { ...stack.credentials } };
   const dynamo = new DynamoDBClient({ ...common, endpoint: stack.endpoints.dynamodb });
   return {
     region: stack.region,

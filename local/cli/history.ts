@@ -26,6 +26,7 @@ import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { SqlQueryError } from '../warehouse/sql-result';
 import { writeChunk } from './cli-output';
 import { type Explained, runCli, SetupError } from './cli-runner';
+import { checkDataDir, checkOutputFile } from './cli-values';
 import { COMMAND_USAGE, type HistoryCommand, parseHistoryArgs, USAGE } from './history-args';
 import {
   renderCopiesNotDone,
@@ -41,6 +42,8 @@ import { type HistoryStore, HistoryStoreError, openHistoryStore } from './histor
 
 async function main(argv: readonly string[]): Promise<number> {
   const { command, store: choice } = parseHistoryArgs(argv, { now: Date.now(), env: process.env });
+  if (choice.kind === 'local') await checkDataDir(choice.dataDir);
+  if (command.name === 'export' && command.out !== undefined) await checkOutputFile(command.out);
   if (command.name === 'sql') {
     // SQL reads the lake (Parquet), not the table: its own wiring, loaded only for this command.
     const { runSqlCommand } = await import('./history-sql');

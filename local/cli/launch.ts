@@ -4,20 +4,15 @@
 import { parseArgs } from 'node:util';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LaunchMessage } from '../../functions/launch/launch-message.schema';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../aws/local-aws-servers';
-import {
-  DEFAULT_DATA_DIR,
-  DEFAULT_LOCAL_PORTS,
-  LOCAL_QUEUE_NAMES,
-  readRunningStack,
-} from '../stack/local-stack-settings';
+import { DEFAULT_DATA_DIR, readRunningStack } from '../stack/local-stack-settings';
 import { runCli, SetupError, UsageError } from './cli-runner';
+import { checkDataDir } from './cli-values';
 
 const USAGE = `usage: npm run launch -- --job JOB_ID [--input JSON] [--idempotency-key KEY] [options]
 
 Sends a launch request to the launch queue. By default, the queue of the local stack that \`npm start\` runs
-(its data directory's stack.json, else port ${DEFAULT_LOCAL_PORTS.sqs}); with --queue-url, a deployed queue, using the standard
-AWS credentials and region.
+(found, with this run's local credentials, in its data directory's stack.json); with --queue-url, a deployed
+queue, using the standard AWS credentials and region.
 
 options:
   --job JOB_ID             the Product-Live job to run (24 hexadecimal characters)
@@ -53,7 +48,9 @@ async function main(argv: readonly string[]): Promise<number> {
       message.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
     );
   }
-  const { sqs, queueUrl, where } = await target(values['queue-url'], values['data-dir'] ?? DEFAULT_DATA_DIR);
+  const dataDir = values['data-dir'] ?? DEFAULT_DATA_DIR;
+  if (values['queue-url'] === undefined) await checkDataDir(dataDir);
+  const { sqs, queueUrl, where } = await target(values['queue-url'], dataDir);
   let sent: { MessageId?: string };
   try {
     sent = await sqs.send(
@@ -73,10 +70,18 @@ async function main(argv: readonly string[]): Promise<number> {
 async function target(queueUrl: string | undefined, dataDir: string) {
   if (queueUrl) return { sqs: new SQSClient({}), queueUrl, where: 'aws' as const };
   const stack = await readRunningStack(dataDir);
-  const endpoint = stack?.endpoints.sqs ?? `http://127.0.0.1:${DEFAULT_LOCAL_PORTS.sqs}`;
+  if (!stack) {
+    throw new SetupError(
+      `no local stack is running in ${dataDir}: start it with \`npm start\` (and --data-dir ${dataDir} if it is not the default), or pass --queue-url for a deployed queue`,
+    );
+  }
   return {
-    sqs: new SQSClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint }),
-    queueUrl: stack?.queues.launchUrl ?? `${endpoint}/123456789012/${LOCAL_QUEUE_NAMES.launch}`,
+    sqs: new SQSClient({
+      region: stack.region,
+      credentials: { ...stack.credentials },
+      endpoint: stack.endpoints.sqs,
+    }),
+    queueUrl: stack.queues.launchUrl,
     where: 'local' as const,
   };
 }

@@ -8,13 +8,14 @@ import {
 } from '../../functions/core/product-live/product-live.errors';
 import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { JavaMissingError, PortInUseError } from '../aws/local-aws-servers';
+import { findFreePort, JavaMissingError, PortInUseError } from '../aws/local-aws-servers';
 import type { SyncActivity } from '../dashboard';
 import { DEFAULT_DASHBOARD_PORT } from '../dashboard/dashboard-args';
 import { type LocalStack, startLocalStack } from '../stack/local-stack';
-import { DEFAULT_DATA_DIR, DEFAULT_LOCAL_PORTS } from '../stack/local-stack-settings';
+import { DEFAULT_DATA_DIR, DEFAULT_LOCAL_PORTS, type LocalStackState } from '../stack/local-stack-settings';
+import { API_KEY_OPTIONS, API_KEY_USAGE, readApiKeyOption } from './api-key-option';
 import { runCli, SetupError, UsageError } from './cli-runner';
-import { parseCount, parseDuration, parsePort } from './cli-values';
+import { checkDataDir, parseCount, parseDuration, parsePort } from './cli-values';
 import { formatLakeLine, formatSummary, ProgressReporter } from './sync-report';
 
 export const START_USAGE = `usage: npm start -- [options]
@@ -33,7 +34,7 @@ options:
   --every DURATION       time between syncs (default 1m; e.g. 30s, 5m)
   --data-dir DIR         where DynamoDB and S3 data persist (default ${DEFAULT_DATA_DIR})
   --api-url URL          a real Product-Live API (env PRODUCT_LIVE_API_URL) instead of the emulator
-  --api-key KEY          its API key (env PRODUCT_LIVE_API_KEY); never printed
+${API_KEY_USAGE}
   --seed N               emulator demo data seed (default 1)
   --executions N         emulator demo executions (default 400)
   --emulator-port PORT   default ${DEFAULT_LOCAL_PORTS.emulator}
@@ -70,8 +71,15 @@ interface StartOptions {
   uiPort: number | undefined;
 }
 
-/** Parses the command line (and the PRODUCT_LIVE_API_URL / PRODUCT_LIVE_API_KEY fallbacks). */
-export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv): StartOptions {
+/**
+ * Parses the command line (and the PRODUCT_LIVE_API_URL / PRODUCT_LIVE_API_KEY fallbacks); `warn` is told when
+ * the key was given on the command line.
+ */
+export function parseStartArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  warn: (message: string) => void = () => undefined,
+): StartOptions {
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(argv).values;
@@ -79,10 +87,14 @@ export function parseStartArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     throw new UsageError((error as Error).message);
   }
   const apiUrl = values['api-url'] ?? env.PRODUCT_LIVE_API_URL;
-  const apiKey = values['api-key'] ?? env.PRODUCT_LIVE_API_KEY;
+  const apiKey = readApiKeyOption(values, env, warn)?.key;
   if (apiUrl && !/^https?:\/\/[^\s]+$/.test(apiUrl))
     throw new UsageError(`--api-url: not an http(s) URL: ${apiUrl}`);
-  if (apiUrl && !apiKey) throw new UsageError('--api-url needs --api-key (or PRODUCT_LIVE_API_KEY)');
+  if (apiUrl && !apiKey) {
+    throw new UsageError(
+      '--api-url needs its key: --api-key-file PATH (or the environment variable PRODUCT_LIVE_API_KEY)',
+    );
+  }
   if (values.json && values.quiet) throw new UsageError('--json and --quiet cannot be combined');
   const everyMs = parseDuration(values.every ?? '1m', '--every');
   if (everyMs < 5_000) throw new UsageError('--every: at least 5s between syncs');
@@ -133,7 +145,7 @@ function parse(argv: readonly string[]) {
       every: { type: 'string' },
       'data-dir': { type: 'string' },
       'api-url': { type: 'string' },
-      'api-key': { type: 'string' },
+      ...API_KEY_OPTIONS,
       seed: { type: 'string' },
       executions: { type: 'string' },
       'emulator-port': { type: 'string' },
@@ -159,7 +171,7 @@ async function checkApi(api: { url: string; key: string }): Promise<void> {
   } catch (error) {
     if (error instanceof ProductLiveAuthError) {
       throw new SetupError(
-        `Product-Live rejected the API key (HTTP ${error.status}): check --api-key or PRODUCT_LIVE_API_KEY`,
+        `Product-Live rejected the API key (HTTP ${error.status}): check --api-key-file or PRODUCT_LIVE_API_KEY`,
       );
     }
     const reason = error instanceof ProductLiveError ? error.message : String(error);
@@ -170,11 +182,18 @@ async function checkApi(api: { url: string; key: string }): Promise<void> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const options = parseStartArgs(argv, process.env);
+  const options = parseStartArgs(argv, process.env, (message) =>
+    process.stderr.write(`warning: ${message}\n`),
+  );
+  await checkDataDir(options.dataDir);
   const say = (text: string) => {
     if (!options.quiet && !options.json) process.stdout.write(`${text}\n`);
   };
   if (options.api) await checkApi(options.api);
+  // A dashboard port already taken fails now, not after the stack's servers took seconds to start.
+  if (!options.once && options.uiPort) {
+    await findFreePort('the dashboard', options.uiPort).catch(dashboardPortTaken(options.uiPort));
+  }
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
@@ -202,6 +221,28 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const { state } = stack;
+  let activity: SyncActivity | undefined;
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  if (!options.once && options.uiPort !== undefined) {
+    try {
+      // Loaded only when served: the dashboard brings esbuild (its client bundle) and DuckDB (the lake).
+      const { serveStackDashboard } = await import('../dashboard');
+      dashboard = await serveStackDashboard({
+        state,
+        dataDir: options.dataDir,
+        port: options.uiPort,
+        env: process.env,
+        activity: () => activity,
+        onError: (error) => process.stderr.write(`dashboard: ${(error as Error).message ?? String(error)}\n`),
+      });
+    } catch (error) {
+      await stack.stop();
+      if (error instanceof PortInUseError || (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        return dashboardPortTaken(options.uiPort)(error);
+      }
+      throw error;
+    }
+  }
   say('Local stack running:');
   say(
     `  Product-Live API  ${state.endpoints.productLive}${stack.emulator ? ' (emulator with demo data)' : ''}`,
@@ -210,6 +251,11 @@ async function main(argv: readonly string[]): Promise<number> {
   say(`  S3                ${state.endpoints.s3}  buckets ${state.bucket}, ${state.lakeBucket}`);
   say(`  SQS               ${state.endpoints.sqs}  launch queue ${state.queues.launchUrl}`);
   say(`  data              ${options.dataDir}`);
+  if (dashboard) say(`  Dashboard         ${dashboard.url}  (read-only, this machine only)`);
+  say('');
+  say("  These servers answer only requests signed with this run's local credentials (not AWS ones);");
+  say('  to look inside with the AWS CLI, paste into a shell:');
+  say(`  ${awsCliExports(state)}`);
 
   // --audit and --retry-failed-files apply to the first run.
   let request: { audit?: boolean; retryFailedFiles?: boolean } = {
@@ -217,7 +263,6 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(options.retryFailedFiles ? { retryFailedFiles: true } : {}),
   };
   let eventsFailed = false;
-  let activity: SyncActivity | undefined;
   const runSync = async (): Promise<SyncSummary> => {
     const progress = new ProgressReporter(process.stderr);
     const showProgress = !options.quiet && !options.json;
@@ -256,30 +301,6 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   }
 
-  let dashboard: { url: string; close(): Promise<void> } | undefined;
-  if (options.uiPort !== undefined) {
-    try {
-      // Loaded only when served: the dashboard brings esbuild (its client bundle) and DuckDB (the lake).
-      const { serveStackDashboard } = await import('../dashboard');
-      dashboard = await serveStackDashboard({
-        state,
-        dataDir: options.dataDir,
-        port: options.uiPort,
-        env: process.env,
-        activity: () => activity,
-        onError: (error) => process.stderr.write(`dashboard: ${(error as Error).message ?? String(error)}\n`),
-      });
-    } catch (error) {
-      await stack.stop();
-      if (error instanceof PortInUseError) {
-        throw new SetupError(
-          `port ${options.uiPort} for the dashboard is already in use: stop the process using it, or pass --ui-port PORT (or --no-ui)`,
-        );
-      }
-      throw error;
-    }
-    say(`  Dashboard         ${dashboard.url}  (read-only, this machine only)`);
-  }
   say(
     `\nSyncing now and every ${options.everyMs / 1000}s; send launches with: npm run launch -- --job JOB_ID`,
   );
@@ -327,6 +348,28 @@ async function main(argv: readonly string[]): Promise<number> {
   await stack.stop();
   say('Stopped.');
   return 0;
+}
+
+/** The shell line that gives the AWS CLI this run's local credentials and region. */
+export function awsCliExports(state: LocalStackState): string {
+  return [
+    `export AWS_ACCESS_KEY_ID=${state.credentials.accessKeyId}`,
+    `AWS_SECRET_ACCESS_KEY=${state.credentials.secretAccessKey}`,
+    `AWS_REGION=${state.region}`,
+    // The AWS CLI v1 reads only this name; the local S3 predates S3's default checksums.
+    `AWS_DEFAULT_REGION=${state.region}`,
+    'AWS_REQUEST_CHECKSUM_CALCULATION=when_required',
+    'AWS_RESPONSE_CHECKSUM_VALIDATION=when_required',
+  ].join(' ');
+}
+
+/** The setup error of a dashboard port in use. */
+function dashboardPortTaken(port: number) {
+  return (_error: unknown): never => {
+    throw new SetupError(
+      `port ${port} for the dashboard is already in use: stop the process using it, or pass --ui-port PORT (or --no-ui)`,
+    );
+  };
 }
 
 await runCli({ usage: START_USAGE, run: main });

@@ -11,7 +11,6 @@ import { ENV_VARIABLES } from '../../functions/core/config';
 import { HistoryReader } from '../../functions/core/history/history-reader';
 import { s3PayloadLoader } from '../../functions/core/history/large-payload';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
-import { LOCAL_CREDENTIALS } from '../aws/local-aws-servers';
 import { connectLocalStore, connectRunningStack, type LocalStoreConnection } from '../cli/history-store';
 import { DEFAULT_DATA_DIR, type LocalStackState } from '../stack/local-stack-settings';
 import type { DashboardDeps } from './dashboard-data';
@@ -93,7 +92,7 @@ function overLocalStore(
   const sqs = stack
     ? new SQSClient({
         region: connection.region,
-        credentials: LOCAL_CREDENTIALS,
+        credentials: { ...stack.credentials },
         endpoint: stack.endpoints.sqs,
       })
     : undefined;

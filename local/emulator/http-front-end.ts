@@ -166,6 +166,12 @@ export class HttpFrontEnd {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const method = request.method ?? 'GET';
+    // Only this machine's own clients: a browser page sends an Origin, and DNS rebinding a foreign Host.
+    const refusal = this.unexpected(request);
+    if (refusal) {
+      sendError(response, 403, refusal);
+      return;
+    }
     const parsed = parseRequestUrl(request.url);
     if (!parsed) {
       sendError(response, 400, 'Malformed request target');
@@ -223,6 +229,15 @@ export class HttpFrontEnd {
     } catch (error) {
       this.answerError(error, response);
     }
+  }
+
+  /** Why a request is not one of this machine's own clients', or undefined when it is. */
+  private unexpected(request: IncomingMessage): string | undefined {
+    if (request.headers.origin !== undefined) return 'Cross-origin requests are refused';
+    const port = (this.server?.address() as AddressInfo | null)?.port;
+    const host = String(request.headers.host ?? '').toLowerCase();
+    const allowed = ['127.0.0.1', 'localhost', '[::1]'].map((name) => `${name}:${port}`);
+    return allowed.includes(host) ? undefined : `Unexpected Host ${JSON.stringify(host)}`;
   }
 
   private route(method: string, path: string): Route | undefined {

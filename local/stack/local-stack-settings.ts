@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { StoreNames } from '../aws/provision';
+import type { LocalCredentials } from '../aws/request-guard';
 
 export const DEFAULT_DATA_DIR = '.local';
 
@@ -39,6 +40,8 @@ export interface LocalStackState {
   startedAt: string;
   region: string;
   endpoints: { dynamodb: string; s3: string; sqs: string; productLive: string };
+  /** The credentials this run's local servers answer (generated at start; the file is readable by its owner only). */
+  credentials: LocalCredentials;
   tables: typeof LOCAL_TABLE_NAMES;
   bucket: string;
   /** The lake bucket (older stack.json files, written before the lake existed, lack it). */
@@ -56,7 +59,8 @@ export async function readRunningStack(
   } catch {
     return undefined;
   }
-  return isAlive(state.pid) ? state : undefined;
+  // A stack.json without credentials was written by an older version, whose servers this one cannot sign for.
+  return isAlive(state.pid) && state.credentials?.accessKeyId ? state : undefined;
 }
 
 function isAlive(pid: number): boolean {

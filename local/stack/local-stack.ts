@@ -2,7 +2,7 @@
 // and the functions built by the same factories Lambda's handler modules call (createSyncHandler,
 // createLaunchHandler), invoked with the same event shapes. Nothing here is business logic: it wires and
 // schedules.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context } from 'aws-lambda';
@@ -122,7 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => emulator?.stop() ?? Promise.resolve());
       api = { url: emulator.url, key: emulator.apiKey };
     }
-    const clients = createLocalClients(servers.endpoints, servers.region);
+    const clients = createLocalClients(servers);
     cleanups.push(async () => clients.destroy());
     const store = await provisionStore(clients, LOCAL_STORE_NAMES, { maxReceiveCount: MAX_RECEIVE_COUNT });
     const queues = store.queues as NonNullable<typeof store.queues>;
@@ -132,13 +132,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startedAt: new Date().toISOString(),
       region: servers.region,
       endpoints: { dynamodb, s3, sqs, productLive: api.url },
+      credentials: { ...servers.credentials },
       tables: LOCAL_TABLE_NAMES,
       bucket: store.filesBucket,
       lakeBucket: store.lakeBucket,
       queues: { launchUrl: queues.launchUrl, dlqUrl: queues.dlqUrl },
     };
     const stateFile = join(dataDir, STACK_STATE_FILE);
-    await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    // It holds this run's local credentials: readable by this user only.
+    await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    await chmod(stateFile, 0o600);
     cleanups.push(() => rm(stateFile, { force: true }));
 
     // The functions' configuration, exactly as Lambda's environment would give it.

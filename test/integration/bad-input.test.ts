@@ -2,13 +2,14 @@
 // DynamoDB Local) and the command lines (as subprocesses). See test/support/bad-input-catalogue.ts.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FileCopy } from '../../functions/core/executions/execution-record';
+import { createEmulator } from '../../local/emulator';
 import { badInput } from '../support/bad-input-catalogue';
 import { createSyncHarness, listKeys, type SyncHarness } from '../support/sync-harness';
 
@@ -215,16 +216,30 @@ describe('bad input: file downloads', () => {
 
 const root = resolve(import.meta.dirname, '../..');
 
-function cli(script: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+function cli(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = withoutKey(process.env),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(resolve(root, 'node_modules/.bin/tsx'), [script, ...args], {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  return new Promise((done) => child.on('close', (code) => done({ code, stderr })));
+  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
+}
+
+function withoutKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { PRODUCT_LIVE_API_KEY: _key, ...rest } = env;
+  return rest;
 }
 
 describe('bad input: command lines', () => {
@@ -244,7 +259,9 @@ describe('bad input: command lines', () => {
   it(badInput('cli.api-url-no-key'), async () => {
     const result = await cli('local/cli/start.ts', ['--api-url', 'https://api.product-live.com']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--api-url needs --api-key (or PRODUCT_LIVE_API_KEY)');
+    expect(result.stderr).toContain(
+      '--api-url needs its key: --api-key-file PATH (or the environment variable PRODUCT_LIVE_API_KEY)',
+    );
   });
 
   it(badInput('cli.json-quiet'), async () => {
@@ -293,5 +310,106 @@ describe('bad input: command lines', () => {
     expect(result.stderr.trim()).toBe(
       `error: no events at ${join(dir, 'events.ndjson')}: run \`npm start\` first (or pass --data-dir)`,
     );
+  });
+
+  it(badInput('cli.api-key-argv'), async () => {
+    const emulator = createEmulator({ apiKey: 'argv-key-5d1f0a', demo: false });
+    await emulator.start();
+    try {
+      // The key is right; the run goes on until it needs DynamoDB Local (a port taken here stops it early).
+      const blocker = createServer();
+      const port = await new Promise<number>((listening) =>
+        blocker.listen(0, '127.0.0.1', () => listening((blocker.address() as AddressInfo).port)),
+      );
+      const result = await cli('local/cli/start.ts', [
+        '--once',
+        '--api-url',
+        emulator.url,
+        '--api-key',
+        'argv-key-5d1f0a',
+        '--dynamodb-port',
+        String(port),
+      ]);
+      blocker.close();
+      expect(result.stderr).toMatch(
+        /^warning: --api-key puts the key in the process list, where other users of this machine can read it: use --api-key-file PATH/,
+      );
+      expect(`${result.stdout}${result.stderr}`).not.toContain('argv-key-5d1f0a');
+    } finally {
+      await emulator.stop();
+    }
+  });
+
+  it(badInput('cli.api-key-file'), async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'key-file-'));
+    const empty = join(dir, 'empty');
+    await writeFile(empty, '\n', { mode: 0o600 });
+    for (const script of ['local/cli/start.ts', 'local/cli/emulator.ts']) {
+      const missing = await cli(script, ['--api-key-file', join(dir, 'missing')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`error: --api-key-file: ${join(dir, 'missing')} does not exist`);
+      const blank = await cli(script, ['--api-key-file', empty]);
+      expect(blank.code).toBe(2);
+      expect(blank.stderr).toContain(`error: --api-key-file: ${empty} is empty`);
+    }
+  });
+
+  it(badInput('cli.data-dir-file'), async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'data-dir-file-')), 'not-a-dir');
+    await writeFile(file, 'x');
+    const job = '65819ba43ad5b963658ab35d';
+    for (const [script, args] of [
+      ['local/cli/start.ts', ['--once']],
+      ['local/cli/history.ts', ['stats']],
+      ['local/cli/history.ts', ['sql', 'SELECT 1']],
+      ['local/cli/dashboard.ts', []],
+      ['local/cli/events.ts', ['tail', '--no-follow']],
+      ['local/cli/launch.ts', ['--job', job]],
+    ] as const) {
+      const result = await cli(script, [...args, '--data-dir', file]);
+      expect([script, result.code]).toEqual([script, 2]);
+      expect(result.stderr).toContain(`error: --data-dir: ${file} is a file, not a directory`);
+    }
+  });
+
+  it(badInput('cli.launch-no-stack'), async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'no-stack-'));
+    const result = await cli('local/cli/launch.ts', ['--job', '65819ba43ad5b963658ab35d', '--data-dir', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `error: no local stack is running in ${dir}: start it with \`npm start\``,
+    );
+  });
+
+  it(badInput('cli.export-out-dir'), async () => {
+    const result = await cli('local/cli/history.ts', ['export', '--out', '/nonexistent/dir/x.csv']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error: --out: the directory /nonexistent/dir does not exist');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it(badInput('cli.show-empty-id'), async () => {
+    const result = await cli('local/cli/history.ts', ['show', '']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error: show takes exactly one execution id: npm run history -- show ID');
+    expect(result.stderr).toContain('Usage: npm run history -- show ID');
+  });
+
+  it(badInput('cli.ui-port-taken'), async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((listening) =>
+      blocker.listen(0, '127.0.0.1', () => listening((blocker.address() as AddressInfo).port)),
+    );
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'ui-port-'));
+      const result = await cli('local/cli/start.ts', ['--ui-port', String(port), '--data-dir', dir]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`error: port ${port} for the dashboard is already in use`);
+      expect(result.stdout).not.toContain('Local stack running');
+      // Nothing was started in the data directory.
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
   });
 });

@@ -2,6 +2,10 @@
 // exit 2 with the usage text.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobExecutionList } from '../../functions/core/product-live/product-live.schema';
@@ -31,13 +35,31 @@ function runCli(args: string[]) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
+/** A GET with a Host header of our choosing (fetch always sends the URL's). */
+function rawGet(url: string, path: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(path, url);
+    request(
+      { hostname: target.hostname, port: target.port, path: target.pathname, headers: { Host: host } },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    )
+      .on('error', reject)
+      .end();
+  });
+}
+
 describe('emulator CLI', () => {
   it('serves demo data on the printed URL until SIGINT, then exits 0', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'emulator-cli-'));
+    await writeFile(join(directory, 'key'), 'cli-key-from-file\n', { mode: 0o600 });
     const cli = runCli([
       '--port',
       '0',
-      '--api-key',
-      'cli-key',
+      '--api-key-file',
+      join(directory, 'key'),
       '--seed',
       '5',
       '--executions',
@@ -52,14 +74,23 @@ describe('emulator CLI', () => {
     }
 
     const response = await fetch(`${url}/v1/data_factory/job_executions?size=5`, {
-      headers: { 'X-Api-Key': 'cli-key' },
+      headers: { 'X-Api-Key': 'cli-key-from-file' },
     });
+    // A browser page (an Origin) and a foreign Host (DNS rebinding) are refused, whatever the key.
+    const fromPage = await fetch(`${url}/v1/data_factory/job_executions?size=5`, {
+      headers: { 'X-Api-Key': 'cli-key-from-file', Origin: 'http://evil.example' },
+    });
+    const rebound = await rawGet(url, '/v1/data_factory/job_executions', 'evil.example');
     const list = JobExecutionList.parse(await response.json());
     cli.child.kill('SIGINT');
 
     expect(list.totalElements).toBe(30);
+    expect([fromPage.status, rebound]).toEqual([403, 403]);
     expect(await cli.exited).toBe(0);
     expect(cli.output().stdout).toContain('stopped');
+    // The key it was given is never printed.
+    expect(cli.output().stdout).toContain('X-Api-Key: the key from --api-key-file');
+    expect(`${cli.output().stdout}${cli.output().stderr}`).not.toContain('cli-key-from-file');
   });
 
   it.each([

@@ -364,6 +364,7 @@ describe('history CLI data sources', () => {
         sqs: env.AWS_ENDPOINT_URL_SQS ?? '',
         productLive: harness.emulator.url,
       },
+      credentials: { ...harness.clients.credentials },
       tables: { ...LOCAL_TABLE_NAMES, executions: harness.store.executionsTable },
       bucket: harness.store.filesBucket,
       queues: { launchUrl: '', dlqUrl: '' },

@@ -18,7 +18,6 @@ import { s3PayloadLoader } from '../../functions/core/history/large-payload';
 import type { Period } from '../../functions/core/history/period';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import { LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
 import { aJobExecution } from '../builders/job-execution.builder';
 import { createTestStore, localAwsClients, storeOffloadedExecution } from '../support/local-aws';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
@@ -106,7 +105,7 @@ beforeAll(async () => {
   const dynamo = new DynamoDBClient({
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-    credentials: LOCAL_CREDENTIALS,
+    credentials: { ...harness.clients.credentials },
   });
   dynamo.middlewareStack.add(
     (next, context) => async (args) => {

@@ -9,7 +9,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
 import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
-import { LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
 import { aJobExecution } from '../builders/job-execution.builder';
 import { synthesize } from '../infra/support/synth';
 import { type Statement, TemplateView } from '../infra/support/template-view';
@@ -103,10 +102,15 @@ function storeLabels(store: TestStore) {
   };
 }
 
+/** The suite's generated credentials, as its environment gives them to a process. */
+function credentialsOf(env: Record<string, string>) {
+  return { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' };
+}
+
 /** DynamoDB and S3 clients on the suite's local servers that record every call into `calls`. */
 function recordingClients(env: Record<string, string>, store: TestStore, calls: Call[]) {
   const labels = storeLabels(store);
-  const common = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
+  const common = { region: 'us-east-1', credentials: credentialsOf(env) };
   const dynamo = record(
     new DynamoDBClient({ ...common, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB }),
     'dynamodb',
@@ -226,7 +230,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
     const sqs = record(
       new SQSClient({
         region: 'us-east-1',
-        credentials: LOCAL_CREDENTIALS,
+        credentials: credentialsOf(env),
         endpoint: env.AWS_ENDPOINT_URL_SQS,
       }),
       'sqs',
@@ -263,7 +267,11 @@ describe('IAM grants cover every AWS call the code makes', () => {
 
   it('the events role allows the PutEvents the sink makes, on the configured bus and with its source', async () => {
     const calls: Array<Call & { sources: string[] }> = [];
-    const client = new EventBridgeClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+    // No EventBridge emulator: any credentials sign the request the sink builds.
+    const client = new EventBridgeClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'RECORDED', secretAccessKey: 'RECORDED' },
+    });
     // Answered here: no EventBridge emulator; what matters is the request the sink builds.
     client.middlewareStack.add(
       (_next, context) => async (args) => {

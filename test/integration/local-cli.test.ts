@@ -1,6 +1,6 @@
 // Drives `npm start` and `npm run launch` as a user would, as subprocesses on free ports.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { findFreePort, LOCAL_CREDENTIALS } from '../../local/aws/local-aws-servers';
+import { findFreePort } from '../../local/aws/local-aws-servers';
 import { createEmulator } from '../../local/emulator';
 import type { EventLine } from '../../local/stack/file-event-sink';
 import type { LocalStackState } from '../../local/stack/local-stack-settings';
@@ -279,7 +279,7 @@ describe('npm start (long-running) with npm run launch', () => {
       const doc = createDocumentClient(
         new DynamoDBClient({
           region: state.region,
-          credentials: LOCAL_CREDENTIALS,
+          credentials: { ...state.credentials },
           endpoint: state.endpoints.dynamodb,
         }),
       );
@@ -356,7 +356,7 @@ describe('npm start: clear errors with exit code 2', () => {
     const result = await finish(child);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/Java 17 or newer is required to run DynamoDB Local .*install a JRE/);
+    expect(result.stderr).toMatch(/JDK 17 or newer is required to run DynamoDB Local .*install one/);
   });
 
   it('names the taken port and the flag that changes it', async () => {
@@ -374,23 +374,30 @@ describe('npm start: clear errors with exit code 2', () => {
     }
   });
 
-  it('reports a rejected API key without printing it', async () => {
+  it('reports a rejected API key without printing it, and warns when the key is on the command line', async () => {
     const emulator = createEmulator({ apiKey: 'the-right-key' });
     await emulator.start();
     try {
-      const rejected = await npm([
+      const rejected = await npm(['start', '--', '--once', '--api-url', emulator.url], {
+        ...process.env,
+        PRODUCT_LIVE_API_KEY: 'wrong-key-123',
+      });
+      expect(rejected.code).toBe(2);
+      expect(rejected.stderr.trim()).toBe(
+        'error: Product-Live rejected the API key (HTTP 401): check --api-key-file or PRODUCT_LIVE_API_KEY',
+      );
+      const onArgv = await npm([
         'start',
         '--',
         '--once',
         '--api-url',
         emulator.url,
         '--api-key',
-        'wrong-key-123',
+        'wrong-key-456',
       ]);
-      expect(rejected.code).toBe(2);
-      expect(rejected.stderr.trim()).toBe(
-        'error: Product-Live rejected the API key (HTTP 401): check --api-key or PRODUCT_LIVE_API_KEY',
-      );
+      expect(onArgv.code).toBe(2);
+      expect(onArgv.stderr).toMatch(/^warning: --api-key puts the key in the process list/);
+      expect(`${onArgv.stdout}${onArgv.stderr}`).not.toContain('wrong-key-456');
     } finally {
       await emulator.stop();
     }
@@ -398,14 +405,16 @@ describe('npm start: clear errors with exit code 2', () => {
 
   it('reports an unreachable API', async () => {
     const port = await findFreePort('nothing');
+    const keyFile = join(dataDir, 'unreachable-key');
+    await writeFile(keyFile, 'k-123\n', { mode: 0o600 });
     const unreachable = await npm([
       'start',
       '--',
       '--once',
       '--api-url',
       `http://127.0.0.1:${port}`,
-      '--api-key',
-      'k-123',
+      '--api-key-file',
+      keyFile,
     ]);
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr).toContain(`cannot reach Product-Live at http://127.0.0.1:${port}`);

@@ -9,6 +9,8 @@ declare module 'vitest' {
       region: string;
       endpoints: { dynamodb: string; s3: string; sqs: string };
       env: Record<string, string>;
+      /** The run's generated credentials: the servers answer only requests signed with them. */
+      credentials: { accessKeyId: string; secretAccessKey: string };
     };
   }
 }
@@ -19,7 +21,12 @@ export async function setup(project: TestProject): Promise<void> {
   servers = await startLocalAwsServers();
   const { dynamodb, s3, sqs } = servers.endpoints;
   if (!dynamodb || !s3 || !sqs) throw new Error('local AWS servers did not report every endpoint');
-  project.provide('localAws', { region: servers.region, endpoints: { dynamodb, s3, sqs }, env: servers.env });
+  project.provide('localAws', {
+    region: servers.region,
+    endpoints: { dynamodb, s3, sqs },
+    env: servers.env,
+    credentials: { ...servers.credentials },
+  });
 }
 
 export async function teardown(): Promise<void> {

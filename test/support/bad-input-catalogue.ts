@@ -4,7 +4,16 @@
 // test/integration/bad-input.test.ts).
 
 export interface BadInput {
-  area: 'configuration' | 'API response' | 'SQS message' | 'file URL' | 'CLI' | 'SQL' | 'lake' | 'events';
+  area:
+    | 'configuration'
+    | 'API response'
+    | 'SQS message'
+    | 'file URL'
+    | 'CLI'
+    | 'SQL'
+    | 'lake'
+    | 'events'
+    | 'local services';
   input: string;
   outcome: string;
 }
@@ -266,7 +275,8 @@ export const BAD_INPUTS = {
   'cli.api-url-no-key': {
     area: 'CLI',
     input: '`npm start -- --api-url https://api.product-live.com` without a key',
-    outcome: 'exit 2: `--api-url needs --api-key (or PRODUCT_LIVE_API_KEY)`',
+    outcome:
+      'exit 2: `--api-url needs its key: --api-key-file PATH (or the environment variable PRODUCT_LIVE_API_KEY)`',
   },
   'cli.json-quiet': {
     area: 'CLI',
@@ -335,6 +345,76 @@ export const BAD_INPUTS = {
     area: 'CLI',
     input: '`npm run events -- tail --no-follow --data-dir DIR` before any `npm start` on DIR',
     outcome: 'exit 2: `no events at DIR/events.ndjson: run `npm start` first (or pass --data-dir)`',
+  },
+  'cli.api-key-argv': {
+    area: 'CLI',
+    input: '`npm start -- --api-url URL --api-key KEY` (the key in the process list)',
+    outcome:
+      'runs, with `warning: --api-key puts the key in the process list, where other users of this machine can read it: use --api-key-file PATH or …`; the key is never printed',
+  },
+  'cli.api-key-file': {
+    area: 'CLI',
+    input: '`--api-key-file` naming a missing or empty file (`npm start`, `npm run emulator`)',
+    outcome: 'exit 2: `--api-key-file: PATH does not exist` / `… is empty` (the content is never shown)',
+  },
+  'cli.data-dir-file': {
+    area: 'CLI',
+    input: '`--data-dir` naming a file, for `npm start`, `history`, `dashboard`, `events` and `launch`',
+    outcome: 'exit 2 before anything starts: `--data-dir: PATH is a file, not a directory`',
+  },
+  'cli.data-dir-unreadable': {
+    area: 'CLI',
+    input: '`--data-dir` naming a directory this user cannot read or write',
+    outcome: 'exit 2: `--data-dir: PATH cannot be read or written by this user (check its permissions)`',
+  },
+  'cli.launch-no-stack': {
+    area: 'CLI',
+    input: '`npm run launch -- --job ID` while no `npm start` runs on the data directory',
+    outcome:
+      'exit 2: `no local stack is running in DIR: start it with `npm start` …` (never a guess at a default queue)',
+  },
+  'cli.export-out-dir': {
+    area: 'CLI',
+    input: '`npm run history -- export --out /nonexistent/dir/x.csv`',
+    outcome: 'exit 2 before the store is read: `--out: the directory /nonexistent/dir does not exist`',
+  },
+  'cli.show-empty-id': {
+    area: 'CLI',
+    input: "`npm run history -- show ''`",
+    outcome: 'exit 2: `show takes exactly one execution id: npm run history -- show ID` with the usage',
+  },
+  'cli.period-range': {
+    area: 'CLI',
+    input: '`--since 1969-12-31`, `--since 9999999w`, `--until 10000-01-01`',
+    outcome:
+      'exit 2: `--since must lie between 1970-01-01 and 9999-12-31 (the history holds nothing earlier); got "…"` (or the accepted forms)',
+  },
+  'cli.ui-port-taken': {
+    area: 'CLI',
+    input: '`npm start -- --ui-port P` with P in use',
+    outcome:
+      'exit 2 before `Local stack running` is printed and before any server starts: `port P for the dashboard is already in use …`',
+  },
+  // The local stack's servers: only its own signed clients (docs/local.md).
+  'local.unsigned': {
+    area: 'local services',
+    input: 'an unsigned request (a form, a `no-cors` fetch) to the local SQS, S3 or DynamoDB',
+    outcome: "403 `refused by the local stack's guard: unsigned request`; the service never sees it",
+  },
+  'local.wrong-credentials': {
+    area: 'local services',
+    input: 'a request signed with another access key id or secret than this run’s',
+    outcome: '403 `unknown access key id` / `signature does not match` (AccessDenied to an SDK)',
+  },
+  'local.origin': {
+    area: 'local services',
+    input: 'any request carrying an `Origin` header, to any local server (SQS, S3, DynamoDB, the emulator)',
+    outcome: '403 `cross-origin request`, whatever else it carries',
+  },
+  'local.foreign-host': {
+    area: 'local services',
+    input: 'a `Host` other than `127.0.0.1:<port>` or `localhost:<port>` (DNS rebinding)',
+    outcome: '403 `unexpected Host "…"`',
   },
 } as const satisfies Record<string, BadInput>;
 

@@ -17,12 +17,14 @@ import {
 export interface LocalAwsClients extends Clients {
   /** Environment variables pointing a process (a CLI under test) at the local servers. */
   env: Record<string, string>;
+  /** The suite's generated credentials (the servers refuse any other signature). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** Clients for the suite's local DynamoDB, S3 and SQS. */
 export function localAwsClients(): LocalAwsClients {
-  const { region, endpoints, env } = inject('localAws');
-  return { ...createLocalClients(endpoints, region), env };
+  const { region, endpoints, env, credentials } = inject('localAws');
+  return { ...createLocalClients({ endpoints, region, credentials }), env, credentials };
 }
 
 export type TestStore = ProvisionedStore;

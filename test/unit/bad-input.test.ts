@@ -1,17 +1,21 @@
 // One test per row of the bad-input catalogue (configuration, API responses, SQS messages, URL policy);
 // the file-download and command-line rows run against real servers in test/integration/bad-input.test.ts.
+import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { type access, mkdtemp, rm, type stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { SignatureV4 } from '@smithy/signature-v4';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue } from '../../functions/core/api-key';
 import { loadSyncConfig } from '../../functions/core/config';
 import { toExecutionFields } from '../../functions/core/executions/execution-record';
 import { assertAllowedUrl } from '../../functions/core/files/url-policy';
+import { HistoryInputError } from '../../functions/core/history/history.errors';
+import { resolvePeriod } from '../../functions/core/history/period';
 import type { AppLogger } from '../../functions/core/observability';
 import {
   ProductLiveApiError,
@@ -27,6 +31,9 @@ import { parseLaunchMessage } from '../../functions/launch/launch-message.schema
 import { classifyLaunchFailure } from '../../functions/launch/process-launch-batch';
 import { runSync } from '../../functions/sync/run-sync';
 import { loadInfraConfig } from '../../infra/config';
+import { checkLocalRequest } from '../../local/aws/request-guard';
+import { UsageError } from '../../local/cli/cli-runner';
+import { checkDataDir } from '../../local/cli/cli-values';
 import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
 import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
@@ -41,6 +48,24 @@ const syncEnv = {
 };
 const KEY = 'catalogue-secret-key-7f3a';
 const noWait = async () => undefined;
+
+/** SHA-256 and HMAC from node:crypto for the SDK's signer (the signature the local servers verify). */
+class Sha256 {
+  private readonly hash;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash =
+      secret === undefined
+        ? createHash('sha256')
+        : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+  reset(): void {}
+}
 
 function client(script: Parameters<typeof fakeFetch>[0], options: { maxAttempts?: number } = {}) {
   const fake = fakeFetch(script);
@@ -692,5 +717,104 @@ describe('bad input: events', () => {
     expect(lines.filter((line) => line.startsWith('error a stream record is not an execution'))).toHaveLength(
       2,
     );
+  });
+});
+
+describe('bad input: the local servers', () => {
+  const credentials = { accessKeyId: 'LOCALCATALOGUE0000001', secretAccessKey: 'catalogue-secret' };
+  const port = 4569;
+  /** A ListBuckets request as an SDK signs it, with `headers` over it. */
+  async function signed(
+    signing = credentials,
+    headers: Record<string, string> = {},
+  ): Promise<Parameters<typeof checkLocalRequest>[0]> {
+    const signer = new SignatureV4({
+      credentials: signing,
+      region: 'us-east-1',
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const request = await signer.sign({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port,
+      path: '/',
+      headers: { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    return { method: 'GET', url: '/', headers: { ...request.headers, ...headers } };
+  }
+  const check = async (request: Parameters<typeof checkLocalRequest>[0]) =>
+    checkLocalRequest(request, { service: 's3', credentials, port });
+
+  it('accepts what the stack own clients send (the rows below differ from it by one thing)', async () => {
+    expect(await check(await signed())).toEqual({ ok: true });
+  });
+
+  it(badInput('local.unsigned'), async () => {
+    expect(await check({ method: 'POST', url: '/', headers: { host: `127.0.0.1:${port}` } })).toEqual({
+      ok: false,
+      reason: 'unsigned request',
+    });
+  });
+
+  it(badInput('local.wrong-credentials'), async () => {
+    expect(await check(await signed({ ...credentials, secretAccessKey: 'guessed' }))).toEqual({
+      ok: false,
+      reason: 'signature does not match',
+    });
+    expect(await check(await signed({ ...credentials, accessKeyId: 'AKIAOTHER' }))).toEqual({
+      ok: false,
+      reason: 'unknown access key id',
+    });
+  });
+
+  it(badInput('local.origin'), async () => {
+    expect(await check(await signed(credentials, { origin: 'http://evil.example' }))).toEqual({
+      ok: false,
+      reason: 'cross-origin request',
+    });
+  });
+
+  it(badInput('local.foreign-host'), async () => {
+    expect(await check(await signed(credentials, { host: `evil.example:${port}` }))).toEqual({
+      ok: false,
+      reason: 'unexpected Host "evil.example:4569"',
+    });
+  });
+});
+
+describe('bad input: command-line values', () => {
+  it(badInput('cli.data-dir-unreadable'), async () => {
+    // Root reads every directory: the permission check is given a file system that refuses, as it would.
+    const refusing = {
+      stat: (async () => ({ isDirectory: () => true })) as unknown as typeof stat,
+      access: (async () => {
+        throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      }) as unknown as typeof access,
+    };
+    await expect(checkDataDir('/srv/locked', '--data-dir', refusing)).rejects.toThrow(
+      '--data-dir: /srv/locked cannot be read or written by this user (check its permissions)',
+    );
+    await expect(checkDataDir('/srv/locked', '--data-dir', refusing)).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it(badInput('cli.period-range'), () => {
+    const now = Date.parse('2026-12-07T00:00:00Z');
+    for (const [flag, value] of [
+      ['since', '1969-12-31'],
+      ['since', '9999999w'],
+      ['until', '10000-01-01'],
+    ] as const) {
+      expect(() => resolvePeriod({ [flag]: value }, now)).toThrow(HistoryInputError);
+    }
+    expect(() => resolvePeriod({ since: '1969-12-31' }, now)).toThrow(
+      '--since must lie between 1970-01-01 and 9999-12-31 (the history holds nothing earlier); got "1969-12-31"',
+    );
+    expect(resolvePeriod({ since: '1970-01-01', until: '9999-12-31' }, now)).toEqual({
+      since: '1970-01-01T00:00:00.000Z',
+      until: '9999-12-31T00:00:00.000Z',
+    });
   });
 });

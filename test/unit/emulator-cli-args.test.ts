@@ -1,4 +1,7 @@
-// Flags of `npm run emulator`, parsed strictly.
+// Flags of `npm run emulator`, parsed strictly; the key from a file or the environment, never required on argv.
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../local/cli/cli-runner';
 import { parseEmulatorArgs } from '../../local/cli/emulator-args';
@@ -9,7 +12,44 @@ describe('emulator CLI arguments', () => {
       port: 4010,
       host: '127.0.0.1',
       options: { apiKey: 'local-dev-key', order: 'insertion', demo: { seed: 1, executions: 400 } },
+      keySource: undefined,
     });
+  });
+
+  it('takes the key from --api-key-file or PRODUCT_LIVE_API_KEY, and warns about --api-key', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'emulator-key-')), 'key.txt');
+    await writeFile(file, 'file-key\n');
+    await chmod(file, 0o600);
+    const warnings: string[] = [];
+    const warn = (message: string) => warnings.push(message);
+
+    const fromFile = parseEmulatorArgs(['--api-key-file', file], {}, warn);
+    const fromEnv = parseEmulatorArgs([], { PRODUCT_LIVE_API_KEY: 'env-key' }, warn);
+    expect(warnings).toEqual([]);
+    const fromArgv = parseEmulatorArgs(['--api-key', 'argv-key'], {}, warn);
+
+    expect(
+      [fromFile, fromEnv, fromArgv].map((command) => [command.options.apiKey, command.keySource]),
+    ).toEqual([
+      ['file-key', '--api-key-file'],
+      ['env-key', 'PRODUCT_LIVE_API_KEY'],
+      ['argv-key', '--api-key'],
+    ]);
+    expect(warnings).toEqual([expect.stringContaining('process list')]);
+    expect(warnings.join('')).not.toContain('argv-key');
+  });
+
+  it('refuses a key file that is missing, empty or a directory, naming the file and never its content', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'emulator-key-'));
+    const empty = join(directory, 'empty.txt');
+    await writeFile(empty, '  \n');
+    for (const [path, message] of [
+      [join(directory, 'missing.txt'), 'does not exist'],
+      [empty, 'is empty'],
+      [directory, 'is not a file'],
+    ] as const) {
+      expect(() => parseEmulatorArgs(['--api-key-file', path])).toThrow(`--api-key-file: ${path} ${message}`);
+    }
   });
 
   it('maps every flag to an emulator option', () => {
@@ -55,6 +95,9 @@ describe('emulator CLI arguments', () => {
     [['--fault-rate', '']],
     [['--fault-kinds', '500']],
     [['--api-key', '']],
+    [['--api-key', 'k', '--api-key-file', 'f']],
+    [['--host', '0.0.0.0']],
+    [['--host', '192.168.1.10']],
     [['--no-rate-limit=yes']],
   ])('refuses %j with a UsageError', (argv) => {
     expect(() => parseEmulatorArgs(argv)).toThrow(UsageError);

@@ -1,6 +1,6 @@
 import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
@@ -273,6 +273,7 @@ describe('events tail', () => {
     expect(
       parseTailArgs(['tail', '--status', 'failed,TIMEDOUT', '--json', '--data-dir', '/d', '--no-follow']),
     ).toEqual({
+      dataDir: '/d',
       file: '/d/events.ndjson',
       statuses: new Set(['FAILED', 'TIMEDOUT']),
       json: true,
@@ -319,7 +320,7 @@ describe('events tail', () => {
     const abort = new AbortController();
     const statusOf = (text: string) => (JSON.parse(text) as { detail: { status: string } }).detail.status;
     const tail = tailEvents(
-      { file, statuses: new Set(['FAILED']), json: true, lines: 2, follow: true },
+      { dataDir: dirname(file), file, statuses: new Set(['FAILED']), json: true, lines: 2, follow: true },
       { write: (text) => written.push(text), warn: (text) => warnings.push(text) },
       abort.signal,
       5,

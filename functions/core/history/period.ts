@@ -20,6 +20,10 @@ const RELATIVE = /^(\d{1,7})([mhdw])$/;
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
+/** The instants a bound may name: the history holds nothing before 1970, and ISO dates end with year 9999. */
+const EARLIEST_MS = Date.UTC(1970, 0, 1);
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /**
  * Parses one period bound: an ISO date (`2024-05-01`, UTC midnight), an ISO date-time (`2024-05-01T08:00`,
  * UTC unless it carries an offset), or an age relative to `now`: `30m`, `24h`, `7d`, `2w`.
@@ -31,7 +35,7 @@ export function parseTimeBound(text: string, now: number, flag = 'time'): string
   if (relative) {
     const amount = Number(relative[1]);
     const unit = UNIT_MS[relative[2] ?? ''] ?? 0;
-    return new Date(now - amount * unit).toISOString();
+    return withinRange(now - amount * unit, text, flag);
   }
   const iso = ISO.exec(value);
   if (iso) {
@@ -47,11 +51,20 @@ export function parseTimeBound(text: string, now: number, flag = 'time'): string
       Number(hour ?? 0) < 24 &&
       Number(minute ?? 0) < 60 &&
       Number(second ?? 0) < 60;
-    if (exists && Number.isFinite(parsed)) return new Date(parsed).toISOString();
+    if (exists && Number.isFinite(parsed)) return withinRange(parsed, text, flag);
   }
   throw new HistoryInputError(
     `${flag} must be an ISO date or date-time (2024-05-01, 2024-05-01T08:00:00Z) or an age such as 30m, 24h, 7d, 2w; got "${text}"`,
   );
+}
+
+function withinRange(ms: number, text: string, flag: string): string {
+  if (!(ms >= EARLIEST_MS && ms <= LATEST_MS)) {
+    throw new HistoryInputError(
+      `${flag} must lie between 1970-01-01 and 9999-12-31 (the history holds nothing earlier); got "${text}"`,
+    );
+  }
+  return new Date(ms).toISOString();
 }
 
 export interface PeriodInput {
