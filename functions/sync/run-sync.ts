@@ -13,6 +13,7 @@ import {
   toExecutionFields,
 } from '../core/executions/execution-record';
 import type { AppLogger } from '../core/observability';
+import { isApiStatus } from '../core/product-live/product-live.errors';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { ExecutionItem, ExecutionRepository } from '../core/store/execution-repository';
 import type { Checkpoint, PassState, SyncStateRepository } from '../core/store/sync-state-repository';
@@ -267,9 +268,9 @@ class SyncRun {
     try {
       list = await this.deps.api.findJobExecutions(query, { page: 0, size: pass.pageSize });
     } catch (error) {
-      if ((error as { status?: number }).status !== 400) throw error;
+      if (!isApiStatus(error, 400)) throw error;
       this.deps.logger.warn('the API refused an `or` query; open executions and the window are read apart', {
-        error: (error as Error).message,
+        error: error.message,
       });
       this.requireProfile().learn({ orSupported: false });
       return 'refused';
@@ -315,10 +316,10 @@ class SyncRun {
       try {
         found = await this.findByIds(chunk);
       } catch (error) {
-        if ((error as { status?: number }).status !== 400) throw error;
+        if (!isApiStatus(error, 400)) throw error;
         // An API without the `in` operator (or with a smaller limit on its list): one GET per execution.
         this.deps.logger.warn('the API refused an `in` query on id; reading open executions one by one', {
-          error: (error as Error).message,
+          error: error.message,
         });
         this.requireProfile().learn({ inSupported: false });
         await this.getOneByOne(ids.slice(start));
@@ -358,28 +359,27 @@ class SyncRun {
         return;
       }
       this.idLookups += 1;
+      let execution: JobExecution;
       try {
-        const execution = await this.deps.api.getJobExecution(id);
-        await this.processExecutions([execution]);
-        this.openRefreshed += 1;
+        execution = await this.deps.api.getJobExecution(id);
       } catch (error) {
-        if ((error as { status?: number }).status === 404) {
-          // The store is the lasting record: the execution is kept, marked, and no longer re-read.
-          const createdAt = this.openCreatedAt.get(id);
-          if (createdAt !== undefined) {
-            await this.deps.executions.markRemovedFromApi(
-              [{ id, createdAt }],
-              new Date(this.deps.now()).toISOString(),
-            );
-          }
-          this.deps.logger.warn(
-            'an execution stored as open is no longer in the API; its last view is kept and marked',
-            { id },
+        if (!isApiStatus(error, 404)) throw error;
+        // The store is the lasting record: the execution is kept, marked, and no longer re-read.
+        const createdAt = this.openCreatedAt.get(id);
+        if (createdAt !== undefined) {
+          await this.deps.executions.markRemovedFromApi(
+            [{ id, createdAt }],
+            new Date(this.deps.now()).toISOString(),
           );
-        } else {
-          throw error;
         }
+        this.deps.logger.warn(
+          'an execution stored as open is no longer in the API; its last view is kept and marked',
+          { id },
+        );
+        continue;
       }
+      await this.processExecutions([execution]);
+      this.openRefreshed += 1;
     }
   }
 
@@ -470,8 +470,7 @@ class SyncRun {
         const list = await this.deps.api.findJobExecutions(query, { page: pass.nextPage, size });
         return { list, size };
       } catch (error) {
-        const status = (error as { status?: number }).status;
-        if (status === 400 && pass.nextPage === 0 && size > MIN_PAGE_SIZE) {
+        if (isApiStatus(error, 400) && pass.nextPage === 0 && size > MIN_PAGE_SIZE) {
           size = Math.max(MIN_PAGE_SIZE, Math.floor(size / 2));
           this.deps.logger.warn('the API refused the page size; trying a smaller one', { size });
           continue;

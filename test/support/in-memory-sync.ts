@@ -2,6 +2,10 @@
 // semantics as the real ones (conditional writes by rank and fingerprint; offset paging over the order of
 // the moment). They let property-based tests run thousands of syncs in seconds.
 import { pendingFilesMarker } from '../../functions/core/executions/execution-record';
+import {
+  ProductLiveApiError,
+  ProductLiveNotFoundError,
+} from '../../functions/core/product-live/product-live.errors';
 import type {
   FindQuery,
   JobExecution,
@@ -186,7 +190,14 @@ export class PagingApi implements SyncApi {
     this.options.beforeRequest?.(this.requestCount, this);
     this.requestCount += 1;
     if (usesAny(query, this.options.refuse ?? [])) {
-      throw Object.assign(new Error(`unsupported query type ${query.type}`), { status: 400 });
+      // What the Product-Live client throws for a 400 answer.
+      throw new ProductLiveApiError({
+        method: 'POST',
+        path: '/v1/job_executions/find',
+        operation: 'find',
+        status: 400,
+        body: `unsupported query type ${query.type}`,
+      });
     }
     const matching = this.options.order(this.executions).filter((execution) => matches(query, execution));
     const size = Math.min(page.size, this.options.pageCap ?? page.size);
@@ -200,7 +211,15 @@ export class PagingApi implements SyncApi {
   async getJobExecution(id: string): Promise<JobExecution> {
     this.requestCount += 1;
     const found = this.executions.find((execution) => execution.id === id);
-    if (!found) throw Object.assign(new Error(`${id} not found`), { status: 404 });
+    if (!found) {
+      throw new ProductLiveNotFoundError({
+        method: 'GET',
+        path: `/v1/data_factory/job_executions/${id}`,
+        operation: 'get',
+        status: 404,
+        body: `${id} not found`,
+      });
+    }
     return structuredClone(found);
   }
 }
