@@ -9,6 +9,7 @@ import { type AuditSummary, runAudit } from './audit';
 import { ExecutionWriter } from './execution-writer';
 import { FileCopies } from './file-copies';
 import { OpenRefresh } from './open-refresh';
+import { windowPageSize } from './page-size';
 import type { RunContext, SyncDeps, SyncOptions } from './sync-deps';
 import type { SyncSummary } from './sync-summary';
 import { SyncWindow } from './sync-window';
@@ -175,7 +176,11 @@ class SyncRun {
         upper: watermark,
         intervalMs: this.options.auditIntervalMs,
         force: this.options.forceAudit ?? false,
-        pageSize: checkpoint?.pass?.pageSize ?? this.window.open(watermark).pageSize,
+        pageSize: windowPageSize({
+          configured: this.options.pageSize,
+          learned: this.requireProfile().pageSize,
+          resumed: checkpoint?.pass?.pageSize,
+        }),
       },
     );
     if (this.audit && !this.audit.complete) this.moreRemaining = true;

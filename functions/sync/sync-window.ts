@@ -4,9 +4,8 @@
 import { isApiStatus } from '../core/product-live/product-live.errors';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { PassState } from '../core/store/sync-state-repository';
+import { smallerPageSize, windowPageSize } from './page-size';
 import type { RunContext, SyncApi, SyncExecutionStore, SyncOptions, SyncStateStore } from './sync-deps';
-
-const MIN_PAGE_SIZE = 10;
 
 export interface SyncWindowDeps extends RunContext {
   api: Pick<SyncApi, 'findJobExecutions'>;
@@ -48,7 +47,7 @@ export class SyncWindow {
       lower: new Date(lower).toISOString(),
       upper: new Date(this.options.startedAt).toISOString(),
       nextPage: 0,
-      pageSize: Math.min(this.options.pageSize, this.deps.profile().pageSize ?? this.options.pageSize),
+      pageSize: windowPageSize({ configured: this.options.pageSize, learned: this.deps.profile().pageSize }),
       round: 1,
     };
   }
@@ -125,7 +124,8 @@ export class SyncWindow {
 
   /**
    * One page of the window. A server may refuse a page size above its maximum (the maximum is not
-   * documented): at the first page of a pass, a 400 halves the size until it is accepted.
+   * documented): at the first page of a pass, a 400 halves the size until it is accepted (smallerPageSize);
+   * the caller keeps the accepted size in the pass and the API profile.
    */
   private async fetchPage(
     query: FindQuery,
@@ -137,12 +137,10 @@ export class SyncWindow {
         const list = await this.deps.api.findJobExecutions(query, { page: pass.nextPage, size });
         return { list, size };
       } catch (error) {
-        if (isApiStatus(error, 400) && pass.nextPage === 0 && size > MIN_PAGE_SIZE) {
-          size = Math.max(MIN_PAGE_SIZE, Math.floor(size / 2));
-          this.deps.logger.warn('the API refused the page size; trying a smaller one', { size });
-          continue;
-        }
-        throw error;
+        const smaller = isApiStatus(error, 400) && pass.nextPage === 0 ? smallerPageSize(size) : undefined;
+        if (smaller === undefined) throw error;
+        size = smaller;
+        this.deps.logger.warn('the API refused the page size; trying a smaller one', { size });
       }
     }
   }
