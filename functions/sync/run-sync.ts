@@ -79,18 +79,10 @@ class SyncRun {
       now: deps.now,
     });
     const write = (executions: readonly JobExecution[]) => this.writer.write(executions);
-    this.open = new OpenRefresh(
-      { ...context, api: deps.api, executions: deps.executions, write },
-      { pageSize: options.pageSize },
-    );
+    this.open = new OpenRefresh({ ...context, api: deps.api, executions: deps.executions, write }, options);
     this.window = new SyncWindow(
       { ...context, api: deps.api, executions: deps.executions, state: deps.state, write },
-      {
-        startDate: options.startDate,
-        lookbackMs: options.lookbackMs,
-        pageSize: options.pageSize,
-        startedAt: this.startedAt,
-      },
+      { ...options, startedAt: this.startedAt },
     );
   }
 
