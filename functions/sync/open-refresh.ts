@@ -186,20 +186,14 @@ export class OpenRefresh {
     }
   }
 
-  /** The store is the lasting record: an open execution the API answers 404 for is kept, marked, and no longer re-read. */
+  /** The store is the lasting record: an open execution the API answers 404 for is kept and marked. */
   private async markRemovedFromApi(id: string): Promise<void> {
     const createdAt = this.openCreatedAt.get(id);
     if (createdAt !== undefined) {
-      await this.deps.executions.markRemovedFromApi(
-        [{ id, createdAt }],
-        new Date(this.deps.now()).toISOString(),
-      );
+      const at = new Date(this.deps.now()).toISOString();
+      await this.deps.executions.markRemovedFromApi([{ id, createdAt }], at);
     }
-    this.deps.logger.warn(
-      'an execution stored as open is no longer in the API; its last view is kept and marked',
-      {
-        id,
-      },
-    );
+    const message = 'an execution stored as open is no longer in the API; its last view is kept and marked';
+    this.deps.logger.warn(message, { id });
   }
 }

@@ -1,6 +1,6 @@
-// Layer flow: sync handler -> runSync (use case) -> its parts: the open refresh (open-refresh.ts), the window
-// (sync-window.ts), the writer (execution-writer.ts), the audit (audit.ts) and the files phase (file-copies.ts).
-// This file holds the lease, what the run learned about the API, and the summary. The algorithm: docs/sync.md.
+// Layer flow: sync handler -> runSync (use case) -> its parts: the open refresh, the window, the audit, the
+// writer and the files phase. This file holds the lease, what the run learned about the API, the audit
+// hand-off and the summary. The algorithm and its reasons: docs/sync.md.
 import { describeError } from '../core/errors';
 import type { JobExecution } from '../core/product-live/product-live.schema';
 import type { Checkpoint } from '../core/store/sync-state-repository';

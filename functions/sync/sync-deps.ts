@@ -1,4 +1,4 @@
-// Layer flow: the sync handler, the local stack, the benchmarks and the tests -> these contracts -> runSync and
+// Layer flow: the sync handler, the local stack, the benchmarks, the tests -> these contracts -> runSync and
 // its parts (open-refresh.ts, sync-window.ts, execution-writer.ts). What a run is given, and what its parts
 // share; run-sync.ts re-exports the contracts, so callers import them from there.
 import type { AppLogger } from '../core/observability';

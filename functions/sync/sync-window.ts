@@ -1,6 +1,6 @@
 // Layer flow: runSync -> SyncWindow -> Product-Live find (`createdAt >= lower`, offset pages), the execution
-// writer, the checkpoint in the sync state table. It pages the window, verifies it with a second pass when the
-// first cannot prove it complete, and checkpoints after each page's writes (docs/sync.md, steps 3 to 5).
+// writer, the checkpoint in the sync state table. It pages the window, verifies it with a second pass when
+// the first cannot prove it complete, and checkpoints after each page's writes (docs/sync.md, steps 3-5).
 import { isApiStatus } from '../core/product-live/product-live.errors';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { PassState } from '../core/store/sync-state-repository';
@@ -39,7 +39,7 @@ export class SyncWindow {
     this.current = watermark ?? null;
   }
 
-  /** A new pass over `createdAt >= watermark − lookback` (the start date on a first run), up to the run's start. */
+  /** A new pass over `createdAt >= watermark − lookback` (or the start date), up to the run's start. */
   open(watermark: string | null | undefined): PassState {
     const start = Date.parse(this.options.startDate);
     const lower = watermark ? Math.max(start, Date.parse(watermark) - this.options.lookbackMs) : start;
