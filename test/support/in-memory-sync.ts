@@ -2,6 +2,7 @@
 // semantics as the real ones (conditional writes by rank and fingerprint; offset paging over the order of
 // the moment). They let property-based tests run thousands of syncs in seconds.
 import { pendingFilesMarker } from '../../functions/core/executions/execution-record';
+import type { AppLogger } from '../../functions/core/observability';
 import {
   ProductLiveApiError,
   ProductLiveNotFoundError,
@@ -13,7 +14,14 @@ import type {
 } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem, StoredState } from '../../functions/core/store/execution-repository';
 import type { ApiProfile, AuditState, Checkpoint } from '../../functions/core/store/sync-state-repository';
-import type { SyncApi, SyncExecutionStore, SyncStateStore } from '../../functions/sync/run-sync';
+import {
+  runSync,
+  type SyncApi,
+  type SyncExecutionStore,
+  type SyncOptions,
+  type SyncStateStore,
+} from '../../functions/sync/run-sync';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
 
 export class InMemoryExecutionStore implements SyncExecutionStore {
   readonly items = new Map<string, ExecutionItem>();
@@ -245,4 +253,38 @@ function matches(query: FindQuery, execution: JobExecution): boolean {
 function usesAny(query: FindQuery, types: readonly FindQuery['type'][]): boolean {
   if (types.includes(query.type)) return true;
   return 'queries' in query && query.queries.some((part) => usesAny(part, types));
+}
+
+/**
+ * One sync run over in-memory stores, with no file to copy and time to spare, at the instant `now`;
+ * `options` change the defaults (page size 1000, lookback 10 minutes, an audit a day).
+ */
+export function syncInMemory(
+  api: SyncApi,
+  run: { executions: InMemoryExecutionStore; state: InMemoryStateStore; logger: AppLogger; now: number },
+  options: Partial<SyncOptions> = {},
+): Promise<SyncSummary> {
+  return runSync(
+    {
+      api,
+      executions: run.executions,
+      state: run.state,
+      copier: { copy: () => Promise.reject(new Error('no files here')) },
+      now: () => run.now,
+      remainingTimeMs: () => 900_000,
+      logger: run.logger,
+    },
+    {
+      runId: 'in-memory',
+      startDate: '1970-01-01T00:00:00.000Z',
+      pageSize: 1000,
+      lookbackMs: 600_000,
+      timeMarginMs: 60_000,
+      leaseMs: 960_000,
+      fileCopyConcurrency: 2,
+      fileCopyRetryDelayMs: 300_000,
+      auditIntervalMs: 86_400_000,
+      ...options,
+    },
+  );
 }

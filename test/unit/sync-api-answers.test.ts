@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AppLogger } from '../../functions/core/observability';
 import type { FindQuery, JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { runSync } from '../../functions/sync/run-sync';
 import { aJobExecution } from '../builders/job-execution.builder';
-import { InMemoryExecutionStore, InMemoryStateStore, PagingApi } from '../support/in-memory-sync';
+import {
+  InMemoryExecutionStore,
+  InMemoryStateStore,
+  PagingApi,
+  syncInMemory,
+} from '../support/in-memory-sync';
 
 const T0 = Date.parse('2024-06-01T12:00:00.000Z');
 const silent: AppLogger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -39,28 +43,7 @@ class FailingApi extends PagingApi {
 }
 
 function sync(api: PagingApi, executions: InMemoryExecutionStore, state: InMemoryStateStore, pageSize = 100) {
-  return runSync(
-    {
-      api,
-      executions,
-      state,
-      copier: { copy: () => Promise.reject(new Error('no files here')) },
-      now: () => T0,
-      remainingTimeMs: () => 900_000,
-      logger: silent,
-    },
-    {
-      runId: 'answers',
-      startDate: '1970-01-01T00:00:00.000Z',
-      pageSize,
-      lookbackMs: 600_000,
-      timeMarginMs: 60_000,
-      leaseMs: 960_000,
-      fileCopyConcurrency: 1,
-      fileCopyRetryDelayMs: 300_000,
-      auditIntervalMs: 86_400_000,
-    },
-  );
+  return syncInMemory(api, { executions, state, logger: silent, now: T0 }, { runId: 'answers', pageSize });
 }
 
 /** A store holding one open execution, as a first run leaves it. */
