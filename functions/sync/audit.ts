@@ -5,6 +5,7 @@
 
 import type { AppLogger } from '../core/observability';
 import { and, greaterOrEqual } from '../core/product-live/find-query';
+import { isApiStatus } from '../core/product-live/product-live.errors';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { ExecutionRepository } from '../core/store/execution-repository';
 import type {
@@ -225,9 +226,9 @@ class Audit {
       try {
         list = await this.deps.api.findJobExecutions(query, { page, size: this.options.pageSize });
       } catch (error) {
-        if (start.mode === 'range' && page === 0 && (error as { status?: number }).status === 400) {
+        if (start.mode === 'range' && page === 0 && isApiStatus(error, 400)) {
           this.deps.logger.warn('the API refused a `lower` criterion; the audit re-reads from the month on', {
-            error: (error as Error).message,
+            error: error.message,
           });
           this.deps.profile.learn({ lowerSupported: false });
           return 'refused';

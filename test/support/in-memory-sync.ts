@@ -2,6 +2,11 @@
 // semantics as the real ones (conditional writes by rank and fingerprint; offset paging over the order of
 // the moment). They let property-based tests run thousands of syncs in seconds.
 import { pendingFilesMarker } from '../../functions/core/executions/execution-record';
+import type { AppLogger } from '../../functions/core/observability';
+import {
+  ProductLiveApiError,
+  ProductLiveNotFoundError,
+} from '../../functions/core/product-live/product-live.errors';
 import type {
   FindQuery,
   JobExecution,
@@ -9,7 +14,14 @@ import type {
 } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem, StoredState } from '../../functions/core/store/execution-repository';
 import type { ApiProfile, AuditState, Checkpoint } from '../../functions/core/store/sync-state-repository';
-import type { SyncApi, SyncExecutionStore, SyncStateStore } from '../../functions/sync/run-sync';
+import {
+  runSync,
+  type SyncApi,
+  type SyncExecutionStore,
+  type SyncOptions,
+  type SyncStateStore,
+} from '../../functions/sync/run-sync';
+import type { SyncSummary } from '../../functions/sync/sync-summary';
 
 export class InMemoryExecutionStore implements SyncExecutionStore {
   readonly items = new Map<string, ExecutionItem>();
@@ -186,7 +198,14 @@ export class PagingApi implements SyncApi {
     this.options.beforeRequest?.(this.requestCount, this);
     this.requestCount += 1;
     if (usesAny(query, this.options.refuse ?? [])) {
-      throw Object.assign(new Error(`unsupported query type ${query.type}`), { status: 400 });
+      // What the Product-Live client throws for a 400 answer.
+      throw new ProductLiveApiError({
+        method: 'POST',
+        path: '/v1/job_executions/find',
+        operation: 'find',
+        status: 400,
+        body: `unsupported query type ${query.type}`,
+      });
     }
     const matching = this.options.order(this.executions).filter((execution) => matches(query, execution));
     const size = Math.min(page.size, this.options.pageCap ?? page.size);
@@ -200,7 +219,15 @@ export class PagingApi implements SyncApi {
   async getJobExecution(id: string): Promise<JobExecution> {
     this.requestCount += 1;
     const found = this.executions.find((execution) => execution.id === id);
-    if (!found) throw Object.assign(new Error(`${id} not found`), { status: 404 });
+    if (!found) {
+      throw new ProductLiveNotFoundError({
+        method: 'GET',
+        path: `/v1/data_factory/job_executions/${id}`,
+        operation: 'get',
+        status: 404,
+        body: `${id} not found`,
+      });
+    }
     return structuredClone(found);
   }
 }
@@ -226,4 +253,38 @@ function matches(query: FindQuery, execution: JobExecution): boolean {
 function usesAny(query: FindQuery, types: readonly FindQuery['type'][]): boolean {
   if (types.includes(query.type)) return true;
   return 'queries' in query && query.queries.some((part) => usesAny(part, types));
+}
+
+/**
+ * One sync run over in-memory stores, with no file to copy and time to spare, at the instant `now`;
+ * `options` change the defaults (page size 1000, lookback 10 minutes, an audit a day).
+ */
+export function syncInMemory(
+  api: SyncApi,
+  run: { executions: InMemoryExecutionStore; state: InMemoryStateStore; logger: AppLogger; now: number },
+  options: Partial<SyncOptions> = {},
+): Promise<SyncSummary> {
+  return runSync(
+    {
+      api,
+      executions: run.executions,
+      state: run.state,
+      copier: { copy: () => Promise.reject(new Error('no files here')) },
+      now: () => run.now,
+      remainingTimeMs: () => 900_000,
+      logger: run.logger,
+    },
+    {
+      runId: 'in-memory',
+      startDate: '1970-01-01T00:00:00.000Z',
+      pageSize: 1000,
+      lookbackMs: 600_000,
+      timeMarginMs: 60_000,
+      leaseMs: 960_000,
+      fileCopyConcurrency: 2,
+      fileCopyRetryDelayMs: 300_000,
+      auditIntervalMs: 86_400_000,
+      ...options,
+    },
+  );
 }

@@ -29,7 +29,6 @@ import { publishStatusChanges } from '../../functions/events/publish-status-chan
 import { runLake } from '../../functions/lake/run-lake';
 import { parseLaunchMessage } from '../../functions/launch/launch-message.schema';
 import { classifyLaunchFailure } from '../../functions/launch/process-launch-batch';
-import { runSync } from '../../functions/sync/run-sync';
 import { loadInfraConfig } from '../../infra/config';
 import { checkLocalRequest } from '../../local/aws/request-guard';
 import { UsageError } from '../../local/cli/cli-runner';
@@ -38,7 +37,12 @@ import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
 import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
 import { BAD_INPUTS, type BadInputId, badInput, readmeRow } from '../support/bad-input-catalogue';
-import { InMemoryExecutionStore, InMemoryStateStore, PagingApi } from '../support/in-memory-sync';
+import {
+  InMemoryExecutionStore,
+  InMemoryStateStore,
+  PagingApi,
+  syncInMemory,
+} from '../support/in-memory-sync';
 
 const syncEnv = {
   EXECUTIONS_TABLE_NAME: 'executions',
@@ -114,28 +118,7 @@ function syncWith(
   executions = new InMemoryExecutionStore(),
   state = new InMemoryStateStore(),
 ) {
-  return runSync(
-    {
-      api,
-      executions,
-      state,
-      copier: { copy: () => Promise.reject(new Error('no files here')) },
-      now: () => T0,
-      remainingTimeMs: () => 900_000,
-      logger,
-    },
-    {
-      runId: 'catalogue',
-      startDate: '1970-01-01T00:00:00.000Z',
-      pageSize: 1000,
-      lookbackMs: 600_000,
-      timeMarginMs: 60_000,
-      leaseMs: 960_000,
-      fileCopyConcurrency: 2,
-      fileCopyRetryDelayMs: 300_000,
-      auditIntervalMs: 86_400_000,
-    },
-  );
+  return syncInMemory(api, { executions, state, logger, now: T0 }, { runId: 'catalogue' });
 }
 
 const withoutFiles = (overrides: Partial<JobExecution> = {}) => aJobExecution({ output: {}, ...overrides });

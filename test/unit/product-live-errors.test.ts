@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  isApiStatus,
   isOutcomeUnknown,
   isRetryable,
   isSafeToRepeat,
@@ -61,6 +62,16 @@ describe('Product-Live errors', () => {
     expect(isOutcomeUnknown(apiError(400))).toBe(false);
     expect(isOutcomeUnknown(apiError(429))).toBe(false);
     expect(isOutcomeUnknown(networkError(false))).toBe(false);
+  });
+
+  it('tell an answer of the API by its class, not by a `status` field', () => {
+    expect(isApiStatus(apiError(400), 400)).toBe(true);
+    expect(isApiStatus(new ProductLiveNotFoundError({ ...request, status: 404, body: '' }), 404)).toBe(true);
+    expect(isApiStatus(apiError(400), 404)).toBe(false);
+    // Not answers of the API: a plain error that happens to carry a status, a body the client could not use.
+    expect(isApiStatus(Object.assign(new Error('proxy said no'), { status: 400 }), 400)).toBe(false);
+    expect(isApiStatus({ status: 404 }, 404)).toBe(false);
+    expect(isApiStatus(responseError('schema'), 200)).toBe(false);
   });
 
   it('read Retry-After as seconds or as an HTTP date', () => {

@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
 import type { AppLogger } from '../../functions/core/observability';
+import { ProductLiveNotFoundError } from '../../functions/core/product-live/product-live.errors';
 import type { FindQuery, JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { ExecutionRepository } from '../../functions/core/store/execution-repository';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
@@ -38,7 +39,12 @@ function fakeApi(executions: JobExecution[]): SyncApi & { queries: FindQuery[] }
     },
     async getJobExecution(id: string): Promise<JobExecution> {
       api.requestCount += 1;
-      throw Object.assign(new Error(`${id} not found`), { status: 404 });
+      throw new ProductLiveNotFoundError({
+        method: 'GET',
+        path: `/v1/data_factory/job_executions/${id}`,
+        status: 404,
+        body: '',
+      });
     },
   };
   return api;

@@ -166,6 +166,14 @@ export function isRetryable(error: unknown): boolean {
 }
 
 /**
+ * True when Product-Live answered this HTTP status: a `ProductLiveApiError` (or a subclass) with that
+ * `status`. Any other error, whatever fields it carries, is not an answer of the API.
+ */
+export function isApiStatus(error: unknown, status: number): error is ProductLiveApiError {
+  return error instanceof ProductLiveApiError && error.status === status;
+}
+
+/**
  * True when a *non-idempotent* request (create) may be repeated without risk of doing its work twice:
  * the server rejected it before processing (429), or the connection failed before anything was sent.
  */
