@@ -3,7 +3,7 @@
 // it at run time, so no bundle carries the others' entries. Adding a function: docs/CONTRIBUTING.md.
 
 /** One Lambda function of the project: where its code starts, how it is wired, what it is for. */
-export interface FunctionDefinition {
+interface FunctionDefinition {
   /** The handler file, repository-relative: production wiring only; it exports `handler` (Lambda's entry point). */
   readonly entry: string;
   /** The handler factory the entry calls, as the local stack, the benchmarks and the tests call it with their own deps. */
