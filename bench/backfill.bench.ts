@@ -3,7 +3,7 @@
 // store's write capacity the sync's own work (finding pages, reading stored states, checkpointing) leaves.
 import { loadavg } from 'node:os';
 import { ExecutionRepository } from '../functions/core/store/execution-repository';
-import { EXECUTIONS_TABLE } from '../functions/core/store/table-definitions';
+import { EXECUTION_INDEXES, EXECUTIONS_TABLE } from '../functions/core/store/table-definitions';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatNumber } from './support/bench-report';
@@ -16,6 +16,7 @@ import {
   createStore,
   createTable,
   deleteTables,
+  type LocalAws,
   SEEDED_HISTORY,
   startLocalAws,
   startSeededEmulator,
@@ -31,6 +32,9 @@ interface Round {
   rawRate: number;
   ratio: number;
   apiMs: number;
+  /** The run's completeness audit (a store's first run audits): its API requests and its COUNT Queries. */
+  auditRequests: number;
+  auditCounts: AuditCounts;
   storeMs: Record<string, number>;
   storeCalls: Record<string, number>;
 }
@@ -55,6 +59,7 @@ export const benchmark: Benchmark = {
     const resources = new BenchResources();
     try {
       const aws = await startLocalAws(resources, ['dynamodb', 's3']);
+      const auditCounts = recordAuditCounts(aws);
       const emulator = await startSeededEmulator(resources, {
         count,
         seed: 'bench-backfill',
@@ -98,6 +103,7 @@ export const benchmark: Benchmark = {
           pageSize,
         });
         const { deps, timing } = timedStores(wiring);
+        const countsBefore = { ...auditCounts };
         const syncStarted = performance.now();
         const summary = await wiring.sync({}, deps);
         const syncMs = performance.now() - syncStarted;
@@ -122,6 +128,13 @@ export const benchmark: Benchmark = {
           rawRate,
           ratio: syncRate / rawRate,
           apiMs,
+          auditRequests: summary.audit?.apiRequests ?? 0,
+          auditCounts: {
+            queries: auditCounts.queries - countsBefore.queries,
+            empty: auditCounts.empty - countsBefore.empty,
+            counted: auditCounts.counted - countsBefore.counted,
+            readUnits: auditCounts.readUnits - countsBefore.readUnits,
+          },
           storeMs: timing.ms,
           storeCalls: timing.calls,
         });
@@ -135,6 +148,8 @@ export const benchmark: Benchmark = {
           !summary.skipped &&
           summary.throttled === 0 &&
           summary.executions.new === count &&
+          summary.audit?.complete === true &&
+          summary.audit.monthsDiffering === 0 &&
           storedBySync === count &&
           items.length === count &&
           storedRaw === count;
@@ -144,7 +159,10 @@ export const benchmark: Benchmark = {
           detail:
             summary.error ??
             `${summary.executions.new} new (${storedBySync} in the table), ${items.length} items written raw ` +
-              `(${storedRaw} in the table), ${summary.throttled} throttled`,
+              `(${storedRaw} in the table), ${summary.throttled} throttled, audit ` +
+              (summary.audit
+                ? `of ${summary.audit.monthsChecked} month(s): ${summary.audit.monthsDiffering} differing`
+                : 'did not run'),
         });
       }
       checks.push({
@@ -178,8 +196,13 @@ export const benchmark: Benchmark = {
           'copies (see file-copy for those).',
         `The sync pages in sequence; per page of ${pageSize}: one find request, a consistent BatchGetItem of the ` +
           "page's ids (new or known?), BatchWriteItem of the new ones (25 per batch, 4 in flight), one " +
-          'checkpoint write. The raw reference does only the BatchWriteItem calls, with the same batches and ' +
-          'concurrency, into a fresh table with the same indexes.',
+          'checkpoint write. The run ends with the completeness audit (the first run of a store audits): one ' +
+          'count request per month boundary, and a COUNT Query per month on the byMonth index, which reads ' +
+          'every item it counts. The raw reference does only the BatchWriteItem calls, with the same batches ' +
+          'and concurrency, into a fresh table with the same indexes.',
+        'No table has a stream (the deployed executions table has one; the events benchmark measures it): ' +
+          'DynamoDB Local makes every write to a table with a stream pay for the stream records of every ' +
+          'table of its instance, dropped ones included, so the rounds would slow each other down.',
         `${rounds.length} round(s), each the sync then the raw write, every table dropped after its ` +
           'measurement (both meet an empty database, after a warm-up of the JVM); the figures are the ' +
           'medians. Everything shares one machine: the emulator runs in this Node process, DynamoDB Local ' +
@@ -251,6 +274,30 @@ export const benchmark: Benchmark = {
           'sync: getStates (BatchGetItem)': split(storeTotal('getStates')),
           'sync: insertMany (BatchWriteItem)': `${split(storeTotal('insertMany'))}, ${formatNumber(insertRate, 0)} items/s`,
           'sync: saveCheckpoint': split(storeTotal('saveCheckpoint')),
+          "sync: the audit's store counts (countInRange: COUNT queries on byMonth)": `${split(
+            storeTotal('countInRange'),
+          )}, ${formatNumber(sum((round) => round.storeCalls.countInRange ?? 0) / rounds.length, 0)} call(s) a run`,
+          "sync: the audit's COUNT Queries a run (of them on an empty month)": `${formatNumber(
+            median((round) => round.auditCounts.queries),
+            0,
+          )} (${formatNumber(
+            median((round) => round.auditCounts.empty),
+            0,
+          )})`,
+          "sync: the audit's read units a run, as DynamoDB Local charges them": `${formatNumber(
+            median((round) => round.auditCounts.readUnits),
+            1,
+          )} for ${formatNumber(
+            median((round) => round.auditCounts.counted),
+            0,
+          )} items counted`,
+          "sync: the audit's API requests (counts)": sum((round) => round.auditRequests) / rounds.length,
+          "sync ÷ raw without the audit's store counts": formatNumber(
+            median(
+              (round) => count / (round.syncMs - (round.storeMs.countInRange ?? 0)) / (round.rawRate / 1000),
+            ),
+            2,
+          ),
           'sync: other (sync code, JSON, hashing)': split(Math.max(0, syncMsTotal - apiTotal - storeAll)),
           'raw batches per round': rawBatches,
           'raw unprocessed retries': rawRetries,
@@ -264,3 +311,37 @@ export const benchmark: Benchmark = {
     }
   },
 };
+
+interface AuditCounts {
+  /** COUNT Queries on the byMonth index (the audit's store counts: one per month partition and 1 MB page). */
+  queries: number;
+  /** Of them, on a month partition holding nothing. */
+  empty: number;
+  /** Items read (before the filter): every one is paid for in AWS. */
+  counted: number;
+  /** Read units consumed, as DynamoDB Local computes them (ReturnConsumedCapacity added to these queries). */
+  readUnits: number;
+}
+
+/** Counts the audit's COUNT Queries on every client of `aws` from now on, with the read units they consume. */
+function recordAuditCounts(aws: LocalAws): AuditCounts {
+  const counts: AuditCounts = { queries: 0, empty: 0, counted: 0, readUnits: 0 };
+  aws.dynamo.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { IndexName?: string; Select?: string };
+      if (input.IndexName !== EXECUTION_INDEXES.byMonth || input.Select !== 'COUNT') return next(args);
+      const result = await next({ ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
+      const output = result.output as {
+        ScannedCount?: number;
+        ConsumedCapacity?: { CapacityUnits?: number };
+      };
+      counts.queries += 1;
+      if (!output.ScannedCount) counts.empty += 1;
+      counts.counted += output.ScannedCount ?? 0;
+      counts.readUnits += output.ConsumedCapacity?.CapacityUnits ?? 0;
+      return result;
+    },
+    { step: 'initialize', name: 'recordAuditCounts' },
+  );
+  return counts;
+}

@@ -1,13 +1,15 @@
-// bundle: what each function costs Lambda before it runs. Bundles every function exactly as the CDK stack
-// does (infra/constructs/bundling-settings.ts), then reports its minified size and its cold import time: the
-// median, over fresh Node.js processes, of the time from `import()` to the handler being ready.
+// bundle: what each function costs Lambda before it runs. Bundles every function of the registry
+// (functions/core/function-registry.ts) as the CDK stack does (infra/constructs/bundling-settings.ts), then reports
+// its minified size and cold import time (median over fresh Node.js processes, `import()` to handler ready).
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
-import { BUNDLING, FUNCTION_ENTRIES, type FunctionName } from '../infra/constructs/bundling-settings';
+import { ENV_VARIABLES, type EnvVariable } from '../functions/core/config';
+import { FUNCTIONS } from '../functions/core/function-registry';
+import { BUNDLING } from '../infra/constructs/bundling-settings';
 import { PROJECT_ROOT } from '../infra/constructs/project-function';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check, Figure } from './support/bench-report';
@@ -17,21 +19,18 @@ import { BenchResources } from './support/bench-resources';
 const GOAL_BYTES = 700 * 1024;
 
 /**
- * The environment a function needs to load: what the stack would set (names are placeholders; nothing is
- * called at import time). Every function reads only its own variables; the others are ignored.
+ * The environment a function needs to load: what the stack would set, every required variable with a placeholder
+ * (nothing is called at import time). Every function reads only its own variables; the others are ignored.
  */
 const IMPORT_ENV: Record<string, string> = {
   AWS_REGION: 'eu-west-1',
   AWS_LAMBDA_FUNCTION_NAME: 'bench',
   PRODUCT_LIVE_API_KEY_SECRET_ID: 'product-live/api-key',
-  EXECUTIONS_TABLE_NAME: 'executions',
-  STATE_TABLE_NAME: 'state',
-  FILES_BUCKET_NAME: 'files',
-  LAKE_BUCKET_NAME: 'lake',
-  IDEMPOTENCY_TABLE_NAME: 'idempotency',
-  LAUNCH_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/launch',
-  LAUNCH_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq',
-  EVENT_BUS_NAME: 'default',
+  ...Object.fromEntries(
+    (Object.entries(ENV_VARIABLES) as Array<[string, EnvVariable<unknown>]>)
+      .filter(([, variable]) => variable.required)
+      .map(([name]) => [name, `bench-${name.toLowerCase().replaceAll('_', '-')}`]),
+  ),
   POWERTOOLS_SERVICE_NAME: 'bench',
   POWERTOOLS_METRICS_NAMESPACE: 'Bench',
   POWERTOOLS_TRACE_ENABLED: 'false',
@@ -58,7 +57,7 @@ export const benchmark: Benchmark = {
     try {
       const directory = await mkdtemp(join(tmpdir(), 'plsync-bundle-'));
       resources.defer('bundle directory', () => rm(directory, { recursive: true, force: true }));
-      for (const [name, entry] of Object.entries(FUNCTION_ENTRIES) as Array<[FunctionName, string]>) {
+      for (const [name, { entry }] of Object.entries(FUNCTIONS)) {
         const outfile = join(directory, name, 'index.mjs');
         const result = await build({
           ...BUNDLING,

@@ -40,8 +40,9 @@ export const benchmark: Benchmark = {
     const directory = await mkdtemp(join(tmpdir(), 'bench-events-'));
     resources.defer('temporary directory', () => rm(directory, { recursive: true, force: true }));
     try {
+      // The stream, as deployed, and its own DynamoDB Local: no other table's stream records to pay for.
       const aws = await startLocalAws(resources, ['dynamodb']);
-      const store = await createStore(aws, 'events');
+      const store = await createStore(aws, 'events', { stream: true });
       const streams = new DynamoDBStreamsClient({
         region: aws.region,
         endpoint: aws.endpoints.dynamodb,

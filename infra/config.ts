@@ -4,7 +4,7 @@
 // A bad value fails the synth with a message naming the key, what was expected and what was given.
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { FUNCTION_NAMES, type FunctionName } from '../functions/core/config';
+import { variablesOf } from '../functions/core/config';
 import {
   DEFAULT_API_URL,
   DEFAULT_FIND_PATH,
@@ -12,6 +12,7 @@ import {
   PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT,
   PRODUCT_LIVE_TIMEOUT_SECONDS,
 } from '../functions/core/defaults';
+import { FUNCTION_NAMES, type FunctionName } from '../functions/core/function-registry';
 import { KNOWN_STATUSES, type KnownStatus } from '../functions/core/product-live/product-live.schema';
 import {
   boolean,
@@ -580,15 +581,14 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
 
 /**
  * The environment a function gets from the configuration: every variable a context key sets for it (an
- * optional key that was not given sets nothing), and the Product-Live timeout both functions share. The
- * resources (tables, bucket, queues, secret) are added by the constructs that own them.
+ * optional key that was not given sets nothing), and the Product-Live timeout of the functions that call the
+ * API. The resources (tables, bucket, queues, secret) are added by the constructs that own them.
  */
 export function functionEnvironment(fn: FunctionName, config: InfraConfig): Record<string, string> {
-  // The Product-Live timeout concerns the two functions that call the API.
-  const environment: Record<string, string> =
-    fn === 'sync' || fn === 'launch'
-      ? { PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS) }
-      : {};
+  // The Product-Live timeout concerns the functions that call the API (those that read it).
+  const environment: Record<string, string> = variablesOf(fn).includes('PRODUCT_LIVE_TIMEOUT_SECONDS')
+    ? { PRODUCT_LIVE_TIMEOUT_SECONDS: String(PRODUCT_LIVE_TIMEOUT_SECONDS) }
+    : {};
   for (const [name, definition] of Object.entries(CONTEXT_KEYS) as Array<[keyof Keys, ContextKey<unknown>]>) {
     const value = config.context[name];
     if (value === undefined) continue;

@@ -1,9 +1,10 @@
-// Layer flow: the setting definitions (functions/core/config.ts ENV_VARIABLES, infra/config.ts CONTEXT_KEYS)
-// -> these renderers -> the two tables of docs/configuration.md. `npm run docs:settings` rewrites them; a test
-// fails when the page and the definitions disagree.
+// Layer flow: the definitions (functions/core/function-registry.ts FUNCTIONS, functions/core/config.ts ENV_VARIABLES,
+// infra/config.ts CONTEXT_KEYS) -> these renderers -> the three tables of docs/configuration.md.
+// `npm run docs:settings` rewrites them; a test fails when the page and the definitions disagree.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENV_VARIABLES, type EnvVariable, type FunctionName } from '../functions/core/config';
+import { ENV_VARIABLES, type EnvVariable } from '../functions/core/config';
+import { FUNCTIONS, type FunctionName } from '../functions/core/function-registry';
 import { CONTEXT_KEYS, type ContextKey } from './config';
 import { PROJECT_ROOT } from './constructs/project-function';
 
@@ -11,6 +12,15 @@ export const CONFIGURATION_DOC = join(PROJECT_ROOT, 'docs', 'configuration.md');
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 const code = (text: string) => `\`${text}\``;
+
+/** The table of the functions: what invokes each one, what it does, where its code starts. */
+export function renderFunctionsTable(): string {
+  const rows = Object.entries(FUNCTIONS).map(
+    ([name, fn]) =>
+      `| ${code(name)} | ${cell(fn.trigger)} | ${cell(fn.description)} | [${code(fn.entry)}](../${fn.entry}) |`,
+  );
+  return ['| function | invoked by | what it does | handler |', '|---|---|---|---|', ...rows].join('\n');
+}
 
 /** The table of the functions' environment variables. */
 export function renderEnvironmentTable(): string {
@@ -45,11 +55,12 @@ export function renderContextTable(): string {
 }
 
 const TABLES = [
+  { marker: 'functions-table', render: renderFunctionsTable },
   { marker: 'env-table', render: renderEnvironmentTable },
   { marker: 'context-table', render: renderContextTable },
 ] as const;
 
-/** The page with both tables replaced by their rendering from the definitions. */
+/** The page with every table replaced by their rendering from the definitions. */
 export function withGeneratedTables(page: string): string {
   let result = page;
   for (const { marker, render } of TABLES) {

@@ -7,6 +7,7 @@ import {
   PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT,
   PRODUCT_LIVE_TIMEOUT_SECONDS,
 } from './defaults';
+import type { FunctionName } from './function-registry';
 import {
   hostList,
   httpUrl,
@@ -29,10 +30,6 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
-
-/** The functions of the project, as the `function` column of the docs names them. */
-export const FUNCTION_NAMES = ['sync', 'launch', 'lake', 'events'] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** An environment variable: which functions read it, and its setting (parser, default, meaning). */
 export interface EnvVariable<T> extends Setting<T> {

@@ -1,15 +1,5 @@
 // Layer flow: project function construct and the bundle benchmark -> these settings -> esbuild. One
-// definition of how a function is bundled, so that the benchmark measures exactly what Lambda runs.
-
-/** Every function entry (repository-relative path), by function name. */
-export const FUNCTION_ENTRIES = {
-  sync: 'functions/sync/handler.ts',
-  launch: 'functions/launch/handler.ts',
-  lake: 'functions/lake/handler.ts',
-  events: 'functions/events/handler.ts',
-} as const;
-
-export type FunctionName = keyof typeof FUNCTION_ENTRIES;
+// definition of how every function of the registry is bundled, so that the benchmark measures what Lambda runs.
 
 /**
  * The esbuild settings of every function: an ES module for Node.js 22, minified, every dependency bundled

@@ -10,7 +10,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../functions/core/events/execution-event';
-import { functionEnvironment, type InfraConfig } from '../config';
+import type { InfraConfig } from '../config';
 import { ProjectFunction } from './project-function';
 
 /** Records per invocation: at most 10 PutEvents calls of 10 entries each. */
@@ -64,15 +64,11 @@ export class EventsService extends Construct {
     });
 
     this.handler = new ProjectFunction(this, 'EventsFunction', {
-      entry: 'functions/events/handler.ts',
-      description: 'Product-Live job execution events: publishes every stored status change to EventBridge',
-      serviceName: 'events',
+      name: 'events',
+      config,
       // A batch is at most 10 PutEvents calls, each retried a few times in place (a few seconds in all).
       timeout: Duration.minutes(1),
       memorySize: 256,
-      logRetention: config.logRetention,
-      tracing: config.tracing,
-      environment: functionEnvironment('events', config),
     });
     const fn = this.handler.function;
 

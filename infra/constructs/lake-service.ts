@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
 import { EVERY_EXECUTION_PARTITIONS, EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
 import { LAKE_KEY_PREFIX } from '../../functions/core/warehouse/lake-tables';
-import { functionEnvironment, type InfraConfig } from '../config';
+import type { InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import { ProjectFunction } from './project-function';
 import { scheduledInvoke } from './scheduled-invoke';
@@ -41,18 +41,13 @@ export class LakeService extends Construct {
     const { config, executionsTable, stateTable, filesBucket, lakeBucket } = props;
 
     this.handler = new ProjectFunction(this, 'LakeFunction', {
-      entry: 'functions/lake/handler.ts',
-      description:
-        'Product-Live job execution lake: rewrites the Parquet tables of the days whose executions changed',
-      serviceName: 'lake',
+      name: 'lake',
+      config,
       timeout: config.lakeTimeout,
       memorySize: config.lakeMemoryMb,
       // One run at a time (its lease in the state table is the other half).
       reservedConcurrentExecutions: 1,
-      logRetention: config.logRetention,
-      tracing: config.tracing,
       environment: {
-        ...functionEnvironment('lake', config),
         EXECUTIONS_TABLE_NAME: executionsTable.tableName,
         STATE_TABLE_NAME: stateTable.tableName,
         FILES_BUCKET_NAME: filesBucket.bucketName,

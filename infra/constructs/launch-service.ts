@@ -8,7 +8,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LAUNCH_DEAD_LETTER_QUEUE, LAUNCH_QUEUE } from '../../functions/core/store/queue-definitions';
-import { functionEnvironment, type InfraConfig } from '../config';
+import type { InfraConfig } from '../config';
 import type { ApiKeySecret } from './api-key-secret';
 import { ProjectFunction } from './project-function';
 
@@ -51,17 +51,13 @@ export class LaunchService extends Construct {
     });
 
     this.handler = new ProjectFunction(this, 'LaunchFunction', {
-      entry: 'functions/launch/handler.ts',
-      description: 'Product-Live job launcher: starts one job execution per SQS launch request',
-      serviceName: 'launch',
+      name: 'launch',
+      config,
       timeout: config.launchTimeout,
       memorySize: config.launchMemoryMb,
-      logRetention: config.logRetention,
-      tracing: config.tracing,
-      // From the configuration: LAUNCH_REQUESTS_PER_MINUTE is the launch share split over the most instances
-      // the event source runs at once (invariant 6); LAUNCH_MAX_RECEIVE_COUNT is the queue's own redrive limit.
+      // The configuration sets LAUNCH_REQUESTS_PER_MINUTE (the launch share split over the most instances the
+      // event source runs at once, invariant 6) and LAUNCH_MAX_RECEIVE_COUNT (the queue's own redrive limit).
       environment: {
-        ...functionEnvironment('launch', config),
         PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
         EXECUTIONS_TABLE_NAME: executionsTable.tableName,
         STATE_TABLE_NAME: stateTable.tableName,

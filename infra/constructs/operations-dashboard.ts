@@ -18,13 +18,14 @@ import {
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT } from '../../functions/core/defaults';
+import type { FunctionName } from '../../functions/core/function-registry';
 import type { InfraConfig } from '../config';
 import { serviceMetric } from './monitoring';
 import type { ProjectFunction } from './project-function';
 
 export interface OperationsDashboardProps {
   readonly config: InfraConfig;
-  readonly functions: Readonly<Record<'sync' | 'launch' | 'lake' | 'events', ProjectFunction>>;
+  readonly functions: Readonly<Record<FunctionName, ProjectFunction>>;
   readonly launchQueue: IQueue;
   readonly launchDeadLetterQueue: IQueue;
   readonly eventsFailureQueue: IQueue;

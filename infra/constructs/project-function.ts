@@ -1,14 +1,16 @@
-// Layer flow: stateless stack -> this construct -> a Lambda function built the same way for every handler:
-// Node.js 22 on arm64, bundled locally by esbuild (ESM, source maps; no Docker), its own role without managed
-// policies, an explicit log group with retention, and the Powertools environment.
+// Layer flow: each service construct -> this construct -> a Lambda function of the registry
+// (functions/core/function-registry.ts), built the same way for every one: Node.js 22 on arm64, bundled locally by
+// esbuild (ESM, source maps; no Docker), its own role, a log group with retention, its configuration's variables.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { FUNCTIONS, type FunctionName } from '../../functions/core/function-registry';
+import { functionEnvironment, type InfraConfig } from '../config';
 import { acknowledgeTracingWildcard } from '../nag';
 import { BUNDLING } from './bundling-settings';
 
@@ -19,21 +21,21 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
 export const METRICS_NAMESPACE = 'ProductLiveSync';
 
 export interface ProjectFunctionProps {
-  /** Handler file relative to the repository root; it exports `handler`. */
-  readonly entry: string;
-  readonly description: string;
-  /** POWERTOOLS_SERVICE_NAME, also the `service` dimension of the function's metrics. */
-  readonly serviceName: string;
+  /** The function's entry in functions/core/function-registry.ts: its handler file, description and service name. */
+  readonly name: FunctionName;
+  /**
+   * The deployment's configuration: the variables its context keys set for this function, the log retention, and
+   * active X-Ray tracing (the context key `tracing`; the Powertools Tracer follows POWERTOOLS_TRACE_ENABLED, which
+   * the same key sets).
+   */
+  readonly config: InfraConfig;
   readonly timeout: Duration;
   readonly memorySize: number;
-  /** The function's own configuration (see functions/core/config.ts); the Powertools names are added. */
-  readonly environment: Record<string, string>;
-  readonly logRetention: RetentionDays;
   /**
-   * Active X-Ray tracing (Tracing.ACTIVE; the context key `tracing`, on by default). The Powertools Tracer
-   * follows POWERTOOLS_TRACE_ENABLED, which the configuration sets to the same value.
+   * The function's own variables besides the configuration's: the resources it reaches (tables, buckets, queues,
+   * the secret). The Powertools names are added.
    */
-  readonly tracing: boolean;
+  readonly environment?: Record<string, string>;
   readonly reservedConcurrentExecutions?: number;
 }
 
@@ -45,39 +47,42 @@ export class ProjectFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
     super(scope, id);
+    const { name, config } = props;
+    const { entry, description } = FUNCTIONS[name];
 
     this.logGroup = new LogGroup(this, 'LogGroup', {
-      retention: props.logRetention,
+      retention: config.logRetention,
       // The stateless stack can be deleted and redeployed at will; the data lives in the stateful stack.
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of ${props.description}`,
+      description: `Execution role of ${description}`,
     });
     // Instead of AWSLambdaBasicExecutionRole (logs:* on every log group): write to this log group only.
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, props.entry),
+      entry: join(PROJECT_ROOT, entry),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      description: props.description,
+      description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       timeout: props.timeout,
       memorySize: props.memorySize,
       role: this.role,
       logGroup: this.logGroup,
-      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      tracing: config.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       ...(props.reservedConcurrentExecutions === undefined
         ? {}
         : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       environment: {
+        ...functionEnvironment(name, config),
         ...props.environment,
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_SERVICE_NAME: name,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         // Stack traces point into the TypeScript sources through the bundled source map.
         NODE_OPTIONS: '--enable-source-maps',
@@ -111,7 +116,7 @@ export class ProjectFunction extends Construct {
         'tested on the runtime it runs on; Node.js 22 is an active Lambda runtime. Move to the next LTS ' +
         'together with the toolchain.',
     });
-    if (props.tracing) {
+    if (config.tracing) {
       acknowledgeTracingWildcard(
         this.role,
         'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level ' +

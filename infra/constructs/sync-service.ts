@@ -9,7 +9,7 @@ import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
 import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
-import { functionEnvironment, type InfraConfig } from '../config';
+import type { InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
 import { ProjectFunction } from './project-function';
@@ -46,19 +46,14 @@ export class SyncService extends Construct {
     const { config, executionsTable, stateTable, filesBucket, apiKey } = props;
 
     this.handler = new ProjectFunction(this, 'SyncFunction', {
-      entry: 'functions/sync/handler.ts',
-      description:
-        'Product-Live job execution sync: mirrors executions into DynamoDB and their files into S3',
-      serviceName: 'sync',
+      name: 'sync',
+      config,
       timeout: config.syncTimeout,
       memorySize: config.syncMemoryMb,
       // One run at a time (the lease in the state table is the other half of invariant 4): a scheduled
       // invocation that arrives while a run is still going is throttled, and dropped after maxEventAge.
       reservedConcurrentExecutions: 1,
-      logRetention: config.logRetention,
-      tracing: config.tracing,
       environment: {
-        ...functionEnvironment('sync', config),
         PRODUCT_LIVE_API_KEY_SECRET_ID: apiKey.secretId,
         EXECUTIONS_TABLE_NAME: executionsTable.tableName,
         STATE_TABLE_NAME: stateTable.tableName,

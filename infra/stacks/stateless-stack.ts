@@ -3,6 +3,7 @@
 // props.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/function-registry';
 import type { InfraConfig } from '../config';
 import { ApiKeySecret } from '../constructs/api-key-secret';
 import { EventsService } from '../constructs/events-service';
@@ -11,6 +12,7 @@ import { LakeService } from '../constructs/lake-service';
 import { LaunchService } from '../constructs/launch-service';
 import { Monitoring } from '../constructs/monitoring';
 import { OperationsDashboard } from '../constructs/operations-dashboard';
+import type { ProjectFunction } from '../constructs/project-function';
 import { SyncService } from '../constructs/sync-service';
 import type { StatefulResources } from './stateful-stack';
 
@@ -24,6 +26,8 @@ export class StatelessStack extends Stack {
   readonly launch: LaunchService;
   readonly lake: LakeService;
   readonly events: EventsService;
+  /** Every function of the registry, by name: the dashboard's function rows and the outputs derive from it. */
+  readonly functions: Readonly<Record<FunctionName, ProjectFunction>>;
   /** Present when `alertEmails` names someone. */
   readonly alerts: ExecutionAlerts | undefined;
   readonly monitoring: Monitoring;
@@ -60,6 +64,12 @@ export class StatelessStack extends Stack {
       lakeBucket: data.lakeBucket,
     });
     this.events = new EventsService(this, 'Events', { config, executionsTable: data.executionsTable });
+    this.functions = {
+      sync: this.sync.handler,
+      launch: this.launch.handler,
+      lake: this.lake.handler,
+      events: this.events.handler,
+    };
     this.alerts =
       config.alertEmails.length > 0
         ? new ExecutionAlerts(this, 'Alerts', { config, filesBucket: data.filesBucket })
@@ -75,12 +85,7 @@ export class StatelessStack extends Stack {
     });
     this.dashboard = new OperationsDashboard(this, 'Dashboard', {
       config,
-      functions: {
-        sync: this.sync.handler,
-        launch: this.launch.handler,
-        lake: this.lake.handler,
-        events: this.events.handler,
-      },
+      functions: this.functions,
       launchQueue: this.launch.queue,
       launchDeadLetterQueue: this.launch.deadLetterQueue,
       eventsFailureQueue: this.events.failureQueue,
@@ -102,24 +107,10 @@ export class StatelessStack extends Stack {
           'Source ARN for `aws sqs start-message-move-task` (replays the DLQ into the launch queue)',
       },
       AlarmTopicArn: { value: this.monitoring.topic.topicArn, description: 'SNS topic of the alarms' },
-      SyncFunctionName: { value: this.sync.handler.function.functionName, description: 'Sync function' },
-      LaunchFunctionName: {
-        value: this.launch.handler.function.functionName,
-        description: 'Launch function',
-      },
-      LakeFunctionName: { value: this.lake.handler.function.functionName, description: 'Lake function' },
-      EventsFunctionName: {
-        value: this.events.handler.function.functionName,
-        description: 'Events function (executions stream -> EventBridge)',
-      },
       EventsFailureQueueUrl: {
         value: this.events.failureQueue.queueUrl,
         description:
           'Stream batches whose status-change events were not published (shard and sequence numbers)',
-      },
-      EventsLogGroupName: {
-        value: this.events.handler.logGroup.logGroupName,
-        description: 'Events function logs',
       },
       DashboardName: { value: this.dashboard.dashboardName, description: 'CloudWatch dashboard' },
       DashboardUrl: { value: this.dashboard.url, description: 'The CloudWatch dashboard in the console' },
@@ -131,12 +122,17 @@ export class StatelessStack extends Stack {
             },
           }
         : {}),
-      SyncLogGroupName: { value: this.sync.handler.logGroup.logGroupName, description: 'Sync function logs' },
-      LakeLogGroupName: { value: this.lake.handler.logGroup.logGroupName, description: 'Lake function logs' },
-      LaunchLogGroupName: {
-        value: this.launch.handler.logGroup.logGroupName,
-        description: 'Launch function logs',
-      },
+      // <Name>FunctionName and <Name>LogGroupName of every function.
+      ...Object.fromEntries(
+        FUNCTION_NAMES.flatMap((name) => {
+          const { function: fn, logGroup } = this.functions[name];
+          const title = `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+          return [
+            [`${title}FunctionName`, { value: fn.functionName, description: `${title} function` }],
+            [`${title}LogGroupName`, { value: logGroup.logGroupName, description: `${title} function logs` }],
+          ];
+        }),
+      ),
     };
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
   }

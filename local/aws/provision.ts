@@ -109,7 +109,8 @@ export interface ProvisionOptions {
   stream?: boolean;
 }
 
-function withoutStream(definition: TableDefinition): TableDefinition {
+/** A table definition without its stream (stores that never read it; see ProvisionOptions.stream). */
+export function withoutStream(definition: TableDefinition): TableDefinition {
   const { stream: _stream, ...rest } = definition;
   return rest;
 }

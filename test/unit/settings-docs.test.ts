@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ENV_VARIABLES, type FunctionName, variablesOf } from '../../functions/core/config';
+import { ENV_VARIABLES, variablesOf } from '../../functions/core/config';
+import type { FunctionName } from '../../functions/core/function-registry';
 import { CONTEXT_KEYS, type ContextKey } from '../../infra/config';
 import { CONFIGURATION_DOC, withGeneratedTables } from '../../infra/settings-docs';
 
