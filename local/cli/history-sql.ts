@@ -3,10 +3,10 @@
 // with DuckDB, or send it to Athena, and print the rows as a table, JSON or CSV.
 import { join, resolve } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { csvLine } from '../../functions/core/history/csv';
 import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
 import type { LocalAwsServers } from '../aws/local-aws-servers';
 import { LOCAL_S3_SETTINGS } from '../aws/provision';
+import { csvLine } from '../history/csv';
 import { LOCAL_LAKE_BUCKET_NAME, readRunningStack } from '../stack/local-stack-settings';
 import type { SqlResult, SqlValue } from '../warehouse/sql-result';
 import { formatTable, truncate } from './cli-output';

@@ -7,8 +7,8 @@ import { join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '../../functions/core/aws-clients';
-import { HistoryReader } from '../../functions/core/history/history-reader';
 import type { LocalAwsServers } from '../aws/local-aws-servers';
+import { HistoryReader } from '../history/history-reader';
 import {
   LOCAL_BUCKET_NAME,
   LOCAL_LAKE_BUCKET_NAME,
@@ -55,7 +55,7 @@ function lazyPayloadLoader(bucket: string, connect: () => Promise<S3ClientConfig
     client ??= Promise.all([import('@aws-sdk/client-s3'), connect()]).then(
       ([{ S3Client }, config]) => new S3Client(config),
     );
-    const { s3PayloadLoader } = await import('../../functions/core/history/large-payload');
+    const { s3PayloadLoader } = await import('../history/large-payload');
     return s3PayloadLoader(await client, bucket)(s3Key);
   };
   const destroy = async () => (await client?.catch(() => undefined))?.destroy();

@@ -1,19 +1,19 @@
 // `npm run history -- stats|list|show|export|timeline|files|sql`: analytics over the synced executions, from the
 // local store or a deployed table. Wiring only: parse the command line, open the store, run one query of
-// functions/core/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage.
+// local/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage.
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { csvLine } from '../../functions/core/history/csv';
-import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../../functions/core/history/export-record';
+import { csvLine } from '../history/csv';
+import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../history/export-record';
 import {
   ExecutionNotFoundError,
   HistoryInputError,
   LargePayloadUnavailableError,
-} from '../../functions/core/history/history.errors';
+} from '../history/history.errors';
 import {
   exportExecutions,
   listCopiesNotDone,
@@ -21,7 +21,7 @@ import {
   queryStats,
   queryTimeline,
   showExecution,
-} from '../../functions/core/history/history-queries';
+} from '../history/history-queries';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { SqlQueryError } from '../warehouse/sql-result';
 import { writeChunk } from './cli-output';

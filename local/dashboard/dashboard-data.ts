@@ -1,21 +1,17 @@
 // Layer flow: dashboard server (HTTP adapter) -> these use cases -> the history queries of `npm run history`
-// (functions/core/history: listExecutions, showExecution, the StatsAccumulator of `history stats`), the lake
+// (local/history: listExecutions, showExecution, the StatsAccumulator of `history stats`), the lake
 // (execution-rows.ts) where it is the faster path, the state table (sync-health.ts) and the launch queues
 // (launch-queues.ts). Every view is read-only. The dependencies are passed in, so tests give their own.
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { computeStats, type HistoryStats, type JobStats } from '../../functions/core/history/execution-stats';
-import {
-  type ExecutionSummary,
-  listExecutions,
-  showExecution,
-} from '../../functions/core/history/history-queries';
-import type { HistoryReader } from '../../functions/core/history/history-reader';
-import type { Period } from '../../functions/core/history/period';
 import { KNOWN_STATUSES, TERMINAL_STATUSES } from '../../functions/core/product-live/product-live.schema';
 import { dayOf } from '../../functions/core/warehouse/lake-tables';
+import { computeStats, type HistoryStats, type JobStats } from '../history/execution-stats';
+import { type ExecutionSummary, listExecutions, showExecution } from '../history/history-queries';
+import type { HistoryReader } from '../history/history-reader';
+import type { Period } from '../history/period';
 import { DashboardRequestError, type ViewFilters } from './dashboard-routes';
 import { type DayCount, type LakeAccess, type RowsSource, readPeriodRows } from './execution-rows';
 import { type LaunchesView, type LaunchQueueUrls, readLaunches } from './launch-queues';

@@ -5,12 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HistoryStats } from '../../functions/core/history/execution-stats';
-import { isFailureStatus } from '../../functions/core/history/execution-stats';
-import type { CopyNotDone, ExecutionList } from '../../functions/core/history/history-queries';
-import type { Timeline } from '../../functions/core/history/timeline';
 import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
 import { ManualClock } from '../../local/emulator';
+import type { HistoryStats } from '../../local/history/execution-stats';
+import { isFailureStatus } from '../../local/history/execution-stats';
+import type { CopyNotDone, ExecutionList } from '../../local/history/history-queries';
+import type { Timeline } from '../../local/history/timeline';
 import { type CliResult, runHistoryCli } from '../support/history-cli';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
 

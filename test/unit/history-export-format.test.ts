@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FileCopy } from '../../functions/core/executions/execution-record';
-import { csvField, csvLine } from '../../functions/core/history/csv';
-import {
-  EXPORT_CSV_COLUMNS,
-  toExportCsvValues,
-  toExportRecord,
-} from '../../functions/core/history/export-record';
+import { csvField, csvLine } from '../../local/history/csv';
+import { EXPORT_CSV_COLUMNS, toExportCsvValues, toExportRecord } from '../../local/history/export-record';
 import { aJobExecution } from '../builders/job-execution.builder';
 
 describe('csvField', () => {

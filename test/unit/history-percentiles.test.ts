@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nearestRank } from '../../functions/core/history/percentiles';
+import { nearestRank } from '../../local/history/percentiles';
 
 describe('nearestRank', () => {
   it('follows the textbook example (15, 20, 35, 40, 50)', () => {

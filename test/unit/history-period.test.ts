@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryInputError } from '../../functions/core/history/history.errors';
+import { HistoryInputError } from '../../local/history/history.errors';
 import {
   inPeriod,
   monthsBetween,
   parseTimeBound,
   periodKeyRange,
   resolvePeriod,
-} from '../../functions/core/history/period';
+} from '../../local/history/period';
 
 const NOW = Date.parse('2024-06-01T12:00:00.000Z');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { computeStats, type StatsRow } from '../../functions/core/history/execution-stats';
-import { HistoryInputError } from '../../functions/core/history/history.errors';
-import { bucketStart, computeTimeline } from '../../functions/core/history/timeline';
+import { computeStats, type StatsRow } from '../../local/history/execution-stats';
+import { HistoryInputError } from '../../local/history/history.errors';
+import { bucketStart, computeTimeline } from '../../local/history/timeline';
 
 const JOB_A = '65819ba43ad5b963658ab35d';
 const JOB_B = '65819ba43ad5b963658ab35e';

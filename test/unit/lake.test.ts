@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toExecutionFields } from '../../functions/core/executions/execution-record';
-import { computeStats } from '../../functions/core/history/execution-stats';
 import type { AppLogger } from '../../functions/core/observability';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import type { LakeMarksState, MarkToken } from '../../functions/core/store/lake-marks';
@@ -22,6 +21,7 @@ import {
 import { NAMED_QUERIES, namedQuery } from '../../functions/core/warehouse/named-queries';
 import { toParquet } from '../../functions/core/warehouse/parquet';
 import { daysBetween, type LakeDeps, runLake } from '../../functions/lake/run-lake';
+import { computeStats } from '../../local/history/execution-stats';
 import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
 import { SqlQueryError } from '../../local/warehouse/sql-result';
 import { aJobExecution } from '../builders/job-execution.builder';

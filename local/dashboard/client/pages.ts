@@ -2,8 +2,8 @@
 // The three pages: the overview, a job, an execution. Each renders from the URL (path and filters) and its
 // JSON views; `render` is called again after every sync (new data) and every filter change.
 
-import type { JobStats } from '../../../functions/core/history/execution-stats';
-import type { ExecutionSummary } from '../../../functions/core/history/history-queries';
+import type { JobStats } from '../../history/execution-stats';
+import type { ExecutionSummary } from '../../history/history-queries';
 import type { ExecutionView, FailureView, HealthView, JobView, OverviewView } from '../dashboard-data';
 import { getJson } from './api';
 import { destroyCharts, durationsChart, runsPerDayChart } from './charts';

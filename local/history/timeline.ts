@@ -1,6 +1,6 @@
 // Layer flow: history queries -> this module (pure). Runs and failures per day or hour (UTC buckets), with
 // the empty buckets of the period included so that a chart shows quiet days as gaps, not as nothing.
-import type { ExecutionItem } from '../store/execution-repository';
+import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { isFailureStatus } from './execution-stats';
 import { HistoryInputError } from './history.errors';
 

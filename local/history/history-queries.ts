@@ -1,7 +1,7 @@
-// Layer flow: history CLI (or a Lambda, a notebook) -> these use cases -> HistoryReader (DynamoDB Queries)
+// Layer flow: history CLI, dashboard (or a notebook) -> these use cases -> HistoryReader (DynamoDB Queries)
 // and the pure statistics, timeline and export modules. Each takes the reader as its dependency.
-import type { FileCopy } from '../executions/execution-record';
-import type { ExecutionItem } from '../store/execution-repository';
+import type { FileCopy } from '../../functions/core/executions/execution-record';
+import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { type HistoryStats, StatsAccumulator } from './execution-stats';
 import { type ExportRecord, toExportRecord } from './export-record';
 import { ExecutionNotFoundError } from './history.errors';
