@@ -7,15 +7,15 @@ import { HistoryInputError } from '../history/history.errors';
 import { type Period, resolvePeriod } from '../history/period';
 import { TIMELINE_BUCKETS, type TimelineBucket } from '../history/timeline';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
+import type { StoreChoice } from '../store/open-store';
 import { UsageError } from './cli-runner';
+import { parseStoreChoice, STORE_OPTIONS, type StoreFlag, storeUsage } from './store-options';
+
+/** The store flags of the history commands (sql has its own: --data-dir and --bucket, or --stack). */
+const HISTORY_STORE_FLAGS: readonly StoreFlag[] = ['data-dir', 'stack', 'table', 'files-bucket'];
 
 const WHERE = `Where the data is (every command):
-  --data-dir DIR   the local store (default ${DEFAULT_DATA_DIR}): the running \`npm start\` stack's DynamoDB,
-                   or else DynamoDB Local started on DIR for this command
-  --table NAME     a deployed executions table instead (or env EXECUTIONS_TABLE_NAME), read with the
-                   standard AWS credentials and region (AWS_PROFILE, AWS_REGION, ...)
-  --files-bucket NAME
-                   the files bucket, for executions too large for DynamoDB (or env FILES_BUCKET_NAME)`;
+${storeUsage(HISTORY_STORE_FLAGS)}`;
 
 const PERIOD = `  --since WHEN     from WHEN (inclusive): 2024-05-01, 2024-05-01T08:00:00Z (UTC unless an offset is
                    given), an age (30m, 24h, 7d, 2w), or "all"
@@ -167,10 +167,6 @@ export const COMMAND_USAGE: Readonly<Record<string, string>> = Object.fromEntrie
   ]),
 );
 
-export type StoreChoice =
-  | { kind: 'local'; dataDir: string }
-  | { kind: 'aws'; tableName: string; filesBucket?: string };
-
 export type HistoryCommand =
   | { name: 'stats'; jobId?: string; period: Period; output: 'table' | 'json' | 'csv' }
   | {
@@ -223,9 +219,7 @@ const OPTIONS = {
   format: { type: 'string' },
   out: { type: 'string' },
   bucket: { type: 'string' },
-  'data-dir': { type: 'string' },
-  table: { type: 'string' },
-  'files-bucket': { type: 'string' },
+  ...STORE_OPTIONS,
   query: { type: 'string' },
   queries: { type: 'boolean' },
   engine: { type: 'string' },
@@ -235,7 +229,7 @@ const OPTIONS = {
 
 type Flag = keyof typeof OPTIONS;
 
-const COMMON: readonly Flag[] = ['data-dir', 'table', 'files-bucket'];
+const COMMON: readonly Flag[] = HISTORY_STORE_FLAGS;
 const ALLOWED: Readonly<Record<HistoryCommandName, readonly Flag[]>> = {
   stats: ['since', 'until', 'job', 'json', 'csv'],
   list: ['since', 'until', 'job', 'status', 'limit', 'json', 'csv'],
@@ -273,7 +267,7 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
   const command = name as HistoryCommandName;
   const fail = (message: string) => new UsageError(message, command);
   const allowed = new Set<Flag>([
-    ...(command === 'sql' ? ['data-dir' as const] : COMMON),
+    ...(command === 'sql' ? (['data-dir', 'stack'] as const) : COMMON),
     ...ALLOWED[command],
   ]);
   for (const flag of Object.keys(values) as Flag[]) {
@@ -282,7 +276,7 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
   if (command === 'sql') {
     return {
       command: toSqlCommand(values, rest, context.env),
-      store: { kind: 'local', dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR },
+      store: sqlStore(values, context.env),
     };
   }
   if (command === 'show' ? rest.length !== 1 || rest[0]?.trim() === '' : rest.length > 0) {
@@ -292,28 +286,15 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
         : `unexpected argument "${rest[0]}" (${command} takes flags only)`,
     );
   }
-  for (const flag of [
-    'since',
-    'until',
-    'job',
-    'status',
-    'format',
-    'out',
-    'bucket',
-    'data-dir',
-    'table',
-  ] as const) {
+  for (const flag of ['since', 'until', 'job', 'status', 'format', 'out', 'bucket'] as const) {
     if (values[flag] !== undefined && values[flag].trim() === '') {
       throw fail(`--${flag} needs a value`);
     }
   }
   if (values.json && values.csv) throw fail('choose one of --json and --csv');
-  if (values.table !== undefined && values['data-dir'] !== undefined) {
-    throw fail('choose one of --table (a deployed table) and --data-dir (the local store)');
-  }
   return {
     command: toCommand(command, values, rest[0] ?? '', context.now),
-    store: toStore(values, context.env),
+    store: storeChoice(() => parseStoreChoice(values, context.env, HISTORY_STORE_FLAGS), command),
   };
 }
 
@@ -451,21 +432,29 @@ function limit(raw: string | undefined): { limit?: number } {
   return value === 0 ? {} : { limit: value };
 }
 
-function toStore(values: Values, env: Record<string, string | undefined>): StoreChoice {
-  const filesBucket = values['files-bucket'] ?? (env.FILES_BUCKET_NAME?.trim() || undefined);
-  if (values['data-dir'] !== undefined) return localStore(values, values['data-dir']);
-  const tableName = values.table ?? (env.EXECUTIONS_TABLE_NAME?.trim() || undefined);
-  if (tableName !== undefined) {
-    return { kind: 'aws', tableName, ...(filesBucket !== undefined ? { filesBucket } : {}) };
+/** The store flags' choice, their usage errors told as this command's. */
+function storeChoice(parse: () => StoreChoice, command: HistoryCommandName): StoreChoice {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(error.message, command);
+    throw error;
   }
-  return localStore(values, DEFAULT_DATA_DIR);
 }
 
-function localStore(values: Values, dataDir: string): StoreChoice {
-  if (values['files-bucket'] !== undefined) {
-    throw new UsageError('--files-bucket goes with --table (the local store knows its own bucket)');
+/**
+ * Where `history sql` reads the lake: the local store's (--data-dir), a deployed lake bucket (--bucket, or env
+ * LAKE_BUCKET_NAME; copies cached under --data-dir), or the lake of a deployed stack (--stack).
+ */
+function sqlStore(values: Values, env: Record<string, string | undefined>): StoreChoice {
+  const dataDir = values['data-dir'] ?? DEFAULT_DATA_DIR;
+  const bucket = values.bucket?.trim() || env.LAKE_BUCKET_NAME?.trim() || undefined;
+  const stackName = values.stack?.trim();
+  if (stackName !== undefined && values.bucket !== undefined) {
+    throw new UsageError('choose one of --bucket and --stack', 'sql');
   }
-  return { kind: 'local', dataDir };
+  if (stackName !== undefined) return { kind: 'aws', stackName, dataDir };
+  return bucket !== undefined ? { kind: 'aws', lakeBucket: bucket, dataDir } : { kind: 'local', dataDir };
 }
 
 function parse(argv: readonly string[]) {

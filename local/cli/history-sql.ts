@@ -8,10 +8,10 @@ import type { LocalAwsServers } from '../aws/local-aws-servers';
 import { LOCAL_S3_SETTINGS } from '../aws/provision';
 import { csvLine } from '../history/csv';
 import { LOCAL_LAKE_BUCKET_NAME, readRunningStack } from '../stack/local-stack-settings';
+import { StoreError } from '../store/store-error';
 import type { SqlResult, SqlValue } from '../warehouse/sql-result';
 import { formatTable, truncate } from './cli-output';
 import type { HistoryCommand } from './history-args';
-import { HistoryStoreError } from './history-store';
 
 type SqlCommand = Extract<HistoryCommand, { name: 'sql' }>;
 
@@ -23,7 +23,7 @@ export interface SqlIo {
   note?: (message: string) => void;
 }
 
-/** Runs the sql command; the caller maps SqlQueryError (bad SQL) and HistoryStoreError to exit code 2. */
+/** Runs the sql command; the caller maps SqlQueryError (bad SQL) and StoreError to exit code 2. */
 export async function runSqlCommand(command: SqlCommand, dataDir: string, io: SqlIo): Promise<void> {
   if (command.sql === undefined) return io.print(renderNamedQueries());
   const result =
@@ -97,7 +97,7 @@ async function openLakeSource(bucket: string | undefined, dataDir: string, io: S
     () => false,
   );
   if (!hasLake) {
-    throw new HistoryStoreError(
+    throw new StoreError(
       `no local lake in ${dataDir}: run \`npm start -- --once\` first to sync into it, or pass --bucket NAME to read a deployed lake`,
     );
   }

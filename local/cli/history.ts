@@ -6,7 +6,6 @@ import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { csvLine } from '../history/csv';
 import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../history/export-record';
 import {
@@ -23,6 +22,7 @@ import {
   showExecution,
 } from '../history/history-queries';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
+import { openStore, type Store } from '../store/open-store';
 import { SqlQueryError } from '../warehouse/sql-result';
 import { writeChunk } from './cli-output';
 import { type Explained, runCli, SetupError } from './cli-runner';
@@ -38,7 +38,7 @@ import {
   renderTimelineChart,
   showJson,
 } from './history-render';
-import { type HistoryStore, HistoryStoreError, openHistoryStore } from './history-store';
+import { explainStoreFailure } from './store-options';
 
 async function main(argv: readonly string[]): Promise<number> {
   const { command, store: choice } = parseHistoryArgs(argv, { now: Date.now(), env: process.env });
@@ -54,25 +54,22 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     return 0;
   }
-  let store: HistoryStore | undefined;
+  let store: Store | undefined;
   const stopOnSignal = (signal: NodeJS.Signals) => {
     void (store?.close() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   try {
-    store = await openHistoryStore(choice, {
+    store = await openStore(choice, {
       env: process.env,
       ...(process.stderr.isTTY ? { note: (message: string) => process.stderr.write(`${message}\n`) } : {}),
     });
     await run(command, store);
     return 0;
   } catch (error) {
-    throw choice.kind === 'aws' && error instanceof ResourceNotFoundException
-      ? new SetupError(
-          `table ${choice.tableName} was not found: check --table (or EXECUTIONS_TABLE_NAME) and the AWS region (AWS_REGION)`,
-        )
-      : error;
+    const explained = explainStoreFailure(error, choice);
+    throw explained ? new SetupError(explained.message) : error;
   } finally {
     await store?.close();
     process.off('SIGINT', stopOnSignal);
@@ -80,8 +77,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function run(command: HistoryCommand, store: HistoryStore): Promise<void> {
-  const { reader } = store;
+async function run(command: HistoryCommand, store: Store): Promise<void> {
+  const reader = store.reader();
   const print = (text: string) => writeChunk(process.stdout, text.endsWith('\n') ? text : `${text}\n`);
   const json = (value: unknown) => print(`${JSON.stringify(value, null, 2)}\n`);
   switch (command.name) {
@@ -126,7 +123,7 @@ async function run(command: HistoryCommand, store: HistoryStore): Promise<void> 
 }
 
 /** Streams the export to stdout, or to a temporary file renamed to --out once complete. */
-async function runExport(command: Extract<HistoryCommand, { name: 'export' }>, store: HistoryStore) {
+async function runExport(command: Extract<HistoryCommand, { name: 'export' }>, store: Store) {
   const temporary = command.out
     ? join(dirname(command.out), `.${command.out.split(/[\\/]/).pop()}.${process.pid}.partial`)
     : undefined;
@@ -135,7 +132,7 @@ async function runExport(command: Extract<HistoryCommand, { name: 'export' }>, s
   let files = 0;
   try {
     if (command.format === 'csv') await writeChunk(target, csvLine(EXPORT_CSV_COLUMNS));
-    for await (const { record, item } of exportExecutions(store.reader, command)) {
+    for await (const { record, item } of exportExecutions(store.reader(), command)) {
       await writeChunk(
         target,
         command.format === 'csv'
@@ -174,19 +171,8 @@ function explain(error: unknown): Explained | undefined {
   if (error instanceof LargePayloadUnavailableError) {
     return { message: `${error.message}: pass --files-bucket NAME or set FILES_BUCKET_NAME`, code: 2 };
   }
-  if (error instanceof HistoryStoreError) return { message: error.message, code: 2 };
   if (error instanceof SqlQueryError) return { message: error.message, code: 2 };
-  if (error instanceof Error && error.name === 'CredentialsProviderError') {
-    return {
-      message:
-        'no AWS credentials found: configure them (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or drop --table to read the local store',
-      code: 2,
-    };
-  }
-  if (error instanceof Error && /region is missing/i.test(error.message)) {
-    return { message: 'no AWS region configured: set AWS_REGION (or a region in your AWS profile)', code: 2 };
-  }
-  return undefined;
+  return explainStoreFailure(error);
 }
 
 await runCli({ usage: USAGE, commands: COMMAND_USAGE, run: main, explain });

@@ -10,9 +10,13 @@ import { ProductLiveClient } from '../../functions/core/product-live/product-liv
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { findFreePort, JavaMissingError, PortInUseError } from '../aws/local-aws-servers';
 import type { SyncActivity } from '../dashboard';
-import { DEFAULT_DASHBOARD_PORT } from '../dashboard/dashboard-args';
 import { type LocalStack, startLocalStack } from '../stack/local-stack';
-import { DEFAULT_DATA_DIR, DEFAULT_LOCAL_PORTS, type LocalStackState } from '../stack/local-stack-settings';
+import {
+  DEFAULT_DASHBOARD_PORT,
+  DEFAULT_DATA_DIR,
+  DEFAULT_LOCAL_PORTS,
+  type LocalStackState,
+} from '../stack/local-stack-settings';
 import { API_KEY_OPTIONS, API_KEY_USAGE, readApiKeyOption } from './api-key-option';
 import { runCli, SetupError, UsageError } from './cli-runner';
 import { checkDataDir, parseCount, parseDuration, parsePort } from './cli-values';
@@ -228,7 +232,6 @@ async function main(argv: readonly string[]): Promise<number> {
       // Loaded only when served: the dashboard brings esbuild (its client bundle) and DuckDB (the lake).
       const { serveStackDashboard } = await import('../dashboard');
       dashboard = await serveStackDashboard({
-        state,
         dataDir: options.dataDir,
         port: options.uiPort,
         env: process.env,

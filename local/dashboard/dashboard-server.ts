@@ -13,7 +13,6 @@ import { DashboardRequestError, matchRoute, parseFilters, type Route } from './d
 
 /** The only interface the dashboard listens on. */
 export const DASHBOARD_HOST = '127.0.0.1';
-export const DEFAULT_UI_PORT = 4000;
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy':

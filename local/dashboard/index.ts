@@ -1,48 +1,55 @@
-// Public surface of the dashboard: the server over a store, as `npm run dashboard` and `npm start` serve it.
-
-import type { LocalStackState } from '../stack/local-stack-settings';
+// Public surface of the dashboard: the server over an opened store, as `npm run dashboard` and `npm start` serve it.
+import { openStore, type Store } from '../store/open-store';
 import { buildDashboardAssets } from './dashboard-assets';
 import { DashboardData } from './dashboard-data';
 import { type DashboardServer, startDashboardServer } from './dashboard-server';
-import { type DashboardStore, openStackDashboard } from './dashboard-store';
+import { type DashboardSourceOptions, dashboardDeps } from './dashboard-store';
 import type { SyncActivity } from './sync-health';
 
-export { DASHBOARD_USAGE, DEFAULT_DASHBOARD_PORT, parseDashboardArgs } from './dashboard-args';
-export { DashboardData, type DashboardDeps } from './dashboard-data';
-export { type DashboardServer, startDashboardServer } from './dashboard-server';
-export { type DashboardStore, openDashboardStore, openStackDashboard } from './dashboard-store';
 export type { SyncActivity } from './sync-health';
 
-/** Bundles the client and serves the dashboard over an opened store on 127.0.0.1:port (0: a free port). */
+/**
+ * Bundles the client and serves the dashboard over an opened store on 127.0.0.1:port (0: a free port).
+ * Closing the server closes what the dashboard made (the lake's local copy); the store stays open.
+ */
 export async function serveDashboard(
-  store: DashboardStore,
+  store: Store,
   port: number,
-  onError?: (error: unknown) => void,
+  options: DashboardSourceOptions & { onError?: (error: unknown) => void },
 ): Promise<DashboardServer> {
-  const assets = await buildDashboardAssets();
-  return startDashboardServer({
-    data: new DashboardData(store.deps),
-    assets,
-    port,
-    ...(onError ? { onError } : {}),
-  });
+  const source = dashboardDeps(store, options);
+  try {
+    const assets = await buildDashboardAssets();
+    const server = await startDashboardServer({
+      data: new DashboardData(source.deps),
+      assets,
+      port,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    return {
+      ...server,
+      close: async () => {
+        await server.close();
+        source.close();
+      },
+    };
+  } catch (error) {
+    source.close();
+    throw error;
+  }
 }
 
 /** The dashboard of `npm start`: over its own stack, refreshed when `activity` reports a finished run. */
 export async function serveStackDashboard(options: {
-  state: LocalStackState;
   dataDir: string;
   port: number;
   env: Record<string, string | undefined>;
   activity: () => SyncActivity | undefined;
   onError?: (error: unknown) => void;
 }): Promise<{ url: string; close(): Promise<void> }> {
-  const store = await openStackDashboard(options.state, options.dataDir, {
-    env: options.env,
-    activity: options.activity,
-  });
+  const store = await openStore({ kind: 'local', dataDir: options.dataDir }, { env: options.env });
   try {
-    const server = await serveDashboard(store, options.port, options.onError);
+    const server = await serveDashboard(store, options.port, options);
     return {
       url: server.url,
       close: async () => {

@@ -29,8 +29,11 @@ export const LOCAL_STORE_NAMES: StoreNames = {
   launchDeadLetterQueue: LOCAL_QUEUE_NAMES.dlq,
 };
 
-/** Fixed default ports, so that `npm run launch` finds the running stack's queue without flags. */
+/** Fixed default ports, so that people (and their AWS CLI) find the running stack's servers without flags. */
 export const DEFAULT_LOCAL_PORTS = { emulator: 4010, dynamodb: 8000, s3: 4569, sqs: 9324 } as const;
+
+/** The dashboard's default port (`npm start` and `npm run dashboard`). */
+export const DEFAULT_DASHBOARD_PORT = 4000;
 
 /** Written by `npm start` into the data directory while it runs; removed when it stops. */
 export const STACK_STATE_FILE = 'stack.json';

@@ -1,6 +1,6 @@
 // The dashboard's routes and filters (pure): every URL it answers, and the refusals of anything else.
 import { describe, expect, it } from 'vitest';
-import { parseDashboardArgs } from '../../local/dashboard/dashboard-args';
+import { parseDashboardArgs } from '../../local/cli/dashboard-args';
 import { DashboardRequestError, matchRoute, parseFilters } from '../../local/dashboard/dashboard-routes';
 
 const ASSETS = new Set(['app.js', 'app.css']);
@@ -111,12 +111,13 @@ describe('npm run dashboard arguments', () => {
       port: 4000,
       store: {
         kind: 'aws',
-        tableName: 't',
+        dataDir: '.local',
+        executionsTable: 't',
         stateTable: 's',
         filesBucket: 'f',
         lakeBucket: 'l',
-        queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q',
-        dlqUrl: 'https://sqs.eu-west-1.amazonaws.com/1/d',
+        launchQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+        launchDlqUrl: 'https://sqs.eu-west-1.amazonaws.com/1/d',
       },
     });
   });
@@ -134,9 +135,9 @@ describe('npm run dashboard arguments', () => {
       'UsageError: --ui-port: expected a port number from 1 to 65535, got "70000"',
     );
     expect(message(['--port', '1'])).toBe('UsageError: unknown flag --port');
-    expect(message(['--table', 't', '--data-dir', 'd'])).toMatch(/^UsageError: choose one of --table/);
+    expect(message(['--table', 't', '--data-dir', 'd'])).toMatch(/^UsageError: choose one of --data-dir/);
     expect(message(['--files-bucket', 'f'])).toBe(
-      'UsageError: --files-bucket goes with --table (the local store knows its own)',
+      'UsageError: --files-bucket goes with --table or --stack (the local store knows its own)',
     );
     expect(message(['--table', 't', '--lake-bucket', 'l'])).toMatch(/--lake-bucket needs --state-table/);
     expect(message(['--table', 't', '--queue-url', 'https://q'])).toBe(

@@ -69,13 +69,22 @@ describe('parseHistoryArgs', () => {
   it('reads a deployed table from --table or EXECUTIONS_TABLE_NAME, its bucket from --files-bucket or FILES_BUCKET_NAME', () => {
     expect(commandOf(['stats', '--table', 'T', '--files-bucket', 'B']).store).toEqual({
       kind: 'aws',
-      tableName: 'T',
+      dataDir: '.local',
+      executionsTable: 'T',
       filesBucket: 'B',
     });
     expect(commandOf(['stats'], { EXECUTIONS_TABLE_NAME: 'T2', FILES_BUCKET_NAME: 'B2' }).store).toEqual({
       kind: 'aws',
-      tableName: 'T2',
+      dataDir: '.local',
+      executionsTable: 'T2',
       filesBucket: 'B2',
+    });
+    // A deployed stack names everything through its outputs; --table still wins over them.
+    expect(commandOf(['stats', '--stack', 'ProductLiveSync', '--table', 'T3']).store).toEqual({
+      kind: 'aws',
+      dataDir: '.local',
+      stackName: 'ProductLiveSync',
+      executionsTable: 'T3',
     });
     // An explicit --data-dir wins over the environment.
     expect(commandOf(['stats', '--data-dir', 'd'], { EXECUTIONS_TABLE_NAME: 'T2' }).store).toEqual({
@@ -128,7 +137,8 @@ describe('parseHistoryArgs', () => {
     [['stats', '--since', '2024-05-02', '--until', '2024-05-01'], /must be before --until/],
     [['stats', '--job', ''], /--job needs a value/],
     [['stats', '--since'], /argument missing/],
-    [['stats', '--table', 'T', '--data-dir', 'd'], /one of --table .* and --data-dir/],
+    [['stats', '--table', 'T', '--data-dir', 'd'], /choose one of --data-dir .* and --table/],
+    [['stats', '--stack', 'S', '--data-dir', 'd'], /choose one of --data-dir .* and --stack/],
     [['stats', '--files-bucket', 'B'], /--files-bucket goes with --table/],
   ])('rejects %j', (argv, message) => {
     expect(() => parse(argv)).toThrow(UsageError);

@@ -129,7 +129,8 @@ describe('sync paging (property-based)', () => {
       }),
       { numRuns: 300 },
     );
-  });
+    // Hundreds of generated runs: a loaded two-core machine needs more than vitest's 5 s default.
+  }, 120_000);
 
   it('finds what a mid-pass change of the result order moved onto already-read pages', async () => {
     await fc.assert(
@@ -184,5 +185,5 @@ describe('sync paging (property-based)', () => {
       ),
       { numRuns: 200 },
     );
-  });
+  }, 120_000);
 });
