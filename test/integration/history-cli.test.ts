@@ -304,7 +304,7 @@ describe('history CLI errors', () => {
     const result = await history(['stats', '--data-dir', directory]);
     expect(result.code).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toEqual([
-      `error: no local store in ${directory}: run \`npm start -- --once\` first to sync into it, or pass --table NAME to read a deployed table`,
+      `error: no local store in ${directory}: run \`npm start -- --once\` first to sync into it, or pass --table NAME (or --stack NAME) to read a deployed one`,
     ]);
   });
 });
