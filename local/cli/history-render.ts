@@ -1,9 +1,10 @@
 // How `npm run history` shows its answers: aligned tables and a bar chart for people, CSV and JSON for
 // programs. The JSON of stats is DESIGN's "Machine-readable output" shape, printed as the queries return it.
+
+import type { Period } from '../../functions/core/history/period';
 import { csvLine } from '../history/csv';
 import type { HistoryStats, JobStats } from '../history/execution-stats';
 import type { CopyNotDone, ExecutionDetail, ExecutionList } from '../history/history-queries';
-import type { Period } from '../history/period';
 import type { Timeline } from '../history/timeline';
 import {
   formatBytes,

@@ -6,13 +6,13 @@ import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { csvLine } from '../history/csv';
-import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../history/export-record';
 import {
   ExecutionNotFoundError,
   HistoryInputError,
   LargePayloadUnavailableError,
-} from '../history/history.errors';
+} from '../../functions/core/history/history.errors';
+import { csvLine } from '../history/csv';
+import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../history/export-record';
 import {
   exportExecutions,
   listCopiesNotDone,

@@ -1,8 +1,8 @@
 // Layer flow: the dashboard's HTTP server -> this module (pure) -> a Route the server dispatches. Every URL the
 // dashboard answers is listed here; anything else is a 404. Ids and file indexes are checked against strict
 // patterns before they reach a query, so a crafted path (`..`, encoded separators) never names a key.
-import { HistoryInputError } from '../history/history.errors';
-import { type Period, resolvePeriod } from '../history/period';
+import { HistoryInputError } from '../../functions/core/history/history.errors';
+import { type Period, resolvePeriod } from '../../functions/core/history/period';
 
 /** An execution or job id as the API issues them (24 hex characters; other ids of word characters). */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -5,8 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
+import { ExecutionNotFoundError, HistoryInputError } from '../../functions/core/history/history.errors';
 import { PortInUseError } from '../aws/local-aws-servers';
-import { ExecutionNotFoundError, HistoryInputError } from '../history/history.errors';
 import type { Asset, DashboardAssets } from './dashboard-assets';
 import type { DashboardData } from './dashboard-data';
 import { DashboardRequestError, matchRoute, parseFilters, type Route } from './dashboard-routes';

@@ -3,11 +3,11 @@
 // days marked for a rewrite. The rows feed the same StatsAccumulator as `history stats`, so the dashboard's
 // figures and the CLI's are the same numbers; the lake only makes reading 100,000 executions fast.
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { HistoryReader } from '../../functions/core/history/history-reader';
+import type { Period } from '../../functions/core/history/period';
 import type { LakeMarksState } from '../../functions/core/store/lake-marks';
 import { dayRange } from '../../functions/core/warehouse/lake-tables';
 import type { StatsRow } from '../history/execution-stats';
-import type { HistoryReader } from '../history/history-reader';
-import type { Period } from '../history/period';
 import type { DuckDbLake } from '../warehouse/duckdb-lake';
 
 /** The stored fields the dashboard's statistics and charts read (those of `history stats`). */

@@ -3,11 +3,11 @@
 // (`history files`). `npm start` also hands each run's summary to the dashboard in-process (SyncActivity), so
 // that the page refreshes once the lake run after it is done too.
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { HistoryReader } from '../../functions/core/history/history-reader';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { listCopiesNotDone } from '../history/history-queries';
-import type { HistoryReader } from '../history/history-reader';
 
 /** What the process running the sync (`npm start`) knows of its last run. */
 export interface SyncActivity {

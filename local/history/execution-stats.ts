@@ -1,10 +1,11 @@
 // Layer flow: history queries -> this module (pure). Per-job statistics over the executions of a period,
 // in the shape of `history stats --json` (DESIGN "Machine-readable output"). Rows are added one by one, so
 // a caller can stream a period of any length; only the durations are kept (for the percentiles).
+
+import type { Period } from '../../functions/core/history/period';
 import { isTerminalStatus, KNOWN_STATUSES } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { nearestRank } from './percentiles';
-import type { Period } from './period';
 
 /** The stored fields the statistics read. */
 export type StatsRow = Pick<ExecutionItem, 'jobId' | 'status' | 'createdAt'> &

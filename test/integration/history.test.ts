@@ -4,10 +4,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
+import { ExecutionNotFoundError } from '../../functions/core/history/history.errors';
+import { HistoryReader } from '../../functions/core/history/history-reader';
+import { s3PayloadLoader } from '../../functions/core/history/large-payload';
+import type { Period } from '../../functions/core/history/period';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { type JobStats, TOTAL_TITLE } from '../../local/history/execution-stats';
-import { ExecutionNotFoundError } from '../../local/history/history.errors';
 import {
   exportExecutions,
   listExecutions,
@@ -15,9 +18,6 @@ import {
   queryTimeline,
   showExecution,
 } from '../../local/history/history-queries';
-import { HistoryReader } from '../../local/history/history-reader';
-import { s3PayloadLoader } from '../../local/history/large-payload';
-import type { Period } from '../../local/history/period';
 import { aJobExecution } from '../builders/job-execution.builder';
 import { createTestStore, localAwsClients, storeOffloadedExecution } from '../support/local-aws';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';

@@ -14,6 +14,8 @@ import { parseSecretValue } from '../../functions/core/api-key';
 import { loadSyncConfig } from '../../functions/core/config';
 import { toExecutionFields } from '../../functions/core/executions/execution-record';
 import { assertAllowedUrl } from '../../functions/core/files/url-policy';
+import { HistoryInputError } from '../../functions/core/history/history.errors';
+import { resolvePeriod } from '../../functions/core/history/period';
 import type { AppLogger } from '../../functions/core/observability';
 import {
   ProductLiveApiError,
@@ -31,8 +33,6 @@ import { loadInfraConfig } from '../../infra/config';
 import { checkLocalRequest } from '../../local/aws/request-guard';
 import { UsageError } from '../../local/cli/cli-runner';
 import { checkDataDir } from '../../local/cli/cli-values';
-import { HistoryInputError } from '../../local/history/history.errors';
-import { resolvePeriod } from '../../local/history/period';
 import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
 import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExecutionNotFoundError } from '../../functions/core/history/history.errors';
 import { buildDashboardAssets, type DashboardAssets } from '../../local/dashboard/dashboard-assets';
 import { DashboardRequestError } from '../../local/dashboard/dashboard-routes';
 import {
@@ -14,7 +15,6 @@ import {
   startDashboardServer,
   toSafeJson,
 } from '../../local/dashboard/dashboard-server';
-import { ExecutionNotFoundError } from '../../local/history/history.errors';
 
 const ID = '658445e23ad5b929948ab731';
 const HOSTILE_TITLE = '</script><script>alert(1)</script>';

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryInputError } from '../../local/history/history.errors';
+import { HistoryInputError } from '../../functions/core/history/history.errors';
 import {
   inPeriod,
   monthsBetween,
   parseTimeBound,
   periodKeyRange,
   resolvePeriod,
-} from '../../local/history/period';
+} from '../../functions/core/history/period';
 
 const NOW = Date.parse('2024-06-01T12:00:00.000Z');
 

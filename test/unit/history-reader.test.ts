@@ -3,8 +3,12 @@ import { GetCommand, QueryCommand, type QueryCommandInput, ScanCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
-import { LargePayloadUnavailableError } from '../../local/history/history.errors';
-import { type ExecutionSelection, HistoryReader, planQueries } from '../../local/history/history-reader';
+import { LargePayloadUnavailableError } from '../../functions/core/history/history.errors';
+import {
+  type ExecutionSelection,
+  HistoryReader,
+  planQueries,
+} from '../../functions/core/history/history-reader';
 
 const doc = createDocumentClient(new DynamoDBClient({ region: 'eu-west-1' }));
 const dynamo = mockClient(doc);

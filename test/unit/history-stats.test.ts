@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { HistoryInputError } from '../../functions/core/history/history.errors';
 import { computeStats, type StatsRow } from '../../local/history/execution-stats';
-import { HistoryInputError } from '../../local/history/history.errors';
 import { bucketStart, computeTimeline } from '../../local/history/timeline';
 
 const JOB_A = '65819ba43ad5b963658ab35d';

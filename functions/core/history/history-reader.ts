@@ -11,16 +11,8 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  type CreatedAtRange,
-  type ExecutionItem,
-  readCreatedAtRange,
-} from '../../functions/core/store/execution-repository';
-import {
-  EXECUTION_INDEXES,
-  FILES_FAILED_FLAG,
-  FILES_PENDING_FLAG,
-} from '../../functions/core/store/table-definitions';
+import { type CreatedAtRange, type ExecutionItem, readCreatedAtRange } from '../store/execution-repository';
+import { EXECUTION_INDEXES, FILES_FAILED_FLAG, FILES_PENDING_FLAG } from '../store/table-definitions';
 import { LargePayloadUnavailableError } from './history.errors';
 import { monthsBetween, type Period, periodKeyRange } from './period';
 
