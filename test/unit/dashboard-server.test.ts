@@ -26,8 +26,8 @@ function fakeViews(): DashboardViews & { downloads: Array<[string, number]> } {
   const unused = () => Promise.reject(new Error('not used by this test'));
   return {
     downloads,
-    version: async () => 'v1',
-    overview: async (filters) =>
+    version: async () => ({ version: 'v1' }),
+    overview: async ({ filters }) =>
       ({ filters, stats: { jobs: [{ title: HOSTILE_TITLE }] } }) as unknown as Awaited<
         ReturnType<DashboardViews['overview']>
       >,
@@ -35,10 +35,10 @@ function fakeViews(): DashboardViews & { downloads: Array<[string, number]> } {
     executions: unused,
     health: unused,
     job: unused,
-    execution: async (id) => {
+    execution: async ({ id }) => {
       throw new ExecutionNotFoundError(id, 'executions');
     },
-    file: async (id, index) => {
+    file: async ({ id, index }) => {
       downloads.push([id, index]);
       if (index !== 0) throw new DashboardRequestError(404, `execution ${id} has no file number ${index}`);
       return {
