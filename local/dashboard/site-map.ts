@@ -58,7 +58,7 @@ interface PageDefinition {
   readonly filters: readonly FilterName[];
 }
 
-/** Every page of the dashboard; each is rendered by the file of the same name in client/pages/. */
+/** Every page of the dashboard; each is rendered by its file in client/pages/ (`job`: job-page.ts). */
 export const PAGES = {
   overview: { path: '/', views: ['overview', 'failures', 'executions', 'health'], filters: FILTER_NAMES },
   job: { path: '/jobs/:jobId', views: ['job'], filters: ['since', 'until', 'status'] },
@@ -79,6 +79,9 @@ export type PathParams<Path extends string> = {
 export type PageParams<Page extends PageName> = PathParams<(typeof PAGES)[Page]['path']>;
 export type ViewParams<View extends ViewName> = PathParams<(typeof VIEWS)[View]['path']>;
 
+/** The parameters as a function's last argument: none for a path without any. */
+export type ParamsArgument<Params> = keyof Params extends never ? [] : [params: Params];
+
 /** The segments of `pathname` that stand where `path` has a `:name`, as sent (not decoded); else undefined. */
 export function matchPath(path: string, pathname: string): Record<string, string> | undefined {
   const expected = path.split('/');
@@ -93,14 +96,17 @@ export function matchPath(path: string, pathname: string): Record<string, string
   return params;
 }
 
-/** `path` with each `:name` replaced by its value, encoded. */
-export function pathOf(path: string, params: Readonly<Record<string, string | number>> = {}): string {
+/** `path` with each `:name` replaced by its value in `params` (a PathParams of the path), encoded. */
+export function pathOf(path: string, params: object = {}): string {
+  const values: Readonly<Record<string, unknown>> = { ...params };
   return path
     .split('/')
     .map((segment) => {
       if (!segment.startsWith(':')) return segment;
-      const value = params[segment.slice(1)];
-      if (value === undefined) throw new Error(`${path}: no value for ${segment}`);
+      const value = values[segment.slice(1)];
+      if (typeof value !== 'string' && typeof value !== 'number') {
+        throw new Error(`${path}: no value for ${segment}`);
+      }
       return encodeURIComponent(String(value));
     })
     .join('/');

@@ -7,9 +7,26 @@ import 'uplot/dist/uPlot.min.css';
 import type { DayTimeline, JobView } from '../dashboard-data';
 import { append, h, table } from './dom';
 import { formatCount, formatDuration, formatInstant } from './format';
+import { CHARTS_DRAWN_MARK } from './marks';
 import { statusBadge, statusColour } from './status';
 
 const charts = new Set<uPlot>();
+
+/**
+ * A callback for each of a page's `count` charts: once all have drawn, sets the CHARTS_DRAWN_MARK performance
+ * mark (the benchmark and the browser tests wait for it).
+ */
+export function markChartsDrawn(count: number): () => void {
+  let remaining = count;
+  return () => {
+    remaining -= 1;
+    if (remaining === 0) {
+      performance.clearMarks(CHARTS_DRAWN_MARK);
+      performance.mark(CHARTS_DRAWN_MARK);
+      document.body.setAttribute('data-charts-drawn', String(Date.now()));
+    }
+  };
+}
 
 /** Destroys every chart (before a view is rendered again). */
 export function destroyCharts(): void {
