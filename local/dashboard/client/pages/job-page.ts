@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
-// One job (`/jobs/ID`): its figures, its runs per day and the durations of its ended runs, and its recent
-// executions.
+// One job (`/jobs/ID`): its figures, its runs per day and the durations of its ended runs (both charts over the
+// same days: the period shown), and its recent executions.
 import { PAGES } from '../../site-map';
-import { destroyCharts, durationsChart, markChartsDrawn, runsPerDayChart } from '../charts';
+import { destroyCharts, durationsChart, markChartsDrawn, runsPerDayChart, timelineSpan } from '../charts';
 import { h, replace } from '../dom';
 import { filterForm } from '../filters';
 import { formatCount, formatDuration, formatInstant, formatRate } from '../format';
@@ -18,6 +18,7 @@ export const renderJobPage: RenderPage<'job'> = async (main, { params, filters, 
   const stats = job.stats;
   const title = stats?.title ?? jobId;
   document.title = `${title} · job · dashboard`;
+  const span = timelineSpan(job.timeline);
   const drawn = markChartsDrawn(2);
   replace(
     main,
@@ -38,8 +39,8 @@ export const renderJobPage: RenderPage<'job'> = async (main, { params, filters, 
           ['Last failure', formatInstant(stats.lastFailureAt)],
         ])
       : h('p', { class: 'empty' }, 'No run of this job in this period.'),
-    section('Runs over time', 'runs', runsPerDayChart('Runs per day by status', job.timeline, drawn)),
-    section('Durations over time', 'durations', durationsChart(job.durations, drawn)),
+    section('Runs over time', 'runs', runsPerDayChart('Runs per day by status', job.timeline, span, drawn)),
+    section('Durations over time', 'durations', durationsChart(job.durations, span, drawn)),
     section(
       'Recent executions',
       'executions',

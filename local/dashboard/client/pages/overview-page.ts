@@ -3,7 +3,7 @@
 // filters, the sync's health and the launches. The figures come first; the slower parts fill in as they arrive.
 import type { FailureView } from '../../dashboard-data';
 import { PAGES } from '../../site-map';
-import { destroyCharts, markChartsDrawn, runsPerDayChart } from '../charts';
+import { destroyCharts, markChartsDrawn, runsPerDayChart, timelineSpan } from '../charts';
 import { h, replace } from '../dom';
 import { filterForm } from '../filters';
 import { formatDuration, formatInstant } from '../format';
@@ -37,7 +37,12 @@ export const renderOverviewPage: RenderPage<'overview'> = async (main, { filters
     section(
       'Runs per day',
       'runs',
-      runsPerDayChart('Runs per day by status', figures.timeline, markChartsDrawn(1)),
+      runsPerDayChart(
+        'Runs per day by status',
+        figures.timeline,
+        timelineSpan(figures.timeline),
+        markChartsDrawn(1),
+      ),
     ),
     section('Jobs', 'jobs', jobsTable(figures.stats.jobs, figures.stats.total, filters)),
     section('Latest failures', 'failures', failuresSlot),
