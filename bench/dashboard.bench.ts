@@ -128,9 +128,9 @@ export const benchmark: Benchmark = {
       // The same view over the table alone (no lake), and the figures of `history stats --since all`.
       const period = resolvePeriod({ since: 'all' }, END + DAY);
       const filters = { since: 'all', until: null, job: null, status: null };
-      const viaLake = await timed(() => data.overview(filters, period));
+      const viaLake = await timed(() => data.overview({ filters, period }));
       const tableOnly = new DashboardData({ reader, syncRequestsPerMinute: 40 });
-      const viaTable = await timed(() => tableOnly.overview(filters, period));
+      const viaTable = await timed(() => tableOnly.overview({ filters, period }));
       const stats = await queryStats(reader, { period });
       const same = (view: OverviewView) => JSON.stringify(view.stats) === JSON.stringify(stats);
 

@@ -1,7 +1,8 @@
 // Layer flow: dashboard server (HTTP adapter) -> these use cases -> the history queries of `npm run history`
 // (local/history: listExecutions, showExecution, the StatsAccumulator of `history stats`), the lake
 // (execution-rows.ts) where it is the faster path, the state table (sync-health.ts) and the launch queues
-// (launch-queues.ts). Every view is read-only. The dependencies are passed in, so tests give their own.
+// (launch-queues.ts). One method per view of site-map.ts, of the same name. Every view is read-only. The
+// dependencies are passed in, so tests give their own.
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,9 +13,10 @@ import { KNOWN_STATUSES, TERMINAL_STATUSES } from '../../functions/core/product-
 import { dayOf } from '../../functions/core/warehouse/lake-tables';
 import { computeStats, type HistoryStats, type JobStats } from '../history/execution-stats';
 import { type ExecutionSummary, listExecutions, showExecution } from '../history/history-queries';
-import { DashboardRequestError, type ViewFilters } from './dashboard-routes';
+import { DashboardRequestError, type ViewFilters, type ViewRequest } from './dashboard-routes';
 import { type DayCount, type LakeAccess, type RowsSource, readPeriodRows } from './execution-rows';
 import { type LaunchesView, type LaunchQueueUrls, readLaunches } from './launch-queues';
+import type { ViewName } from './site-map';
 import { readDataVersion, readSyncHealth, type SyncActivity, type SyncHealth } from './sync-health';
 
 export interface DashboardDeps {
@@ -116,6 +118,14 @@ const FAILURE_LIMIT = 10;
 const MAX_OUTPUT_CHARS = 4_000;
 const FAILURE_STATUSES = [...TERMINAL_STATUSES].filter((status) => status !== 'COMPLETED');
 
+/** What the server answers for a view: its data function's answer (JSON, or a download). */
+export type ViewOf<View extends ViewName> = Awaited<ReturnType<DashboardData[View]>>;
+
+/** The data functions of the views, each taking its request (the server's, and the unit tests' fakes). */
+export type DashboardViews = {
+  [View in ViewName]: (request: ViewRequest<View>) => ReturnType<DashboardData[View]>;
+};
+
 export class DashboardData {
   private readonly now: () => number;
 
@@ -124,15 +134,16 @@ export class DashboardData {
   }
 
   /** Changes when the data may have changed (the client refetches its view then). */
-  version(): Promise<string> {
-    return readDataVersion({
+  async version(): Promise<{ version: string }> {
+    const version = await readDataVersion({
       ...(this.deps.state ? { state: this.deps.state } : {}),
       ...(this.deps.activity ? { activity: this.deps.activity } : {}),
     });
+    return { version };
   }
 
   /** Runs per day by status and the per-job figures of `history stats` over the period (and job). */
-  async overview(filters: ViewFilters, period: Period): Promise<OverviewView> {
+  async overview({ filters, period }: ViewRequest<'overview'>): Promise<OverviewView> {
     const { rows, dayCounts, source } = await readPeriodRows(this.deps.reader, this.deps.lake, period, {
       ...(filters.job !== null ? { jobId: filters.job } : {}),
       grouped: true,
@@ -147,7 +158,7 @@ export class DashboardData {
   }
 
   /** The latest runs that ended in a status other than COMPLETED, with their output (the error). */
-  async failures(filters: ViewFilters, period: Period): Promise<FailureView[]> {
+  async failures({ filters, period }: ViewRequest<'failures'>): Promise<{ failures: FailureView[] }> {
     const statuses =
       filters.status === null ? FAILURE_STATUSES : FAILURE_STATUSES.filter((s) => s === filters.status);
     const lists = await Promise.all(
@@ -164,7 +175,7 @@ export class DashboardData {
       .flatMap((list) => list.executions)
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id))
       .slice(0, FAILURE_LIMIT);
-    return Promise.all(
+    const failures = await Promise.all(
       latest.map(async (summary) => {
         const item = await this.deps.reader.get(summary.id);
         const api = item ? await this.deps.reader.apiObject(item).catch(() => undefined) : undefined;
@@ -178,13 +189,14 @@ export class DashboardData {
         };
       }),
     );
+    return { failures };
   }
 
   /** The executions matching the filters, newest first (`history list`). */
-  async executions(
-    filters: ViewFilters,
-    period: Period,
-  ): Promise<{ executions: ExecutionSummary[]; more: boolean }> {
+  async executions({
+    filters,
+    period,
+  }: ViewRequest<'executions'>): Promise<{ executions: ExecutionSummary[]; more: boolean }> {
     return listExecutions(this.deps.reader, {
       period,
       limit: LIST_LIMIT,
@@ -218,7 +230,7 @@ export class DashboardData {
   }
 
   /** One job: its figures, runs per day, durations over time, and its recent executions. */
-  async job(jobId: string, filters: ViewFilters, period: Period): Promise<JobView> {
+  async job({ jobId, filters, period }: ViewRequest<'job'>): Promise<JobView> {
     const [{ rows, dayCounts, source }, recent] = await Promise.all([
       readPeriodRows(this.deps.reader, this.deps.lake, period, { jobId }),
       listExecutions(this.deps.reader, {
@@ -249,7 +261,7 @@ export class DashboardData {
   }
 
   /** One execution as `history show` reads it: times, input and output, and its file copies. */
-  async execution(id: string): Promise<ExecutionView> {
+  async execution({ id }: ViewRequest<'execution'>): Promise<ExecutionView> {
     const { execution, item } = await showExecution(this.deps.reader, id);
     return {
       id: item.id,
@@ -284,7 +296,7 @@ export class DashboardData {
    * The copy of an execution's file number `index`, streamed from the files bucket. Only a key recorded on
    * that execution, for a copy that is done, is ever read: the request names an index, never a key.
    */
-  async file(id: string, index: number): Promise<FileDownload> {
+  async file({ id, index }: ViewRequest<'file'>): Promise<FileDownload> {
     const files = this.deps.files;
     if (!files) throw new DashboardRequestError(404, 'no files bucket is configured (--files-bucket NAME)');
     const item = await this.deps.reader.get(id);

@@ -1,29 +1,36 @@
-// Layer flow: the dashboard's HTTP server -> this module (pure) -> a Route the server dispatches. Every URL the
-// dashboard answers is listed here; anything else is a 404. Ids and file indexes are checked against strict
-// patterns before they reach a query, so a crafted path (`..`, encoded separators) never names a key.
+// Layer flow: the dashboard's HTTP server -> this module (pure) -> the Route the server dispatches, from the one
+// definition of the pages and views (site-map.ts); anything else is a 404. Ids and file indexes are checked
+// against their patterns before they reach a query, so a crafted path (`..`, encoded separators) never names a key.
 import { HistoryInputError } from '../../functions/core/history/history.errors';
 import { type Period, resolvePeriod } from '../../functions/core/history/period';
+import {
+  DEFAULT_SINCE,
+  type FilterName,
+  matchPath,
+  PAGES,
+  PATH_PARAMS,
+  type PageName,
+  type ParamName,
+  type PathParams,
+  VIEWS,
+  type ViewName,
+} from './site-map';
 
-/** An execution or job id as the API issues them (24 hex characters; other ids of word characters). */
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** A status filter: the documented statuses, or any other upper-case word the API may return. */
 const STATUS = /^[A-Z_]{1,32}$/;
-const FILE_INDEX = /^(0|[1-9]\d{0,3})$/;
 
-/** The default period of every view, as `history stats` (30 days). */
-export const DEFAULT_SINCE = '30d';
+/** A request for a view: the parameters of its path, with its kind. */
+export type ViewRoute = {
+  [View in ViewName]: { kind: View } & PathParams<(typeof VIEWS)[View]['path']>;
+}[ViewName];
 
-export type Route =
-  | { kind: 'page'; page: 'overview' | 'job' | 'execution' }
-  | { kind: 'asset'; name: string }
-  | { kind: 'version' }
-  | { kind: 'overview' }
-  | { kind: 'failures' }
-  | { kind: 'executions' }
-  | { kind: 'health' }
-  | { kind: 'job'; jobId: string }
-  | { kind: 'execution'; id: string }
-  | { kind: 'file'; id: string; index: number };
+export type Route = { kind: 'page'; page: PageName } | { kind: 'asset'; name: string } | ViewRoute;
+
+/** What a view's data function is given: the parameters of its path, and its filters (the period resolved). */
+export type ViewRequest<View extends ViewName> = PathParams<(typeof VIEWS)[View]['path']> & {
+  filters: ViewFilters;
+  period: Period;
+};
 
 /** A request the dashboard refuses: the HTTP status and one line saying why. */
 export class DashboardRequestError extends Error {
@@ -38,50 +45,37 @@ export class DashboardRequestError extends Error {
 
 /** The route of a request path (already normalised by URL parsing: `..` segments are resolved). */
 export function matchRoute(pathname: string, assetNames: ReadonlySet<string>): Route {
-  const segments = pathname.split('/').slice(1);
-  const [first, second, third, fourth, fifth, ...rest] = segments;
   const notFound = () => new DashboardRequestError(404, `no such page: ${pathname}`);
-  if (pathname === '/' || pathname === '/index.html') return { kind: 'page', page: 'overview' };
-  if (first === 'jobs' && second !== undefined && third === undefined) {
-    checkId(second, 'job id');
-    return { kind: 'page', page: 'job' };
-  }
-  if (first === 'executions' && second !== undefined && third === undefined) {
-    checkId(second, 'execution id');
-    return { kind: 'page', page: 'execution' };
-  }
-  if (first === 'assets' && second !== undefined && third === undefined) {
-    if (!assetNames.has(second)) throw notFound();
-    return { kind: 'asset', name: second };
-  }
-  if (first !== 'api' || second === undefined) throw notFound();
-  if (third === undefined) {
-    switch (second) {
-      case 'version':
-      case 'overview':
-      case 'failures':
-      case 'executions':
-      case 'health':
-        return { kind: second };
-      default:
-        throw notFound();
+  // The page shell under its own file name.
+  if (pathname === '/index.html') return { kind: 'page', page: 'overview' };
+  for (const page of Object.keys(PAGES) as PageName[]) {
+    const params = matchPath(PAGES[page].path, pathname);
+    if (params) {
+      parseParams(params);
+      return { kind: 'page', page };
     }
   }
-  if (second === 'jobs' && fourth === undefined) return { kind: 'job', jobId: checkId(third, 'job id') };
-  if (second === 'executions') {
-    const id = checkId(third, 'execution id');
-    if (fourth === undefined) return { kind: 'execution', id };
-    if (fourth === 'files' && fifth !== undefined && rest.length === 0) {
-      if (!FILE_INDEX.test(fifth)) throw new DashboardRequestError(400, `not a file number: ${fifth}`);
-      return { kind: 'file', id, index: Number(fifth) };
-    }
+  const [, first, name, rest] = pathname.split('/');
+  if (first === 'assets' && name !== undefined && rest === undefined) {
+    if (!assetNames.has(name)) throw notFound();
+    return { kind: 'asset', name };
+  }
+  for (const view of Object.keys(VIEWS) as ViewName[]) {
+    const params = matchPath(VIEWS[view].path, pathname);
+    if (params) return { kind: view, ...parseParams(params) } as ViewRoute;
   }
   throw notFound();
 }
 
-function checkId(text: string, what: string): string {
-  if (!ID.test(text)) throw new DashboardRequestError(400, `not a valid ${what}`);
-  return text;
+/** The values of a path's parameters, each checked against its pattern (400 when it does not match). */
+function parseParams(params: Record<string, string>): Record<string, string | number> {
+  const values: Record<string, string | number> = {};
+  for (const [name, text] of Object.entries(params)) {
+    const param = PATH_PARAMS[name as ParamName];
+    if (!param.pattern.test(text)) throw new DashboardRequestError(400, `not a valid ${param.what}`);
+    values[name] = param.parse(text);
+  }
+  return values;
 }
 
 /** The filters of a view, as the URL carries them (and the client shows them). */
@@ -93,10 +87,17 @@ export interface ViewFilters {
   status: string | null;
 }
 
-/** The filters of a query string, checked; the period resolved against `now` as the history CLI does. */
-export function parseFilters(query: URLSearchParams, now: number): { filters: ViewFilters; period: Period } {
-  const text = (name: string) => {
-    const value = query.get(name)?.trim();
+/**
+ * The filters `names` of a query string (the others are left at their defaults), checked; the period resolved
+ * against `now` as the history CLI does.
+ */
+export function parseFilters(
+  query: URLSearchParams,
+  now: number,
+  names: readonly FilterName[] = ['since', 'until', 'job', 'status'],
+): { filters: ViewFilters; period: Period } {
+  const text = (name: FilterName) => {
+    const value = names.includes(name) ? query.get(name)?.trim() : undefined;
     return value ? value : null;
   };
   const filters: ViewFilters = {
@@ -105,7 +106,9 @@ export function parseFilters(query: URLSearchParams, now: number): { filters: Vi
     job: text('job'),
     status: text('status')?.toUpperCase() ?? null,
   };
-  if (filters.job !== null) checkId(filters.job, 'job id');
+  if (filters.job !== null && !PATH_PARAMS.jobId.pattern.test(filters.job)) {
+    throw new DashboardRequestError(400, 'not a valid job id');
+  }
   if (filters.status !== null && !STATUS.test(filters.status)) {
     throw new DashboardRequestError(400, 'not a valid status');
   }

@@ -1,6 +1,6 @@
 // Layer flow: browser -> this HTTP adapter (node:http, 127.0.0.1 only) -> DashboardData (use cases) and the
-// bundled assets. Read-only by construction: GET and HEAD only, a fixed set of routes (dashboard-routes.ts),
-// no file system lookups, downloads only of keys recorded on an execution. Requests whose Host is not this
+// bundled assets. Read-only by construction: GET and HEAD only, the routes of site-map.ts (dashboard-routes.ts),
+// each view answered by its data function of the same name, no file system lookups, downloads only of keys recorded on an execution. Requests whose Host is not this
 // loopback address are refused, so a web page on another origin cannot reach it through DNS rebinding.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,8 +8,17 @@ import { pipeline } from 'node:stream/promises';
 import { ExecutionNotFoundError, HistoryInputError } from '../../functions/core/history/history.errors';
 import { PortInUseError } from '../aws/local-aws-servers';
 import type { Asset, DashboardAssets } from './dashboard-assets';
-import type { DashboardData } from './dashboard-data';
-import { DashboardRequestError, matchRoute, parseFilters, type Route } from './dashboard-routes';
+import type { DashboardViews } from './dashboard-data';
+import {
+  DashboardRequestError,
+  matchRoute,
+  parseFilters,
+  type Route,
+  type ViewRoute,
+} from './dashboard-routes';
+import { VIEWS } from './site-map';
+
+export type { DashboardViews } from './dashboard-data';
 
 /** The only interface the dashboard listens on. */
 export const DASHBOARD_HOST = '127.0.0.1';
@@ -27,12 +36,6 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /** A download is never rendered by the browser as a page of this origin. */
 const DOWNLOAD_POLICY = "sandbox; default-src 'none'";
-
-/** The views the server answers with (DashboardData; a fake in the unit tests). */
-export type DashboardViews = Pick<
-  DashboardData,
-  'version' | 'overview' | 'failures' | 'executions' | 'health' | 'job' | 'execution' | 'file'
->;
 
 export interface DashboardHandlerOptions {
   data: DashboardViews;
@@ -78,57 +81,44 @@ async function serve(
   now: () => number,
 ): Promise<void> {
   const { data, assets } = options;
-  const json = async (value: Promise<unknown>) => sendJson(request, response, 200, await value);
-  switch (route.kind) {
-    case 'page':
-      return sendAsset(request, response, assets.page);
-    case 'asset': {
-      const asset = assets.files.get(route.name);
-      if (!asset) throw new DashboardRequestError(404, 'no such asset');
-      return sendAsset(request, response, asset);
-    }
-    case 'version':
-      return json(data.version().then((version) => ({ version })));
-    case 'health':
-      return json(data.health());
-    case 'overview': {
-      const { filters, period } = parseFilters(query, now());
-      return json(data.overview(filters, period));
-    }
-    case 'failures': {
-      const { filters, period } = parseFilters(query, now());
-      return json(data.failures(filters, period).then((failures) => ({ failures })));
-    }
-    case 'executions': {
-      const { filters, period } = parseFilters(query, now());
-      return json(data.executions(filters, period));
-    }
-    case 'job': {
-      const { filters, period } = parseFilters(query, now());
-      return json(data.job(route.jobId, filters, period));
-    }
-    case 'execution':
-      return json(data.execution(route.id));
-    case 'file': {
-      const file = await data.file(route.id, route.index);
-      response.writeHead(200, {
-        ...SECURITY_HEADERS,
-        'Content-Security-Policy': DOWNLOAD_POLICY,
-        'Content-Type': safeContentType(file.contentType),
-        'Content-Disposition': attachment(file.fileName),
-        'Cache-Control': 'no-store',
-        ...(file.size !== null ? { 'Content-Length': String(file.size) } : {}),
-        ...(file.sha256 !== null ? { 'X-Content-SHA256': file.sha256 } : {}),
-      });
-      if (request.method === 'HEAD') {
-        file.body.destroy();
-        response.end();
-        return;
-      }
-      await pipeline(file.body, response);
+  if (route.kind === 'page') return sendAsset(request, response, assets.page);
+  if (route.kind === 'asset') {
+    const asset = assets.files.get(route.name);
+    if (!asset) throw new DashboardRequestError(404, 'no such asset');
+    return sendAsset(request, response, asset);
+  }
+  // A view reads the filters it names (site-map.ts), from the query string.
+  const { filters, period } = parseFilters(query, now(), VIEWS[route.kind].filters);
+  if (route.kind === 'file') {
+    const file = await data.file({ id: route.id, index: route.index, filters, period });
+    response.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Security-Policy': DOWNLOAD_POLICY,
+      'Content-Type': safeContentType(file.contentType),
+      'Content-Disposition': attachment(file.fileName),
+      'Cache-Control': 'no-store',
+      ...(file.size !== null ? { 'Content-Length': String(file.size) } : {}),
+      ...(file.sha256 !== null ? { 'X-Content-SHA256': file.sha256 } : {}),
+    });
+    if (request.method === 'HEAD') {
+      file.body.destroy();
+      response.end();
       return;
     }
+    await pipeline(file.body, response);
+    return;
   }
+  const { kind, ...params } = route;
+  sendJson(request, response, 200, await answer(data, kind, { ...params, filters, period }));
+}
+
+/** The answer of a view's data function (the method of the view's name). */
+function answer<View extends ViewRoute['kind']>(
+  data: DashboardViews,
+  view: View,
+  request: Parameters<DashboardViews[View]>[0],
+): ReturnType<DashboardViews[View]> {
+  return data[view](request);
 }
 
 /** JSON that is safe even if something sniffs it as HTML: `<`, `>` and `&` are \u escapes. */

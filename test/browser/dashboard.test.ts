@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's headless Chromium, driven by playwright-core) over a store filled by
 // a real sync of the emulator and a lake run: every page loads cleanly, the overview's per-job figures are those
-// of `history stats --json`, filters live in the URL, downloads return the recorded bytes, user data renders as
-// text, traversal is refused, the keyboard reaches every filter, and a sync refreshes the page without a reload.
+// of `history stats --json`, filters live in the URL, a job's two charts span the period it shows, downloads
+// return the recorded bytes, user data renders as text, traversal is refused, the keyboard reaches every filter,
+// and a sync refreshes the page without a reload.
 // Screenshots of each page go to test-output/dashboard/ (not committed) for a person to look at.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -225,6 +226,34 @@ describe('dashboard in Chromium', () => {
     await page.goBack();
     await page.waitForFunction(() => new URL(location.href).searchParams.get('status') === null);
     expect(new URL(page.url()).searchParams.get('job')).toBe(job.jobId);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("draws a job's durations over the same days as its runs: the period the page shows", async () => {
+    const items = await harness.storedItems();
+    const ended = items.filter((item) => item.endedAt !== undefined && item.durationMs !== undefined);
+    const jobId = ended[0]?.jobId ?? '';
+    const created = ended
+      .filter((item) => item.jobId === jobId)
+      .map((item) => item.createdAt)
+      .sort();
+    const day = (iso: string, days: number) =>
+      new Date(Date.parse(`${iso.slice(0, 10)}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+    // A period that starts well before the job's first ended run and ends after its last one.
+    const since = day(created[0] ?? '', -10);
+    const until = day(created.at(-1) ?? '', 3);
+    const { page, problems } = await openPage(`/jobs/${jobId}?since=${since}&until=${until}`);
+    await waitForCharts(page);
+    const range = (chart: string) =>
+      page.$eval(`figure[data-chart="${chart}"]`, (figure) => [
+        figure.getAttribute('data-x-from'),
+        figure.getAttribute('data-x-to'),
+      ]);
+    const period = [`${since}T00:00:00.000Z`, `${until}T00:00:00.000Z`];
+    expect(await range('runs-per-day')).toEqual(period);
+    expect(await range('durations')).toEqual(period);
+    expect(await page.locator('figure[data-chart="durations"] tbody tr').count()).toBe(created.length);
     expect(problems).toEqual([]);
     await page.close();
   });

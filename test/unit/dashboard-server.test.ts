@@ -15,6 +15,7 @@ import {
   startDashboardServer,
   toSafeJson,
 } from '../../local/dashboard/dashboard-server';
+import { VIEWS } from '../../local/dashboard/site-map';
 
 const ID = '658445e23ad5b929948ab731';
 const HOSTILE_TITLE = '</script><script>alert(1)</script>';
@@ -23,22 +24,22 @@ const FILE_BYTES = Buffer.from('report,rows\nA,1\n');
 /** Views that answer from constants, and say which download they were asked for. */
 function fakeViews(): DashboardViews & { downloads: Array<[string, number]> } {
   const downloads: Array<[string, number]> = [];
-  const unused = () => Promise.reject(new Error('not used by this test'));
+  // Every other view (those of site-map.ts that this test does not ask for) refuses.
+  const unused = Object.fromEntries(
+    Object.keys(VIEWS).map((view) => [view, () => Promise.reject(new Error('not used by this test'))]),
+  ) as unknown as DashboardViews;
   return {
+    ...unused,
     downloads,
-    version: async () => 'v1',
-    overview: async (filters) =>
+    version: async () => ({ version: 'v1' }),
+    overview: async ({ filters }) =>
       ({ filters, stats: { jobs: [{ title: HOSTILE_TITLE }] } }) as unknown as Awaited<
         ReturnType<DashboardViews['overview']>
       >,
-    failures: unused,
-    executions: unused,
-    health: unused,
-    job: unused,
-    execution: async (id) => {
+    execution: async ({ id }) => {
       throw new ExecutionNotFoundError(id, 'executions');
     },
-    file: async (id, index) => {
+    file: async ({ id, index }) => {
       downloads.push([id, index]);
       if (index !== 0) throw new DashboardRequestError(404, `execution ${id} has no file number ${index}`);
       return {

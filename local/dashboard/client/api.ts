@@ -1,5 +1,17 @@
 /// <reference lib="dom" />
-// The client's one way to the server: GET a JSON view; a refusal carries the server's one-line reason.
+// The client's one way to the server: GET a view of site-map.ts by its name, with the filters that view reads;
+// a refusal carries the server's one-line reason. The answer is typed as its data function (DashboardData) returns it.
+import type { ViewOf } from '../dashboard-data';
+import {
+  type FilterName,
+  filterQuery,
+  type ParamsArgument,
+  pathOf,
+  VIEWS,
+  type ViewName,
+  type ViewParams,
+  withQuery,
+} from '../site-map';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -11,11 +23,28 @@ export class ApiError extends Error {
   }
 }
 
-/** GETs `/api/<path>` with the query; the view as the server typed it. */
-export async function getJson<T>(path: string, query?: URLSearchParams): Promise<T> {
-  const search = query && [...query.keys()].length > 0 ? `?${query.toString()}` : '';
-  const response = await fetch(`/api/${path}${search}`, { headers: { Accept: 'application/json' } });
+/** The filters a page holds ('' for none); a view is sent those it reads. */
+export type FilterValues = Readonly<Partial<Record<FilterName, string>>>;
+
+/** The URL of a view: its path with its parameters, and the filters it reads as the query string. */
+export function viewPath<View extends ViewName>(
+  view: View,
+  filters: FilterValues,
+  ...[params]: ParamsArgument<ViewParams<View>>
+): string {
+  return withQuery(pathOf(VIEWS[view].path, params ?? {}), filterQuery(filters, VIEWS[view].filters));
+}
+
+/** GETs a JSON view. */
+export async function getView<View extends ViewName>(
+  view: View,
+  filters: FilterValues,
+  ...params: ParamsArgument<ViewParams<View>>
+): Promise<ViewOf<View>> {
+  const response = await fetch(viewPath(view, filters, ...params), {
+    headers: { Accept: 'application/json' },
+  });
   const body = (await response.json().catch(() => ({}))) as { error?: string };
   if (!response.ok) throw new ApiError(response.status, body.error ?? `HTTP ${response.status}`);
-  return body as T;
+  return body as ViewOf<View>;
 }

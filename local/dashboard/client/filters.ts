@@ -1,17 +1,13 @@
 /// <reference lib="dom" />
 // The filters live in the URL (`?since=7d&job=…&status=FAILED`): a view can be bookmarked and shared, and
-// Back/Forward walk through filter changes. The form writes the URL; the page reads only the URL.
+// Back/Forward walk through filter changes. The form writes the URL; the page reads only the URL. Which filters a
+// page keeps is its entry in site-map.ts.
+import { DEFAULT_SINCE, FILTER_NAMES, type FilterName, filterQuery, withQuery } from '../site-map';
 import { h } from './dom';
 import { STATUSES } from './status';
 
-export interface Filters {
-  since: string;
-  until: string;
-  job: string;
-  status: string;
-}
-
-export const DEFAULT_SINCE = '30d';
+/** The filters of a page, as text ('' for none). */
+export type Filters = Record<FilterName, string>;
 
 const PERIODS: ReadonlyArray<[string, string]> = [
   ['24h', 'Last 24 hours'],
@@ -22,37 +18,21 @@ const PERIODS: ReadonlyArray<[string, string]> = [
   ['all', 'All time'],
 ];
 
-export function readFilters(): Filters {
+/** The filters `names` of the URL; the others are ''. */
+export function readFilters(names: readonly FilterName[]): Filters {
   const query = new URLSearchParams(location.search);
-  return {
-    since: query.get('since') || DEFAULT_SINCE,
-    until: query.get('until') ?? '',
-    job: query.get('job') ?? '',
-    status: query.get('status') ?? '',
-  };
-}
-
-/** The query string of the filters (the default period left out), for the API and for links. */
-export function filterQuery(
-  filters: Filters,
-  keep: ReadonlyArray<keyof Filters> = ['since', 'until', 'job', 'status'],
-): URLSearchParams {
-  const query = new URLSearchParams();
-  for (const name of keep) {
-    const value = filters[name];
-    if (value && !(name === 'since' && value === DEFAULT_SINCE)) query.set(name, value);
-  }
-  return query;
-}
-
-export function withQuery(path: string, query: URLSearchParams): string {
-  const search = query.toString();
-  return search ? `${path}?${search}` : path;
+  const filters = Object.fromEntries(
+    FILTER_NAMES.map((name) => [name, names.includes(name) ? (query.get(name) ?? '') : '']),
+  ) as Filters;
+  if (names.includes('since') && !filters.since) filters.since = DEFAULT_SINCE;
+  return filters;
 }
 
 export interface FilterFormOptions {
   filters: Filters;
-  /** Job choices: id and title. Absent: no job filter (a job's own page). */
+  /** The filters the page keeps: one control each. */
+  names: readonly FilterName[];
+  /** Job choices, when the page keeps a job filter: id and title. */
   jobs?: ReadonlyArray<{ id: string; title: string | null }>;
   /** Called after the URL changed. */
   onChange: () => void;
@@ -60,7 +40,7 @@ export interface FilterFormOptions {
 
 /** The filter form: each control is a native, labelled form control, reachable with Tab. */
 export function filterForm(options: FilterFormOptions): HTMLFormElement {
-  const { filters } = options;
+  const { filters, names } = options;
   const periods = PERIODS.some(([value]) => value === filters.since)
     ? PERIODS
     : [...PERIODS, [filters.since, `Since ${filters.since}`] as [string, string]];
@@ -83,33 +63,32 @@ export function filterForm(options: FilterFormOptions): HTMLFormElement {
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filters' },
-    select('filter-since', 'Period', 'since', periods),
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: 'filter-until' }, 'Until (exclusive)'),
-      h('input', {
-        id: 'filter-until',
-        name: 'until',
-        type: 'date',
-        value: /^\d{4}-\d{2}-\d{2}$/.test(filters.until) ? filters.until : '',
-      }),
-    ),
-    options.jobs ? select('filter-job', 'Job', 'job', jobChoices) : null,
-    select('filter-status', 'Status', 'status', [
-      ['', 'Any status'],
-      ...STATUSES.map((s): [string, string] => [s, s]),
-    ]),
+    names.includes('since') && select('filter-since', 'Period', 'since', periods),
+    names.includes('until') &&
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'filter-until' }, 'Until (exclusive)'),
+        h('input', {
+          id: 'filter-until',
+          name: 'until',
+          type: 'date',
+          value: /^\d{4}-\d{2}-\d{2}$/.test(filters.until) ? filters.until : '',
+        }),
+      ),
+    names.includes('job') && select('filter-job', 'Job', 'job', jobChoices),
+    names.includes('status') &&
+      select('filter-status', 'Status', 'status', [
+        ['', 'Any status'],
+        ...STATUSES.map((s): [string, string] => [s, s]),
+      ]),
   );
   form.addEventListener('change', () => {
     const data = new FormData(form);
-    const next: Filters = {
-      since: String(data.get('since') ?? DEFAULT_SINCE),
-      until: String(data.get('until') ?? ''),
-      job: options.jobs ? String(data.get('job') ?? '') : filters.job,
-      status: String(data.get('status') ?? ''),
-    };
-    history.pushState(null, '', withQuery(location.pathname, filterQuery(next)));
+    const next = Object.fromEntries(
+      FILTER_NAMES.map((name) => [name, String(data.get(name) ?? '')]),
+    ) as Filters;
+    history.pushState(null, '', withQuery(location.pathname, filterQuery(next, names)));
     options.onChange();
   });
   form.addEventListener('submit', (event) => event.preventDefault());

@@ -2,9 +2,9 @@
 // The dashboard's client: renders the page of the URL, renders it again when the filters change (the URL
 // changes, no reload) and after each sync (it polls the cheap /api/version and refetches when it changes).
 import './dashboard.css';
-import { getJson } from './api';
+import { getView } from './api';
 import { watchChartWidths } from './charts';
-import { startPages } from './pages';
+import { startPages } from './router';
 
 const POLL_MS = 3_000;
 
@@ -14,11 +14,11 @@ async function start(): Promise<void> {
   const render = startPages(main);
   watchChartWidths();
   window.addEventListener('popstate', () => void render());
-  let version = (await getJson<{ version: string }>('version').catch(() => undefined))?.version;
+  let version = (await getView('version', {}).catch(() => undefined))?.version;
   await render();
   const refreshed = document.getElementById('refreshed');
   setInterval(async () => {
-    const next = (await getJson<{ version: string }>('version').catch(() => undefined))?.version;
+    const next = (await getView('version', {}).catch(() => undefined))?.version;
     if (next === undefined || next === version) return;
     version = next;
     await render();

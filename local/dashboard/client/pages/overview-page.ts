@@ -1,0 +1,85 @@
+/// <reference lib="dom" />
+// The overview (`/`): runs per day, the per-job figures, the latest failures, the executions that match the
+// filters, the sync's health and the launches. The figures come first; the slower parts fill in as they arrive.
+import type { FailureView } from '../../dashboard-data';
+import { PAGES } from '../../site-map';
+import { destroyCharts, markChartsDrawn, runsPerDayChart, timelineSpan } from '../charts';
+import { h, replace } from '../dom';
+import { filterForm } from '../filters';
+import { formatDuration, formatInstant } from '../format';
+import { healthPanel } from '../health-panel';
+import { executionLink } from '../links';
+import type { RenderPage } from '../page-context';
+import { fill, periodLine, section } from '../page-parts';
+import { statusBadge } from '../status';
+import { executionsTable, jobsTable } from '../tables';
+
+export const renderOverviewPage: RenderPage<'overview'> = async (main, { filters, view, rerender }) => {
+  const overview = view('overview');
+  const failures = view('failures');
+  const executions = view('executions');
+  const health = view('health');
+  const figures = await overview;
+  destroyCharts();
+  const failuresSlot = h('div', { 'aria-busy': 'true' }, 'Loading…');
+  const executionsSlot = h('div', {}, 'Loading…');
+  const healthSlot = h('div', {}, 'Loading…');
+  replace(
+    main,
+    h('h1', {}, 'Overview'),
+    filterForm({
+      filters,
+      names: PAGES.overview.filters,
+      jobs: figures.stats.jobs.map((job) => ({ id: job.jobId ?? '', title: job.title })),
+      onChange: rerender,
+    }),
+    periodLine(figures),
+    section(
+      'Runs per day',
+      'runs',
+      runsPerDayChart(
+        'Runs per day by status',
+        figures.timeline,
+        timelineSpan(figures.timeline),
+        markChartsDrawn(1),
+      ),
+    ),
+    section('Jobs', 'jobs', jobsTable(figures.stats.jobs, figures.stats.total, filters)),
+    section('Latest failures', 'failures', failuresSlot),
+    section('Executions', 'executions', executionsSlot),
+    section('Sync health and launches', 'health', healthSlot),
+  );
+  await Promise.all([
+    fill(failuresSlot, async () => failuresList((await failures).failures)),
+    fill(executionsSlot, async () => {
+      const list = await executions;
+      return executionsTable('Executions matching the filters, newest first', list.executions, list.more);
+    }),
+    fill(healthSlot, async () => healthPanel(await health)),
+  ]);
+  failuresSlot.removeAttribute('aria-busy');
+};
+
+/** The latest runs that ended in a status other than COMPLETED, each with its output (the error). */
+function failuresList(failures: readonly FailureView[]): HTMLElement {
+  if (failures.length === 0) return h('p', { class: 'empty' }, 'No failure in this period.');
+  return h(
+    'ol',
+    { class: 'failures', 'data-list': 'failures' },
+    ...failures.map((item) =>
+      h(
+        'li',
+        {},
+        h(
+          'p',
+          {},
+          statusBadge(item.status),
+          ' ',
+          executionLink(item.id, item.title ?? item.jobId),
+          ` · ${formatInstant(item.createdAt)} · ${formatDuration(item.durationMs)}`,
+        ),
+        item.output ? h('pre', { class: 'json', tabindex: 0, 'aria-label': 'Output' }, item.output) : null,
+      ),
+    ),
+  );
+}
