@@ -6,8 +6,8 @@ import {
   DescribeStacksCommand,
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
-import type { DeployedStoreChoice, StoreNames } from './open-store';
 import { StoreError } from './store-error';
+import type { DeployedStoreChoice, StoreNames } from './store-types';
 
 /** The suffixes of the app's two stack names (infra/create-app.ts). */
 export const STACK_SUFFIXES = ['-Stateful', '-Stateless'] as const;

@@ -7,8 +7,8 @@ import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from 
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { LocalAwsServers } from '../aws/local-aws-servers';
 import { LOCAL_STORE_NAMES, type LocalStackState, readRunningStack } from '../stack/local-stack-settings';
-import type { StoreNames } from './open-store';
 import { StoreError } from './store-error';
+import type { StoreNames } from './store-types';
 
 /** A local store's servers as a command reaches them. */
 export interface LocalStoreConnection {

@@ -13,37 +13,11 @@ import type { LocalStackState } from '../stack/local-stack-settings';
 import { resolveDeployedNames } from './deployed-stack';
 import { connectLocalStore } from './local-store';
 import { StoreError } from './store-error';
+import type { DeployedStoreChoice, LocalStoreChoice, StoreChoice, StoreNames } from './store-types';
 
 export { StoreError } from './store-error';
 
-/** Which store a command reads, as its command line chose it (local/cli/store-options.ts parses it). */
-export type StoreChoice = LocalStoreChoice | DeployedStoreChoice;
-
-export interface LocalStoreChoice {
-  kind: 'local';
-  /** The data directory of `npm start`: its running stack, or DynamoDB Local started on it. */
-  dataDir: string;
-}
-
-export interface DeployedStoreChoice extends StoreNames {
-  kind: 'aws';
-  /** The CDK app's stack prefix (or one of its stack names): the stacks' outputs name what is not given. */
-  stackName?: string;
-  /** Where local copies (the lake's) are kept. */
-  dataDir: string;
-}
-
-/** What a store is made of; a deployed store knows what it was told or what its stacks' outputs say. */
-export interface StoreNames {
-  executionsTable?: string;
-  stateTable?: string;
-  idempotencyTable?: string;
-  filesBucket?: string;
-  lakeBucket?: string;
-  inboxBucket?: string;
-  launchQueueUrl?: string;
-  launchDlqUrl?: string;
-}
+export type { DeployedStoreChoice, LocalStoreChoice, StoreChoice, StoreNames } from './store-types';
 
 /** An opened store: its clients, created once, and what was started for it. */
 export interface Store {
