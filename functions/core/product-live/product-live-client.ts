@@ -387,6 +387,9 @@ export class ProductLiveClient {
   private async attempt<T>(spec: RequestSpec<T>, url: string, attempt: number): Promise<T> {
     // Opened before the attempt counts: a source that cannot be opened sends nothing.
     const source = spec.upload ? await spec.upload.open() : undefined;
+    if (spec.upload && typeof source?.[Symbol.asyncIterator] !== 'function') {
+      throw new TypeError('uploadFile: the source’s open() must resolve to an AsyncIterable of bytes');
+    }
     this.requests += 1;
     const startedAt = Date.now();
     const timeout = new AbortController();
