@@ -8,6 +8,12 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
 import { isApiStatus } from '../../functions/core/product-live/product-live.errors';
 import { JobExecution } from '../../functions/core/product-live/product-live.schema';
@@ -20,6 +26,7 @@ import {
 } from '../../functions/core/product-live/product-live-client';
 import { createEmulator, type Emulator } from '../../local/emulator/index';
 import { startEmulator, type TestEmulatorOptions } from '../support/emulator';
+import { localAwsClients } from '../support/local-aws';
 
 const FILES = '/v1/data_factory/files';
 const CHUNK = 64 * 1024;
@@ -277,6 +284,36 @@ describe('POST /v1/data_factory/files', () => {
 
     expect((await fetch(file.url)).status).toBe(401);
     expect((await fetch(file.url, { headers: { 'X-Api-Key': emulator.apiKey } })).status).toBe(200);
+  });
+
+  it('takes an S3 GetObject body as the source, opened afresh for the retry', async () => {
+    const emulator = await emulatorWith();
+    emulator.failNext('503', { endpoint: 'upload' });
+    const { s3 } = localAwsClients();
+    const bucket = `uploads-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const key = 'imports/supplier a/prix été.csv';
+    const bytes = Buffer.concat(
+      Array.from({ length: 40 }, (_, line) => Buffer.from(`SKU-${line};${line}.90\n`)),
+    );
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: 'text/csv' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    let opened = 0;
+
+    const file = await clientFor(emulator).uploadFile({
+      fileName: key.split('/').at(-1) ?? key,
+      size: head.ContentLength ?? -1,
+      contentType: head.ContentType ?? 'application/octet-stream',
+      async open() {
+        opened += 1;
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: head.ETag }));
+        return object.Body as AsyncIterable<Uint8Array>;
+      },
+    });
+
+    expect(opened).toBe(2);
+    expect(emulator.uploads()).toMatchObject([{ id: file.id, fileName: 'prix été.csv', size: bytes.length }]);
+    expect(await emulator.uploadBytes(file.id)).toEqual(bytes);
   });
 
   it('stores uploads made at the same time apart', async () => {

@@ -393,6 +393,20 @@ describe('ProductLiveClient.uploadFile retries', () => {
     ).not.toContain(API_KEY);
   });
 
+  it('refuses a source whose open() yields something other than an AsyncIterable, without retrying', async () => {
+    const { client, requests } = clientWith([]);
+    const error = await failureOf(
+      client.uploadFile({
+        fileName: 'a.csv',
+        size: 1,
+        open: async () => [Buffer.from('a')] as unknown as AsyncIterable<Uint8Array>,
+      }),
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    expect(String(error)).toMatch(/AsyncIterable/);
+    expect(requests).toHaveLength(0);
+  });
+
   it('throws a failure of open() as it is, without retrying', async () => {
     const { client, requests } = clientWith([]);
     const missing = Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
