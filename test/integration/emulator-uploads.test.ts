@@ -316,6 +316,36 @@ describe('POST /v1/data_factory/files', () => {
     expect(await emulator.uploadBytes(file.id)).toEqual(bytes);
   });
 
+  it('stops an upload in flight when the caller aborts, and the emulator keeps nothing of it', async () => {
+    const uploadDir = await mkdtemp(join(tmpdir(), 'emulator-uploads-test-'));
+    const emulator = await emulatorWith({ uploadDir });
+    const controller = new AbortController();
+    let yielded = 0;
+    const source: UploadSource = {
+      fileName: 'endless.bin',
+      size: 50 * 1024 * 1024,
+      async open() {
+        return (async function* () {
+          for await (const chunk of generatedBytes(50 * 1024 * 1024, 'endless')) {
+            yielded += chunk.length;
+            if (yielded === 4 * CHUNK) controller.abort(new Error('the caller gave up'));
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            yield chunk;
+          }
+        })();
+      },
+    };
+
+    const error = await clientFor(emulator)
+      .uploadFile(source, { signal: controller.signal })
+      .catch((caught: unknown) => caught);
+
+    expect(String(error)).toBe('Error: the caller gave up');
+    expect(yielded).toBeLessThan(10 * CHUNK);
+    await vi.waitFor(async () => expect(await readdir(uploadDir)).toEqual([]), { timeout: 10_000 });
+    expect(emulator.uploadCount()).toBe(0);
+  });
+
   it('stores uploads made at the same time apart', async () => {
     const emulator = await emulatorWith();
     const client = clientFor(emulator);

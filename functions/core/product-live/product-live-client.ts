@@ -28,6 +28,7 @@ import { type AnsweredRequest, errorForStatus, parseBody } from './product-live-
 import { RateBudget } from './rate-budget';
 import { createSecretRedactor, type SecretRedactor } from './redact-secret';
 import { sleep as defaultSleep } from './sleep';
+import { streamingFetch } from './streaming-fetch';
 
 export { UploadedFile } from './product-live.schema';
 
@@ -93,6 +94,10 @@ export interface ProductLiveClientOptions {
   retryBaseMs?: number;
   /** Longest wait between attempts, and the longest `Retry-After` the client waits out. Default 60 000 ms. */
   retryMaxMs?: number;
+  /**
+   * The transport of every call. Default: the global fetch, and for uploads `streamingFetch` (node:http), since
+   * Node 22's fetch keeps a streamed request body in memory (nodejs/undici#4058).
+   */
   fetch?: FetchLike;
   /** Waits between attempts. Default: `setTimeout`-based, abortable. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -158,6 +163,7 @@ export class ProductLiveClient {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly fetchFn: FetchLike;
+  private readonly uploadFetchFn: FetchLike;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
   private readonly logger: AppLogger | undefined;
@@ -179,6 +185,7 @@ export class ProductLiveClient {
     this.retryBaseMs = requireNumber('retryBaseMs', options.retryBaseMs ?? 1_000, 0);
     this.retryMaxMs = requireNumber('retryMaxMs', options.retryMaxMs ?? 60_000, 0);
     this.fetchFn = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.uploadFetchFn = options.fetch ?? streamingFetch;
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
@@ -431,7 +438,7 @@ export class ProductLiveClient {
           init.headers = this.headers(spec.body === undefined ? {} : { contentType: 'application/json' });
           if (spec.body !== undefined) init.body = JSON.stringify(spec.body);
         }
-        const response = await this.fetchFn(url, init);
+        const response = await (upload ? this.uploadFetchFn : this.fetchFn)(url, init);
         status = response.status;
         if (status === 429) this.throttled += 1;
         text = await response.text();
