@@ -1,6 +1,8 @@
 // launch: 1,000 launch messages (some of them duplicates of others) through the local queue, consumed by the
 // local stack's SQS poller and the real launch handler, against an emulator that enforces the launch budget.
 // How fully does the launcher use its budget, and does every distinct request start exactly one execution?
+// First, the upload of a 100 MB object from S3 to the Files API (support/upload-throughput.ts): throughput
+// against a plain copy of the same bytes, and the memory it takes.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
@@ -20,6 +22,7 @@ import { formatDuration, formatNumber } from './support/bench-report';
 import { BenchResources } from './support/bench-resources';
 import { createStore, startLocalAws } from './support/bench-stack';
 import { measureBudgetUse } from './support/measures';
+import { measureUpload } from './support/upload-throughput';
 
 /** The deployed launch function's default timeout (infra/config.ts launchTimeoutSeconds). */
 const FUNCTION_TIMEOUT_MS = 180_000;
@@ -39,11 +42,22 @@ export const benchmark: Benchmark = {
       messages: { full: 1_000, quick: 200, description: 'messages sent to the launch queue' },
       budget: { full: 300, quick: 50, description: 'launch budget: requests per window, on both sides' },
       'window-seconds': { full: 60, quick: 10, description: 'length of the budget window' },
+      'upload-mib': {
+        full: 100,
+        quick: 16,
+        min: 0,
+        description: 'size of the object uploaded from S3 to the Files API, in MiB (0: no upload part)',
+      },
     });
     const { messages: total, budget } = values;
     const windowMs = values['window-seconds'] * 1000;
     const resources = new BenchResources();
     try {
+      // Before the launch part's servers start: the upload's RSS is measured in a quiet process.
+      const upload =
+        values['upload-mib'] > 0
+          ? await measureUpload(resources, values['upload-mib'] * 1024 * 1024)
+          : undefined;
       const aws = await startLocalAws(resources, ['dynamodb', 'sqs']);
       const store = await createStore(aws, 'launch', { maxReceiveCount: MAX_RECEIVE_COUNT });
       const queues = store.queues as NonNullable<typeof store.queues>;
@@ -228,6 +242,7 @@ export const benchmark: Benchmark = {
           'launch budget (both sides)': `${budget} per ${formatDuration(windowMs)}`,
           'job kind': 'no-files',
           'queue maxReceiveCount': MAX_RECEIVE_COUNT,
+          ...upload?.parameters,
         },
         figures: [
           {
@@ -265,8 +280,9 @@ export const benchmark: Benchmark = {
             unit: '',
             goal: { comparison: '=', target: 0 },
           },
+          ...(upload?.figures ?? []),
         ],
-        checks,
+        checks: [...checks, ...(upload?.checks ?? [])],
         details: {
           'time to drain the queue': formatDuration(drainedMs),
           [`first ${budget} launches took`]: formatDuration(use.firstWindowMs),
@@ -275,8 +291,9 @@ export const benchmark: Benchmark = {
           'other API requests (lookups of earlier attempts)': otherRequests,
           'mean gap to the create request one budget later': formatDuration(use.meanGapMs),
           'poller batches': `${batches.count} (${batches.received} messages received, ${batches.failed} retried)`,
+          ...upload?.details,
         },
-        notes,
+        notes: [...notes, ...(upload?.notes ?? [])],
       };
     } finally {
       await resources.close();

@@ -48,6 +48,14 @@ export class FindQueryError extends EmulatorError {
   }
 }
 
+/** A body above a limit: an upload larger than the Files API takes, or a JSON body larger than any query. */
+export class PayloadTooLargeError extends EmulatorError {
+  override name = 'PayloadTooLargeError';
+  constructor(message: string) {
+    super(413, message);
+  }
+}
+
 export class UnknownJobError extends EmulatorError {
   override name = 'UnknownJobError';
   constructor(jobId: string) {
@@ -74,6 +82,14 @@ export class UnknownFileError extends EmulatorError {
   override name = 'UnknownFileError';
   constructor(reference: string) {
     super(404, `File ${reference} not found`);
+  }
+}
+
+/** `uploadBytes(id)` or `openUpload(id)` for an id that no upload has. */
+export class UnknownUploadError extends Error {
+  override name = 'UnknownUploadError';
+  constructor(id: string) {
+    super(`no upload with id ${id}`);
   }
 }
 

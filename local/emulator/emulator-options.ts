@@ -1,5 +1,6 @@
 // Options of `createEmulator`, validated once at construction: a typo or an out-of-range knob fails
 // loudly there (EmulatorConfigError naming the option) instead of silently changing a test's meaning.
+import { MAX_UPLOAD_BYTES } from '../../functions/core/product-live/product-live-client';
 import type { Clock } from './clock';
 import type { DemoOptions } from './demo-data';
 import { EmulatorConfigError } from './emulator-errors';
@@ -18,7 +19,10 @@ export interface RateLimitOptions {
 }
 
 export interface LifecycleOptions {
-  /** Run time of executions created at run time (via the API or createExecution); default per job kind. */
+  /**
+   * Run time of executions created at run time (via the API or createExecution), after which they end on their
+   * own; default per job kind (`addJob({ runTimeMs })` sets one job's).
+   */
   runTimeMs?: number | readonly [number, number];
   /** Relative weights of the terminal statuses of executions created at run time (unlisted ones: 0). */
   outcomes?: Partial<Record<TerminalOutcome, number>>;
@@ -70,6 +74,16 @@ export interface EmulatorOptions {
   findOperators?: readonly QueryType[];
   /** Base URL put in file URLs instead of the listen address (e.g. behind a proxy). */
   publicUrl?: string;
+  /**
+   * Largest file `POST /v1/data_factory/files` accepts, in bytes (default 104,857,600: "100 MB" read as
+   * 100 MiB); one byte more is a 413.
+   */
+  maxUploadBytes?: number;
+  /**
+   * Directory uploaded bytes are written to (kept when the emulator stops). Default: a fresh temporary
+   * directory, removed by stop().
+   */
+  uploadDir?: string;
   lifecycle?: LifecycleOptions;
   /** Demo data; `true` for the defaults. Without it the emulator starts empty (no jobs). */
   demo?: DemoOptions | boolean;
@@ -80,6 +94,8 @@ export const DEFAULT_FIND_PATH = '/v1/job_executions/find';
 export const FIND_PATH_ALIAS = '/v1/data_factory/job_executions/find';
 export const DEFAULT_MAX_PAGE_SIZE = 1000;
 export const DEFAULT_REQUESTS_PER_MINUTE = 50;
+/** The Files API's limit as the emulator applies it: 100 MB read as 100 × 2^20 bytes (the exact count is undocumented). */
+export const DEFAULT_MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES;
 
 /** Resolved rate-limit settings. */
 export interface RateLimitSettings {
@@ -136,6 +152,13 @@ export function validateEmulatorOptions(options: EmulatorOptions): void {
     throw new EmulatorConfigError(
       `lifecycle.lateVisibility needs a share from 0 to 1 and a delayMs >= 0, got ${JSON.stringify(late)}`,
     );
+  }
+  const { maxUploadBytes, uploadDir } = options;
+  if (maxUploadBytes !== undefined && !(Number.isSafeInteger(maxUploadBytes) && maxUploadBytes >= 0)) {
+    throw new EmulatorConfigError(`maxUploadBytes must be an integer >= 0, got ${maxUploadBytes}`);
+  }
+  if (uploadDir !== undefined && (typeof uploadDir !== 'string' || uploadDir.length === 0)) {
+    throw new EmulatorConfigError('uploadDir must be a non-empty path');
   }
   const { maxGeneratedFileBytes } = options;
   if (

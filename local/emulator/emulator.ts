@@ -1,6 +1,11 @@
 // The Product-Live emulator: the Job Execution API of shared/reference/000_04e6b0a5f196ec9a.txt (create, get,
-// list, find), the files that execution outputs point to, a real lifecycle, and knobs for tests (order, page
-// size, faults, latency, clock). Its HTTP side (routing, auth, rate limit, faults) is http-front-end.ts.
+// list, find), the Files API's upload, the files that execution inputs and outputs point to, a real lifecycle,
+// and knobs for tests (order, page size, faults, latency, clock). Its HTTP side (routing, auth, rate limit,
+// faults, the upload's multipart parsing) is http-front-end.ts.
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { type Clock, createMonotonicNow, systemClock } from './clock';
 import { generateDemoData } from './demo-data';
@@ -9,11 +14,13 @@ import {
   EmulatorConfigError,
   EmulatorNotStartedError,
   UnknownExecutionError,
+  UnknownUploadError,
 } from './emulator-errors';
 import {
   DEFAULT_API_KEY,
   DEFAULT_FIND_PATH,
   DEFAULT_MAX_PAGE_SIZE,
+  DEFAULT_MAX_UPLOAD_BYTES,
   type EmulatorOptions,
   type RateLimitOptions,
   validateEmulatorOptions,
@@ -21,7 +28,7 @@ import {
 } from './emulator-options';
 import { type ExecutionOrder, type ExecutionRecord, ExecutionStore } from './execution-store';
 import type { Endpoint, FaultKind, FaultOptions } from './fault-injector';
-import { downloadPathOf, FileStore } from './file-store';
+import { createFileContentStream, downloadPathOf, type EmulatorFile, FileStore } from './file-store';
 import { compileFindQuery } from './find-query';
 import {
   type EmulatorApi,
@@ -29,6 +36,7 @@ import {
   type JsonAnswer,
   type RequestInfo,
   type RequestLogEntry,
+  type UploadMode,
 } from './http-front-end';
 import type { Paging } from './http-io';
 import {
@@ -41,6 +49,7 @@ import {
 } from './job-templates';
 import { isJsonObject, type JsonObject, toJsonObject } from './json-value';
 import { createSeededRandom, type SeededRandom } from './seeded-random';
+import type { ReceivedUpload } from './upload-receiver';
 
 export type { ExecutionOrder } from './execution-store';
 export type { Endpoint, FaultKind, FaultOptions } from './fault-injector';
@@ -53,6 +62,8 @@ export interface EmulatorJob {
   title: string;
   pipelineId: string | null;
   kind: JobKind;
+  runTimeMs?: number;
+  outcome?: TerminalOutcome;
 }
 
 export interface AddJobSpec {
@@ -61,6 +72,27 @@ export interface AddJobSpec {
   pipelineId?: string | null;
   /** What its runs produce (default 'import': a report). */
   kind?: JobKind;
+  /** How long its runs created at run time last before they end on their own (default: lifecycle.runTimeMs, else per kind). */
+  runTimeMs?: number;
+  /** How its runs created at run time end (default: drawn from lifecycle.outcomes). */
+  outcome?: TerminalOutcome;
+}
+
+/** A file received by `POST /v1/data_factory/files`, as the emulator stored it. */
+export interface EmulatorUpload {
+  /** 64 hex characters: the `id` of the answered `data_factory_file`. */
+  id: string;
+  /** The multipart filename, as sent. */
+  fileName: string;
+  size: number;
+  sha256: string;
+  /** The part's Content-Type. */
+  contentType: string;
+  /** Where the bytes are downloaded from (the existing download route, its `fileAuth` applying). */
+  url: string;
+  createdAt: string;
+  /** The status the upload was answered with: 201, or 500 when a 'store-then-500' fault hid it (an orphan). */
+  status: 201 | 500;
 }
 
 /** Per-execution overrides of the planned run, for tests that need an exact outcome or duration. */
@@ -114,6 +146,14 @@ export interface Emulator {
   addFile(spec: AddFileSpec): { id: string; url: string };
   /** Makes GET `path` (any path) answer 302 with `location`. */
   addRedirect(path: string, location: string): void;
+  /** Every upload received, oldest first (those answered 500 included). */
+  uploads(): EmulatorUpload[];
+  /** How many uploads were stored. */
+  uploadCount(): number;
+  /** The bytes of an upload (small files: it reads them whole). */
+  uploadBytes(id: string): Promise<Buffer>;
+  /** A stream of an upload's bytes. */
+  openUpload(id: string): Readable;
   /** SHA-256 (hex) of the bytes a download of `url` returns. */
   fileSha256(url: string): Promise<string>;
   /** Size in bytes of the file at `url`. */
@@ -150,6 +190,9 @@ class ProductLiveEmulator implements Emulator {
   private readonly outcomeWeights: Record<TerminalOutcome, number>;
   private readonly findOperators: ReadonlySet<string> | undefined;
   private readonly lateVisibility: { share: number; delayMs: number } | undefined;
+  private readonly uploadRecords: { upload: Omit<EmulatorUpload, 'url'>; file: EmulatorFile }[] = [];
+  private readonly configuredUploadDir: string | undefined;
+  private uploadDir: Promise<string> | undefined;
   private currentOrder: ExecutionOrder;
 
   constructor(options: EmulatorOptions) {
@@ -160,6 +203,7 @@ class ProductLiveEmulator implements Emulator {
     this.currentOrder = options.order ?? 'insertion';
     this.findOperators = options.findOperators ? new Set(options.findOperators) : undefined;
     this.publicUrl = options.publicUrl?.replace(/\/+$/, '');
+    this.configuredUploadDir = options.uploadDir;
     this.lateVisibility = options.lifecycle?.lateVisibility;
     this.runTimeMs = toRange(options.lifecycle?.runTimeMs);
     const outcomes = options.lifecycle?.outcomes;
@@ -188,6 +232,7 @@ class ProductLiveEmulator implements Emulator {
       faults: options.faults,
       latencyMs: toRange(options.latencyMs),
       latencyRandom: createSeededRandom(`latency/${seed}`),
+      maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     });
     if (demo) {
       const endAt = demo.endAt === undefined ? this.now() : Date.parse(demo.endAt);
@@ -215,8 +260,13 @@ class ProductLiveEmulator implements Emulator {
     return this.http.start(port, host);
   }
 
-  stop(): Promise<void> {
-    return this.http.stop();
+  async stop(): Promise<void> {
+    await this.http.stop();
+    const created = this.uploadDir;
+    if (created && this.configuredUploadDir === undefined) {
+      this.uploadDir = undefined;
+      await rm(await created, { recursive: true, force: true });
+    }
   }
 
   jobs(): EmulatorJob[] {
@@ -236,11 +286,19 @@ class ProductLiveEmulator implements Emulator {
       spec.pipelineId === undefined
         ? this.newObjectId((id) => this.store.hasPipelineId(id))
         : spec.pipelineId;
+    if (spec.runTimeMs !== undefined && !(Number.isFinite(spec.runTimeMs) && spec.runTimeMs >= 1)) {
+      throw new EmulatorConfigError(`addJob: runTimeMs must be >= 1, got ${spec.runTimeMs}`);
+    }
+    if (spec.outcome !== undefined && !(TERMINAL_OUTCOMES as readonly string[]).includes(spec.outcome)) {
+      throw new EmulatorConfigError(`addJob: unknown outcome ${spec.outcome}`);
+    }
     const job = this.store.addJob({
       id: this.newObjectId((id) => this.store.hasJobId(id)),
       title: spec.title,
       pipelineId,
       kind: spec.kind ?? 'import',
+      ...(spec.runTimeMs === undefined ? {} : { runTimeMs: spec.runTimeMs }),
+      ...(spec.outcome === undefined ? {} : { outcome: spec.outcome }),
     });
     return { ...job };
   }
@@ -316,6 +374,30 @@ class ProductLiveEmulator implements Emulator {
     this.http.addRedirect(path, location);
   }
 
+  uploads(): EmulatorUpload[] {
+    const base = this.renderBaseUrl();
+    return this.uploadRecords.map(({ upload, file }) => ({ ...upload, url: base + downloadPathOf(file) }));
+  }
+
+  uploadCount(): number {
+    return this.uploadRecords.length;
+  }
+
+  uploadBytes(id: string): Promise<Buffer> {
+    const file = this.uploadFile(id);
+    return file.content?.kind === 'disk' ? readFile(file.content.path) : Promise.resolve(Buffer.alloc(0));
+  }
+
+  openUpload(id: string): Readable {
+    return createFileContentStream(this.uploadFile(id));
+  }
+
+  private uploadFile(id: string): EmulatorFile {
+    const record = this.uploadRecords.find(({ upload }) => upload.id === id);
+    if (!record) throw new UnknownUploadError(id);
+    return record.file;
+  }
+
   fileSha256(url: string): Promise<string> {
     return this.files.sha256(this.files.require(url));
   }
@@ -367,9 +449,10 @@ class ProductLiveEmulator implements Emulator {
     const job = this.store.runnableJob(jobId);
     const now = this.now();
     const random = this.random;
-    const outcome = overrides.outcome ?? random.weighted(this.outcomeWeights);
+    const outcome = overrides.outcome ?? job.outcome ?? random.weighted(this.outcomeWeights);
     const runTimeMs =
       overrides.runTimeMs ??
+      job.runTimeMs ??
       (this.runTimeMs
         ? random.int(this.runTimeMs[0], this.runTimeMs[1])
         : drawRunTimeMs(job.kind, outcome, random));
@@ -422,6 +505,8 @@ class ProductLiveEmulator implements Emulator {
         return this.listAnswer(ordered.slice(start, start + paging.size), ordered.length);
       },
       find: (body, paging) => this.answerFind(body, paging.page, paging.size),
+      upload: (received, mode) => this.answerUpload(received, mode),
+      uploadDirectory: () => this.uploadDirectory(),
       file: (path) => {
         const file = this.files.resolve(path);
         return file && this.now() >= file.availableAtMs ? file : undefined;
@@ -444,6 +529,51 @@ class ProductLiveEmulator implements Emulator {
     }
     const record = this.runJob(jobId, input ?? {}, {});
     return { statusCode: 200, text: this.store.renderText(record, this.now(), this.renderBaseUrl()) };
+  }
+
+  private uploadDirectory(): Promise<string> {
+    this.uploadDir ??= (async () => {
+      const configured = this.configuredUploadDir;
+      if (configured === undefined) return mkdtemp(join(tmpdir(), 'product-live-emulator-uploads-'));
+      await mkdir(configured, { recursive: true });
+      return configured;
+    })();
+    return this.uploadDir;
+  }
+
+  private async answerUpload(received: ReceivedUpload, mode: UploadMode): Promise<JsonAnswer> {
+    const now = this.now();
+    const createdAt = new Date(now).toISOString();
+    if (mode === 'dry-run') {
+      // The answer will be broken: nothing may be kept that the client cannot learn about.
+      await rm(received.path, { force: true });
+      const text = JSON.stringify({ object: 'data_factory_file', id: '0'.repeat(64), createdAt });
+      return { statusCode: 201, text };
+    }
+    const file = this.store.createFile({
+      filename: received.fileName,
+      size: received.size,
+      availableAtMs: now,
+      random: this.random,
+      contentType: received.contentType,
+      content: { kind: 'disk', path: received.path },
+      sha256: received.sha256,
+    });
+    this.uploadRecords.push({
+      upload: {
+        id: file.id,
+        fileName: received.fileName,
+        size: received.size,
+        sha256: received.sha256,
+        contentType: received.contentType,
+        createdAt,
+        status: mode === 'store-then-500' ? 500 : 201,
+      },
+      file,
+    });
+    const url = this.renderBaseUrl() + downloadPathOf(file);
+    const answer = { object: 'data_factory_file', id: file.id, createdAt, updatedAt: createdAt, url };
+    return { statusCode: 201, text: JSON.stringify(answer) };
   }
 
   private answerFind(body: unknown, page: number, size: number): JsonAnswer {

@@ -1,5 +1,6 @@
 // Injected failures, so that tests can prove a client survives what a real API and network do: throttling
-// bursts, 5xx, hung or reset connections, broken bodies, and the ambiguous "created, then 500".
+// bursts, 5xx, hung or reset connections, broken bodies, and the ambiguous "created, then 500" and "stored,
+// then 500".
 // Decisions are seeded (deterministic for a given request sequence) or queued one-shots (`failNext`).
 import { EmulatorConfigError } from './emulator-errors';
 import { createSeededRandom, type SeededRandom } from './seeded-random';
@@ -15,10 +16,11 @@ export const FAULT_KINDS = [
   'malformed-json',
   'truncated-download',
   'commit-then-500',
+  'store-then-500',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const ENDPOINTS = ['create', 'get', 'list', 'find', 'download'] as const;
+export const ENDPOINTS = ['create', 'get', 'list', 'find', 'download', 'upload'] as const;
 export type Endpoint = (typeof ENDPOINTS)[number];
 
 export interface FaultOptions {
@@ -42,6 +44,8 @@ export function faultAppliesTo(kind: FaultKind, endpoint: Endpoint): boolean {
       return endpoint === 'download';
     case 'commit-then-500':
       return endpoint === 'create';
+    case 'store-then-500':
+      return endpoint === 'upload';
     case 'malformed-json':
       return endpoint !== 'download';
     default:

@@ -1,7 +1,9 @@
-// Files the emulator serves at `/data-factory/{accountId}/download/{fileId}/{filename}`. A file is only
-// metadata (id, name, size); its bytes are generated on demand from its id, deterministically and as a
+// Files the emulator serves at `/data-factory/{accountId}/download/{fileId}/{filename}`. Most files are only
+// metadata (id, name, size); their bytes are generated on demand from their id, deterministically and as a
 // stream, so a 1 GiB file costs no memory and its SHA-256 is a ground truth that tests can compare with.
+// Uploaded files are kept on disk, and reports that describe their inputs in memory (`content`).
 import { createCipheriv, createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UnknownFileError } from './emulator-errors';
@@ -18,7 +20,14 @@ export interface EmulatorFile {
   availableAtMs: number;
   /** When set, the download answers 302 with this Location instead of the bytes. */
   redirectTo?: string;
+  /** Bytes kept rather than generated: an upload's file on disk, or a small text in memory. */
+  content?: StoredContent;
+  /** SHA-256 (hex) of the bytes, when known without reading them (stored content). */
+  sha256?: string;
 }
+
+/** Where the bytes of a file that is not generated are. */
+export type StoredContent = { kind: 'disk'; path: string } | { kind: 'memory'; bytes: Buffer };
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   xml: 'application/xml',
@@ -101,6 +110,7 @@ export class FileStore {
 
   /** The SHA-256 (hex) of a file's bytes, computed by streaming them once and then cached. */
   sha256(file: EmulatorFile): Promise<string> {
+    if (file.sha256 !== undefined) return Promise.resolve(file.sha256);
     const key = `${file.id}:${file.size}:${file.filename}`;
     let digest = this.sha256Cache.get(key);
     if (!digest) {
@@ -130,11 +140,20 @@ const CHUNK_BYTES = 64 * 1024;
 const ZEROES = Buffer.alloc(CHUNK_BYTES);
 
 /**
- * A stream of a file's bytes: a short header fitting the file type, then filler from an AES-256-CTR
- * keystream keyed by the file id (hex-encoded for text types, raw otherwise), cut at exactly `size`
- * bytes. Never repeats, so a copier that drops or duplicates a chunk changes the SHA-256.
+ * A stream of a file's bytes. Stored content is read as it is; otherwise a short header fitting the file
+ * type, then filler from an AES-256-CTR keystream keyed by the file id (hex-encoded for text types, raw
+ * otherwise), cut at exactly `size` bytes. Never repeats, so a copier that drops or duplicates a chunk
+ * changes the SHA-256.
  */
-export function createFileContentStream(file: Pick<EmulatorFile, 'id' | 'size' | 'filename'>): Readable {
+export function createFileContentStream(
+  file: Pick<EmulatorFile, 'id' | 'size' | 'filename' | 'content'>,
+): Readable {
+  if (file.content?.kind === 'disk')
+    return createReadStream(file.content.path, { highWaterMark: CHUNK_BYTES });
+  if (file.content?.kind === 'memory') {
+    const { bytes } = file.content;
+    return Readable.from(bytes.length > 0 ? [bytes] : [], { objectMode: false });
+  }
   const key = createHash('sha256').update(`product-live-emulator:${file.id}`).digest();
   const keystream = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
   const textual = contentTypeFor(file.filename) !== 'application/octet-stream';

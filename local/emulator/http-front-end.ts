@@ -1,6 +1,6 @@
 // Layer flow: HTTP client -> this front end (listen, route, request log + onRequest hooks, latency, auth, rate
-// limit, faults, downloads) -> the emulator's API answers (create, get, list, find) and its file store.
-// Faulted requests change no state, except 'commit-then-500', whose point is to.
+// limit, faults, downloads, uploads) -> the emulator's API answers (create, get, list, find, upload) and its
+// file store. Faulted requests change no state, except 'commit-then-500' and 'store-then-500', whose point is to.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -23,9 +23,19 @@ import { createFileContentStream, type EmulatorFile } from './file-store';
 import { type Paging, parseJsonBody, parsePaging, readBody, sendError, sendText } from './http-io';
 import { SlidingWindowRateLimiter } from './rate-limiter';
 import type { SeededRandom } from './seeded-random';
+import { type ReceivedUpload, receiveUpload } from './upload-receiver';
 
 const REQUEST_LOG_LIMIT = 100_000;
 const EXECUTIONS_PATH = '/v1/data_factory/job_executions';
+export const FILES_PATH = '/v1/data_factory/files';
+/**
+ * What a multipart body may hold beyond the file (boundaries, part headers, a long file name, small fields): a
+ * declared Content-Length above maxUploadBytes + this is refused before any byte is read.
+ */
+export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+/** What becomes of a received upload: kept and answered, kept and answered 500, or answered but not kept. */
+export type UploadMode = 'store' | 'store-then-500' | 'dry-run';
 
 /**
  * One request as the emulator saw it. `status` is set when an answer completes: it stays 0 while the
@@ -64,6 +74,10 @@ export interface EmulatorApi {
   get(executionId: string): JsonAnswer;
   list(paging: Paging): JsonAnswer;
   find(body: unknown, paging: Paging): JsonAnswer;
+  /** Registers a received upload (or, for a dry run, discards it) and answers its `data_factory_file`. */
+  upload(received: ReceivedUpload, mode: UploadMode): Promise<JsonAnswer>;
+  /** The directory uploads are written to (created on first use). */
+  uploadDirectory(): Promise<string>;
   /** The file served at a download path (undefined: none, or not available yet). */
   file(path: string): EmulatorFile | undefined;
 }
@@ -78,6 +92,8 @@ export interface HttpFrontEndOptions {
   faults: FaultOptions | undefined;
   latencyMs: readonly [number, number] | undefined;
   latencyRandom: SeededRandom;
+  /** Largest accepted upload, in bytes. */
+  maxUploadBytes: number;
 }
 
 interface Route {
@@ -213,6 +229,13 @@ export class HttpFrontEnd {
         await this.download(path, method, response, fault === 'truncated-download');
         return;
       }
+      if (route.endpoint === 'upload' && this.declaresTooLarge(request)) {
+        // Refused before reading: the connection closes rather than draining a body that large.
+        sendError(response, 413, `File larger than ${this.options.maxUploadBytes} bytes`, {
+          Connection: 'close',
+        });
+        return;
+      }
       const answer = await this.answerApi(route, request, parsed.searchParams, fault);
       if (fault === 'malformed-json') {
         // Any strict prefix of a JSON object is invalid JSON.
@@ -221,7 +244,7 @@ export class HttpFrontEnd {
           answer.statusCode,
           answer.text.slice(0, Math.max(1, Math.floor(answer.text.length / 2))),
         );
-      } else if (fault === 'commit-then-500') {
+      } else if (fault === 'commit-then-500' || fault === 'store-then-500') {
         sendError(response, 500, 'Internal server error');
       } else {
         sendText(response, answer.statusCode, answer.text);
@@ -240,8 +263,15 @@ export class HttpFrontEnd {
     return allowed.includes(host) ? undefined : `Unexpected Host ${JSON.stringify(host)}`;
   }
 
+  /** True when the request declares a body no upload within the limit can have. */
+  private declaresTooLarge(request: IncomingMessage): boolean {
+    const declared = Number(request.headers['content-length']);
+    return Number.isFinite(declared) && declared > this.options.maxUploadBytes + MULTIPART_OVERHEAD_BYTES;
+  }
+
   private route(method: string, path: string): Route | undefined {
     if (method === 'POST' && path === EXECUTIONS_PATH) return { endpoint: 'create' };
+    if (method === 'POST' && path === FILES_PATH) return { endpoint: 'upload' };
     if (method === 'GET' && path === EXECUTIONS_PATH) return { endpoint: 'list' };
     if (method === 'POST' && (path === this.options.findPath || path === FIND_PATH_ALIAS))
       return { endpoint: 'find' };
@@ -344,6 +374,16 @@ export class HttpFrontEnd {
         const paging = parsePaging(search, 10, maxPageSize, pageSizeOverflow);
         return this.api.find(parseJsonBody(await readBody(request)), paging);
       }
+      case 'upload': {
+        const received = await receiveUpload(request, {
+          directory: await this.api.uploadDirectory(),
+          maxFileBytes: this.options.maxUploadBytes,
+        });
+        // A broken answer must not hide a stored upload: only 'store-then-500' stores and fails.
+        const mode =
+          fault === 'malformed-json' ? 'dry-run' : fault === 'store-then-500' ? 'store-then-500' : 'store';
+        return this.api.upload(received, mode);
+      }
       default:
         throw new EmulatorError(500, `no handler for ${route.endpoint}`);
     }
@@ -371,7 +411,7 @@ export class HttpFrontEnd {
     response.writeHead(200, {
       'Content-Type': file.contentType,
       'Content-Length': String(file.size),
-      'Content-Disposition': `attachment; filename="${file.filename.replace(/["\\]/g, '_')}"`,
+      'Content-Disposition': contentDisposition(file.filename),
     });
     if (method === 'HEAD') {
       response.end();
@@ -453,6 +493,20 @@ function retryAfterHeader(
   if (style === 'http-date')
     return { 'Retry-After': new Date(Math.ceil((now + waitMs) / 1000) * 1000).toUTCString() };
   return { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) };
+}
+
+/**
+ * `attachment` with the file's name: quotes, backslashes and (for uploaded names) anything beyond printable
+ * ASCII replaced in `filename`, and the exact name in `filename*` when they differ (RFC 6266).
+ */
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  if (!/[^\x20-\x7e]/.test(filename)) return `attachment; filename="${ascii}"`;
+  const exact = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }
 
 function hostForUrl(address: string, loopback: string): string {

@@ -7,6 +7,7 @@ export {
   createEmulator,
   type Emulator,
   type EmulatorJob,
+  type EmulatorUpload,
   type ExecutionOverrides,
   type RequestInfo,
   type RequestLogEntry,
@@ -19,14 +20,17 @@ export {
   EmulatorNotStartedError,
   FindQueryError,
   JobWithoutPipelineError,
+  PayloadTooLargeError,
   UnknownExecutionError,
   UnknownFileError,
   UnknownJobError,
+  UnknownUploadError,
 } from './emulator-errors';
 export {
   DEFAULT_API_KEY,
   DEFAULT_FIND_PATH,
   DEFAULT_MAX_PAGE_SIZE,
+  DEFAULT_MAX_UPLOAD_BYTES,
   type EmulatorOptions,
   FIND_PATH_ALIAS,
   type LifecycleOptions,
@@ -36,4 +40,5 @@ export { EXECUTION_ORDERS, type ExecutionOrder } from './execution-store';
 export { ENDPOINTS, type Endpoint, FAULT_KINDS, type FaultKind, type FaultOptions } from './fault-injector';
 export { contentTypeFor } from './file-store';
 export { CRITERION_TYPES, GROUP_TYPES, type QueryType } from './find-query';
+export { FILES_PATH, MULTIPART_OVERHEAD_BYTES } from './http-front-end';
 export { JOB_KINDS, type JobKind, TERMINAL_OUTCOMES, type TerminalOutcome } from './job-templates';

@@ -8,11 +8,13 @@ export interface RecordedRequest {
   method: string;
   headers: Record<string, string>;
   body: string | undefined;
+  /** A streamed body (an upload), unread: a reply reads it (`readStreamedBody`) or answers without reading it. */
+  bodyStream: ReadableStream<Uint8Array> | undefined;
   /** `Date.now()` when the request arrived (fake timers make this the simulated clock). */
   at: number;
 }
 
-/** How the fake server answers one request. */
+/** How the fake server answers one request (a reply still pending when the request's signal aborts is dropped). */
 export type Reply =
   | Response
   | Error
@@ -38,6 +40,14 @@ export function networkFailure(code: string, message = `connect ${code} 10.0.0.1
   return new TypeError('fetch failed', { cause });
 }
 
+/** Reads a streamed request body to its end, as a server would; rejects as the stream does (a failed source). */
+export async function readStreamedBody(request: RecordedRequest): Promise<Uint8Array> {
+  if (!request.bodyStream) throw new Error('fake fetch: the request has no streamed body');
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of request.bodyStream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 /** A request that never answers until its signal aborts (then rejects like fetch does). */
 export const hang = { hang: true } as const;
 
@@ -58,6 +68,7 @@ export function fakeFetch(script: Reply[] | ((request: RecordedRequest) => Respo
       method: init.method ?? 'GET',
       headers: Object.fromEntries(new Headers(init.headers).entries()),
       body: typeof init.body === 'string' ? init.body : undefined,
+      bodyStream: init.body instanceof ReadableStream ? init.body : undefined,
       at: Date.now(),
     };
     requests.push(request);
@@ -65,13 +76,15 @@ export function fakeFetch(script: Reply[] | ((request: RecordedRequest) => Respo
     if (reply === undefined) throw new Error(`fake fetch: unexpected request ${request.method} ${url}`);
     if (reply instanceof Response) return reply;
     if (reply instanceof Error) throw reply;
-    if (typeof reply === 'function') return reply(request);
-    return new Promise<Response>((_resolve, reject) => {
+    // Like fetch, a request whose signal aborts rejects with its reason, whatever the server is doing.
+    const aborted = new Promise<Response>((_resolve, reject) => {
       const signal = init.signal;
       if (!signal) return;
       if (signal.aborted) reject(signal.reason);
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     });
+    if (typeof reply === 'function') return Promise.race([reply(request), aborted]);
+    return aborted;
   };
 
   return { fetch, requests };

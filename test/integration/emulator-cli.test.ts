@@ -1,14 +1,14 @@
-// `npm run emulator`: starts, prints its URL, serves demo data, and stops cleanly on SIGINT; bad flags
-// exit 2 with the usage text.
+// `npm run emulator`: starts, prints its URL, serves demo data and uploads, and stops cleanly on SIGINT; bad
+// flags exit 2 with the usage text.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobExecutionList } from '../../functions/core/product-live/product-live.schema';
+import { JobExecutionList, UploadedFile } from '../../functions/core/product-live/product-live.schema';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const children: ChildProcess[] = [];
@@ -91,6 +91,37 @@ describe('emulator CLI', () => {
     // The key it was given is never printed.
     expect(cli.output().stdout).toContain('X-Api-Key: the key from --api-key-file');
     expect(`${cli.output().stdout}${cli.output().stderr}`).not.toContain('cli-key-from-file');
+  });
+
+  it('accepts uploads, serves them back, and removes their temporary directory when stopped', async () => {
+    const uploadDirs = async () =>
+      new Set((await readdir(tmpdir())).filter((name) => name.startsWith('product-live-emulator-uploads-')));
+    const before = await uploadDirs();
+    const cli = runCli(['--port', '0', '--executions', '5', '--no-rate-limit']);
+    let url: string | undefined;
+    while (!url) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      url = /listening on (http:\/\/\S+) /.exec(cli.output().stdout)?.[1];
+      if (cli.child.exitCode !== null) throw new Error(`CLI exited early: ${cli.output().stderr}`);
+    }
+    const form = new FormData();
+    form.append('file', new Blob(['sku;price\n']), 'prix été.csv');
+
+    const response = await fetch(`${url}/v1/data_factory/files`, {
+      method: 'POST',
+      headers: { 'X-Api-Key': 'local-dev-key' },
+      body: form,
+    });
+    const file = UploadedFile.parse(await response.json());
+    const served = await (await fetch(file.url)).text();
+    const during = await uploadDirs();
+    cli.child.kill('SIGINT');
+
+    expect(response.status).toBe(201);
+    expect(served).toBe('sku;price\n');
+    expect([...during].filter((name) => !before.has(name))).toHaveLength(1);
+    expect(await cli.exited).toBe(0);
+    expect([...(await uploadDirs())].filter((name) => !before.has(name))).toEqual([]);
   });
 
   it.each([

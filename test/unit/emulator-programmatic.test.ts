@@ -60,6 +60,31 @@ describe('programmatic interface', () => {
     );
   });
 
+  it('gives a job its own run time and outcome, which win over the lifecycle options', () => {
+    const clock = new ManualClock(NOW);
+    const emulator = createEmulator({
+      clock,
+      lifecycle: { runTimeMs: 60_000, outcomes: { COMPLETED: 1 } },
+    });
+    const quick = emulator.addJob({ title: 'Quick import', runTimeMs: 2_000, outcome: 'USER_ERROR' });
+    const usual = emulator.addJob({ title: 'Usual import' });
+
+    const fast = emulator.createExecution(quick.id);
+    const slow = emulator.createExecution(usual.id);
+    clock.advance(2_000);
+
+    expect(emulator.jobs().find((job) => job.id === quick.id)).toMatchObject({
+      runTimeMs: 2_000,
+      outcome: 'USER_ERROR',
+    });
+    expect(emulator.execution(fast.id)?.status).toBe('USER_ERROR');
+    expect(emulator.execution(slow.id)?.status).toBe('RUNNING');
+    expect(() => emulator.addJob({ title: 'x', runTimeMs: 0 })).toThrow(EmulatorConfigError);
+    expect(() => createFromUntypedOptions({}).addJob({ title: 'x', outcome: 'DONE' } as never)).toThrow(
+      /unknown outcome DONE/,
+    );
+  });
+
   it('names file URLs with publicUrl, and needs a start or publicUrl to hand out a URL', () => {
     const unstarted = createEmulator({ clock: new ManualClock(NOW) });
     const proxied = createEmulator({ clock: new ManualClock(NOW), publicUrl: 'http://emulator.local:8080/' });
@@ -84,6 +109,9 @@ describe('programmatic interface', () => {
     [{ findPath: 'v1/find' }, /findPath/],
     [{ accountId: 'acme' }, /accountId/],
     [{ lifecycle: { outcomes: { DONE: 1 } } }, /unknown status DONE/],
+    [{ maxUploadBytes: -1 }, /maxUploadBytes/],
+    [{ maxUploadBytes: 1.5 }, /maxUploadBytes/],
+    [{ uploadDir: '' }, /uploadDir/],
   ])('refuses the invalid option %j', (options, message) => {
     expect(() => createFromUntypedOptions(options)).toThrow(EmulatorConfigError);
     expect(() => createFromUntypedOptions(options)).toThrow(message);
@@ -112,5 +140,17 @@ describe('fault decisions', () => {
     expect(draw().filter(Boolean).length).toBeGreaterThan(10);
     expect(draw()).not.toContain('truncated-download');
     expect(draw()).not.toContain('commit-then-500');
+    expect(draw()).not.toContain('store-then-500');
+  });
+
+  it('keeps store-then-500 for uploads, and commit-then-500 for creates', () => {
+    const faults = new FaultInjector();
+    faults.failNext('store-then-500');
+    faults.failNext('commit-then-500');
+
+    expect(faults.decide('create')).toBe('commit-then-500');
+    expect(faults.decide('get')).toBeUndefined();
+    expect(faults.decide('upload')).toBe('store-then-500');
+    expect(() => faults.failNext('store-then-500', { endpoint: 'create' })).toThrow(EmulatorConfigError);
   });
 });

@@ -1,10 +1,12 @@
 // Layer flow: use cases (sync, launch) -> ProductLiveClient -> fetch -> Product-Live Data Factory API.
 // The client owns the HTTP contract: URLs, headers, the shared rate budget, retries and error naming; the
-// answers are mapped by product-live-responses.ts. It never logs or throws the API key.
+// answers are mapped by product-live-responses.ts, upload bodies framed by multipart-body.ts. It never logs
+// or throws the API key.
 
 import { ALTERNATIVE_FIND_PATH, DEFAULT_FIND_PATH, EXECUTIONS_PATH } from '../defaults';
 import type { AppLogger } from '../observability';
 import type * as z from '../zod';
+import { createUploadBody, fileNameProblem, multipartFraming, type UploadBody } from './multipart-body';
 import {
   findErrorCode,
   type HttpMethod,
@@ -20,11 +22,41 @@ import {
   type FindQuery,
   JobExecution,
   JobExecutionList,
+  UploadedFile,
 } from './product-live.schema';
 import { type AnsweredRequest, errorForStatus, parseBody } from './product-live-responses';
 import { RateBudget } from './rate-budget';
 import { createSecretRedactor, type SecretRedactor } from './redact-secret';
 import { sleep as defaultSleep } from './sleep';
+import { streamingFetch } from './streaming-fetch';
+
+export { UploadedFile } from './product-live.schema';
+
+/** The Files API: `multipart/form-data` with the field `file`. */
+export const FILES_PATH = '/v1/data_factory/files';
+/**
+ * Product-Live's documented upload limit, "100 MB", read as 100 × 2^20 bytes (its exact count is undocumented):
+ * the launch refuses larger objects before uploading, and the emulator answers 413 above it.
+ */
+export const MAX_UPLOAD_BYTES = 104_857_600;
+
+/** A file to upload, opened afresh for each attempt (a stream cannot be replayed). */
+export interface UploadSource {
+  /**
+   * Sent as the multipart filename, unicode and spaces kept (RFC 7578: UTF-8 in filename="…", with quotes and
+   * backslashes escaped; CR/LF refused).
+   */
+  fileName: string;
+  /**
+   * Exact byte count: the request's Content-Length is computed from it; a source that yields a different count
+   * fails the attempt.
+   */
+  size: number;
+  /** The part's Content-Type (default application/octet-stream). */
+  contentType?: string;
+  /** E.g. an S3 GetObject Body (a Node Readable is an AsyncIterable). Its own failure is thrown as it is. */
+  open(): Promise<AsyncIterable<Uint8Array>>;
+}
 
 /** The `fetch` subset the client uses; `globalThis.fetch` fits, and so does a small fake in tests. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -51,7 +83,10 @@ export interface ProductLiveClientOptions {
   requestsPerMinute?: number;
   /** A budget shared with other clients of the process (wins over `requestsPerMinute`). */
   rateBudget?: RateBudget;
-  /** Per-attempt limit, covering the response body too. Default 30 000 ms. */
+  /**
+   * Per-attempt limit, covering the response body too. Default 30 000 ms. An upload's attempt fails only when
+   * no byte could be sent for this long, or no answer came this long after its last byte.
+   */
   timeoutMs?: number;
   /** Attempts per call, the first included. Default 6. */
   maxAttempts?: number;
@@ -59,6 +94,10 @@ export interface ProductLiveClientOptions {
   retryBaseMs?: number;
   /** Longest wait between attempts, and the longest `Retry-After` the client waits out. Default 60 000 ms. */
   retryMaxMs?: number;
+  /**
+   * The transport of every call. Default: the global fetch, and for uploads `streamingFetch` (node:http), since
+   * Node 22's fetch keeps a streamed request body in memory (nodejs/undici#4058).
+   */
   fetch?: FetchLike;
   /** Waits between attempts. Default: `setTimeout`-based, abortable. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -91,7 +130,10 @@ const NOT_SENT_CODES: ReadonlySet<string> = new Set([
 
 interface RequestSpec<T> extends AnsweredRequest {
   query?: PageOptions;
+  /** A JSON body. */
   body?: unknown;
+  /** A file streamed as `multipart/form-data` (instead of `body`). */
+  upload?: UploadSource;
   schema: z.ZodMiniType<T>;
   /** False for create: only failures that prove the server did nothing are retried. */
   idempotent: boolean;
@@ -104,7 +146,7 @@ interface RequestSpec<T> extends AnsweredRequest {
  * Every attempt (retries included) takes a slot of the rate budget. Failures are retried with
  * exponential backoff and full jitter, at most `maxAttempts` attempts in all: 429 (waiting out
  * `Retry-After`, in seconds or as an HTTP date, and pausing the whole budget meanwhile), 5xx, network
- * failures, timeouts, and 2xx bodies that are not JSON. 400/401/403/404 and schema failures are thrown
+ * failures, timeouts, and 2xx bodies that are not JSON. Any other 4xx and schema failures are thrown
  * at once. Every 2xx body is validated; unknown fields are kept.
  */
 export class ProductLiveClient {
@@ -121,6 +163,7 @@ export class ProductLiveClient {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly fetchFn: FetchLike;
+  private readonly uploadFetchFn: FetchLike;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
   private readonly logger: AppLogger | undefined;
@@ -142,6 +185,7 @@ export class ProductLiveClient {
     this.retryBaseMs = requireNumber('retryBaseMs', options.retryBaseMs ?? 1_000, 0);
     this.retryMaxMs = requireNumber('retryMaxMs', options.retryMaxMs ?? 60_000, 0);
     this.fetchFn = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.uploadFetchFn = options.fetch ?? streamingFetch;
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.logger = options.logger;
@@ -266,6 +310,45 @@ export class ProductLiveClient {
     }
   }
 
+  /**
+   * Uploads a file: `POST /v1/data_factory/files`, `multipart/form-data` with the field `file`; returns the
+   * `data_factory_file` to name in a job's `input` (200 or 201 accepted, unknown fields kept).
+   *
+   * Streamed: each attempt opens the source afresh and sends preamble + its bytes + epilogue with an exact
+   * Content-Length, pulling a chunk only when the connection takes one. Retried like a read (429, 5xx,
+   * network failures, timeouts, a source that failed): an upload answered ambiguously may be repeated, the
+   * orphan is harmless (Product-Live deletes unused uploads after 90 days). A 413 (too large) or any other 4xx
+   * is thrown at once as a `ProductLiveApiError` with its `status`. An attempt times out when no byte could be
+   * sent for `timeoutMs`, or no answer came `timeoutMs` after the last byte: no total deadline.
+   *
+   * Throws a TypeError, before any request, for a name with CR or LF, an empty name or a size that is not a
+   * byte count; a failure of `source.open()` is thrown as it is, unretried.
+   */
+  async uploadFile(source: UploadSource, options: CallOptions = {}): Promise<UploadedFile> {
+    const problem =
+      typeof source.fileName === 'string' ? fileNameProblem(source.fileName) : 'it is not a string';
+    if (problem) throw new TypeError(`uploadFile cannot send this file name: ${problem}`);
+    if (!Number.isSafeInteger(source.size) || source.size < 0) {
+      throw new TypeError(`uploadFile needs the exact size in bytes, got ${source.size}`);
+    }
+    if (source.contentType !== undefined && !/^[^\s\r\n;]+\/[^\r\n]+$/.test(source.contentType)) {
+      throw new TypeError(
+        `uploadFile needs a MIME type as contentType, got ${JSON.stringify(source.contentType)}`,
+      );
+    }
+    if (typeof source.open !== 'function') throw new TypeError('uploadFile needs a source with open()');
+    return this.request({
+      method: 'POST',
+      path: FILES_PATH,
+      operation: 'upload',
+      upload: source,
+      schema: UploadedFile,
+      kind: 'file',
+      idempotent: true,
+      signal: options.signal,
+    });
+  }
+
   private async request<T>(spec: RequestSpec<T>): Promise<T> {
     const url = this.buildUrl(spec.path, spec.query);
     for (let attempt = 1; ; attempt += 1) {
@@ -309,24 +392,53 @@ export class ProductLiveClient {
   }
 
   private async attempt<T>(spec: RequestSpec<T>, url: string, attempt: number): Promise<T> {
+    // Opened before the attempt counts: a source that cannot be opened sends nothing.
+    const source = spec.upload ? await spec.upload.open() : undefined;
+    if (spec.upload && typeof source?.[Symbol.asyncIterator] !== 'function') {
+      throw new TypeError('uploadFile: the source’s open() must resolve to an AsyncIterable of bytes');
+    }
     this.requests += 1;
     const startedAt = Date.now();
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.timeoutMs);
+    const timer = new IdleTimer(this.timeoutMs, () => timeout.abort());
     const signal = spec.signal ? AbortSignal.any([timeout.signal, spec.signal]) : timeout.signal;
+    let upload: UploadBody | undefined;
     let status: number | undefined;
     let failure: ProductLiveError | undefined;
     try {
       let text: string;
       try {
-        const response = await this.fetchFn(url, {
+        // `duplex` is standard (a streamed body needs it) but missing from the DOM typings in use.
+        const init: RequestInit & { duplex?: 'half' } = {
           method: spec.method,
-          headers: this.headers(spec.body !== undefined),
-          body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
           // Never follow a redirect: fetch would send X-Api-Key on to wherever it points.
           redirect: 'manual',
           signal,
-        });
+        };
+        if (spec.upload && source) {
+          const framing = multipartFraming(
+            spec.upload.fileName,
+            spec.upload.contentType ?? 'application/octet-stream',
+          );
+          upload = createUploadBody({
+            framing,
+            fileName: spec.upload.fileName,
+            size: spec.upload.size,
+            source,
+            // Progress restarts the timer: a large upload on a slow link fails only when it stalls.
+            onProgress: () => timer.restart(),
+          });
+          init.headers = this.headers({
+            contentType: `multipart/form-data; boundary=${framing.boundary}`,
+            contentLength: upload.contentLength,
+          });
+          init.body = upload.stream;
+          init.duplex = 'half';
+        } else {
+          init.headers = this.headers(spec.body === undefined ? {} : { contentType: 'application/json' });
+          if (spec.body !== undefined) init.body = JSON.stringify(spec.body);
+        }
+        const response = await (upload ? this.uploadFetchFn : this.fetchFn)(url, init);
         status = response.status;
         if (status === 429) this.throttled += 1;
         text = await response.text();
@@ -335,6 +447,7 @@ export class ProductLiveClient {
       } catch (error) {
         if (error instanceof ProductLiveError) throw error;
         if (spec.signal?.aborted) throw spec.signal.reason;
+        if (upload?.failure) throw upload.failure;
         const timedOut = timeout.signal.aborted;
         const code = findErrorCode(error);
         throw new ProductLiveNetworkError({
@@ -353,7 +466,13 @@ export class ProductLiveClient {
       if (error instanceof ProductLiveError) failure = error;
       throw error;
     } finally {
-      clearTimeout(timer);
+      timer.clear();
+      if (upload && !upload.complete) {
+        // Answered (or failed) before the whole body was out, e.g. a 413: stop sending, release the source
+        // (not awaited: a stalled source may only let go once its pending read settles).
+        timeout.abort();
+        void upload.close();
+      }
       this.reportAttempt({
         method: spec.method,
         path: spec.path,
@@ -365,9 +484,10 @@ export class ProductLiveClient {
     }
   }
 
-  private headers(hasBody: boolean): Record<string, string> {
+  private headers(body: { contentType?: string; contentLength?: number }): Record<string, string> {
     const headers: Record<string, string> = { 'X-Api-Key': this.#apiKey, accept: 'application/json' };
-    if (hasBody) headers['content-type'] = 'application/json';
+    if (body.contentType) headers['content-type'] = body.contentType;
+    if (body.contentLength !== undefined) headers['content-length'] = String(body.contentLength);
     if (this.userAgent) headers['user-agent'] = this.userAgent;
     return headers;
   }
@@ -397,6 +517,31 @@ export class ProductLiveClient {
         error: this.redactor.redactText(String(error)),
       });
     }
+  }
+}
+
+/**
+ * A timeout that can be restarted: a plain per-attempt limit when never restarted, an idle limit for uploads
+ * (restarted on every chunk handed to fetch, and once the last byte is out).
+ */
+class IdleTimer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onTimeout: () => void,
+  ) {
+    this.restart();
+  }
+
+  restart(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.onTimeout, this.ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 

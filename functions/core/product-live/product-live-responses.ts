@@ -19,8 +19,8 @@ export interface AnsweredRequest {
   method: HttpMethod;
   path: string;
   operation: ProductLiveOperation;
-  /** A single execution or a list: how a schema failure names its subject. */
-  kind: 'execution' | 'list';
+  /** A single execution, a list or an uploaded file: how a schema failure names its subject. */
+  kind: 'execution' | 'list' | 'file';
 }
 
 const MAX_ERROR_BODY_CHARS = 4_096;
@@ -91,6 +91,12 @@ export function parseBody<T>(
   throw schemaError(request, status, text, json, parsed.error, redactor);
 }
 
+const SUBJECTS: Readonly<Record<AnsweredRequest['kind'], string>> = {
+  execution: 'job execution',
+  list: 'job execution list',
+  file: 'data factory file',
+};
+
 function schemaError(
   request: AnsweredRequest,
   status: number,
@@ -101,7 +107,7 @@ function schemaError(
 ): ProductLiveResponseError {
   const [first] = error.issues;
   const issuePath = first?.path ?? [];
-  let subject = request.kind === 'list' ? 'job execution list' : 'job execution';
+  let subject = SUBJECTS[request.kind];
   let executionId = request.kind === 'execution' ? idOf(json) : undefined;
   let fieldPath = issuePath;
   const index = issuePath[1];

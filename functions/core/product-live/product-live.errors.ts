@@ -4,13 +4,16 @@
 /** HTTP method of a Product-Live request, as named in error messages. */
 export type HttpMethod = 'GET' | 'POST';
 
-/** What a request does: only `create` changes anything on Product-Live's side. */
-export type ProductLiveOperation = 'create' | 'get' | 'list' | 'find';
+/**
+ * What a request does: only `create` starts anything on Product-Live's side (an `upload` stores a file, which
+ * Product-Live deletes after 90 days unless a job uses it: repeating one leaves at most a harmless orphan).
+ */
+export type ProductLiveOperation = 'create' | 'get' | 'list' | 'find' | 'upload';
 
 /** Base class of every error the Product-Live client throws (except a caller's own abort reason). */
 export class ProductLiveError extends Error {
   override name = 'ProductLiveError';
-  /** The operation that failed; a failed read (anything but `create`) certainly started nothing. */
+  /** The operation that failed; a failed read or upload (anything but `create`) certainly started nothing. */
   readonly operation: ProductLiveOperation | undefined;
 
   constructor(message: string, options?: { cause?: unknown; operation?: ProductLiveOperation | undefined }) {
@@ -108,6 +111,45 @@ export class ProductLiveNetworkError extends ProductLiveError {
   }
 }
 
+/** Why an upload's source failed an attempt: it yielded another byte count than announced, or its read failed. */
+export type UploadSourceProblem = 'size-mismatch' | 'read-failed';
+
+/**
+ * The file being uploaded, not Product-Live, failed the attempt: the source yielded more or fewer bytes than
+ * its `size` (the request is cut short, so the server never receives a complete body), or reading it threw
+ * (`cause`). Retried like a network failure, each attempt opening the source afresh: a stream cut short by
+ * its own network usually reads whole the next time.
+ */
+export class ProductLiveUploadSourceError extends ProductLiveError {
+  override name = 'ProductLiveUploadSourceError';
+  readonly problem: UploadSourceProblem;
+  readonly fileName: string;
+  /** The announced size. */
+  readonly expectedBytes: number;
+  /** What the source yielded before the attempt stopped (for a size mismatch: at least one byte beyond, or all it had). */
+  readonly actualBytes: number;
+
+  constructor(fields: {
+    problem: UploadSourceProblem;
+    fileName: string;
+    expectedBytes: number;
+    actualBytes: number;
+    cause?: unknown;
+  }) {
+    const name = JSON.stringify(fields.fileName);
+    super(
+      fields.problem === 'size-mismatch'
+        ? `Upload source ${name} yielded ${fields.actualBytes > fields.expectedBytes ? 'more than' : 'only'} ${fields.actualBytes} bytes, not the ${fields.expectedBytes} announced`
+        : `Upload source ${name} failed after ${fields.actualBytes} of ${fields.expectedBytes} bytes: ${describeCause(fields.cause)}`,
+      { cause: fields.cause, operation: 'upload' },
+    );
+    this.problem = fields.problem;
+    this.fileName = fields.fileName;
+    this.expectedBytes = fields.expectedBytes;
+    this.actualBytes = fields.actualBytes;
+  }
+}
+
 /** Where a 2xx body went wrong: not JSON at all, or JSON that fails the response schema. */
 export type ResponseProblem = 'malformed-json' | 'schema';
 
@@ -153,14 +195,16 @@ export class ProductLiveResponseError extends ProductLiveError {
 }
 
 /**
- * True when repeating the same *safe* (read-only) request may succeed: throttling, a 5xx, a network
- * failure or timeout, or a 2xx body that is not JSON (usually truncated). A body that parses but fails
- * the schema is deterministic and is not retryable.
+ * True when repeating the same *safe* request (a read, or an upload) may succeed: throttling, a 5xx, a
+ * network failure or timeout, an upload source that failed, or a 2xx body that is not JSON (usually
+ * truncated). A body that parses but fails the schema is deterministic and is not retryable, nor is any
+ * other 4xx (a 413 included).
  */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof ProductLiveRateLimitError) return true;
   if (error instanceof ProductLiveApiError) return error.status === 429 || error.status >= 500;
   if (error instanceof ProductLiveNetworkError) return true;
+  if (error instanceof ProductLiveUploadSourceError) return true;
   if (error instanceof ProductLiveResponseError) return error.problem === 'malformed-json';
   return false;
 }

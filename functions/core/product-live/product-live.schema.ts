@@ -79,6 +79,19 @@ export const NamedFileLink = z.looseObject({
   filename: nonEmpty(),
 });
 
+/**
+ * The answer of `POST /v1/data_factory/files`: the uploaded file, as a job's `input` names it. Only what a
+ * launch relies on is required (`id`, `url`); the dates are kept as written, unknown fields too.
+ */
+export const UploadedFile = z.looseObject({
+  object: z.literal('data_factory_file'),
+  id: nonEmpty(),
+  url: nonEmpty(),
+  createdAt: z.optional(z.string()),
+  updatedAt: z.optional(z.string()),
+});
+export type UploadedFile = z.infer<typeof UploadedFile>;
+
 export const CreateJobExecutionRequest = z.object({
   jobId: nonEmpty(),
   input: z.optional(z.record(z.string(), z.unknown())),
