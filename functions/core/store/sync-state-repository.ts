@@ -65,6 +65,11 @@ export interface AuditProgress {
   boundaries: string[];
   /** The API's count of `createdAt >= boundary`, for the boundaries counted so far (same indexes). */
   apiCounts: Array<number | null>;
+  /**
+   * True while the audit looks for the API's first month holding data (the store was empty when it
+   * started): `boundaries` then holds every month start, and `apiCounts` the counts asked so far.
+   */
+  searching?: boolean;
   /** Intervals whose counts differ, once every boundary is counted. */
   differing?: AuditInterval[];
   /** The re-read under way: which differing interval, how, from which page. */
