@@ -1,6 +1,7 @@
-// What the sync pays for history that does not exist: the audit's API counts and store COUNT Queries with the
-// default start date (1970) over an empty or a recent history; against the emulator, DynamoDB Local and
-// s3rver.
+// What the sync pays for history that does not exist, and for a server's smaller limits: the audit's API
+// counts and store COUNT Queries with the default start date (1970) over an empty or a recent history, and
+// the open refresh's `in` batches against a server that refuses large pages; against the emulator, DynamoDB
+// Local and s3rver.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
 import { ManualClock } from '../../local/emulator';
@@ -130,5 +131,53 @@ describe('audit costs with the default start date (1970-01-01)', () => {
     // The counts, then one page for each of the 3 months that differ (March, April, May).
     expect(audited.audit?.apiRequests).toBe(counts.length + 3);
     await expectStoreToEqualEmulator(h, { files: false });
+  });
+});
+
+describe('the open refresh against a server that refuses large pages', () => {
+  it('asks `in` batches of the page size the API accepts, and keeps using `in`', async () => {
+    harness = await createSyncHarness({
+      emulator: { maxPageSize: 50 },
+      config: { auditIntervalMs: 365 * DAY },
+    });
+    const h = harness;
+    const job = h.emulator.addJob({ title: 'Sync Prices', kind: 'no-files' });
+    // More open executions than one `in` query carries (100): they are re-read apart from the window.
+    for (let index = 0; index < 120; index++) h.emulator.createExecution(job.id, {}, { runTimeMs: 6 * HOUR });
+    const first = await h.sync();
+    expect(first.executions.new).toBe(120);
+    expect((await h.state.getApiProfile())?.pageSize).toBe(50);
+    h.clock.advance(60_000);
+    h.emulator.clearRequests();
+    const second = await h.sync();
+    expect(second.error).toBeNull();
+    expect(second.executions.openRefreshed).toBe(120);
+    expect(h.emulator.requests.filter((request) => request.endpoint === 'get')).toEqual([]);
+    expect(h.emulator.requests.filter((request) => request.status === 400)).toEqual([]);
+    expect((await h.state.getApiProfile())?.inSupported).not.toBe(false);
+  });
+
+  it('halves a refused `in` batch, as the window halves its page size, once what it learned expired', async () => {
+    harness = await createSyncHarness({
+      emulator: { maxPageSize: 50 },
+      config: { auditIntervalMs: 365 * DAY },
+    });
+    const h = harness;
+    const job = h.emulator.addJob({ title: 'Sync Prices', kind: 'no-files' });
+    for (let index = 0; index < 120; index++)
+      h.emulator.createExecution(job.id, {}, { runTimeMs: 30 * HOUR });
+    await h.sync();
+    // A day later the page size learned is forgotten: the refresh asks 100 ids first.
+    h.clock.advance(DAY);
+    h.emulator.clearRequests();
+    const next = await h.sync();
+    expect(next.error).toBeNull();
+    expect(next.executions.openRefreshed).toBe(120);
+    expect(h.emulator.requests.filter((request) => request.endpoint === 'get')).toEqual([]);
+    // Two refused: the `in` query of 100 ids, and the window's first page of 100.
+    expect(h.emulator.requests.filter((request) => request.status === 400)).toHaveLength(2);
+    const profile = await h.state.getApiProfile();
+    expect(profile).toMatchObject({ inBatchSize: 50, pageSize: 50 });
+    expect(profile?.inSupported).not.toBe(false);
   });
 });

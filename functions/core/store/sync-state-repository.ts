@@ -43,6 +43,8 @@ export interface ApiProfile {
   lowerSupported?: boolean;
   /** The largest page size the API accepted, after refusing a larger one. */
   pageSize?: number;
+  /** The largest number of ids an `in` query was accepted with, after a larger one was refused. */
+  inBatchSize?: number;
 }
 
 /** One interval of the audit: createdAt from `from` (inclusive) to `to` (exclusive), and its counts. */
