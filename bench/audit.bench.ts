@@ -1,6 +1,7 @@
 // audit: what the completeness audit costs. 24 months × 1,000 executions synced once; then an audit with
 // nothing missing (one count per month boundary), and an audit after 10 executions appeared late, scattered
-// over the months (their months are re-read and the 10 stored).
+// over the months (their months are re-read and the 10 stored). Beside them, the first audit of an account
+// without executions, from the default start date (1970-01-01).
 import { createEmulator, type EmulatorJob, ManualClock } from '../local/emulator';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
@@ -79,6 +80,18 @@ export const benchmark: Benchmark = {
       const lateMs = performance.now() - lateStarted;
       const stored = await countItems(aws, store.executionsTable);
       const truth = emulator.executions().length;
+      // An account without executions: the first run of an empty store, its audit from 1970-01-01 included.
+      const emptyEmulator = createEmulator({ clock, rateLimit: false, seed: 'bench-audit-empty' });
+      await emptyEmulator.start();
+      resources.defer('empty emulator', () => emptyEmulator.stop());
+      const emptyWiring = wireSync(aws, await createStore(aws, 'audit-empty'), emptyEmulator, {
+        client: { requestsPerMinute: UNLIMITED },
+        now: () => clock.now(),
+        pageSize: 1_000,
+      });
+      const emptyStarted = performance.now();
+      const empty = await emptyWiring.sync({ auditIntervalMs: 0 });
+      const emptyMs = performance.now() - emptyStarted;
 
       const checks: Check[] = [
         {
@@ -103,6 +116,11 @@ export const benchmark: Benchmark = {
           label: 'the store equals the API',
           ok: stored === truth && truth === total + lateCount,
           detail: `${stored} stored, ${truth} in the API`,
+        },
+        {
+          label: 'the empty account was audited, and nothing found',
+          ok: empty.error === null && empty.audit?.complete === true && empty.audit.monthsDiffering === 0,
+          detail: JSON.stringify(empty.audit),
         },
         {
           label: 'no warning beyond the audit noticing the late ones',
@@ -148,6 +166,19 @@ export const benchmark: Benchmark = {
             unit: 'ms',
           },
           {
+            key: 'emptyRequests',
+            label: 'first audit of an account without executions (start date 1970-01-01): API requests',
+            value: empty.audit?.apiRequests ?? Number.NaN,
+            unit: '',
+            goal: { comparison: '<=', target: 1 },
+          },
+          {
+            key: 'emptyMs',
+            label: 'the first run of that empty account, its audit included: run time',
+            value: emptyMs,
+            unit: 'ms',
+          },
+          {
             key: 'quietMs',
             label: 'a quiet run without audit, for reference: run time',
             value: quietMs,
@@ -163,7 +194,11 @@ export const benchmark: Benchmark = {
         notes: [
           "An audit counts the API's executions at every month boundary (`createdAt >= boundary`, one request " +
             "each, page size 1) and the store's per month (DynamoDB COUNT queries, never a Scan): a history of N " +
-            'calendar months costs N + 1 requests when nothing is missing.',
+            'calendar months costs N + 1 requests when nothing is missing. The months before the oldest ' +
+            'execution cost nothing: one count reaches back to the start date.',
+          'An empty account costs one request: the count of `createdAt >= start date` is 0, so every later ' +
+            'count is too, and an empty store counts 0 without a Query (before this change: one count per month ' +
+            'since 1970, 655 to 685 requests).',
           'A month whose counts differ is re-read with `createdAt >= start AND createdAt < end` (`lower`, when ' +
             'the API accepts it), page by page: the late audit costs the counts plus the pages of each month ' +
             'that holds a late execution (two pages of 1,000 for a full month here, one for the current one).',

@@ -1,7 +1,7 @@
 // Layer flow: runSync and the audit -> ApiProfileTracker -> the sync state table (via runSync). What the sync
 // learned about the API (the find path that answers, whether `in`, `or` and `lower` are accepted, the page
-// size it accepts) is kept between runs, so that a cold start does not pay to learn it again, and forgotten
-// after a day, so that a change on the API's side is noticed.
+// size and the `in` batch it accepts) is kept between runs, so that a cold start does not pay to learn it
+// again, and forgotten after a day, so that a change on the API's side is noticed.
 import type { ApiProfile } from '../core/store/sync-state-repository';
 
 /** How long what was learned is trusted. */
@@ -39,6 +39,10 @@ export class ApiProfileTracker {
 
   get pageSize(): number | undefined {
     return this.learned.pageSize;
+  }
+
+  get inBatchSize(): number | undefined {
+    return this.learned.inBatchSize;
   }
 
   /** Records something learned (kept only if it changes what is known). */

@@ -7,7 +7,7 @@ import type { AppLogger } from '../core/observability';
 import { and, greaterOrEqual } from '../core/product-live/find-query';
 import { isApiStatus } from '../core/product-live/product-live.errors';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
-import type { ExecutionRepository } from '../core/store/execution-repository';
+import type { CreatedAtRange, ExecutionRepository } from '../core/store/execution-repository';
 import type {
   AuditInterval,
   AuditProgress,
@@ -68,19 +68,22 @@ export async function runAudit(deps: AuditDeps, options: AuditOptions): Promise<
     state.lastCompletedAt === undefined ||
     nowMs - Date.parse(state.lastCompletedAt) >= options.intervalMs;
   if (!due) return null;
-  const progress = state.progress ?? (await startAudit(deps, options, nowMs));
-  const audit = new Audit(deps, options, state, progress);
-  return audit.run();
+  if (state.progress) return new Audit(deps, options, state, state.progress).run();
+  const stored = await deps.executions.createdAtRange();
+  const progress = startAudit(options, nowMs, stored);
+  return new Audit(deps, options, state, progress, { range: stored }).run();
 }
 
-async function startAudit(deps: AuditDeps, options: AuditOptions, nowMs: number): Promise<AuditProgress> {
-  const range = await deps.executions.createdAtRange();
-  const boundaries = auditBoundaries(options.startDate, options.upper, range?.first);
+function startAudit(options: AuditOptions, nowMs: number, stored: CreatedAtRange | undefined): AuditProgress {
+  const boundaries = auditBoundaries(options.startDate, options.upper, stored?.first);
+  // An empty store says nothing of where the history starts: the API is searched for it (Audit.narrow).
+  const searching = stored === undefined && boundaries.length > 2;
   return {
     startedAt: new Date(nowMs).toISOString(),
     boundaries,
     apiCounts: boundaries.map(() => null),
-    monthsChecked: Math.max(0, boundaries.length - 1),
+    ...(searching ? { searching } : {}),
+    monthsChecked: searching ? 0 : Math.max(0, boundaries.length - 1),
     executionsRecovered: 0,
     executionsRemovedFromApi: 0,
     apiRequests: 0,
@@ -91,7 +94,8 @@ async function startAudit(deps: AuditDeps, options: AuditOptions, nowMs: number)
  * The boundaries of the audited intervals, oldest first: the start date, the first day of every month after
  * the month of the oldest stored execution, and the watermark. The first interval reaches back to the start
  * date (the store holds nothing older than its oldest execution, so one count covers all of it): a history
- * of N months costs N + 1 counts.
+ * of N months costs N + 1 counts. Without a stored execution, every month start from the start date on: the
+ * audit then narrows them to the months from the API's oldest execution on (Audit.narrow).
  */
 export function auditBoundaries(
   startDate: string,
@@ -120,11 +124,16 @@ export function auditBoundaries(
 class Audit {
   private readonly requestsAtStart: number;
 
+  /**
+   * @param stored the store's createdAt range, when this run already read it (else read once, when first
+   * needed). Within a run, only the audit's own re-reads write to the store, and what they write they saw.
+   */
   constructor(
     private readonly deps: AuditDeps,
     private readonly options: AuditOptions,
     private readonly state: AuditState,
     private progress: AuditProgress,
+    private stored?: { range: CreatedAtRange | undefined },
   ) {
     this.requestsAtStart = deps.api.requestCount;
   }
@@ -146,23 +155,19 @@ class Audit {
 
   /** The API's count at every boundary, then the store's per interval. False when out of time. */
   private async count(): Promise<boolean> {
-    const { boundaries, apiCounts } = this.progress;
-    for (const [index, boundary] of boundaries.entries()) {
-      if (apiCounts[index] !== null && apiCounts[index] !== undefined) continue;
-      if (this.deps.outOfTime()) return false;
-      const list = await this.deps.api.findJobExecutions(
-        { type: 'greaterOrEqual', field: 'createdAt', value: boundary },
-        { page: 0, size: 1 },
-      );
-      apiCounts[index] = list.totalElements;
+    if (this.progress.searching && !(await this.narrow())) return false;
+    const { boundaries } = this.progress;
+    for (const index of boundaries.keys()) {
+      if ((await this.apiCount(index)) === undefined) return false;
     }
     if (this.progress.differing) return true;
+    const { apiCounts } = this.progress;
     const differing: AuditInterval[] = [];
     for (let index = 0; index + 1 < boundaries.length; index++) {
       const from = boundaries[index] as string;
       const to = boundaries[index + 1] as string;
       const api = (apiCounts[index] as number) - (apiCounts[index + 1] as number);
-      const store = await this.deps.executions.countInRange(from, to);
+      const store = await this.storeCount(from, to);
       if (api !== store) differing.push({ from, to, api, store });
     }
     this.progress.differing = differing;
@@ -170,6 +175,97 @@ class Audit {
       this.deps.logger.warn('audit: the store and the API count differently; re-reading', { differing });
     }
     return true;
+  }
+
+  /**
+   * The API's count of `createdAt >= boundaries[index]`: asked once (page size 1, `totalElements`), then kept
+   * in the progress. Undefined when out of time.
+   */
+  private async apiCount(index: number): Promise<number | undefined> {
+    const { boundaries, apiCounts } = this.progress;
+    const known = apiCounts[index];
+    if (known !== null && known !== undefined) return known;
+    if (this.deps.outOfTime()) return undefined;
+    const list = await this.deps.api.findJobExecutions(
+      { type: 'greaterOrEqual', field: 'createdAt', value: boundaries[index] as string },
+      { page: 0, size: 1 },
+    );
+    apiCounts[index] = list.totalElements;
+    return list.totalElements;
+  }
+
+  /**
+   * With an empty store, the boundaries before the API's oldest execution need no count each. The API's
+   * count of `createdAt >= boundary` never grows with the boundary, so a binary search finds the last one
+   * before which the API holds nothing: ceil(log2(boundaries − 1)) counts at most, each a boundary's count
+   * that is kept when it lies after that one. The audited intervals then start as they would from a stored
+   * execution in that month: the first reaches back to the start date. The search resumes from the counts
+   * kept in the progress. False when out of time.
+   */
+  private async narrow(): Promise<boolean> {
+    const { apiCounts } = this.progress;
+    const last = this.progress.boundaries.length - 1;
+    const total = await this.apiCount(0);
+    if (total === undefined) return false;
+    // Nothing at or after the start date: nothing at or after any later boundary either.
+    if (total === 0) apiCounts[last] ??= 0;
+    const atLast = await this.apiCount(last);
+    if (atLast === undefined) return false;
+    if (atLast >= total) return this.keepFrom(last);
+    // lo: the API holds nothing before boundaries[lo]; hi: it holds something before boundaries[hi].
+    let lo = 0;
+    for (const [index, count] of apiCounts.entries()) if (count !== null && count >= total) lo = index;
+    let hi = last;
+    for (let index = last; index > lo; index--) {
+      const count = apiCounts[index];
+      if (count !== null && count !== undefined && count < total) hi = index;
+    }
+    while (hi - lo > 1) {
+      const middle = Math.floor((lo + hi) / 2);
+      const count = await this.apiCount(middle);
+      if (count === undefined) return false;
+      if (count >= total) lo = middle;
+      else hi = middle;
+    }
+    return this.keepFrom(lo);
+  }
+
+  /**
+   * The API holds nothing before boundaries[first]: keep the start date, the month starts after the month of
+   * that boundary, and the watermark, with the counts already known.
+   */
+  private keepFrom(first: number): true {
+    const { boundaries, apiCounts } = this.progress;
+    const last = boundaries.length - 1;
+    const kept = [0];
+    for (let index = Math.min(first + 1, last); index <= last; index++) kept.push(index);
+    this.progress.boundaries = kept.map((index) => boundaries[index] as string);
+    this.progress.apiCounts = kept.map((index) => apiCounts[index] ?? null);
+    this.progress.monthsChecked = kept.length - 1;
+    delete this.progress.searching;
+    return true;
+  }
+
+  /** The store's createdAt range, read once per run. */
+  private async storedRange(): Promise<CreatedAtRange | undefined> {
+    this.stored ??= { range: await this.deps.executions.createdAtRange() };
+    return this.stored.range;
+  }
+
+  /**
+   * The part of `[from, to)` that holds stored executions (between the oldest and the newest), or undefined
+   * when none does: the store's count there is 0 without a Query, and it has nothing there to mark.
+   */
+  private async storedPart(from: string, to: string): Promise<{ from: string; to: string } | undefined> {
+    const range = await this.storedRange();
+    if (range === undefined || to <= range.first || from > range.last) return undefined;
+    return { from: from > range.first ? from : range.first, to };
+  }
+
+  /** The store's count of `[from, to)`: COUNT Queries only over the months that hold stored executions. */
+  private async storeCount(from: string, to: string): Promise<number> {
+    const part = await this.storedPart(from, to);
+    return part ? this.deps.executions.countInRange(part.from, part.to) : 0;
   }
 
   /** Re-reads every differing interval, storing what is missing and marking what is gone. */
@@ -260,8 +356,10 @@ class Audit {
 
   /** Marks the stored executions of an interval that the complete re-read did not return. */
   private async markGone(interval: AuditInterval, seen: ReadonlySet<string>): Promise<void> {
+    const part = await this.storedPart(interval.from, interval.to);
+    if (!part) return;
     const gone: Array<{ id: string; createdAt: string }> = [];
-    for await (const item of this.deps.executions.idsInRange(interval.from, interval.to)) {
+    for await (const item of this.deps.executions.idsInRange(part.from, part.to)) {
       if (!seen.has(item.id) && item.removedFromApiAt === undefined)
         gone.push({ id: item.id, createdAt: item.createdAt });
     }

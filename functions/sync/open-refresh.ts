@@ -4,6 +4,7 @@
 import { isApiStatus } from '../core/product-live/product-live.errors';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { PassState } from '../core/store/sync-state-repository';
+import { smallerPageSize, windowPageSize } from './page-size';
 import type { RunContext, SyncApi, SyncExecutionStore } from './sync-deps';
 
 /** Ids per `in` query: a small request body, whatever the page size. */
@@ -19,7 +20,10 @@ export interface OpenRefreshDeps extends RunContext {
 }
 
 export interface OpenRefreshOptions {
-  /** The configured page size: `in` queries ask at most this many ids (and at most MAX_IDS_PER_QUERY). */
+  /**
+   * The configured page size: `in` queries ask at most this many ids, lowered to the page size and the batch
+   * the API was learned to accept (and at most MAX_IDS_PER_QUERY).
+   */
   pageSize: number;
 }
 
@@ -64,7 +68,7 @@ export class OpenRefresh {
     return (
       fresh &&
       ids.length > 0 &&
-      ids.length <= MAX_IDS_PER_QUERY &&
+      ids.length <= Math.min(MAX_IDS_PER_QUERY, profile.inBatchSize ?? MAX_IDS_PER_QUERY) &&
       profile.accepts('or') &&
       profile.accepts('in')
     );
@@ -112,43 +116,69 @@ export class OpenRefresh {
     return 'complete';
   }
 
-  /** Re-reads these open executions: `in` queries on id, or one GET each when the API refuses `in`. */
+  /**
+   * Re-reads these open executions: `in` queries on id, or one GET each when the API refuses `in`. A refused
+   * batch is halved, as a refused page size is (smallerPageSize), and the batch accepted is learned; `in`
+   * counts as refused only when a batch of MIN_PAGE_SIZE ids (or fewer) is.
+   */
   async refresh(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    if (!this.deps.profile().accepts('in')) {
+    const profile = this.deps.profile();
+    if (!profile.accepts('in')) {
       await this.getOneByOne(ids);
       return;
     }
-    const chunkSize = Math.max(1, Math.min(this.options.pageSize, MAX_IDS_PER_QUERY));
-    for (let start = 0; start < ids.length; start += chunkSize) {
+    let batchSize = this.batchSize();
+    let refusedLarger = false;
+    let start = 0;
+    while (start < ids.length) {
       if (this.deps.outOfTime()) {
         this.deps.leaveForLater();
         return;
       }
-      const chunk = ids.slice(start, start + chunkSize);
+      const chunk = ids.slice(start, start + batchSize);
       let found: JobExecution[];
       try {
         found = await this.findByIds(chunk);
       } catch (error) {
         if (!isApiStatus(error, 400)) throw error;
-        // An API without the `in` operator (or with a smaller limit on its list): one GET per execution.
-        this.deps.logger.warn('the API refused an `in` query on id; reading open executions one by one', {
+        const smaller = smallerPageSize(chunk.length);
+        if (smaller === undefined) {
+          // Even a small batch is refused: an API without the `in` operator. One GET per execution.
+          this.deps.logger.warn('the API refused an `in` query on id; reading open executions one by one', {
+            error: error.message,
+          });
+          profile.learn({ inSupported: false });
+          await this.getOneByOne(ids.slice(start));
+          return;
+        }
+        // A server may cap its pages, or the list of an `in`, below what was asked: half as many ids.
+        this.deps.logger.warn('the API refused an `in` query of this many ids; trying fewer', {
+          ids: chunk.length,
+          next: smaller,
           error: error.message,
         });
-        this.deps.profile().learn({ inSupported: false });
-        await this.getOneByOne(ids.slice(start));
-        return;
+        batchSize = smaller;
+        refusedLarger = true;
+        continue;
       }
+      // A full batch accepted after a larger one was refused: that is the batch to ask from now on.
+      if (refusedLarger && chunk.length === batchSize) profile.learn({ inBatchSize: batchSize });
+      refusedLarger = false;
       await this.deps.write(found);
       this.refreshedCount += found.length;
       const returned = new Set(found.map((execution) => execution.id));
       await this.getOneByOne(chunk.filter((id) => !returned.has(id)));
-      this.deps.onProgress?.({
-        phase: 'open',
-        refreshed: Math.min(ids.length, start + chunk.length),
-        total: ids.length,
-      });
+      start += chunk.length;
+      this.deps.onProgress?.({ phase: 'open', refreshed: start, total: ids.length });
     }
+  }
+
+  /** Ids per `in` query: the configured page size, lowered to what the API was learned to accept. */
+  private batchSize(): number {
+    const profile = this.deps.profile();
+    const pageSize = windowPageSize({ configured: this.options.pageSize, learned: profile.pageSize });
+    return Math.max(1, Math.min(pageSize, profile.inBatchSize ?? MAX_IDS_PER_QUERY, MAX_IDS_PER_QUERY));
   }
 
   /** Many executions by id with one `in` query (more pages only if the server caps the page size). */

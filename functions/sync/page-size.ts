@@ -1,6 +1,7 @@
-// Layer flow: the window (sync-window.ts) and the run's audit hand-off (run-sync.ts) -> windowPageSize. The
-// page size has three sources (the configuration, what the API was learned to accept, the pass under way);
-// this file is the one place that says which wins (docs/sync.md, step 4).
+// Layer flow: the window (sync-window.ts), the open refresh's `in` batches (open-refresh.ts) and the run's
+// audit hand-off (run-sync.ts) -> windowPageSize, smallerPageSize. The page size has three sources (the
+// configuration, what the API was learned to accept, the pass under way); this file is the one place that
+// says which wins, and what to try after a refusal (docs/sync.md, step 4).
 
 /** The smallest page size asked for after the API refused a larger one. */
 export const MIN_PAGE_SIZE = 10;
@@ -25,8 +26,9 @@ export function windowPageSize({ configured, learned, resumed }: PageSizeSources
 }
 
 /**
- * The size to try after the API refused `size` (HTTP 400 on a pass's first page): half of it, at least
- * MIN_PAGE_SIZE; undefined when `size` is already at the minimum. What is accepted is then learned.
+ * The size to try after the API refused `size` (HTTP 400 on a pass's first page, or on an `in` query of
+ * that many ids): half of it, at least MIN_PAGE_SIZE; undefined when `size` is already at the minimum. What
+ * is accepted is then learned.
  */
 export function smallerPageSize(size: number): number | undefined {
   return size > MIN_PAGE_SIZE ? Math.max(MIN_PAGE_SIZE, Math.floor(size / 2)) : undefined;

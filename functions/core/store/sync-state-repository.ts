@@ -43,6 +43,8 @@ export interface ApiProfile {
   lowerSupported?: boolean;
   /** The largest page size the API accepted, after refusing a larger one. */
   pageSize?: number;
+  /** The largest number of ids an `in` query was accepted with, after a larger one was refused. */
+  inBatchSize?: number;
 }
 
 /** One interval of the audit: createdAt from `from` (inclusive) to `to` (exclusive), and its counts. */
@@ -65,6 +67,11 @@ export interface AuditProgress {
   boundaries: string[];
   /** The API's count of `createdAt >= boundary`, for the boundaries counted so far (same indexes). */
   apiCounts: Array<number | null>;
+  /**
+   * True while the audit looks for the API's first month holding data (the store was empty when it
+   * started): `boundaries` then holds every month start, and `apiCounts` the counts asked so far.
+   */
+  searching?: boolean;
   /** Intervals whose counts differ, once every boundary is counted. */
   differing?: AuditInterval[];
   /** The re-read under way: which differing interval, how, from which page. */
