@@ -8,13 +8,18 @@ import {
   PRODUCT_LIVE_TIMEOUT_SECONDS,
 } from './defaults';
 import type { FunctionName } from './function-registry';
+import { type InboxRule, InboxRules } from './inbox-rules';
+import type { S3Location } from './s3-locations';
 import {
   hostList,
   httpUrl,
   integer,
   isoDate,
+  jsonSetting,
+  oneOf,
   readSettings,
   type Setting,
+  s3LocationList,
   secretText,
   setting,
   text,
@@ -43,13 +48,17 @@ const env = <T>(functions: readonly FunctionName[], definition: Setting<T> & { d
   ...setting(definition),
 });
 
-const BOTH: readonly FunctionName[] = ['sync', 'launch'];
+/** The functions that call Product-Live. */
+const BOTH: readonly FunctionName[] = ['sync', 'launch', 'follow'];
 const SYNC: readonly FunctionName[] = ['sync'];
+/** The sync and the follow function: they store executions' views and copy their files. */
+const COPIERS: readonly FunctionName[] = ['sync', 'follow'];
+const FOLLOW: readonly FunctionName[] = ['follow'];
 const LAUNCH: readonly FunctionName[] = ['launch'];
 const LAKE: readonly FunctionName[] = ['lake'];
 const EVENTS: readonly FunctionName[] = ['events'];
 /** Every function writes executions or reads them, and marks (or rewrites) the lake's days. */
-const ALL: readonly FunctionName[] = ['sync', 'launch', 'lake'];
+const ALL: readonly FunctionName[] = ['sync', 'launch', 'lake', 'follow'];
 
 /** Every environment variable the functions read. */
 export const ENV_VARIABLES = {
@@ -85,7 +94,7 @@ export const ENV_VARIABLES = {
     required: true,
     description: "sync checkpoint and lease, and the lake's day marks",
   }),
-  FILES_BUCKET_NAME: env(['sync', 'lake'], {
+  FILES_BUCKET_NAME: env(['sync', 'lake', 'follow'], {
     schema: text,
     required: true,
     description: 'where file copies (and execution JSON too large for DynamoDB) go',
@@ -143,26 +152,49 @@ export const ENV_VARIABLES = {
     defaultValue: '960',
     description: 'lease length; longer than the function timeout',
   }),
-  FILE_ALLOWED_HOSTS: env(SYNC, {
+  FILE_ALLOWED_HOSTS: env(COPIERS, {
     schema: hostList,
     defaultNote: "the API's host and `*.product-live.com`",
     description: 'comma-separated hosts files may be downloaded from (`host`, `host:port`, `*.domain`)',
   }),
-  FILE_COPY_CONCURRENCY: env(SYNC, {
+  FILE_COPY_CONCURRENCY: env(COPIERS, {
     schema: integer(1, 64),
     defaultValue: '4',
     description: 'parallel file copies',
   }),
-  FILE_COPY_RETRY_DELAY_SECONDS: env(SYNC, {
+  FILE_COPY_RETRY_DELAY_SECONDS: env(COPIERS, {
     schema: integer(0, 24 * 3600),
     defaultValue: '300',
     description:
       'a copy still failing after 3 tries in the run (transient failures) is tried again by a later run this long after, doubling each time, at most a day apart',
   }),
-  FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS: env(SYNC, {
+  FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS: env(COPIERS, {
     schema: integer(1, 900),
     defaultValue: '60',
     description: 'abort a download that sends nothing for this long',
+  }),
+  FOLLOW_REQUESTS_PER_MINUTE: env(FOLLOW, {
+    schema: integer(1, 10_000),
+    defaultValue: '2',
+    description:
+      "the follow function's share of the requests/minute, taken from the launch share (`followRequestsPerMinute`)",
+  }),
+  FOLLOW_SCOPE: env(FOLLOW, {
+    schema: oneOf(['awaited', 'launched'] as const),
+    defaultValue: 'awaited',
+    description:
+      'which open executions a pass re-reads: those a Step Functions task token waits on (`awaited`), or every one a launch started (`launched`, the local stack)',
+  }),
+  FOLLOW_LEASE_SECONDS: env(FOLLOW, {
+    schema: integer(30, 3600),
+    defaultValue: '180',
+    description:
+      "the sync lease a pass holds (a pass never runs beside a sync run); longer than the function's timeout",
+  }),
+  FOLLOW_TIME_MARGIN_SECONDS: env(FOLLOW, {
+    schema: integer(0, 900),
+    defaultValue: '15',
+    description: 'no new request or file copy of a pass starts with less time left in the invocation',
   }),
   IDEMPOTENCY_TABLE_NAME: env(LAUNCH, {
     schema: text,
@@ -185,6 +217,23 @@ export const ENV_VARIABLES = {
     description:
       'requests/minute of one launch instance; the deployed stack sets the launch share ÷ its maximum ' +
       'concurrency (10 ÷ 2 = 5), so all instances together stay within the share',
+  }),
+  LAUNCH_INPUT_BUCKETS: env(LAUNCH, {
+    schema: s3LocationList,
+    defaultNote: 'none (the inbox only)',
+    description:
+      'where launch requests may reference S3 objects (`bucket` or `bucket/prefix/`, comma-separated or a JSON list); the deployed stack sets it from `launchInputBuckets`',
+  }),
+  LAUNCH_INBOX_BUCKET: env(LAUNCH, {
+    schema: text,
+    defaultNote: 'none',
+    description:
+      'the inbox bucket: requests may reference its objects, and objects created in it launch by its rules',
+  }),
+  LAUNCH_INBOX_RULES: env(LAUNCH, {
+    schema: jsonSetting(InboxRules, 'a JSON list of inbox rules {"prefix", "jobId", "inputKey"?, "input"?}'),
+    defaultValue: '[]',
+    description: 'the inbox rules (`launchInbox`), as JSON',
   }),
   LAUNCH_IDEMPOTENCY_TTL_SECONDS: env(LAUNCH, {
     schema: integer(3600, 365 * 24 * 3600),
@@ -249,6 +298,41 @@ export interface LaunchConfig extends ApiConfig {
   idempotencyTtlSeconds: number;
   /** The launch queue's redrive `maxReceiveCount`: a message failing on that delivery is dead-lettered here. */
   maxReceiveCount: number;
+  /** Where requests may reference S3 objects: the configured buckets and prefixes, and the inbox bucket. */
+  readable: S3Location[];
+  /** The inbox bucket and its rules. */
+  inbox: { bucket: string | undefined; rules: InboxRule[] };
+}
+
+export interface FollowConfig extends ApiConfig {
+  stateTableName: string;
+  filesBucketName: string;
+  requestsPerMinute: number;
+  scope: 'awaited' | 'launched';
+  leaseMs: number;
+  timeMarginMs: number;
+  allowedFileHosts: string[];
+  fileCopyConcurrency: number;
+  fileCopyRetryDelayMs: number;
+  fileDownloadIdleTimeoutMs: number;
+}
+
+/** Parses the follow function's environment; throws ConfigError naming every bad variable. */
+export function loadFollowConfig(environment: Env = process.env): FollowConfig {
+  const v = parse('follow', environment);
+  return {
+    ...toApiConfig(v, environment),
+    stateTableName: v.STATE_TABLE_NAME as string,
+    filesBucketName: v.FILES_BUCKET_NAME as string,
+    requestsPerMinute: v.FOLLOW_REQUESTS_PER_MINUTE as number,
+    scope: v.FOLLOW_SCOPE as 'awaited' | 'launched',
+    leaseMs: (v.FOLLOW_LEASE_SECONDS as number) * 1000,
+    timeMarginMs: (v.FOLLOW_TIME_MARGIN_SECONDS as number) * 1000,
+    allowedFileHosts: v.FILE_ALLOWED_HOSTS ?? defaultAllowedFileHosts(v.PRODUCT_LIVE_API_URL as string),
+    fileCopyConcurrency: v.FILE_COPY_CONCURRENCY as number,
+    fileCopyRetryDelayMs: (v.FILE_COPY_RETRY_DELAY_SECONDS as number) * 1000,
+    fileDownloadIdleTimeoutMs: (v.FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS as number) * 1000,
+  };
 }
 
 /** Parses the sync function's environment; throws ConfigError naming every bad variable. */
@@ -284,6 +368,14 @@ export function loadLaunchConfig(environment: Env = process.env): LaunchConfig {
     requestsPerMinute: v.LAUNCH_REQUESTS_PER_MINUTE as number,
     idempotencyTtlSeconds: v.LAUNCH_IDEMPOTENCY_TTL_SECONDS as number,
     maxReceiveCount: v.LAUNCH_MAX_RECEIVE_COUNT as number,
+    readable: [
+      ...((v.LAUNCH_INPUT_BUCKETS as S3Location[] | undefined) ?? []),
+      ...(v.LAUNCH_INBOX_BUCKET ? [{ bucket: v.LAUNCH_INBOX_BUCKET as string, prefix: '' }] : []),
+    ],
+    inbox: {
+      bucket: v.LAUNCH_INBOX_BUCKET as string | undefined,
+      rules: (v.LAUNCH_INBOX_RULES as InboxRule[] | undefined) ?? [],
+    },
   };
 }
 

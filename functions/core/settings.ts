@@ -1,6 +1,7 @@
 // Layer flow: a setting's raw value (an environment variable, a CDK context value) -> these parsers -> a typed
 // value, or a problem naming the setting, what was expected and what was given. The functions' config and the
 // CDK stack's config both define their settings with these, so that a value means the same in both.
+import { isBucketName, parseS3Location, type S3Location } from './s3-locations';
 import * as z from './zod';
 
 /** One setting: how to parse it, its default as a user would type it, and what it means (for the docs). */
@@ -180,3 +181,65 @@ export const listOf = <T extends string>(choices: readonly T[], what: string) =>
       ? [...new Set(found as T[])]
       : undefined;
   });
+
+/** An S3 bucket name. */
+export const bucketName = parser(
+  'an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
+  (raw) => {
+    const value = textOf(raw);
+    return value && isBucketName(value) ? value : undefined;
+  },
+);
+
+/** S3 locations, `bucket` or `bucket/prefix/`, comma-separated, a JSON list, or a list (none is a value). */
+export const s3LocationList = parser<S3Location[]>(
+  'S3 buckets, each `bucket` or `bucket/prefix/`, separated by commas or as a JSON list',
+  (raw) => {
+    let value = raw;
+    if (typeof value === 'string' && value.trim().startsWith('[')) {
+      try {
+        value = JSON.parse(value) as unknown;
+      } catch {
+        return undefined;
+      }
+    }
+    const items = Array.isArray(value) ? value.map(String) : (textOf(value)?.split(',') ?? []);
+    const locations = items
+      .map((item) => item.trim())
+      .filter(Boolean)
+      .map(parseS3Location);
+    return locations.every((location) => location !== undefined) ? (locations as S3Location[]) : undefined;
+  },
+);
+
+/** JSON text (or, from CDK context, the value itself) that `schema` accepts; the message names the first problem. */
+export function jsonSetting<T>(schema: z.ZodMiniType<T>, expected: string): z.ZodMiniType<T> {
+  return z.pipe(
+    z.unknown(),
+    z.transform((raw, context) => {
+      let value = raw;
+      if (typeof raw === 'string') {
+        try {
+          value = JSON.parse(raw) as unknown;
+        } catch (error) {
+          context.issues.push({
+            code: 'custom',
+            input: raw,
+            message: `expected ${expected}: ${(error as Error).message}`,
+          });
+          return z.NEVER;
+        }
+      }
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.map(String).join('.')}: ` : '';
+      context.issues.push({
+        code: 'custom',
+        input: raw,
+        message: `expected ${expected}: ${where}${issue?.message ?? 'invalid'}`,
+      });
+      return z.NEVER;
+    }),
+  ) as unknown as z.ZodMiniType<T>;
+}

@@ -5,6 +5,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { createS3Client } from '../core/aws-clients';
 import { loadLaunchConfig } from '../core/config';
 import { createObservability } from '../core/observability';
 import { createLaunchHandler } from './launch-handler';
@@ -12,12 +13,15 @@ import { createLaunchHandler } from './launch-handler';
 const observability = createObservability();
 const { tracer } = observability;
 
+const config = loadLaunchConfig();
+
 export const handler = createLaunchHandler({
-  config: loadLaunchConfig(),
+  config,
   clients: {
     dynamo: tracer.captureAWSv3Client(new DynamoDBClient({})),
     secrets: new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(new SecretsManagerClient({})) }),
     sqs: tracer.captureAWSv3Client(new SQSClient({})),
+    s3: tracer.captureAWSv3Client(createS3Client({ forcePathStyle: config.s3ForcePathStyle })),
   },
   ...observability,
 });

@@ -2,13 +2,15 @@
 // Two kinds of small items live beside Powertools' idempotency records, under prefixes that cannot clash
 // with Powertools' keys (`launch#<hash>`):
 //   `launch-attempt#<launch key>`  the first time a launch for that key was tried (survives crashes), how
-//                                  many attempts were made, and how many of them provably started nothing
+//                                  many attempts were made, how many of them provably started nothing, the
+//                                  files uploaded for it (reused by every later attempt), and its outcome:
+//                                  the execution it started, or why it was refused (`npm run launch --wait`)
 //   `launch-claim#<execution id>`  which launch key owns an execution (so two keys never adopt one execution)
 // Both expire with the table's TTL attribute, like the idempotency records.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, realSleep, type Sleep } from '../core/store/dynamo-batch';
-import type { LaunchAttempt, LaunchAttemptStore } from './launch-job';
+import type { LaunchAttempt, LaunchAttemptStore, LaunchRecord, RecordedUpload } from './launch-job';
 
 export const ATTEMPT_KEY_PREFIX = 'launch-attempt#';
 export const CLAIM_KEY_PREFIX = 'launch-claim#';
@@ -57,15 +59,17 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
         TableName: this.tableName,
         Key: { [this.keyAttribute]: ATTEMPT_KEY_PREFIX + key },
         UpdateExpression:
-          'SET #first = if_not_exists(#first, :now), #last = :now, #job = :job, #exp = if_not_exists(#exp, :exp) ADD #attempts :one',
+          'SET #first = if_not_exists(#first, :now), #last = :now, #job = :job, #exp = if_not_exists(#exp, :exp), ' +
+          '#uploads = if_not_exists(#uploads, :none) ADD #attempts :one',
         ExpressionAttributeNames: {
           '#first': 'firstAttemptAt',
           '#last': 'lastAttemptAt',
           '#job': 'jobId',
           '#exp': this.expiryAttribute,
           '#attempts': 'attempts',
+          '#uploads': 'uploads',
         },
-        ExpressionAttributeValues: { ':now': nowIso, ':job': jobId, ':exp': expiry, ':one': 1 },
+        ExpressionAttributeValues: { ':now': nowIso, ':job': jobId, ':exp': expiry, ':one': 1, ':none': {} },
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -83,11 +87,12 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
             lastAttemptAt: nowIso,
             jobId,
             attempts: 1,
+            uploads: {},
             [this.expiryAttribute]: expiry,
           },
         }),
       );
-      return { firstAttemptAt: nowMs, previousAttempts: 0, unsettledAttempts: 0 };
+      return { firstAttemptAt: nowMs, previousAttempts: 0, unsettledAttempts: 0, uploads: {} };
     }
     const previousAttempts = Math.max(0, attempts - 1);
     const settled = typeof item.settledAttempts === 'number' ? item.settledAttempts : 0;
@@ -95,7 +100,64 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
       firstAttemptAt: Number.isFinite(firstAttemptAt) ? firstAttemptAt : nowMs,
       previousAttempts,
       unsettledAttempts: Math.max(0, previousAttempts - settled),
+      uploads: isRecord(item.uploads) ? (item.uploads as Record<string, RecordedUpload>) : {},
     };
+  }
+
+  /**
+   * Records a file uploaded for `key` at an input path, before the execution is created: every later attempt
+   * for the key puts this file in that place instead of uploading again.
+   */
+  async recordUpload(key: string, path: string, upload: RecordedUpload): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [this.keyAttribute]: ATTEMPT_KEY_PREFIX + key },
+        UpdateExpression: 'SET #uploads.#path = :upload',
+        ConditionExpression: 'attribute_exists(#uploads)',
+        ExpressionAttributeNames: { '#uploads': 'uploads', '#path': path },
+        ExpressionAttributeValues: { ':upload': upload },
+      }),
+    );
+  }
+
+  /** Records what became of the request of `key`: the execution it started, or why it was refused. */
+  async recordOutcome(key: string, record: LaunchRecord, nowMs: number): Promise<void> {
+    const values: Record<string, unknown> = {
+      ':at': new Date(nowMs).toISOString(),
+      ':exp': this.expiryFrom(nowMs),
+    };
+    const assignments = ['#decidedAt = :at', '#exp = if_not_exists(#exp, :exp)'];
+    const names: Record<string, string> = { '#decidedAt': 'decidedAt', '#exp': this.expiryAttribute };
+    for (const [field, value] of Object.entries(record)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      assignments.push(`#${field} = :${field}`);
+    }
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [this.keyAttribute]: ATTEMPT_KEY_PREFIX + key },
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /** What is known of the request of `key` (undefined: no attempt yet, or forgotten with its TTL). */
+  async read(
+    key: string,
+  ): Promise<(LaunchRecord & { firstAttemptAt?: string; attempts?: number }) | undefined> {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [this.keyAttribute]: ATTEMPT_KEY_PREFIX + key },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item as (LaunchRecord & { firstAttemptAt?: string; attempts?: number }) | undefined;
   }
 
   /**
@@ -176,4 +238,8 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
   private expiryFrom(nowMs: number): number {
     return Math.floor(nowMs / 1000) + this.ttlSeconds;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -9,6 +9,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createApiKeyResolver } from '../core/api-key';
@@ -35,6 +36,7 @@ import {
   processLaunchBatch,
   type RetryBackoff,
 } from './process-launch-batch';
+import { S3Objects } from './s3-objects';
 
 /** Prefix of Powertools' idempotency keys (`launch#<hash>`); fixed, so that renaming the function keeps them. */
 export const IDEMPOTENCY_KEY_PREFIX = 'launch';
@@ -45,6 +47,7 @@ const OUTCOME_METRICS: Record<MessageOutcome, string> = {
   duplicate: 'LaunchDuplicates',
   'dead-lettered': 'LaunchesDeadLettered',
   retry: 'LaunchRetries',
+  ignored: 'InboxObjectsIgnored',
 };
 
 /** The AWS clients the launcher uses, created once per container by the caller. */
@@ -52,6 +55,8 @@ export interface LaunchClients {
   /** Used for the idempotency records (Powertools), attempt markers and the executions table. */
   dynamo: DynamoDBClient;
   sqs: SQSClient;
+  /** Reads the S3 objects that requests reference (the configured buckets and the inbox). */
+  s3: S3Client;
   /** Reads the API key's secret (default: Powertools' own provider). */
   secrets?: SecretsProvider;
 }
@@ -92,6 +97,7 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
     ttlSeconds: config.idempotencyTtlSeconds,
   });
   const queue = new SqsLaunchQueue(clients.sqs, config.queueUrl, config.dlqUrl);
+  const objects = new S3Objects(clients.s3);
   const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
 
   const idempotencyConfig = new IdempotencyConfig({
@@ -130,7 +136,7 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
     // In-progress idempotency records expire with this invocation, so a crash is retried after it.
     idempotencyConfig.registerLambdaContext(context);
     const api = productLiveClient(await apiKeys.get());
-    const deps: LaunchDeps = { api, executions, attempts, now, logger, ...options.overrides };
+    const deps: LaunchDeps = { api, executions, attempts, objects, now, logger, ...options.overrides };
     const requestsBefore = api.requestCount;
     const throttledBefore = api.throttledCount;
     try {
@@ -145,6 +151,9 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
           reserveMs: config.timeoutMs + LAUNCH_RESERVE_MARGIN_SECONDS * 1000,
           ...(options.retryBackoff ? { retryBackoff: options.retryBackoff } : {}),
           maxReceiveCount: config.maxReceiveCount,
+          readable: config.readable,
+          inbox: config.inbox,
+          recordRefusal: (key, record) => attempts.recordOutcome(key, record, now()),
           onOutcome: (outcome) => {
             metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1);
             options.hooks?.onOutcome?.(outcome);

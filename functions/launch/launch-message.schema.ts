@@ -1,8 +1,9 @@
-// Layer flow: SQS message body (untrusted text) -> parseLaunchMessage -> LaunchMessage for the launch use case.
-// The contract (DESIGN.md): {"jobId": "<24 hex>", "input": {...}?, "idempotencyKey": "<string>"?}. Unknown
-// fields are rejected rather than ignored: a misspelt `idempotencyKey` silently dropped would turn a
-// redelivery into a second launch.
+// Layer flow: SQS message body (untrusted text) -> parseLaunchBody -> a LaunchMessage for the launch use case, or
+// an S3 event for the inbox (inbox.ts). The contract (DESIGN.md): {"jobId": "<24 hex>", "input": {...}?,
+// "idempotencyKey": "<string>"?}. Unknown fields are rejected rather than ignored: a misspelt `idempotencyKey`
+// silently dropped would turn a redelivery into a second launch.
 import * as z from '../core/zod';
+import { isS3Event } from './inbox';
 import { InvalidLaunchMessageError } from './launch.errors';
 
 /** Longest accepted `idempotencyKey`, in characters. */
@@ -30,12 +31,28 @@ export type LaunchMessage = z.infer<typeof LaunchMessage>;
  * problem on one line, e.g. `jobId: expected 24 hexadecimal characters; unknown field "jobid"`.
  */
 export function parseLaunchMessage(body: string): LaunchMessage {
+  const parsed = parseLaunchBody(body);
+  if (parsed.kind === 's3-event')
+    throw new InvalidLaunchMessageError('body is an S3 event, not a launch request');
+  return parsed.message;
+}
+
+/** A message body: a launch request (validated), or an S3 event of the inbox (read by inbox.ts). */
+export type LaunchBody = { kind: 'request'; message: LaunchMessage } | { kind: 's3-event'; event: unknown };
+
+/** Parses a message body; an invalid launch request throws InvalidLaunchMessageError naming every problem. */
+export function parseLaunchBody(body: string): LaunchBody {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch (error) {
     throw new InvalidLaunchMessageError(`body is not valid JSON (${(error as Error).message})`);
   }
+  if (isS3Event(json)) return { kind: 's3-event', event: json };
+  return { kind: 'request', message: validate(json) };
+}
+
+function validate(json: unknown): LaunchMessage {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     const kind = json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`;
     throw new InvalidLaunchMessageError(`body must be a JSON object with a "jobId", got ${kind}`);

@@ -4,6 +4,7 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } fr
 /** Why a message was dead-lettered, as the `FailureKind` attribute says it. */
 export type FailureKind =
   | 'invalid-message'
+  | 'file-refused'
   | 'rejected-by-api'
   | 'idempotency-key-reused'
   | 'retries-exhausted';

@@ -1,6 +1,7 @@
 // Layer flow: launch handler -> processLaunchBatch (Powertools batch processing, partial batch response) ->
-// per record: parse the message -> idempotent launchJob -> map the result or failure to one outcome.
-// Each message gets one outcome (launched, adopted, duplicate, dead-lettered, retry): docs/launches.md.
+// per record: parse the message (a launch request, or an inbox object's S3 event) and its file references ->
+// idempotent launchJob -> map the result or failure to one outcome. Each message gets one outcome (launched,
+// adopted, duplicate, dead-lettered, retry, ignored): docs/launches.md.
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import {
   IdempotencyAlreadyInProgressError,
@@ -8,6 +9,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describeError as describe } from '../core/errors';
+import type { InboxRule } from '../core/inbox-rules';
 import type { AppLogger } from '../core/observability';
 import {
   isOutcomeUnknown,
@@ -17,13 +19,16 @@ import {
   ProductLiveRateLimitError,
   startedNothing,
 } from '../core/product-live/product-live.errors';
+import { FileReferenceError, findFileReferences, type ReadableLocation } from './file-references';
+import { inboxRequest } from './inbox';
 import { InvalidLaunchMessageError, LaunchDeadlineError } from './launch.errors';
-import type { LaunchOptions, LaunchRequest, LaunchResult } from './launch-job';
-import { parseLaunchMessage } from './launch-message.schema';
+import type { LaunchOptions, LaunchRecord, LaunchRequest, LaunchResult } from './launch-job';
+import { parseLaunchBody } from './launch-message.schema';
 import type { FailureKind, LaunchQueue } from './launch-queue';
+import { ObjectRefusedError } from './s3-objects';
 
-/** What happened to one message. */
-export type MessageOutcome = 'launched' | 'adopted' | 'duplicate' | 'dead-lettered' | 'retry';
+/** What happened to one message (`ignored`: an inbox object no rule claims). */
+export type MessageOutcome = 'launched' | 'adopted' | 'duplicate' | 'dead-lettered' | 'retry' | 'ignored';
 
 /** A launch result as the idempotency wrapper returns it: `replayed` when it comes from a stored record. */
 export type IdempotentLaunchResult = LaunchResult & { replayed?: boolean };
@@ -57,6 +62,12 @@ export interface LaunchBatchDeps {
   maxReceiveCount?: number;
   /** Told every message's outcome (metrics). */
   onOutcome?: (outcome: MessageOutcome) => void;
+  /** Where objects referenced by requests may be read (the configured buckets and the inbox). Default: none. */
+  readable?: readonly ReadableLocation[];
+  /** The inbox: its bucket and the rules that turn its objects into launches. */
+  inbox?: { bucket: string | undefined; rules: readonly InboxRule[] };
+  /** Records a refused request's reason on its key, for whoever waits on it (`npm run launch -- --wait`). */
+  recordRefusal?: (key: string, record: LaunchRecord) => Promise<void>;
 }
 
 /** How a failure is handled: dead-lettered now, or retried after `retryAfterMs` at least. */
@@ -97,7 +108,20 @@ export async function processLaunchRecord(
   const base = { messageId: record.messageId, receiveCount };
   let request: LaunchRequest | undefined;
   try {
-    const message = parseLaunchMessage(record.body);
+    const parsed = parseLaunchBody(record.body);
+    let message: { jobId: string; input?: Record<string, unknown>; idempotencyKey?: string };
+    if (parsed.kind === 's3-event') {
+      const inbox = inboxRequest(parsed.event, deps.inbox?.bucket, deps.inbox?.rules ?? []);
+      if (inbox.kind === 'ignore') {
+        report(deps, 'ignored', 'info', { ...base, reason: inbox.reason });
+        return 'ignored';
+      }
+      message = inbox;
+    } else {
+      message = parsed.message;
+    }
+    // The references are checked before anything is recorded: a bad one refuses the request at once.
+    const references = findFileReferences(message.input, deps.readable ?? []);
     request = {
       key:
         message.idempotencyKey === undefined
@@ -105,6 +129,12 @@ export async function processLaunchRecord(
           : `idempotencyKey:${message.idempotencyKey}`,
       jobId: message.jobId,
       ...(message.input === undefined ? {} : { input: message.input }),
+      ...(references.length > 0 ? { references } : {}),
+      launch: {
+        idempotencyKey: message.idempotencyKey ?? null,
+        messageId: record.messageId,
+        requestedAt: sentAt(record, deps.now()),
+      },
     };
     signal.throwIfAborted();
     const result = await deps.launch(request, { signal });
@@ -134,6 +164,13 @@ export async function processLaunchRecord(
         throw new Error(reason, { cause: sendError });
       }
       report(deps, 'dead-lettered', 'error', { ...context, failureKind: decision.kind });
+      await recordRefusal(deps, request?.key ?? `messageId:${record.messageId}`, {
+        outcome: 'refused',
+        reason: decision.reason,
+        failureKind: decision.kind,
+        messageId: record.messageId,
+        ...(request ? { jobId: request.jobId } : {}),
+      });
       return 'dead-lettered';
     }
     await retryLater(deps, record, receiveCount, context, decision.retryAfterMs);
@@ -150,6 +187,16 @@ export async function processLaunchRecord(
 export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): FailureDecision {
   if (error instanceof InvalidLaunchMessageError) {
     return { action: 'dead-letter', kind: 'invalid-message', reason: error.message };
+  }
+  if (error instanceof FileReferenceError) {
+    return {
+      action: 'dead-letter',
+      kind: 'invalid-message',
+      reason: `invalid file reference: ${error.message}`,
+    };
+  }
+  if (error instanceof ObjectRefusedError) {
+    return { action: 'dead-letter', kind: 'file-refused', reason: error.message };
   }
   if (error instanceof IdempotencyValidationError) {
     return {
@@ -178,7 +225,12 @@ export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): 
   ) {
     const answer = `HTTP ${error.status}${error.body ? `: ${snippet(error.body)}` : ''}`;
     let reason = `Product-Live refused the launch (${answer})`;
-    if (error instanceof ProductLiveNotFoundError) {
+    if (error.operation === 'upload') {
+      reason =
+        error.status === 413
+          ? `Product-Live refused the file as too large (${answer})`
+          : `Product-Live refused the file upload (${answer})`;
+    } else if (error instanceof ProductLiveNotFoundError) {
       reason = `unknown jobId${request ? ` ${request.jobId}` : ''}: Product-Live answered ${answer}`;
     } else if (error instanceof ProductLiveAuthError) {
       reason = `Product-Live refused the API key (${answer}); fix the key, then redrive this message`;
@@ -192,6 +244,18 @@ export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): 
     };
   }
   return { action: 'retry', reason: describe(error) };
+}
+
+/** Records a refusal for the waiter; a failure to record it is logged: the dead letter holds the reason anyway. */
+async function recordRefusal(deps: LaunchBatchDeps, key: string, record: LaunchRecord): Promise<void> {
+  try {
+    await deps.recordRefusal?.(key, record);
+  } catch (error) {
+    deps.logger.warn('could not record the refusal of a launch on its marker', {
+      key,
+      error: describe(error),
+    });
+  }
 }
 
 /** A retry on the last delivery the queue allows becomes a dead letter that says why. */
@@ -249,6 +313,12 @@ function report(
 ): void {
   deps.logger[level](`launch ${outcome}`, { outcome, ...attributes });
   deps.onOutcome?.(outcome);
+}
+
+/** When the message was sent to the queue (SQS's SentTimestamp), else now. */
+function sentAt(record: SQSRecord, nowMs: number): string {
+  const sent = Number(record.attributes?.SentTimestamp);
+  return new Date(Number.isFinite(sent) && sent > 0 ? sent : nowMs).toISOString();
 }
 
 function receiveCountOf(record: SQSRecord): number {

@@ -3,7 +3,7 @@
 // function's role in the synthesized template. A new SDK call without its grant fails here, not in AWS.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
@@ -88,6 +88,7 @@ function storeLabels(store: TestStore) {
   const buckets: Record<string, string> = {
     [store.filesBucket]: 'FilesBucket.Arn',
     [store.lakeBucket]: 'LakeBucket.Arn',
+    ...(store.inboxBucket ? { [store.inboxBucket]: 'InboxBucket.Arn' } : {}),
   };
   return {
     table: (input: Record<string, unknown>) => {
@@ -222,11 +223,15 @@ describe('IAM grants cover every AWS call the code makes', () => {
     }
   });
 
-  it('the launch role allows each call of launches, duplicates, dead letters and retries', async () => {
-    const h = await createLaunchHarness();
+  it('the launch role allows each call of launches, duplicates, dead letters, retries, files and the inbox', async () => {
+    const h = await createLaunchHarness({ files: {} });
     const calls: Call[] = [];
     const env = h.clients.env;
-    const { dynamo } = recordingClients(env, h.store, calls);
+    const { dynamo, s3 } = recordingClients(env, h.store, calls);
+    const inbox = h.store.inboxBucket ?? '';
+    await h.clients.s3.send(
+      new PutObjectCommand({ Bucket: inbox, Key: 'uploads/1/prices.csv', Body: 'sku;price' }),
+    );
     const sqs = record(
       new SQSClient({
         region: 'us-east-1',
@@ -243,9 +248,16 @@ describe('IAM grants cover every AWS call the code makes', () => {
             : `unknown queue ${String(input.QueueUrl)}`,
     );
     const handler = h.createHandler({
-      clients: { dynamo, sqs },
+      clients: { dynamo, sqs, s3 },
       api: { maxAttempts: 1, requestsPerMinute: 1_000 },
     });
+    const file = (key: string) => ({ object: 's3_object', uri: `s3://${inbox}/${key}` });
+    await h.send({
+      jobId: h.job.id,
+      input: { file: file('uploads/1/prices.csv') },
+      idempotencyKey: 'iam-files',
+    });
+    await h.send({ jobId: h.job.id, input: { file: file('uploads/1/missing.csv') } });
     h.emulator.failNext('commit-then-500', { count: 1, endpoint: 'create' });
     await h.send({ jobId: h.job.id, input: { order: 1 }, idempotencyKey: 'iam-1' });
     await h.send({ jobId: h.job.id, input: { order: 1 }, idempotencyKey: 'iam-1' });
@@ -258,6 +270,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
       'dynamodb:BatchGetItem',
       'sqs:SendMessage',
       'sqs:ChangeMessageVisibility',
+      's3:GetObject',
     ]) {
       expect(operations).toContain(expected);
     }

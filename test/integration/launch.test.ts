@@ -262,6 +262,8 @@ describe('launch: exactly once', () => {
       recordAttempt: (...args) => attempts.recordAttempt(...args),
       settleAttempt: (...args) => attempts.settleAttempt(...args),
       findClaims: (...args) => attempts.findClaims(...args),
+      recordUpload: (...args) => attempts.recordUpload(...args),
+      recordOutcome: (...args) => attempts.recordOutcome(...args),
       claimExecution: () => {
         crash();
         return new Promise<boolean>(() => undefined);
@@ -315,6 +317,7 @@ describe('launch: exactly once', () => {
             crash();
             return new Promise(() => undefined);
           },
+          setLaunch: async () => 'written',
         },
       },
     })({ Records: [toSqsRecord(message as Message, h.queueArn)] }, lambdaContext(40_000));

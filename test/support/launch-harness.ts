@@ -14,13 +14,14 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect, vi } from 'vitest';
 import { type LaunchConfig, loadLaunchConfig } from '../../functions/core/config';
+import type { InboxRule } from '../../functions/core/inbox-rules';
 import { RecordingMetrics } from '../../functions/core/observability';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { createLaunchHandler, type LaunchHandlerDeps } from '../../functions/launch/launch-handler';
 import { localLastDeliveryReceiveCount } from '../../local/aws/local-aws-servers';
 import { storeEnvironment } from '../../local/aws/provision';
-import { type Emulator, type EmulatorJob, systemClock } from '../../local/emulator';
+import { type Emulator, type EmulatorJob, type EmulatorOptions, systemClock } from '../../local/emulator';
 import { lambdaContext as localLambdaContext } from '../../local/stack/local-stack';
 import { queueDepth, toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
 import { startEmulator } from './emulator';
@@ -77,13 +78,18 @@ export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
 
 /** A fresh emulator with one job, fresh tables, and a launch queue with its DLQ. */
 export async function createLaunchHarness(
-  options: { maxReceiveCount?: number; stream?: boolean } = {},
+  options: {
+    maxReceiveCount?: number;
+    stream?: boolean;
+    /** The inbox bucket and S3 (launches that carry files), with these inbox rules. */
+    files?: { rules?: InboxRule[]; emulator?: EmulatorOptions };
+  } = {},
 ): Promise<Harness> {
-  const { emulator } = await startEmulator({ clock: systemClock });
+  const { emulator } = await startEmulator({ clock: systemClock, ...options.files?.emulator });
   const job = emulator.addJob({ title: 'Import Products', kind: 'import' });
   const clients = localAwsClients();
   const store = await createTestStore(clients, 'launch', {
-    services: ['dynamodb', 'sqs'],
+    services: options.files ? ['dynamodb', 'sqs', 's3'] : ['dynamodb', 'sqs'],
     maxReceiveCount: options.maxReceiveCount ?? 10,
     visibilityTimeoutSeconds: 30,
     stream: options.stream ?? false,
@@ -101,6 +107,7 @@ export async function createLaunchHarness(
     PRODUCT_LIVE_API_KEY: emulator.apiKey,
     PRODUCT_LIVE_TIMEOUT_SECONDS: '5',
     LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(options.maxReceiveCount ?? 10)),
+    LAUNCH_INBOX_RULES: JSON.stringify(options.files?.rules ?? []),
   };
   const config = loadLaunchConfig(env);
   const logger = new Logger({ serviceName: 'launch-test', logLevel: 'SILENT' });

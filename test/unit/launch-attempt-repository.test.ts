@@ -40,7 +40,7 @@ describe('LaunchAttemptRepository.recordAttempt', () => {
 
     const attempt = await repository.recordAttempt('idempotencyKey:order-1', '65819ba43ad5b963658ab35d', NOW);
 
-    expect(attempt).toEqual({ firstAttemptAt: NOW, previousAttempts: 0, unsettledAttempts: 0 });
+    expect(attempt).toEqual({ firstAttemptAt: NOW, previousAttempts: 0, unsettledAttempts: 0, uploads: {} });
     expect(documentMock).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: { id: `${ATTEMPT_KEY_PREFIX}idempotencyKey:order-1` },
@@ -65,6 +65,7 @@ describe('LaunchAttemptRepository.recordAttempt', () => {
       firstAttemptAt: first,
       previousAttempts: 3,
       unsettledAttempts: 1,
+      uploads: {},
     });
   });
 
@@ -78,6 +79,7 @@ describe('LaunchAttemptRepository.recordAttempt', () => {
       firstAttemptAt: NOW,
       previousAttempts: 0,
       unsettledAttempts: 0,
+      uploads: {},
     });
     expect(documentMock).toHaveReceivedCommandWith(PutCommand, {
       Item: expect.objectContaining({

@@ -115,9 +115,19 @@ describe('processLaunchBatch: handled messages', () => {
     const response = await processLaunchBatch(deps, event(...records));
 
     expect(response).toEqual({ batchItemFailures: [] });
+    const requestedAt = new Date(NOW).toISOString();
     expect(launch.mock.calls.map(([request]) => request)).toEqual([
-      { key: 'idempotencyKey:order-1', jobId: JOB_ID, input: { sku: 'A' } },
-      { key: `messageId:${records[1]?.messageId}`, jobId: JOB_ID },
+      {
+        key: 'idempotencyKey:order-1',
+        jobId: JOB_ID,
+        input: { sku: 'A' },
+        launch: { idempotencyKey: 'order-1', messageId: records[0]?.messageId, requestedAt },
+      },
+      {
+        key: `messageId:${records[1]?.messageId}`,
+        jobId: JOB_ID,
+        launch: { idempotencyKey: null, messageId: records[1]?.messageId, requestedAt },
+      },
     ]);
     expect(sqsMock).not.toHaveReceivedAnyCommand();
     expect(outcomes).toEqual(['launched', 'launched']);

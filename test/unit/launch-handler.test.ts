@@ -10,6 +10,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
@@ -123,6 +124,7 @@ function buildHandler() {
     clients: {
       dynamo: new DynamoDBClient({ region: 'eu-west-1' }),
       sqs: new SQSClient({ region: 'eu-west-1' }),
+      s3: new S3Client({ region: 'eu-west-1' }),
     },
     logger,
     metrics,

@@ -1,6 +1,8 @@
-// The launch use case with fakes: a tiny in-memory Product-Live (create + find), attempt store and
-// executions repository. Covers the crash window: ambiguous creates, crashes after the API call, claims.
+// The launch use case with fakes: a tiny in-memory Product-Live (upload + create + find), S3 objects, attempt
+// store and executions repository. Covers the crash window: ambiguous creates, crashes after the API call,
+// claims; and requests with files: checked first, uploaded at most once per successful upload, never created twice.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LaunchInfo } from '../../functions/core/executions/execution-record';
 import {
   ProductLiveApiError,
   ProductLiveNetworkError,
@@ -11,7 +13,9 @@ import type {
   FindQuery,
   JobExecution,
 } from '../../functions/core/product-live/product-live.schema';
+import type { UploadedFile, UploadSource } from '../../functions/core/product-live/product-live-client';
 import type { ExecutionItem, WriteOutcome } from '../../functions/core/store/execution-repository';
+import { findFileReferences } from '../../functions/launch/file-references';
 import {
   DEFAULT_CLOCK_SKEW_MS,
   EarlierLaunchLookupError,
@@ -19,9 +23,12 @@ import {
   type LaunchAttempt,
   type LaunchAttemptStore,
   type LaunchDeps,
+  type LaunchRecord,
   type LaunchRequest,
   launchJob,
+  type RecordedUpload,
 } from '../../functions/launch/launch-job';
+import { type ObjectInfo, ObjectRefusedError, type ObjectSource } from '../../functions/launch/s3-objects';
 import { aJobExecution, aJobExecutionList, anId } from '../builders/job-execution.builder';
 
 const JOB_ID = '65819ba43ad5b963658ab35d';
@@ -30,12 +37,16 @@ const T0 = Date.parse('2024-06-01T12:00:00.000Z');
 const CREATE_PATH = '/v1/data_factory/job_executions';
 
 type CreateStep = 'ok' | 'throttled' | 'commit-then-500' | 'commit-then-reset' | 'refused-before-sending';
+type UploadStep = 'ok' | 'store-then-500' | 'too-large';
 
 /** Product-Live in memory: create appends an execution (input + platform context), find interprets the query. */
 class FakeProductLive implements LaunchApi {
   readonly executions: JobExecution[] = [];
   readonly findQueries: FindQuery[] = [];
   readonly script: CreateStep[] = [];
+  readonly uploadScript: UploadStep[] = [];
+  /** Every upload stored (an answered 500 after storing included), with its bytes. */
+  readonly uploads: Array<UploadedFile & { fileName: string; bytes: string }> = [];
   creates = 0;
 
   constructor(private readonly now: () => number) {}
@@ -54,6 +65,22 @@ class FakeProductLive implements LaunchApi {
       throw new ProductLiveNetworkError({ ...fields, timedOut: false, requestMayHaveBeenSent: true });
     }
     return execution;
+  }
+
+  async uploadFile(source: UploadSource): Promise<UploadedFile> {
+    const step = this.uploadScript.shift() ?? 'ok';
+    const fields = { method: 'POST' as const, path: '/v1/data_factory/files', operation: 'upload' as const };
+    if (step === 'too-large') throw new ProductLiveApiError({ ...fields, status: 413, body: 'too large' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await source.open()) chunks.push(Buffer.from(chunk));
+    const file = {
+      object: 'data_factory_file' as const,
+      id: `${'f'.repeat(62)}${String(this.uploads.length).padStart(2, '0')}`,
+      url: `https://files.example/${this.uploads.length}`,
+    };
+    this.uploads.push({ ...file, fileName: source.fileName, bytes: Buffer.concat(chunks).toString() });
+    if (step === 'store-then-500') throw new ProductLiveApiError({ ...fields, status: 500, body: 'oops' });
+    return file;
   }
 
   async findJobExecutions(query: FindQuery, options: { page?: number; size?: number } = {}) {
@@ -96,20 +123,40 @@ function matches(query: FindQuery, execution: JobExecution): boolean {
 }
 
 class InMemoryAttemptStore implements LaunchAttemptStore {
-  readonly markers = new Map<string, { firstAttemptAt: number; attempts: number; settled: number }>();
+  readonly markers = new Map<
+    string,
+    { firstAttemptAt: number; attempts: number; settled: number; uploads: Record<string, RecordedUpload> }
+  >();
   readonly claims = new Map<string, string>();
+  readonly outcomes = new Map<string, LaunchRecord>();
+  /** Makes the next upload record fail like a crash right after the upload's answer. */
+  failNextUploadRecord: Error | undefined;
   /** Makes the next claim fail like a crash right after the create call. */
   failNextClaim: Error | undefined;
 
   async recordAttempt(key: string, _jobId: string, nowMs: number): Promise<LaunchAttempt> {
-    const marker = this.markers.get(key) ?? { firstAttemptAt: nowMs, attempts: 0, settled: 0 };
+    const marker = this.markers.get(key) ?? { firstAttemptAt: nowMs, attempts: 0, settled: 0, uploads: {} };
     marker.attempts += 1;
     this.markers.set(key, marker);
     return {
       firstAttemptAt: marker.firstAttemptAt,
       previousAttempts: marker.attempts - 1,
       unsettledAttempts: marker.attempts - 1 - marker.settled,
+      uploads: { ...marker.uploads },
     };
+  }
+
+  async recordUpload(key: string, path: string, upload: RecordedUpload): Promise<void> {
+    const failure = this.failNextUploadRecord;
+    this.failNextUploadRecord = undefined;
+    if (failure) throw failure;
+    const marker = this.markers.get(key);
+    if (!marker) throw new Error('no marker');
+    marker.uploads[path] = upload;
+  }
+
+  async recordOutcome(key: string, record: LaunchRecord): Promise<void> {
+    this.outcomes.set(key, record);
   }
 
   async settleAttempt(key: string): Promise<void> {
@@ -141,12 +188,37 @@ class InMemoryExecutions {
     this.items.set(item.id, item);
     return 'written';
   }
+  async setLaunch(item: Pick<ExecutionItem, 'id'>, launch: LaunchInfo): Promise<WriteOutcome> {
+    const stored = this.items.get(item.id);
+    if (!stored) return 'stale';
+    stored.launch ??= launch;
+    return 'written';
+  }
+}
+
+/** S3 in memory: objects by `bucket/key`, HeadObject and GetObject counted. */
+class InMemoryObjects implements ObjectSource {
+  readonly objects = new Map<string, string>();
+  heads = 0;
+  async head(bucket: string, key: string): Promise<ObjectInfo> {
+    this.heads += 1;
+    const body = this.objects.get(`${bucket}/${key}`);
+    if (body === undefined) throw new ObjectRefusedError(`s3://${bucket}/${key} does not exist`);
+    return { size: Buffer.byteLength(body), etag: `"${body.length}"` };
+  }
+  async open(bucket: string, key: string): Promise<AsyncIterable<Uint8Array>> {
+    const body = this.objects.get(`${bucket}/${key}`) ?? '';
+    return (async function* () {
+      yield Buffer.from(body);
+    })();
+  }
 }
 
 let nowMs: number;
 let api: FakeProductLive;
 let attempts: InMemoryAttemptStore;
 let executions: InMemoryExecutions;
+let objects: InMemoryObjects;
 let deps: LaunchDeps;
 
 beforeEach(() => {
@@ -155,10 +227,12 @@ beforeEach(() => {
   api = new FakeProductLive(now);
   attempts = new InMemoryAttemptStore();
   executions = new InMemoryExecutions();
+  objects = new InMemoryObjects();
   deps = {
     api,
     attempts,
     executions,
+    objects,
     now,
     logger: { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() },
   };
@@ -452,5 +526,134 @@ describe('launchJob: the crash window', () => {
       'launched execution was already claimed by another launch key',
       expect.objectContaining({ executionId: result.executionId }),
     );
+  });
+});
+
+describe('launchJob: requests that carry files', () => {
+  const readable = [{ bucket: 'acme', prefix: '' }];
+  /** A request whose input references two objects, one of them deep in an array. */
+  const withFiles = (key = 'idempotencyKey:prices-1'): LaunchRequest => {
+    const input = {
+      file: { object: 's3_object', uri: 's3://acme/erp/prices décembre.csv' },
+      options: {
+        sheet: 'EU',
+        attachments: [{ object: 's3_object', uri: 's3://acme/notes.pdf', fileName: 'Notes.pdf' }],
+      },
+    };
+    return { key, jobId: JOB_ID, input, references: findFileReferences(input, readable) };
+  };
+  beforeEach(() => {
+    objects.objects.set('acme/erp/prices décembre.csv', 'sku;price\nA-1;12.5\n');
+    objects.objects.set('acme/notes.pdf', '%PDF-notes');
+  });
+  const createdInput = () => api.executions[0]?.input as Record<string, unknown>;
+
+  it('uploads each referenced object once and creates the execution with the uploaded files in their places', async () => {
+    const result = await launchJob(deps, withFiles());
+
+    expect(result.outcome).toBe('launched');
+    expect(api.uploads.map(({ fileName, bytes }) => ({ fileName, bytes }))).toEqual([
+      { fileName: 'prices décembre.csv', bytes: 'sku;price\nA-1;12.5\n' },
+      { fileName: 'Notes.pdf', bytes: '%PDF-notes' },
+    ]);
+    expect(api.creates).toBe(1);
+    expect(createdInput()).toMatchObject({
+      file: { object: 'data_factory_file', id: api.uploads[0]?.id },
+      options: { sheet: 'EU', attachments: [{ object: 'data_factory_file', id: api.uploads[1]?.id }] },
+    });
+    expect(Object.values(attempts.markers.get('idempotencyKey:prices-1')?.uploads ?? {})).toHaveLength(2);
+    expect(attempts.outcomes.get('idempotencyKey:prices-1')).toMatchObject({ outcome: 'launched' });
+  });
+
+  it('checks every object before the first upload: a missing one refuses the request with nothing uploaded or launched', async () => {
+    objects.objects.delete('acme/notes.pdf');
+
+    await expect(launchJob(deps, withFiles())).rejects.toBeInstanceOf(ObjectRefusedError);
+    expect(objects.heads).toBe(2);
+    expect(api.uploads).toEqual([]);
+    expect(api.creates).toBe(0);
+  });
+
+  it('after an ambiguous create (created, then HTTP 500), adopts the execution with the recorded files: one upload each, one execution', async () => {
+    api.script.push('commit-then-500');
+    await expect(launchJob(deps, withFiles())).rejects.toBeInstanceOf(ProductLiveApiError);
+    nowMs += 60_000;
+
+    const retry = await launchJob(deps, withFiles());
+
+    expect(retry.outcome).toBe('adopted');
+    expect(api.uploads).toHaveLength(2);
+    expect(api.creates).toBe(1);
+    expect(executionsOf(JOB_ID)).toHaveLength(1);
+  });
+
+  it('after a crash between create and its record, a redelivery reuses the files and adopts: never a second upload or create', async () => {
+    attempts.failNextClaim = new Error('Lambda killed');
+    await expect(launchJob(deps, withFiles())).rejects.toThrow('Lambda killed');
+    nowMs += 60_000;
+
+    const retry = await launchJob(deps, withFiles());
+
+    expect(retry).toMatchObject({ outcome: 'adopted', executionId: api.executions[0]?.id });
+    expect([api.uploads.length, api.creates]).toEqual([2, 1]);
+  });
+
+  it('an upload answered ambiguously (stored, then 500) is repeated by the retry: an orphan upload, one execution', async () => {
+    api.uploadScript.push('store-then-500');
+    await expect(launchJob(deps, withFiles())).rejects.toBeInstanceOf(ProductLiveApiError);
+    expect(api.creates).toBe(0);
+
+    await launchJob(deps, withFiles());
+
+    // The first file twice (the orphan, then the one used), the second once.
+    expect(api.uploads.map((upload) => upload.fileName)).toEqual([
+      'prices décembre.csv',
+      'prices décembre.csv',
+      'Notes.pdf',
+    ]);
+    expect(api.creates).toBe(1);
+    expect(createdInput()).toMatchObject({ file: { id: api.uploads[1]?.id } });
+  });
+
+  it('a crash between an upload and its record uploads that file again; the files recorded before it are reused', async () => {
+    // The second upload is answered, then the function dies before its record is written.
+    let records = 0;
+    const recordUpload = attempts.recordUpload.bind(attempts);
+    attempts.recordUpload = async (key, path, upload) => {
+      records += 1;
+      if (records === 2) throw new Error('Lambda killed after the upload answered');
+      await recordUpload(key, path, upload);
+    };
+    await expect(launchJob(deps, withFiles())).rejects.toThrow('Lambda killed');
+    attempts.recordUpload = recordUpload;
+    expect(api.creates).toBe(0);
+
+    const retry = await launchJob(deps, withFiles());
+
+    expect(retry.outcome).toBe('launched');
+    // The first file once (recorded), the second twice (its first record was lost): one orphan, one execution.
+    expect(api.uploads.map((upload) => upload.fileName)).toEqual([
+      'prices décembre.csv',
+      'Notes.pdf',
+      'Notes.pdf',
+    ]);
+    expect(api.creates).toBe(1);
+    expect(createdInput()).toMatchObject({ options: { attachments: [{ id: api.uploads[2]?.id }] } });
+  });
+
+  it('a file Product-Live refuses (413) fails the attempt before any create, and settles it: the retry looks for nothing', async () => {
+    api.uploadScript.push('too-large');
+    const failure = await launchJob(deps, withFiles()).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({ status: 413, operation: 'upload' });
+    expect(api.creates).toBe(0);
+    expect(attempts.markers.get('idempotencyKey:prices-1')?.settled).toBe(1);
+  });
+
+  it('records the launch request on the execution it started', async () => {
+    const launch = { idempotencyKey: 'prices-1', messageId: 'm-1', requestedAt: new Date(T0).toISOString() };
+    const result = await launchJob(deps, { ...withFiles(), launch });
+
+    expect(executions.items.get(result.executionId)?.launch).toEqual(launch);
   });
 });

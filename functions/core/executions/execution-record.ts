@@ -108,6 +108,20 @@ export interface FileCopy {
   deferrals?: number;
 }
 
+/**
+ * The launch request that started an execution, recorded by the launch function on the execution's item (and
+ * never overwritten by the sync): the history, the warehouse and every event of the execution carry it.
+ */
+export interface LaunchInfo {
+  /** The request's key: its `idempotencyKey`, the inbox's key (`inbox:bucket/key#version`), or null when keyed by its SQS message id. */
+  idempotencyKey: string | null;
+  messageId: string;
+  /** When the request was sent to the launch queue (ISO date). */
+  requestedAt: string;
+  /** True when a Step Functions task token waits on the result. */
+  awaited?: boolean;
+}
+
 /** Where an execution's objects live in the files bucket: `executions/<jobId>/<executionId>`. */
 export function executionS3Prefix(execution: { jobId: string; id: string }): string {
   const segment = (value: string) => value.replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_') || '_';

@@ -9,7 +9,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ExecutionFields, FileCopy } from '../executions/execution-record';
+import type { ExecutionFields, FileCopy, LaunchInfo } from '../executions/execution-record';
 import { hasFailedCopy, pendingFilesMarker } from '../executions/execution-record';
 import { batchGetAll, batchPutAll, realSleep, type Sleep } from './dynamo-batch';
 import type { DayMarker } from './lake-marks';
@@ -32,6 +32,8 @@ export interface ExecutionItem extends ExecutionFields {
   source: 'sync' | 'launch';
   /** When the completeness audit found that the API no longer returns this execution (it is kept). */
   removedFromApiAt?: string;
+  /** The launch request that started it, when the launch function did (set once, never by the sync). */
+  launch?: LaunchInfo;
 }
 
 /** What the sync needs to know about a stored execution to decide whether to write it. */
@@ -145,6 +147,31 @@ export class ExecutionRepository {
     }
   }
 
+  /**
+   * Records the launch request that started an execution, unless one is recorded already (a redelivered
+   * request's second record changes nothing). The sync's writes leave the attribute alone.
+   */
+  async setLaunch(item: Pick<ExecutionItem, 'id' | 'createdAt'>, launch: LaunchInfo): Promise<WriteOutcome> {
+    await this.markDays([item]);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: item.id },
+          UpdateExpression: 'SET #launch = if_not_exists(#launch, :launch)',
+          // Never an item of its own: only a stored execution gets its launch.
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: { '#launch': 'launch', '#id': 'id' },
+          ExpressionAttributeValues: { ':launch': launch },
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw error;
+    }
+  }
+
   /** Inserts an execution only if no view of it is stored yet (the launch's first record). */
   async insertIfAbsent(item: ExecutionItem): Promise<WriteOutcome> {
     await this.markDays([item]);
@@ -235,8 +262,10 @@ export class ExecutionRepository {
   }
 
   /** Every execution stored as not yet ended (sparse index byOpen). */
-  async *listOpen(): AsyncGenerator<Pick<ExecutionItem, 'id' | 'status' | 'createdAt' | 'syncedAt'>> {
-    yield* this.query<Pick<ExecutionItem, 'id' | 'status' | 'createdAt' | 'syncedAt'>>({
+  async *listOpen(): AsyncGenerator<
+    Pick<ExecutionItem, 'id' | 'status' | 'createdAt' | 'syncedAt' | 'launch'>
+  > {
+    yield* this.query<Pick<ExecutionItem, 'id' | 'status' | 'createdAt' | 'syncedAt' | 'launch'>>({
       IndexName: EXECUTION_INDEXES.byOpen,
       KeyConditionExpression: '#open = :open',
       ExpressionAttributeNames: {
@@ -245,9 +274,10 @@ export class ExecutionRepository {
         '#status': 'status',
         '#createdAt': 'createdAt',
         '#syncedAt': 'syncedAt',
+        '#launch': 'launch',
       },
       ExpressionAttributeValues: { ':open': OPEN_FLAG },
-      ProjectionExpression: '#id, #status, #createdAt, #syncedAt',
+      ProjectionExpression: '#id, #status, #createdAt, #syncedAt, #launch',
     });
   }
 
