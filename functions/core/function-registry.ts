@@ -50,6 +50,14 @@ export const FUNCTIONS = {
     trigger: "the executions table's DynamoDB stream",
     description: 'Product-Live job execution events: publishes every stored status change to EventBridge',
   },
+  follow: {
+    entry: 'functions/follow/handler.ts',
+    factory: { file: 'functions/follow/follow-handler.ts', name: 'createFollowHandler' },
+    config: 'loadFollowConfig',
+    trigger: 'EventBridge Scheduler, every `followRate`',
+    description:
+      'Product-Live launch follower: re-reads the open launched executions something waits on, and copies their files',
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionName = keyof typeof FUNCTIONS;

@@ -38,7 +38,7 @@ async function tracedClients(load: () => Promise<unknown>): Promise<string[]> {
 }
 
 describe('tracing', () => {
-  it('traces every SDK client of the sync, launch, lake and events functions', async () => {
+  it('traces every SDK client of the sync, launch, lake, events and follow functions', async () => {
     expect(await tracedClients(() => import('../../functions/sync/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
@@ -46,6 +46,7 @@ describe('tracing', () => {
     ]);
     expect(await tracedClients(() => import('../../functions/launch/handler'))).toEqual([
       'DynamoDBClient',
+      'S3Client',
       'SQSClient',
       'SecretsManagerClient',
     ]);
@@ -55,6 +56,11 @@ describe('tracing', () => {
     ]);
     expect(await tracedClients(() => import('../../functions/events/handler'))).toEqual([
       'EventBridgeClient',
+    ]);
+    expect(await tracedClients(() => import('../../functions/follow/handler'))).toEqual([
+      'DynamoDBClient',
+      'S3Client',
+      'SecretsManagerClient',
     ]);
   });
 
