@@ -13,7 +13,9 @@ import {
   PRODUCT_LIVE_TIMEOUT_SECONDS,
 } from '../functions/core/defaults';
 import { FUNCTION_NAMES, type FunctionName } from '../functions/core/function-registry';
+import { InboxRules } from '../functions/core/inbox-rules';
 import { KNOWN_STATUSES, type KnownStatus } from '../functions/core/product-live/product-live.schema';
+import { locationText } from '../functions/core/s3-locations';
 import {
   boolean,
   email,
@@ -21,10 +23,12 @@ import {
   httpsUrl,
   integer,
   isoDate,
+  jsonSetting,
   oneOf,
   parser,
   readSettings,
   type Setting,
+  s3LocationList,
   setting,
   urlPath,
 } from '../functions/core/settings';
@@ -228,6 +232,7 @@ export const CONTEXT_KEYS = {
     environment: {
       sync: { PRODUCT_LIVE_API_URL: same },
       launch: { PRODUCT_LIVE_API_URL: same },
+      follow: { PRODUCT_LIVE_API_URL: same },
     },
   }),
   productLiveFindPath: key({
@@ -237,6 +242,7 @@ export const CONTEXT_KEYS = {
     environment: {
       sync: { PRODUCT_LIVE_FIND_PATH: same },
       launch: { PRODUCT_LIVE_FIND_PATH: same },
+      follow: { PRODUCT_LIVE_FIND_PATH: same },
     },
   }),
   apiKeySecret: key({
@@ -277,7 +283,10 @@ export const CONTEXT_KEYS = {
     schema: integer(0, 24 * 3600),
     defaultValue: '300',
     description: 'first delay before a deferred file copy is tried again (doubling, at most a day)',
-    environment: { sync: { FILE_COPY_RETRY_DELAY_SECONDS: String } },
+    environment: {
+      sync: { FILE_COPY_RETRY_DELAY_SECONDS: String },
+      follow: { FILE_COPY_RETRY_DELAY_SECONDS: String },
+    },
   }),
   syncPageSize: key({
     schema: integer(1, 10_000),
@@ -294,18 +303,34 @@ export const CONTEXT_KEYS = {
   launchRequestsPerMinute: key({
     schema: integer(1, PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT),
     defaultValue: '10',
-    description: `the launcher's share, all its instances together; the two shares may not exceed ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT}`,
+    description: `the launches' share: the launcher's instances together and the follow function (\`followRequestsPerMinute\` of it); the two shares may not exceed ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT}`,
     environment: {
       launch: {
         LAUNCH_REQUESTS_PER_MINUTE: (_, derived) => String(derived.launchRequestsPerMinutePerInstance),
       },
     },
   }),
+  followRequestsPerMinute: key({
+    schema: integer(1, PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT),
+    defaultValue: '2',
+    description:
+      "the follow function's part of `launchRequestsPerMinute` (a pass makes one request per hundred awaited executions, none when none is open)",
+    environment: { follow: { FOLLOW_REQUESTS_PER_MINUTE: String } },
+  }),
+  followRate: key({
+    schema: rate,
+    defaultValue: '1 minute',
+    description:
+      'how often the follow function re-reads the launched executions a Step Functions task waits on (`N minutes`/`hours`)',
+  }),
   fileAllowedHosts: key({
     schema: hostList,
     description:
       'hosts files may be downloaded from, comma-separated; default: the API host and `*.product-live.com`',
-    environment: { sync: { FILE_ALLOWED_HOSTS: (hosts) => hosts.join(',') } },
+    environment: {
+      sync: { FILE_ALLOWED_HOSTS: (hosts) => hosts.join(',') },
+      follow: { FILE_ALLOWED_HOSTS: (hosts) => hosts.join(',') },
+    },
   }),
   alarmEmail: key({ schema: email, description: 'e-mail address subscribed to the alarms' }),
   eventBusName: key({
@@ -351,7 +376,7 @@ export const CONTEXT_KEYS = {
   }),
   launchTimeoutSeconds: key({
     schema: integer(60, 900),
-    defaultValue: '180',
+    defaultValue: '240',
     description: "launch timeout; the queue's visibility timeout is 6 × this",
   }),
   launchMemoryMb: key({ schema: integer(128, 10_240), defaultValue: '512', description: 'launch memory' }),
@@ -369,7 +394,7 @@ export const CONTEXT_KEYS = {
     schema: integer(2, 1000),
     defaultValue: '2',
     description:
-      'most launch invocations at once (2 is the minimum SQS allows); each gets `launchRequestsPerMinute` ÷ this as its `LAUNCH_REQUESTS_PER_MINUTE` (5 by default), so all instances together stay within the share',
+      'most launch invocations at once (2 is the minimum SQS allows); each gets (`launchRequestsPerMinute` − `followRequestsPerMinute`) ÷ this as its `LAUNCH_REQUESTS_PER_MINUTE` (4 by default), so all instances and the follow function together stay within the share',
   }),
   launchMaxReceiveCount: key({
     schema: integer(1, 1000),
@@ -377,6 +402,27 @@ export const CONTEXT_KEYS = {
     description:
       "deliveries of a request before it goes to the DLQ (retries back off 30 s, 1, 2, 4, 8 min, then 15 min: about 75 minutes in all); the function gets it as `LAUNCH_MAX_RECEIVE_COUNT` and dead-letters the last delivery's failure itself, with its reason",
     environment: { launch: { LAUNCH_MAX_RECEIVE_COUNT: String } },
+  }),
+  launchInputBuckets: key({
+    schema: s3LocationList,
+    defaultValue: '[]',
+    description:
+      'buckets (`name`, or `name/prefix/` for part of one) whose objects launch requests may reference as `s3_object` files, comma-separated or a JSON list; the launch role may read exactly these and the inbox',
+    environment: {
+      launch: { LAUNCH_INPUT_BUCKETS: (locations) => JSON.stringify(locations.map(locationText)) },
+    },
+  }),
+  launchInbox: key({
+    schema: jsonSetting(InboxRules, 'a JSON list of inbox rules {"prefix", "jobId", "inputKey"?, "input"?}'),
+    defaultValue: '[]',
+    description:
+      'inbox rules: an object created in the inbox bucket under a rule\'s `prefix` launches its `jobId` with the object at `input[inputKey]` (default `file`) merged over its static `input`, e.g. `[{"prefix":"imports/supplier-a/","jobId":"…"}]`',
+    environment: { launch: { LAUNCH_INBOX_RULES: (rules) => JSON.stringify(rules) } },
+  }),
+  launchInboxRetentionDays: key({
+    schema: integer(1, 3650),
+    defaultValue: '30',
+    description: 'days an object stays in the inbox bucket (every version) before it expires',
   }),
   launchIdempotencyTtlDays: key({
     schema: integer(1, 365),
@@ -489,7 +535,7 @@ export interface DerivedSettings {
   syncTimeMarginSeconds: number;
   /** SYNC_LEASE_SECONDS: outlives the longest possible run, so a crashed run's lease expires on its own. */
   syncLeaseSeconds: number;
-  /** LAUNCH_REQUESTS_PER_MINUTE of one launch instance: the launch budget split over maxConcurrency. */
+  /** LAUNCH_REQUESTS_PER_MINUTE of one launch instance: the launch budget, less the follow function's, split over maxConcurrency. */
   launchRequestsPerMinutePerInstance: number;
   /** Visibility timeout of the launch queue: 6 × the launch function timeout (AWS's advice for SQS sources). */
   launchVisibilityTimeout: Duration;
@@ -511,11 +557,12 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
         `exceeds Product-Live's ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT} requests/minute per API key`,
     );
   }
-  const perInstance = Math.floor(v.launchRequestsPerMinute / v.launchMaxConcurrency);
+  const launcherShare = v.launchRequestsPerMinute - v.followRequestsPerMinute;
+  const perInstance = Math.floor(launcherShare / v.launchMaxConcurrency);
   if (perInstance < 1) {
     problems.push(
-      `launchRequestsPerMinute: ${v.launchRequestsPerMinute} cannot be split over launchMaxConcurrency ` +
-        `${v.launchMaxConcurrency} instances (each needs at least 1 request/minute)`,
+      `launchRequestsPerMinute: ${v.launchRequestsPerMinute} less followRequestsPerMinute ${v.followRequestsPerMinute} ` +
+        `cannot be split over launchMaxConcurrency ${v.launchMaxConcurrency} instances (each needs at least 1 request/minute)`,
     );
   }
   // A batch must fit in one invocation at this instance's rate, with the reserve the handler keeps free;

@@ -1,14 +1,19 @@
-// Layer flow: SQS launch queue -> event source mapping (batches, partial batch response) -> launch function
-// (functions/launch/handler.ts) -> Product-Live API, the idempotency and executions tables, the DLQ.
-// This construct wires the queues, the function, its environment and exactly the permissions it uses.
-import { Duration } from 'aws-cdk-lib';
+// Layer flow: SQS launch queue (requests, and the inbox's "Object Created" events routed by an EventBridge rule)
+// -> event source mapping (batches, partial batch response) -> launch function (functions/launch/handler.ts) ->
+// the referenced S3 objects, Product-Live API, the idempotency and executions tables, the DLQ. This construct
+// wires the queues, the inbox rule, the function, its environment and exactly the permissions it uses.
+import { Aws, Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LAUNCH_DEAD_LETTER_QUEUE, LAUNCH_QUEUE } from '../../functions/core/store/queue-definitions';
 import type { InfraConfig } from '../config';
+import { acknowledgeWildcardResources } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
 import { ProjectFunction } from './project-function';
 
@@ -17,6 +22,8 @@ export interface LaunchServiceProps {
   readonly executionsTable: ITableV2;
   readonly stateTable: ITableV2;
   readonly idempotencyTable: ITableV2;
+  /** Its objects launch jobs by the `launchInbox` rules; requests may reference them. */
+  readonly inboxBucket: IBucket;
   readonly apiKey: ApiKeySecret;
 }
 
@@ -24,10 +31,12 @@ export class LaunchService extends Construct {
   readonly handler: ProjectFunction;
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
+  /** Routes the inbox's "Object Created" events to the launch queue (none without inbox rules). */
+  readonly inboxRule: Rule | undefined;
 
   constructor(scope: Construct, id: string, props: LaunchServiceProps) {
     super(scope, id);
-    const { config, executionsTable, stateTable, idempotencyTable, apiKey } = props;
+    const { config, executionsTable, stateTable, idempotencyTable, inboxBucket, apiKey } = props;
 
     // SQS-managed encryption: senders (the AWS CLI, other services) need no KMS key grant to send.
     this.deadLetterQueue = new Queue(this, LAUNCH_DEAD_LETTER_QUEUE.logicalName, {
@@ -64,8 +73,32 @@ export class LaunchService extends Construct {
         IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
         LAUNCH_QUEUE_URL: this.queue.queueUrl,
         LAUNCH_DLQ_URL: this.deadLetterQueue.queueUrl,
+        LAUNCH_INBOX_BUCKET: inboxBucket.bucketName,
       },
     });
+
+    // The inbox: S3 sends every event of the bucket to EventBridge (stateful stack); this rule takes its
+    // "Object Created" ones to the launch queue as they are. The function decodes the key and applies the
+    // rules (which prefix launches which job); an object no rule claims is logged and left alone.
+    this.inboxRule =
+      config.launchInbox.length > 0
+        ? new Rule(this, 'InboxObjectCreated', {
+            description: 'Objects created in the inbox bucket become launch requests (launchInbox rules)',
+            eventPattern: {
+              source: ['aws.s3'],
+              detailType: ['Object Created'],
+              detail: { bucket: { name: [inboxBucket.bucketName] } },
+            },
+            targets: [
+              new SqsQueue(this.queue, {
+                // An event EventBridge cannot deliver lands beside the refused requests, and replays the same way.
+                deadLetterQueue: this.deadLetterQueue,
+                retryAttempts: 185,
+                maxEventAge: Duration.hours(24),
+              }),
+            ],
+          })
+        : undefined;
     const fn = this.handler.function;
 
     fn.addEventSource(
@@ -122,6 +155,28 @@ export class LaunchService extends Construct {
         actions: ['sqs:ChangeMessageVisibility'],
         resources: [this.queue.queueArn],
       }),
+    );
+    const readableObjects = [
+      ...config.launchInputBuckets.map(
+        (location) => `arn:${Aws.PARTITION}:s3:::${location.bucket}/${location.prefix}*`,
+      ),
+      inboxBucket.arnForObjects('*'),
+    ];
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadReferencedObjects',
+        // The objects launch requests may reference (`launchInputBuckets`) and the inbox: HeadObject and
+        // GetObject, of a given version too (the inbox is versioned). Nothing else is readable.
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: readableObjects,
+      }),
+    );
+    acknowledgeWildcardResources(
+      role,
+      readableObjects,
+      'S3 object permissions name objects by key, and the keys a launch request references are the ' +
+        "user's: the wildcard is the inbox bucket's objects and each bucket (or bucket/prefix) the user " +
+        'listed in launchInputBuckets, read only.',
     );
     apiKey.grantRead(role);
   }

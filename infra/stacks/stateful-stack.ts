@@ -18,6 +18,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type CfnBucket,
   type IBucket,
   ObjectOwnership,
   StorageClass,
@@ -40,6 +41,8 @@ export interface StatefulResources {
   readonly idempotencyTable: ITableV2;
   readonly filesBucket: IBucket;
   readonly lakeBucket: IBucket;
+  /** Objects created here launch jobs by the `launchInbox` rules (S3's events go to EventBridge). */
+  readonly inboxBucket: IBucket;
 }
 
 export interface StatefulStackProps extends StackProps {
@@ -54,6 +57,7 @@ export class StatefulStack extends Stack implements StatefulResources {
   readonly accessLogsBucket: Bucket;
   readonly warehouse: Warehouse;
   readonly lakeBucket: Bucket;
+  readonly inboxBucket: Bucket;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -114,6 +118,32 @@ export class StatefulStack extends Stack implements StatefulResources {
       ],
     });
 
+    this.inboxBucket = new Bucket(this, 'InboxBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // An object written twice launches once per version: the version id is part of the launch key.
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'inbox-bucket/',
+      lifecycleRules: [
+        {
+          // Once launched, an object is in Product-Live and in the files bucket (its copy in the input).
+          id: 'expire-processed-objects',
+          expiration: Duration.days(config.launchInboxRetentionDays),
+          noncurrentVersionExpiration: Duration.days(config.launchInboxRetentionDays),
+        },
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    // S3 sends its events to the account's default EventBridge bus; the stateless stack's rule routes the inbox's
+    // "Object Created" events to the launch queue. Set on the bucket itself (no notification custom resource).
+    (this.inboxBucket.node.defaultChild as CfnBucket).notificationConfiguration = {
+      eventBridgeConfiguration: { eventBridgeEnabled: true },
+    };
+
     this.warehouse = new Warehouse(this, 'Warehouse', { config, accessLogsBucket: this.accessLogsBucket });
     this.lakeBucket = this.warehouse.lakeBucket;
 
@@ -156,6 +186,10 @@ export class StatefulStack extends Stack implements StatefulResources {
     new CfnOutput(this, 'AthenaResultsBucketName', {
       value: this.warehouse.resultsBucket.bucketName,
       description: 'S3 bucket of Athena query results (expire after athenaResultsExpirationDays)',
+    });
+    new CfnOutput(this, 'InboxBucketName', {
+      value: this.inboxBucket.bucketName,
+      description: 'S3 bucket whose new objects launch jobs by the launchInbox rules (docs/launches.md)',
     });
     new CfnOutput(this, 'AccessLogsBucketName', {
       value: this.accessLogsBucket.bucketName,

@@ -8,6 +8,7 @@ import type { InfraConfig } from '../config';
 import { ApiKeySecret } from '../constructs/api-key-secret';
 import { EventsService } from '../constructs/events-service';
 import { ExecutionAlerts } from '../constructs/execution-alerts';
+import { FollowService } from '../constructs/follow-service';
 import { LakeService } from '../constructs/lake-service';
 import { LaunchService } from '../constructs/launch-service';
 import { Monitoring } from '../constructs/monitoring';
@@ -26,6 +27,7 @@ export class StatelessStack extends Stack {
   readonly launch: LaunchService;
   readonly lake: LakeService;
   readonly events: EventsService;
+  readonly follow: FollowService;
   /** Every function of the registry, by name: the dashboard's function rows and the outputs derive from it. */
   readonly functions: Readonly<Record<FunctionName, ProjectFunction>>;
   /** Present when `alertEmails` names someone. */
@@ -54,6 +56,7 @@ export class StatelessStack extends Stack {
       executionsTable: data.executionsTable,
       stateTable: data.stateTable,
       idempotencyTable: data.idempotencyTable,
+      inboxBucket: data.inboxBucket,
       apiKey,
     });
     this.lake = new LakeService(this, 'Lake', {
@@ -64,11 +67,19 @@ export class StatelessStack extends Stack {
       lakeBucket: data.lakeBucket,
     });
     this.events = new EventsService(this, 'Events', { config, executionsTable: data.executionsTable });
+    this.follow = new FollowService(this, 'Follow', {
+      config,
+      executionsTable: data.executionsTable,
+      stateTable: data.stateTable,
+      filesBucket: data.filesBucket,
+      apiKey,
+    });
     this.functions = {
       sync: this.sync.handler,
       launch: this.launch.handler,
       lake: this.lake.handler,
       events: this.events.handler,
+      follow: this.follow.handler,
     };
     this.alerts =
       config.alertEmails.length > 0

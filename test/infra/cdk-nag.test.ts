@@ -69,6 +69,16 @@ describe('cdk-nag AwsSolutions', () => {
       { path: 'ProductLiveSync-Stateless/Events/EventsFunction/Function', id: 'AwsSolutions-L1' },
       tracing('ProductLiveSync-Stateless/Events/EventsFunction/Role'),
       { path: 'ProductLiveSync-Stateless/Events/FailureQueue', id: 'AwsSolutions-SQS3' },
+      { path: 'ProductLiveSync-Stateless/Follow/FollowFunction/Function', id: 'AwsSolutions-L1' },
+      tracing('ProductLiveSync-Stateless/Follow/FollowFunction/Role'),
+      {
+        path: 'ProductLiveSync-Stateless/Follow/FollowFunction/Role',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*FilesBucket.*\/executions\/\*\]$/),
+      },
+      {
+        path: 'ProductLiveSync-Stateless/Follow/SchedulerRole',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<FollowFollowFunction\w+\.Arn>:\*\]$/),
+      },
       { path: 'ProductLiveSync-Stateless/Lake/LakeFunction/Function', id: 'AwsSolutions-L1' },
       tracing('ProductLiveSync-Stateless/Lake/LakeFunction/Role'),
       {
@@ -91,6 +101,10 @@ describe('cdk-nag AwsSolutions', () => {
       },
       tracing('ProductLiveSync-Stateless/Launch/LaunchFunction/Role'),
       {
+        path: 'ProductLiveSync-Stateless/Launch/LaunchFunction/Role',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*InboxBucket.*\/\*\]$/),
+      },
+      {
         path: 'ProductLiveSync-Stateless/Sync/SchedulerRole',
         id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<SyncSyncFunction\w+\.Arn>:\*\]$/),
       },
@@ -108,7 +122,7 @@ describe('cdk-nag AwsSolutions', () => {
     const statements = new TemplateView(synth).allStatements();
     expect(statements.length).toBeGreaterThan(0);
     expect(statements.filter((statement) => statement.resources.includes('*'))).toEqual(
-      Array.from({ length: 4 }, () => XRAY),
+      Array.from({ length: 5 }, () => XRAY),
     );
     expect(
       statements.filter((statement) => statement.actions.some((action) => action.includes('*'))),
@@ -143,18 +157,15 @@ describe('cdk-nag AwsSolutions', () => {
         apiKeySecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:product-live/api-key',
         apiKeySecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
         fileAllowedHosts: 'files.example.com',
+        launchInputBuckets: 'acme-exports/erp/',
+        launchInbox: JSON.stringify([{ prefix: 'imports/', jobId: '65819ba43ad5b963658ab35d' }]),
       },
     });
     const wildcard = new TemplateView(full)
       .allStatements()
       .filter((statement) => statement.resources.includes('*'));
-    expect(wildcard).toEqual([XRAY, XRAY, XRAY, XRAY]);
-    for (const fn of [
-      full.stateless.sync.handler.function,
-      full.stateless.launch.handler.function,
-      full.stateless.lake.handler.function,
-      full.stateless.events.handler.function,
-    ]) {
+    expect(wildcard).toEqual([XRAY, XRAY, XRAY, XRAY, XRAY]);
+    for (const fn of Object.values(full.stateless.functions).map((project) => project.function)) {
       expect(new TemplateView(full).statelessResource(fn).Properties).toMatchObject({
         TracingConfig: { Mode: 'Active' },
       });

@@ -46,6 +46,16 @@ describe('cfn-lint', () => {
         fileAllowedHosts: 'files.example.com,*.product-live.com',
         apiKeySecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:product-live/api-key-AbCdEf',
         apiKeySecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        launchInputBuckets: '["acme-exports/erp/","acme-drops"]',
+        launchInbox: JSON.stringify([
+          { prefix: 'imports/supplier-a/', jobId: '65819ba43ad5b963658ab35d' },
+          {
+            prefix: 'imports/erp/',
+            jobId: '65819ba43ad5b963658ab35e',
+            inputKey: 'source',
+            input: { mode: 'full' },
+          },
+        ]),
       },
     ],
   ])('finds no error in the templates synthesized with %s', async (_name, context) => {

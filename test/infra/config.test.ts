@@ -51,7 +51,7 @@ describe('CDK context configuration', () => {
     });
     expect(config.syncSchedule.toMinutes()).toBe(5);
     expect(config.syncTimeout.toSeconds()).toBe(900);
-    expect(config.launchTimeout.toSeconds()).toBe(180);
+    expect(config.launchTimeout.toSeconds()).toBe(240);
     expect(config.launchMaxBatchingWindow.toSeconds()).toBe(5);
     expect(config.fileAllowedHosts).toBeUndefined();
     expect(config.alarmEmail).toBeUndefined();
@@ -80,23 +80,26 @@ describe('CDK context configuration', () => {
     }
   });
 
-  it('splits the launch budget over the instances the event source may run at once', () => {
-    expect(load().derived.launchRequestsPerMinutePerInstance).toBe(5);
+  it("splits the launch budget, less the follow function's part, over the instances the event source may run at once", () => {
+    // (10 − 2) ÷ 2.
+    expect(load().derived.launchRequestsPerMinutePerInstance).toBe(4);
     const config = load({
       launchMaxConcurrency: '3',
-      launchRequestsPerMinute: '9',
-      syncRequestsPerMinute: '41',
+      launchRequestsPerMinute: '11',
+      followRequestsPerMinute: '2',
+      syncRequestsPerMinute: '39',
       launchTimeoutSeconds: '240',
     });
     expect(config.derived.launchRequestsPerMinutePerInstance).toBe(3);
     expect(
       config.derived.launchRequestsPerMinutePerInstance * config.launchMaxConcurrency +
+        config.followRequestsPerMinute +
         config.syncRequestsPerMinute,
     ).toBeLessThanOrEqual(50);
   });
 
   it('sets the launch visibility timeout to six times the function timeout', () => {
-    expect(load().derived.launchVisibilityTimeout.toSeconds()).toBe(6 * 180);
+    expect(load().derived.launchVisibilityTimeout.toSeconds()).toBe(6 * 240);
     expect(load({ launchTimeoutSeconds: '300' }).derived.launchVisibilityTimeout.toSeconds()).toBe(1800);
   });
 
@@ -252,11 +255,11 @@ describe('CDK context configuration', () => {
   });
 
   it('rejects a launch budget too small for the concurrency, and a timeout too short for a batch', () => {
-    expect(problemsOf({ launchRequestsPerMinute: '2', launchMaxConcurrency: '3' })[0]).toMatch(
-      /^launchRequestsPerMinute: 2 cannot be split over launchMaxConcurrency 3/,
+    expect(problemsOf({ launchRequestsPerMinute: '4', launchMaxConcurrency: '3' })[0]).toMatch(
+      /^launchRequestsPerMinute: 4 less followRequestsPerMinute 2 cannot be split over launchMaxConcurrency 3/,
     );
     expect(problemsOf({ launchTimeoutSeconds: '60' })[0]).toMatch(
-      /^launchTimeoutSeconds: 60 is too short for a batch of 10 at 5 requests\/minute per instance; use at least 155/,
+      /^launchTimeoutSeconds: 60 is too short for a batch of 10 at 4 requests\/minute per instance; use at least 185/,
     );
     expect(() => load({ launchTimeoutSeconds: '60', launchBatchSize: '1' })).not.toThrow();
   });

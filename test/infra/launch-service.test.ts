@@ -25,7 +25,7 @@ describe('launch function', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      Timeout: 180,
+      Timeout: 240,
       MemorySize: 512,
       LoggingConfig: { LogGroup: { Ref: view.logicalId(synth.stateless.launch.handler.logGroup) } },
     });
@@ -43,8 +43,12 @@ describe('launch function', () => {
       IDEMPOTENCY_TABLE_NAME: 'IdempotencyTable',
       LAUNCH_QUEUE_URL: 'LaunchQueue',
       LAUNCH_DLQ_URL: 'LaunchDeadLetterQueue',
-      // The 10 requests/minute of the launch share, split over the 2 instances the event source may run.
-      LAUNCH_REQUESTS_PER_MINUTE: '5',
+      // The 10 requests/minute of the launch share, less the follow function's 2, split over the 2 instances
+      // the event source may run.
+      LAUNCH_REQUESTS_PER_MINUTE: '4',
+      LAUNCH_INPUT_BUCKETS: '[]',
+      LAUNCH_INBOX_RULES: '[]',
+      LAUNCH_INBOX_BUCKET: 'InboxBucket',
       LAUNCH_IDEMPOTENCY_TTL_SECONDS: String(30 * 24 * 3600),
       LAUNCH_MAX_RECEIVE_COUNT: '10',
       POWERTOOLS_SERVICE_NAME: 'launch',
@@ -62,7 +66,7 @@ describe('launch function', () => {
     });
     expect(config).toMatchObject({
       apiKey: { kind: 'secret', secretId: 'product-live/api-key' },
-      requestsPerMinute: 5,
+      requestsPerMinute: 4,
       idempotencyTtlSeconds: 30 * 24 * 3600,
       maxReceiveCount: 10,
     });
@@ -89,7 +93,7 @@ describe('launch queues', () => {
 
   it('keeps a message invisible for at least 6 × the function timeout', () => {
     expect(queue().VisibilityTimeout).toBeGreaterThanOrEqual(6 * Number(launchFunction().Timeout));
-    expect(queue().VisibilityTimeout).toBe(1080);
+    expect(queue().VisibilityTimeout).toBe(1440);
   });
 
   it('moves a message to the DLQ after 10 deliveries; the DLQ keeps it for 14 days', () => {
@@ -152,6 +156,7 @@ describe('launch event source', () => {
         launchMaxBatchingWindowSeconds: '20',
         launchMaxConcurrency: '5',
         launchRequestsPerMinute: '10',
+        launchTimeoutSeconds: '300',
       },
     });
     custom.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -162,7 +167,7 @@ describe('launch event source', () => {
     expect(
       new TemplateView(custom).environmentOf(custom.stateless.launch.handler.function)
         .LAUNCH_REQUESTS_PER_MINUTE,
-    ).toBe('2');
+    ).toBe('1');
   });
 });
 
@@ -200,8 +205,36 @@ describe('launch permissions', () => {
           resources: ['LaunchQueue.Arn'],
         },
         { actions: ['secretsmanager:GetSecretValue'], resources: [SECRET] },
+        // The objects requests may reference: the inbox (and the buckets of launchInputBuckets, none here).
+        { actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: ['InboxBucket.Arn/*'] },
       ]),
     );
+  });
+
+  it('may read exactly the objects of launchInputBuckets and the inbox, and routes the inbox to the queue only with rules', () => {
+    const custom = synthesize({
+      context: {
+        launchInputBuckets: 'acme-exports/erp/,acme-drops',
+        launchInbox: JSON.stringify([{ prefix: 'imports/', jobId: '65819ba43ad5b963658ab35d' }]),
+      },
+    });
+    const customView = new TemplateView(custom);
+    const read = customView
+      .statementsOf(custom.stateless.launch.handler.role)
+      .find((statement) => statement.actions.includes('s3:GetObject'));
+    expect(read?.resources).toEqual([
+      'InboxBucket.Arn/*',
+      'arn:<AWS::Partition>:s3:::acme-drops/*',
+      'arn:<AWS::Partition>:s3:::acme-exports/erp/*',
+    ]);
+    custom.statelessTemplate.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created'] },
+    });
+    expect(
+      synth.statelessTemplate.findResources('AWS::Events::Rule', {
+        Properties: { EventPattern: { source: ['aws.s3'] } },
+      }),
+    ).toEqual({});
   });
 
   it('uses no managed policy (not even AWSLambdaBasicExecutionRole)', () => {

@@ -33,6 +33,7 @@ export class TemplateView {
     name(stateful, stateful.filesBucket, 'FilesBucket');
     name(stateful, stateful.accessLogsBucket, 'AccessLogsBucket');
     name(stateful, stateful.lakeBucket, 'LakeBucket');
+    name(stateful, stateful.inboxBucket, 'InboxBucket');
     name(stateful, stateful.warehouse.resultsBucket, 'AthenaResultsBucket');
     name(stateless, stateless.lake.handler.function, 'LakeFunction');
     name(stateless, stateless.lake.handler.logGroup, 'LakeLogGroup');
@@ -51,6 +52,10 @@ export class TemplateView {
     name(stateless, stateless.events.handler.logGroup, 'EventsLogGroup');
     name(stateless, stateless.events.handler.role, 'EventsRole');
     name(stateless, stateless.events.failureQueue, 'EventsFailureQueue');
+    name(stateless, stateless.follow.handler.function, 'FollowFunction');
+    name(stateless, stateless.follow.handler.logGroup, 'FollowLogGroup');
+    name(stateless, stateless.follow.handler.role, 'FollowRole');
+    name(stateless, stateless.follow.schedulerRole, 'FollowSchedulerRole');
     name(stateless, stateless.monitoring.topic, 'AlarmTopic');
     name(stateless, stateless.dashboard.dashboard, 'Dashboard');
     if (stateless.alerts) {
