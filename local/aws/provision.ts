@@ -74,6 +74,8 @@ export interface StoreNames {
   lakeBucket: string;
   launchQueue: string;
   launchDeadLetterQueue: string;
+  /** The inbox: objects created in it launch jobs by the inbox rules (absent: no inbox). */
+  inboxBucket?: string;
 }
 
 /** A provisioned store: its names, and the launch queues' URLs and ARNs when SQS was provisioned. */
@@ -92,6 +94,7 @@ export function uniqueStoreNames(prefix: string): StoreNames {
     lakeBucket: `${prefix}-lake-${suffix}`.toLowerCase(),
     launchQueue: `${prefix}-launch-${suffix}`,
     launchDeadLetterQueue: `${prefix}-launch-dlq-${suffix}`,
+    inboxBucket: `${prefix}-inbox-${suffix}`.toLowerCase(),
   };
 }
 
@@ -143,6 +146,7 @@ export async function provisionStore(
   }
   if (services.has('s3')) {
     work.push(ensureBucket(clients.s3, names.filesBucket), ensureBucket(clients.s3, names.lakeBucket));
+    if (names.inboxBucket) work.push(ensureBucket(clients.s3, names.inboxBucket));
   }
   const queues = services.has('sqs') ? ensureLaunchQueues(clients.sqs, names, options) : undefined;
   await Promise.all(work);
@@ -210,6 +214,7 @@ export function storeEnvironment(store: ProvisionedStore): Record<string, string
     IDEMPOTENCY_TABLE_NAME: store.idempotencyTable,
     FILES_BUCKET_NAME: store.filesBucket,
     LAKE_BUCKET_NAME: store.lakeBucket,
+    ...(store.inboxBucket ? { LAUNCH_INBOX_BUCKET: store.inboxBucket } : {}),
     ...(store.queues
       ? { LAUNCH_QUEUE_URL: store.queues.launchUrl, LAUNCH_DLQ_URL: store.queues.dlqUrl }
       : {}),

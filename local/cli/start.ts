@@ -2,6 +2,7 @@
 //   npm start                      start the local stack, sync now and every --every, run the launcher
 //   npm start -- --once [--json]   one sync run, print its summary, publish its events, exit 0 (ok) or 1 (failed)
 import { parseArgs } from 'node:util';
+import { type InboxRule, InboxRules } from '../../functions/core/inbox-rules';
 import {
   ProductLiveAuthError,
   ProductLiveError,
@@ -39,6 +40,9 @@ options:
   --data-dir DIR         where DynamoDB and S3 data persist (default ${DEFAULT_DATA_DIR})
   --api-url URL          a real Product-Live API (env PRODUCT_LIVE_API_URL) instead of the emulator
 ${API_KEY_USAGE}
+  --inbox PREFIX=JOB_ID[:INPUT_KEY]
+                         an inbox rule (repeatable): an object created in the local bucket product-live-inbox
+                         under PREFIX launches JOB_ID with the object at input[INPUT_KEY] (default "file")
   --seed N               emulator demo data seed (default 1)
   --executions N         emulator demo executions (default 400)
   --emulator-port PORT   default ${DEFAULT_LOCAL_PORTS.emulator}
@@ -73,6 +77,8 @@ interface StartOptions {
   ports: Partial<Record<keyof typeof DEFAULT_LOCAL_PORTS, number>>;
   /** The dashboard's port (0: any free port); undefined: no dashboard (--no-ui). */
   uiPort: number | undefined;
+  /** Inbox rules (--inbox). */
+  inbox: InboxRule[];
 }
 
 /**
@@ -126,6 +132,7 @@ export function parseStartArgs(
       s3: parsePort(values['s3-port'], '--s3-port'),
       sqs: parsePort(values['sqs-port'], '--sqs-port'),
     },
+    inbox: parseInboxRules(values.inbox ?? []),
     uiPort: values['no-ui']
       ? undefined
       : values['ui-port'] === '0'
@@ -158,6 +165,7 @@ function parse(argv: readonly string[]) {
       'sqs-port': { type: 'string' },
       'ui-port': { type: 'string' },
       'no-ui': { type: 'boolean' },
+      inbox: { type: 'string', multiple: true },
     },
   });
 }
@@ -205,6 +213,7 @@ async function main(argv: readonly string[]): Promise<number> {
       api: options.api,
       ports: options.ports,
       demo: options.demo,
+      inbox: options.inbox,
       settings: process.env,
       logLevel: options.verbose ? 'INFO' : options.quiet || options.json ? 'ERROR' : 'WARN',
     });
@@ -251,7 +260,14 @@ async function main(argv: readonly string[]): Promise<number> {
     `  Product-Live API  ${state.endpoints.productLive}${stack.emulator ? ' (emulator with demo data)' : ''}`,
   );
   say(`  DynamoDB          ${state.endpoints.dynamodb}  tables ${Object.values(state.tables).join(', ')}`);
-  say(`  S3                ${state.endpoints.s3}  buckets ${state.bucket}, ${state.lakeBucket}`);
+  say(
+    `  S3                ${state.endpoints.s3}  buckets ${state.bucket}, ${state.lakeBucket}, ${state.inboxBucket} (the inbox)`,
+  );
+  for (const rule of options.inbox) {
+    say(
+      `  inbox rule        s3://${state.inboxBucket}/${rule.prefix}* launches job ${rule.jobId} (input.${rule.inputKey ?? 'file'})`,
+    );
+  }
   say(`  SQS               ${state.endpoints.sqs}  launch queue ${state.queues.launchUrl}`);
   say(`  data              ${options.dataDir}`);
   if (dashboard) say(`  Dashboard         ${dashboard.url}  (read-only, this machine only)`);
@@ -351,6 +367,26 @@ async function main(argv: readonly string[]): Promise<number> {
   await stack.stop();
   say('Stopped.');
   return 0;
+}
+
+/**
+ * `--inbox PREFIX=JOB_ID[:INPUT_KEY]` flags as inbox rules, checked as the deployed stack checks `launchInbox`.
+ */
+export function parseInboxRules(flags: readonly string[]): InboxRule[] {
+  const rules = flags.map((flag) => {
+    const match = /^(.+)=([^=:]+)(?::([^=:]+))?$/.exec(flag);
+    if (!match)
+      throw new UsageError(`--inbox: expected PREFIX=JOB_ID or PREFIX=JOB_ID:INPUT_KEY, got "${flag}"`);
+    const [, prefix = '', jobId = '', inputKey] = match;
+    return { prefix, jobId, ...(inputKey !== undefined ? { inputKey } : {}) };
+  });
+  const parsed = InboxRules.safeParse(rules);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const rule = typeof issue?.path[0] === 'number' ? flags[issue.path[0]] : undefined;
+    throw new UsageError(`--inbox${rule ? ` ${rule}` : ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
 }
 
 /** The shell line that gives the AWS CLI this run's local credentials and region. */

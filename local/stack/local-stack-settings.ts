@@ -15,6 +15,8 @@ export const LOCAL_TABLE_NAMES = {
 
 export const LOCAL_BUCKET_NAME = 'product-live-files';
 export const LOCAL_LAKE_BUCKET_NAME = 'product-live-lake';
+/** Objects created here launch jobs by the rules of `npm start -- --inbox`; `npm run launch -- --file` puts files here. */
+export const LOCAL_INBOX_BUCKET_NAME = 'product-live-inbox';
 
 export const LOCAL_QUEUE_NAMES = { launch: 'product-live-launch', dlq: 'product-live-launch-dlq' } as const;
 
@@ -27,6 +29,7 @@ export const LOCAL_STORE_NAMES: StoreNames = {
   lakeBucket: LOCAL_LAKE_BUCKET_NAME,
   launchQueue: LOCAL_QUEUE_NAMES.launch,
   launchDeadLetterQueue: LOCAL_QUEUE_NAMES.dlq,
+  inboxBucket: LOCAL_INBOX_BUCKET_NAME,
 };
 
 /** Fixed default ports, so that people (and their AWS CLI) find the running stack's servers without flags. */
@@ -49,6 +52,8 @@ export interface LocalStackState {
   bucket: string;
   /** The lake bucket (older stack.json files, written before the lake existed, lack it). */
   lakeBucket?: string;
+  /** The inbox bucket (older stack.json files lack it). */
+  inboxBucket?: string;
   queues: { launchUrl: string; dlqUrl: string };
 }
 

@@ -9,12 +9,16 @@ import type { Context } from 'aws-lambda';
 import {
   ENV_VARIABLES,
   type EnvVariableName,
+  loadFollowConfig,
   loadLakeConfig,
   loadLaunchConfig,
   loadSyncConfig,
 } from '../../functions/core/config';
+import type { InboxRule } from '../../functions/core/inbox-rules';
 import { createObservability } from '../../functions/core/observability';
 import { createEventsHandler } from '../../functions/events/events-handler';
+import { createFollowHandler } from '../../functions/follow/follow-handler';
+import type { FollowSummary } from '../../functions/follow/run-follow';
 import { createLakeHandler } from '../../functions/lake/lake-handler';
 import type { LakeSummary } from '../../functions/lake/lake-summary';
 import { createLaunchHandler } from '../../functions/launch/launch-handler';
@@ -30,6 +34,7 @@ import { createLocalClients, provisionStore, storeEnvironment } from '../aws/pro
 import { createEmulator, type Emulator, systemClock } from '../emulator';
 import { DynamoDBStreamPoller } from './dynamodb-stream-poller';
 import { EVENTS_CHECKPOINT_FILE, EVENTS_FILE, fileEventSink } from './file-event-sink';
+import { INBOX_SEEN_FILE, InboxPoller } from './inbox-poller';
 import {
   DEFAULT_LOCAL_PORTS,
   LOCAL_STORE_NAMES,
@@ -55,7 +60,14 @@ export interface LocalStackOptions {
   settings?: Record<string, string | undefined>;
   /** Log level of the functions (their JSON logs go to stdout). */
   logLevel?: LocalLogLevel;
+  /** Inbox rules (`npm start -- --inbox PREFIX=JOB_ID`): objects created under a prefix launch its job. */
+  inbox?: InboxRule[];
 }
+
+/** How often the local follower re-reads the open launched executions (`--wait` answers within 15 s of an end). */
+const FOLLOW_INTERVAL_MS = 5_000;
+/** The local follower's budget: a pass every 5 s with executions open (the emulator allows 50 in all). */
+const LOCAL_FOLLOW_REQUESTS_PER_MINUTE = 12;
 
 /** Time budget of one local sync run (a Lambda's 15 minutes, less a minute). */
 const LOCAL_RUN_BUDGET_MS = 14 * 60_000;
@@ -86,8 +98,18 @@ export interface LocalStack {
    * by this call; throws StreamDrainError when some could not be (they are delivered again next time).
    */
   drainEvents(): Promise<number>;
-  /** Polls the launch queue and invokes the launch handler until stop(); events are drained after each batch. */
-  startLauncher(onBatch?: (stats: LaunchPollerStats) => void): void;
+  /**
+   * Polls the launch queue and invokes the launch handler until stop(), watches the inbox bucket for new objects
+   * (announcing each to the launch queue, as S3 and EventBridge do in AWS), and runs a follow pass every few
+   * seconds (one API request while launched executions are open, none otherwise); events are drained after
+   * each batch and each pass that wrote.
+   */
+  startLauncher(
+    onBatch?: (stats: LaunchPollerStats) => void,
+    onFollow?: (summary: FollowSummary) => void,
+  ): void;
+  /** One follow pass through the follow handler (tests; the launcher runs them on its own). */
+  followOnce(): Promise<FollowSummary>;
   stop(): Promise<void>;
 }
 
@@ -136,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tables: LOCAL_TABLE_NAMES,
       bucket: store.filesBucket,
       lakeBucket: store.lakeBucket,
+      inboxBucket: store.inboxBucket,
       queues: { launchUrl: queues.launchUrl, dlqUrl: queues.dlqUrl },
     };
     const stateFile = join(dataDir, STACK_STATE_FILE);
@@ -151,6 +174,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       PRODUCT_LIVE_API_URL: api.url,
       PRODUCT_LIVE_API_KEY: api.key,
       LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(MAX_RECEIVE_COUNT)),
+      LAUNCH_INBOX_RULES: JSON.stringify(options.inbox ?? []),
+      // Locally every launched execution is followed, so that `npm run launch -- --wait` answers soon after it ends.
+      FOLLOW_SCOPE: 'launched',
+      FOLLOW_REQUESTS_PER_MINUTE: String(LOCAL_FOLLOW_REQUESTS_PER_MINUTE),
     };
     const logLevel = options.logLevel ?? 'WARN';
     let onProgress: ((progress: SyncProgress) => void) | undefined;
@@ -178,6 +205,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
     });
     let lakeRun: Promise<LakeSummary> | undefined;
+    const followObservability = createObservability({
+      serviceName: 'follow',
+      namespace: 'ProductLiveSync',
+      logLevel,
+      recordMetrics: true,
+      tracing: false,
+    });
+    const follow = createFollowHandler({
+      config: loadFollowConfig(environment),
+      clients,
+      ...followObservability,
+    });
     const launch = createLaunchHandler({
       config: loadLaunchConfig(environment),
       clients,
@@ -234,8 +273,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return next;
     };
     let poller: SqsLaunchPoller | undefined;
+    let inboxPoller: InboxPoller | undefined;
+    let followTimer: NodeJS.Timeout | undefined;
+    let following: Promise<FollowSummary> | undefined;
+    let stopping = false;
     let syncing: Promise<SyncSummary> | undefined;
+    const followOnce = async (): Promise<FollowSummary> => {
+      following = follow({}, lambdaContext('follow', 110_000));
+      try {
+        const summary = await following;
+        if (summary.followed > 0) await drainEvents().catch(() => undefined);
+        return summary;
+      } finally {
+        following = undefined;
+      }
+    };
     cleanups.push(async () => {
+      stopping = true;
+      clearTimeout(followTimer);
+      await inboxPoller?.stop();
+      await following?.catch(() => undefined);
       await poller?.stop();
       await syncing?.catch(() => undefined);
       await lakeRun?.catch(() => undefined);
@@ -264,7 +321,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }
       },
       drainEvents,
-      startLauncher(onBatch) {
+      startLauncher(onBatch, onFollow) {
         poller ??= new SqsLaunchPoller({
           sqs: clients.sqs,
           queueUrl: queues.launchUrl,
@@ -279,7 +336,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           onBatch,
         });
         poller.start();
+        if (store.inboxBucket && !inboxPoller) {
+          inboxPoller = new InboxPoller({
+            s3: clients.s3,
+            sqs: clients.sqs,
+            bucket: store.inboxBucket,
+            queueUrl: queues.launchUrl,
+            region: servers.region,
+            accountId: ACCOUNT_ID,
+            seenFile: join(dataDir, INBOX_SEEN_FILE),
+            onProblem: (message) => followObservability.logger.warn(message),
+          });
+          inboxPoller.start();
+        }
+        if (followTimer === undefined) {
+          const tick = () => {
+            void followOnce()
+              .then((summary) => onFollow?.(summary))
+              .catch((error: unknown) => followObservability.logger.warn(`follow: ${String(error)}`))
+              .finally(() => {
+                if (!stopping) followTimer = setTimeout(tick, FOLLOW_INTERVAL_MS);
+              });
+          };
+          followTimer = setTimeout(tick, FOLLOW_INTERVAL_MS);
+        }
       },
+      followOnce,
       stop: stopAll,
     };
   } catch (error) {
