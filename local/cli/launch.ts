@@ -84,20 +84,27 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new UsageError(`--file ${file.key}=…: --input already has a "${file.key}"`);
     }
   }
+  const buildMessage = (references: Record<string, unknown>) => {
+    const parsed = LaunchMessage.safeParse({
+      jobId: values.job,
+      ...(input !== undefined || files.length > 0 ? { input: { ...(input as object), ...references } } : {}),
+      ...(values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {}),
+    });
+    if (!parsed.success) {
+      throw new UsageError(
+        parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
+      );
+    }
+    return parsed.data;
+  };
+  // The request is checked before anything is put in the inbox: a refused one leaves nothing behind.
+  buildMessage(
+    Object.fromEntries(files.map((file) => [file.key, { object: S3_OBJECT, uri: 's3://checked/later' }])),
+  );
   const dataDir = values['data-dir'] ?? DEFAULT_DATA_DIR;
   if (local) await checkDataDir(dataDir);
   const stack = local ? await runningStack(dataDir) : undefined;
-  const references = stack ? await putFiles(stack, files) : {};
-  const message = LaunchMessage.safeParse({
-    jobId: values.job,
-    ...(input !== undefined || files.length > 0 ? { input: { ...(input as object), ...references } } : {}),
-    ...(values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {}),
-  });
-  if (!message.success) {
-    throw new UsageError(
-      message.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
-    );
-  }
+  const message = { data: buildMessage(stack ? await putFiles(stack, files) : {}) };
   const { sqs, queueUrl } = stack
     ? localQueue(stack)
     : { sqs: new SQSClient({}), queueUrl: values['queue-url'] ?? '' };
