@@ -1,12 +1,17 @@
 // Layer flow: the events handler -> publishStatusChanges (this use case) -> an event sink (EventBridge in AWS,
-// a file locally). The records of a stream batch are turned into status-change events in order; events are
-// sent in order, ten at a time; entries the sink refuses are retried in place; if some still fail, the batch
-// reports the first record whose event was not published as failed, and nothing after it is sent: the stream
-// redelivers from there, so events stay in order per execution and none is lost (docs/events.md).
+// a file locally). The records of a stream batch are turned into status-change and result events in order;
+// events are sent in order, ten at a time; entries the sink refuses are retried in place; if some still fail,
+// the batch reports the first record whose event was not published as failed, and nothing after it is sent:
+// the stream redelivers from there, so events stay in order per execution and none is lost (docs/events.md).
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda';
 import { describeError } from '../core/errors';
-import { type ExecutionEvent, fitToEventSize, statusChangeOf } from '../core/events/execution-event';
+import {
+  type ExecutionEvent,
+  fitToEventSize,
+  resultOf,
+  statusChangeOf,
+} from '../core/events/execution-event';
 import type { AppLogger } from '../core/observability';
 import type { ExecutionItem } from '../core/store/execution-repository';
 
@@ -36,7 +41,7 @@ export interface PublishResult {
   batchItemFailures: DynamoDBBatchItemFailure[];
   /** Events accepted by the sink. */
   published: number;
-  /** Records that changed no status (a rewrite, a file copy recorded, a removal). */
+  /** Records that changed no status and settled nothing (a rewrite, a copy of a file among others, a removal). */
   unchanged: number;
   /** Entries retried in place after a refusal. */
   retried: number;
@@ -70,9 +75,13 @@ export async function publishStatusChanges(
       });
       continue;
     }
-    const event = statusChangeOf(imageOf(record.dynamodb?.OldImage), after);
-    if (event) pending.push({ record, event: fitToEventSize(event) });
-    else result.unchanged += 1;
+    const before = imageOf(record.dynamodb?.OldImage);
+    // A status change, then (when this write settled the execution) its result: in that order.
+    const events = [statusChangeOf(before, after), resultOf(before, after)].filter(
+      (event): event is ExecutionEvent => event !== undefined,
+    );
+    for (const event of events) pending.push({ record, event: fitToEventSize(event) });
+    if (events.length === 0) result.unchanged += 1;
   }
   for (const chunk of chunks(pending)) {
     const stillRefused = await putWithRetries(chunk, deps, options, result);

@@ -386,13 +386,16 @@ async function recordExecution(
     });
   } else {
     const nowIso = new Date(deps.now()).toISOString();
-    await deps.executions.insertIfAbsent({
+    // The launch is part of the first write: the execution's first event already names its request.
+    const inserted = await deps.executions.insertIfAbsent({
       ...fields,
       files: mergeFileCopies(execution, [], nowIso),
       firstSyncedAt: nowIso,
       syncedAt: nowIso,
       source: 'launch',
+      ...(launch ? { launch } : {}),
     });
+    if (inserted === 'written') return;
   }
   if (launch && (await deps.executions.setLaunch(fields, launch)) === 'stale') {
     deps.logger.warn('the launch request could not be recorded on its execution (not stored yet)', {

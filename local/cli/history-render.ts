@@ -1,6 +1,7 @@
 // How `npm run history` shows its answers: aligned tables and a bar chart for people, CSV and JSON for
 // programs. The JSON of stats is DESIGN's "Machine-readable output" shape, printed as the queries return it.
 
+import { type LaunchInfo, launchViewOf } from '../../functions/core/executions/execution-record';
 import type { Period } from '../../functions/core/history/period';
 import { csvLine } from '../history/csv';
 import type { HistoryStats, JobStats } from '../history/execution-stats';
@@ -184,12 +185,24 @@ export function renderListCsv(list: ExecutionList): string {
   ].join('');
 }
 
-/** `show --json`: the API object as returned, then every file copy (all recorded fields but the source URL). */
+/**
+ * `show --json`: the API object as returned, then every file copy (all recorded fields but the source URL),
+ * then the launch request that started it (null when it was started elsewhere).
+ */
 export function showJson(detail: ExecutionDetail): Record<string, unknown> {
   return {
     ...detail.execution,
     files: detail.item.files.map(({ sourceUrl: _sourceUrl, ...copy }) => copy),
+    launch: launchViewOf(detail.item.launch),
   };
+}
+
+/** The launch request of an execution in words: its key, message, time, and whether a task token waits. */
+function launchText(launch: LaunchInfo | undefined): string {
+  const view = launchViewOf(launch);
+  if (!view) return '- (not started by the launch function)';
+  const key = view.idempotencyKey === null ? 'no idempotencyKey' : `idempotencyKey ${view.idempotencyKey}`;
+  return `${key}, message ${view.messageId}, requested ${view.requestedAt}${view.awaited ? ', a task token waits on it' : ''}`;
 }
 
 function indent(text: string, by = '  '): string {
@@ -211,6 +224,7 @@ export function renderShow(detail: ExecutionDetail): string {
     ['Ended', item.endedAt ?? '-'],
     ['Duration', item.durationMs !== undefined ? formatDuration(item.durationMs) : '-'],
     ['Synced', `${item.syncedAt} (first ${item.firstSyncedAt}, by ${item.source})`],
+    ['Launch', launchText(item.launch)],
   ];
   const known = new Set([
     'object',

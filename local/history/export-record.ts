@@ -1,7 +1,7 @@
 // Layer flow: history queries -> this module (pure). The exported form of an execution: for NDJSON exactly
 // DESIGN's "Machine-readable output" shape (the API object as the API returned it, unknown fields included,
 // plus its file copies), and for CSV one flat row per execution.
-import type { FileCopy } from '../../functions/core/executions/execution-record';
+import type { FileCopy, LaunchView } from '../../functions/core/executions/execution-record';
 import type { CsvValue } from './csv';
 
 /** A file of an exported execution. A copy not (yet) made has null size, sha256 and contentType. */
@@ -13,8 +13,8 @@ export interface ExportedFile {
   contentType: string | null;
 }
 
-/** One line of `history export --format ndjson`: the API's fields, then `files`. */
-export type ExportRecord = Record<string, unknown> & { files: ExportedFile[] };
+/** One line of `history export --format ndjson`: the API's fields, then `files`, then `launch`. */
+export type ExportRecord = Record<string, unknown> & { files: ExportedFile[]; launch: LaunchView | null };
 
 /** The exported description of a file copy. */
 export function toExportedFile(copy: FileCopy): ExportedFile {
@@ -28,14 +28,21 @@ export function toExportedFile(copy: FileCopy): ExportedFile {
   };
 }
 
-/** The export record of an execution: its API object (key order kept) followed by its files. */
-export function toExportRecord(apiObject: Record<string, unknown>, files: readonly FileCopy[]): ExportRecord {
-  return { ...apiObject, files: files.map(toExportedFile) };
+/**
+ * The export record of an execution: its API object (key order kept) followed by its files and the launch
+ * request that started it (null when it was started elsewhere).
+ */
+export function toExportRecord(
+  apiObject: Record<string, unknown>,
+  files: readonly FileCopy[],
+  launch: LaunchView | null = null,
+): ExportRecord {
+  return { ...apiObject, files: files.map(toExportedFile), launch };
 }
 
 /** The documented fields of the API object that get a CSV column of their own. */
 const API_COLUMNS = ['id', 'jobId', 'pipelineId', 'status', 'createdAt', 'startedAt', 'endedAt'] as const;
-const OWN_COLUMNS = new Set<string>([...API_COLUMNS, 'input', 'output', 'info', 'object', 'files']);
+const OWN_COLUMNS = new Set<string>([...API_COLUMNS, 'input', 'output', 'info', 'object', 'files', 'launch']);
 
 /**
  * The CSV columns of `history export --format csv`. Dates are the API's text; input, output, info and any
@@ -56,6 +63,7 @@ export const EXPORT_CSV_COLUMNS = [
   'fileSizes',
   'fileSha256s',
   'fileContentTypes',
+  'launchKey',
 ] as const;
 
 /** The CSV values of an export record, in EXPORT_CSV_COLUMNS order. */
@@ -85,5 +93,6 @@ export function toExportCsvValues(record: ExportRecord, durationMs?: number): Cs
     list((file) => file.size),
     list((file) => file.sha256),
     list((file) => file.contentType),
+    record.launch ? (record.launch.idempotencyKey ?? record.launch.messageId) : '',
   ];
 }

@@ -1,6 +1,6 @@
 // Layer flow: history CLI, dashboard (or a notebook) -> these use cases -> HistoryReader (DynamoDB Queries)
 // and the pure statistics, timeline and export modules. Each takes the reader as its dependency.
-import type { FileCopy } from '../../functions/core/executions/execution-record';
+import { type FileCopy, launchViewOf } from '../../functions/core/executions/execution-record';
 import { ExecutionNotFoundError } from '../../functions/core/history/history.errors';
 import type { HistoryReader } from '../../functions/core/history/history-reader';
 import type { Period } from '../../functions/core/history/period';
@@ -155,7 +155,10 @@ export async function* exportExecutions(
     ...(filter.status !== undefined ? { status: filter.status } : {}),
     order: 'oldest',
   })) {
-    yield { record: toExportRecord(await reader.apiObject(item), item.files ?? []), item };
+    yield {
+      record: toExportRecord(await reader.apiObject(item), item.files ?? [], launchViewOf(item.launch)),
+      item,
+    };
   }
 }
 

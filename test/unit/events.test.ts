@@ -10,9 +10,11 @@ import {
   type ExecutionEvent,
   fitToEventSize,
   MAX_DETAIL_BYTES,
+  RESULT_DETAIL_TYPE,
+  resultOf,
   statusChangeOf,
 } from '../../functions/core/events/execution-event';
-import { toExecutionFields } from '../../functions/core/executions/execution-record';
+import { type FileCopy, toExecutionFields } from '../../functions/core/executions/execution-record';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
 import { type EventSink, publishStatusChanges } from '../../functions/events/publish-status-changes';
@@ -72,6 +74,7 @@ describe('statusChangeOf', () => {
         durationMs: null,
         files: [],
         origin: 'sync',
+        launch: null,
       },
     });
   });
@@ -146,6 +149,76 @@ describe('statusChangeOf', () => {
   });
 });
 
+describe('resultOf', () => {
+  const copy = (path: string, status: FileCopy['status'], extra: Partial<FileCopy> = {}): FileCopy => ({
+    path,
+    sourceUrl: 'u',
+    fileName: `${path}.csv`,
+    s3Key: `k/${path}.csv`,
+    status,
+    attempts: status === 'pending' ? 0 : 1,
+    ...extra,
+  });
+  const launch = {
+    idempotencyKey: 'order-4711',
+    messageId: 'm-1',
+    requestedAt: '2024-06-01T11:59:00.000Z',
+    awaited: true,
+  };
+
+  it('comes with the write that settles the last pending copy of an ended execution, never before', () => {
+    const running = anItem({ status: 'RUNNING' }, { launch });
+    const ended = {
+      ...anItem({ id: running.id, status: 'COMPLETED' }, { launch }),
+      files: [copy('output.report', 'copied', { size: 3, sha256: 'aa' }), copy('input.file', 'pending')],
+    };
+    expect(resultOf(running, ended)).toBeUndefined();
+    const settled = {
+      ...ended,
+      files: [
+        copy('output.report', 'copied', { size: 3, sha256: 'aa', copiedAt: '2024-06-01T12:00:09.000Z' }),
+        copy('input.file', 'failed', { lastError: 'HTTP 404' }),
+      ],
+    };
+    const event = resultOf(ended, settled);
+    expect(event).toEqual({
+      source: 'product-live.job-executions',
+      detailType: 'Job Execution Result',
+      time: '2024-06-01T12:00:09.000Z',
+      detail: expect.objectContaining({
+        eventId: `${running.id}:result`,
+        executionId: running.id,
+        status: 'COMPLETED',
+        previousStatus: 'COMPLETED',
+        launch,
+        files: [
+          { path: 'output.report', s3Key: 'k/output.report.csv', size: 3, sha256: 'aa', status: 'copied' },
+          { path: 'input.file', s3Key: 'k/input.file.csv', size: null, sha256: null, status: 'failed' },
+        ],
+      }),
+    });
+  });
+
+  it('comes once: a rewrite of a settled execution, an open one and a removal make none', () => {
+    const settled = anItem({ status: 'FAILED' }, { files: [copy('output.report', 'copied')] });
+    expect(resultOf(settled, { ...settled, syncedAt: '2024-06-09T00:00:00.000Z' })).toBeUndefined();
+    expect(resultOf(undefined, anItem({ status: 'RUNNING' }))).toBeUndefined();
+    expect(resultOf(settled, undefined)).toBeUndefined();
+    // An execution that ends with no file to copy is settled by the write that ends it.
+    expect(resultOf(anItem({ id: settled.id, status: 'RUNNING' }), settled)?.detail).toMatchObject({
+      eventId: `${settled.id}:result`,
+      previousStatus: 'RUNNING',
+      launch: null,
+    });
+  });
+
+  it('carries the launch on status changes too, with awaited false when no task token waits', () => {
+    const { awaited: _awaited, ...unawaited } = launch;
+    const event = statusChangeOf(undefined, anItem({ status: 'RUNNING' }, { launch: unawaited }));
+    expect(event?.detail.launch).toEqual({ ...unawaited, awaited: false });
+  });
+});
+
 describe('publishStatusChanges', () => {
   const logger = new CapturingLogger();
   const noWait = { sleep: async () => {} };
@@ -163,7 +236,7 @@ describe('publishStatusChanges', () => {
   }
 
   it('publishes status changes in order, at most ten per call, and counts the rest as unchanged', async () => {
-    const items = Array.from({ length: 23 }, () => anItem({ status: 'COMPLETED' }));
+    const items = Array.from({ length: 23 }, () => anItem({ status: 'RUNNING' }));
     const records = [
       ...items.map((item) => aRecord(undefined, item)),
       aRecord(items[0], { ...(items[0] as ExecutionItem), syncedAt: '2025-01-01T00:00:00.000Z' }),
@@ -185,15 +258,15 @@ describe('publishStatusChanges', () => {
       [aRecord(undefined, pending), aRecord(pending, running), aRecord(running, done)],
       { sink, logger, ...noWait },
     );
-    expect(calls.map((call) => call.map((event) => event.detail.status))).toEqual([
-      ['PENDING'],
-      ['RUNNING'],
-      ['COMPLETED'],
-    ]);
+    expect(
+      calls.map((call) =>
+        call.map((event) => (event.detailType === RESULT_DETAIL_TYPE ? 'result' : event.detail.status)),
+      ),
+    ).toEqual([['PENDING'], ['RUNNING'], ['COMPLETED'], ['result']]);
   });
 
   it('retries refused entries in place and publishes them', async () => {
-    const items = Array.from({ length: 5 }, () => anItem());
+    const items = Array.from({ length: 5 }, () => anItem({ status: 'RUNNING' }));
     const refusedId = items[2]?.id;
     const { sink, calls } = recordingSink((event, call) =>
       call === 1 && event.detail.executionId === refusedId ? 'ThrottlingException: slow down' : null,
@@ -207,7 +280,7 @@ describe('publishStatusChanges', () => {
   });
 
   it('reports the first still-refused record as the batch failure and sends nothing after its call', async () => {
-    const items = Array.from({ length: 25 }, () => anItem());
+    const items = Array.from({ length: 25 }, () => anItem({ status: 'RUNNING' }));
     const records = items.map((item) => aRecord(undefined, item));
     const blocked = items[13]?.id;
     const { sink, calls } = recordingSink((event) =>
@@ -276,6 +349,7 @@ describe('events tail', () => {
       dataDir: '/d',
       file: '/d/events.ndjson',
       statuses: new Set(['FAILED', 'TIMEDOUT']),
+      results: false,
       json: true,
       lines: 10,
       follow: false,
@@ -301,6 +375,29 @@ describe('events tail', () => {
     expect(text).toContain('RUNNING → FAILED');
     expect(text).toContain('Import Products');
     expect(text).toContain(item.id);
+    expect(parseTailArgs(['tail', '--results']).results).toBe(true);
+    const settled = anItem(
+      { id: item.id, status: 'FAILED', info: { title: 'Import Products' } },
+      {
+        launch: { idempotencyKey: 'order-9', messageId: 'm-9', requestedAt: '2024-06-01T11:00:00.000Z' },
+        files: [
+          {
+            path: 'output.report',
+            sourceUrl: 'u',
+            fileName: 'r',
+            s3Key: 'k/r',
+            status: 'failed',
+            attempts: 3,
+          },
+        ],
+      },
+    );
+    const result = resultOf(anItem({ id: item.id, status: 'RUNNING' }), settled) as ExecutionEvent;
+    const resultLine = parseEventLine(JSON.stringify(toEventLine(result, '1', 'r')));
+    if ('invalid' in resultLine) throw new Error(resultLine.invalid);
+    expect(formatEvent(resultLine)).toMatch(
+      /result FAILED .* 1 file \(1 failed\) {2}\(sync\) {2}launch order-9$/,
+    );
     expect(parseEventLine('{not json')).toEqual({ invalid: 'not JSON' });
     expect(parseEventLine('{"detail":{}}')).toEqual({ invalid: 'no detail with executionId and status' });
   });
@@ -320,7 +417,15 @@ describe('events tail', () => {
     const abort = new AbortController();
     const statusOf = (text: string) => (JSON.parse(text) as { detail: { status: string } }).detail.status;
     const tail = tailEvents(
-      { dataDir: dirname(file), file, statuses: new Set(['FAILED']), json: true, lines: 2, follow: true },
+      {
+        dataDir: dirname(file),
+        file,
+        statuses: new Set(['FAILED']),
+        results: false,
+        json: true,
+        lines: 2,
+        follow: true,
+      },
       { write: (text) => written.push(text), warn: (text) => warnings.push(text) },
       abort.signal,
       5,

@@ -67,10 +67,20 @@ const failed: FileCopy = {
 };
 
 describe('export records', () => {
-  it('are the API object, key order and unknown fields kept, followed by the files in DESIGN shape', () => {
+  it('are the API object, key order and unknown fields kept, followed by the files in DESIGN shape and the launch', () => {
     const api = { ...aJobExecution({ status: 'COMPLETED' }), priority: 'HIGH' } as Record<string, unknown>;
     const record = toExportRecord(api, [copied, failed]);
-    expect(Object.keys(record)).toEqual([...Object.keys(api), 'files']);
+    expect(Object.keys(record)).toEqual([...Object.keys(api), 'files', 'launch']);
+    expect(record.launch).toBeNull();
+    const launch = {
+      idempotencyKey: null,
+      messageId: 'm-1',
+      requestedAt: '2024-06-01T00:00:00.000Z',
+      awaited: false,
+    };
+    const launched = toExportRecord(api, [], launch);
+    expect(launched.launch).toEqual(launch);
+    expect(toExportCsvValues(launched).at(-1)).toBe('m-1');
     expect(record.priority).toBe('HIGH');
     expect(record.files).toEqual([
       {

@@ -66,6 +66,7 @@ describe('lake rows', () => {
       },
     ]);
     item.removedFromApiAt = '2024-07-01T00:00:00.000Z';
+    item.launch = { idempotencyKey: 'order-4711', messageId: 'm-1', requestedAt: '2024-06-01T09:59:59.000Z' };
     const api = JSON.parse(item.raw) as Record<string, unknown>;
     const row = executionRow(item, api);
     expect(row).toMatchObject({
@@ -83,6 +84,8 @@ describe('lake rows', () => {
       files_failed: 1,
       source: 'sync',
       removed_from_api_at: new Date('2024-07-01T00:00:00.000Z'),
+      launch_key: 'order-4711',
+      launch_requested_at: new Date('2024-06-01T09:59:59.000Z'),
     });
     expect(Object.keys(row)).toEqual(EXECUTIONS_TABLE.columns.map((column) => column.name));
     const files = fileRows(item);
@@ -96,6 +99,11 @@ describe('lake rows', () => {
   it('keeps an open execution open: no duration, no end', () => {
     const row = executionRow(storedItem({ status: 'RUNNING' }), {});
     expect(row).toMatchObject({ status: 'RUNNING', duration_ms: null, ended_at: null, output: null });
+    // Started elsewhere: no launch. A launch keyed by its SQS message id is named by it.
+    expect(row.launch_key).toBeNull();
+    const keyless = storedItem({ status: 'RUNNING' });
+    keyless.launch = { idempotencyKey: null, messageId: 'm-2', requestedAt: '2024-06-01T00:00:00.000Z' };
+    expect(executionRow(keyless, {}).launch_key).toBe('m-2');
   });
 
   it('lists the days of a range, across month and year ends', () => {

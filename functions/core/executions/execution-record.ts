@@ -118,8 +118,39 @@ export interface LaunchInfo {
   messageId: string;
   /** When the request was sent to the launch queue (ISO date). */
   requestedAt: string;
-  /** True when a Step Functions task token waits on the result. */
+  /** True while a Step Functions task token waits on the result (cleared when every token was refused). */
   awaited?: boolean;
+  /**
+   * How many task tokens were attached (each attach adds one): the write that the callbacks function reads
+   * as "a new waiter", so that a token attached after the result is known still gets it.
+   */
+  waiters?: number;
+}
+
+/** The launch request of an execution as the history, the exports and every event show it. */
+export interface LaunchView {
+  idempotencyKey: string | null;
+  messageId: string;
+  requestedAt: string;
+  /** True while a Step Functions task token waits on the execution's result. */
+  awaited: boolean;
+}
+
+/** The launch of a stored execution as it is shown (null: started elsewhere). Internal counters stay out. */
+export function launchViewOf(launch: LaunchInfo | undefined): LaunchView | null {
+  if (!launch) return null;
+  return {
+    idempotencyKey: launch.idempotencyKey ?? null,
+    messageId: launch.messageId,
+    requestedAt: launch.requestedAt,
+    awaited: launch.awaited === true,
+  };
+}
+
+/** True when the execution has ended and no copy of its files is pending: what its result names is readable. */
+export function isSettled(item: { status: string; files?: readonly FileCopy[] } | undefined): boolean {
+  if (!item || !isTerminalStatus(item.status)) return false;
+  return (item.files ?? []).every((file) => file.status !== 'pending');
 }
 
 /** Where an execution's objects live in the files bucket: `executions/<jobId>/<executionId>`. */

@@ -51,6 +51,12 @@ export const EXECUTIONS_TABLE: LakeTable = {
     column('synced_at', 'timestamp', 'when it was last written'),
     column('source', 'string', 'sync or launch: which function wrote it last'),
     column('removed_from_api_at', 'timestamp', 'when the sync found it no longer in the API; null otherwise'),
+    column(
+      'launch_key',
+      'string',
+      'the launch request that started it: its idempotencyKey, else its SQS message id; null when started elsewhere',
+    ),
+    column('launch_requested_at', 'timestamp', 'when that launch request was sent to the queue, UTC'),
   ],
 };
 
@@ -126,6 +132,8 @@ export function executionRow(item: ExecutionItem, api: Record<string, unknown>):
     synced_at: instant(item.syncedAt),
     source: item.source,
     removed_from_api_at: instant(item.removedFromApiAt),
+    launch_key: item.launch ? (item.launch.idempotencyKey ?? item.launch.messageId) : null,
+    launch_requested_at: instant(item.launch?.requestedAt),
   };
 }
 
