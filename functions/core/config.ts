@@ -57,6 +57,8 @@ const FOLLOW: readonly FunctionName[] = ['follow'];
 const LAUNCH: readonly FunctionName[] = ['launch'];
 const LAKE: readonly FunctionName[] = ['lake'];
 const EVENTS: readonly FunctionName[] = ['events'];
+/** The functions that keep or send to the Step Functions task tokens of launch requests. */
+const TOKENS: readonly FunctionName[] = ['launch', 'follow', 'callbacks'];
 /** Every function writes executions or reads them, and marks (or rewrites) the lake's days. */
 const ALL: readonly FunctionName[] = ['sync', 'launch', 'lake', 'follow'];
 
@@ -94,7 +96,7 @@ export const ENV_VARIABLES = {
     required: true,
     description: "sync checkpoint and lease, and the lake's day marks",
   }),
-  FILES_BUCKET_NAME: env(['sync', 'lake', 'follow'], {
+  FILES_BUCKET_NAME: env(['sync', 'lake', 'follow', 'callbacks'], {
     schema: text,
     required: true,
     description: 'where file copies (and execution JSON too large for DynamoDB) go',
@@ -196,10 +198,10 @@ export const ENV_VARIABLES = {
     defaultValue: '15',
     description: 'no new request or file copy of a pass starts with less time left in the invocation',
   }),
-  IDEMPOTENCY_TABLE_NAME: env(LAUNCH, {
+  IDEMPOTENCY_TABLE_NAME: env(TOKENS, {
     schema: text,
     required: true,
-    description: 'Powertools idempotency records, attempt markers and claims',
+    description: 'Powertools idempotency records, attempt markers (with their task tokens) and claims',
   }),
   LAUNCH_QUEUE_URL: env(LAUNCH, {
     schema: text,
@@ -306,6 +308,8 @@ export interface LaunchConfig extends ApiConfig {
 
 export interface FollowConfig extends ApiConfig {
   stateTableName: string;
+  /** The attempt markers, where the task tokens to send heartbeats to are kept. */
+  idempotencyTableName: string;
   filesBucketName: string;
   requestsPerMinute: number;
   scope: 'awaited' | 'launched';
@@ -323,6 +327,7 @@ export function loadFollowConfig(environment: Env = process.env): FollowConfig {
   return {
     ...toApiConfig(v, environment),
     stateTableName: v.STATE_TABLE_NAME as string,
+    idempotencyTableName: v.IDEMPOTENCY_TABLE_NAME as string,
     filesBucketName: v.FILES_BUCKET_NAME as string,
     requestsPerMinute: v.FOLLOW_REQUESTS_PER_MINUTE as number,
     scope: v.FOLLOW_SCOPE as 'awaited' | 'launched',
@@ -410,6 +415,25 @@ export interface EventsConfig {
 export function loadEventsConfig(environment: Env = process.env): EventsConfig {
   const v = parse('events', environment);
   return { eventBusName: v.EVENT_BUS_NAME as string };
+}
+
+export interface CallbacksConfig {
+  /** The attempt markers, where the task tokens waiting on launch requests are kept. */
+  idempotencyTableName: string;
+  /** Where the files' copies (named in the task output) and offloaded large executions are. */
+  filesBucketName: string;
+  /** Path-style S3 URLs (an S3 emulator: AWS_ENDPOINT_URL_S3 is set). */
+  s3ForcePathStyle: boolean;
+}
+
+/** Parses the callbacks function's environment; throws ConfigError naming every bad variable. */
+export function loadCallbacksConfig(environment: Env = process.env): CallbacksConfig {
+  const v = parse('callbacks', environment);
+  return {
+    idempotencyTableName: v.IDEMPOTENCY_TABLE_NAME as string,
+    filesBucketName: v.FILES_BUCKET_NAME as string,
+    s3ForcePathStyle: Boolean(environment.AWS_ENDPOINT_URL_S3),
+  };
 }
 
 /** The API's own host and every *.product-live.com host (invariant 8). */

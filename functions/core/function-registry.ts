@@ -48,7 +48,8 @@ export const FUNCTIONS = {
     factory: { file: 'functions/events/events-handler.ts', name: 'createEventsHandler' },
     config: 'loadEventsConfig',
     trigger: "the executions table's DynamoDB stream",
-    description: 'Product-Live job execution events: publishes every stored status change to EventBridge',
+    description:
+      'Product-Live job execution events: publishes every stored status change, and each result, to EventBridge',
   },
   follow: {
     entry: 'functions/follow/handler.ts',
@@ -57,6 +58,14 @@ export const FUNCTIONS = {
     trigger: 'EventBridge Scheduler, every `followRate`',
     description:
       'Product-Live launch follower: re-reads the open launched executions something waits on, and copies their files',
+  },
+  callbacks: {
+    entry: 'functions/callbacks/handler.ts',
+    factory: { file: 'functions/callbacks/callbacks-handler.ts', name: 'createCallbacksHandler' },
+    config: 'loadCallbacksConfig',
+    trigger: "the executions table's DynamoDB stream, filtered to executions a task token waits on",
+    description:
+      'Product-Live task callbacks: sends each awaited launch its result (Step Functions SendTaskSuccess/Failure)',
   },
 } as const satisfies Record<string, FunctionDefinition>;
 

@@ -8,9 +8,12 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
+import { stepFunctionsCallbacks } from '../core/callbacks/step-functions-client';
+import { sendHeartbeats, type TaskCallbackClient } from '../core/callbacks/task-callbacks';
 import type { FollowConfig } from '../core/config';
 import { FileCopier } from '../core/files/file-copier';
 import { observedHandler } from '../core/observability';
@@ -19,13 +22,16 @@ import type { ProductLiveClientOptions } from '../core/product-live/product-live
 import { ExecutionRepository } from '../core/store/execution-repository';
 import { LAKE_MARK_REUSE_MS, LakeMarks } from '../core/store/lake-marks';
 import { SyncStateRepository } from '../core/store/sync-state-repository';
-import { type FollowDeps, type FollowSummary, runFollow } from './run-follow';
+import { TaskTokenRepository } from '../core/store/task-token-repository';
+import { type FollowDeps, type FollowedExecution, type FollowSummary, runFollow } from './run-follow';
 
 export interface FollowClients {
   dynamo: DynamoDBClient;
   s3: S3Client;
   /** Reads the API key's secret (default: Powertools' own provider). */
   secrets?: SecretsProvider;
+  /** Where heartbeats for awaited open executions go (default: Step Functions). */
+  callbacks?: TaskCallbackClient;
 }
 
 export interface FollowHandlerDeps {
@@ -53,6 +59,19 @@ export function createFollowHandler(deps: FollowHandlerDeps) {
     marks: new LakeMarks(doc, config.stateTableName, { now, reuseMs: LAKE_MARK_REUSE_MS }),
   });
   const state = new SyncStateRepository(doc, config.stateTableName);
+  const tokens = new TaskTokenRepository(doc, config.idempotencyTableName);
+  const callbacks = clients.callbacks ?? stepFunctionsCallbacks(new SFNClient({}));
+  // Heartbeats to the waiters of executions still open; an execution none of whose tokens is still accepted is
+  // no longer awaited, and no longer followed.
+  const onStillOpen = async (open: readonly FollowedExecution[]) => {
+    const outcome = await sendHeartbeats({ client: callbacks, tokens, now, logger }, open);
+    for (const id of outcome.unawaited) {
+      const execution = open.find((candidate) => candidate.id === id);
+      if (execution) await executions.releaseWaiters(execution);
+    }
+    metrics.addMetric('TaskHeartbeatsSent', MetricUnit.Count, outcome.sent);
+    metrics.addMetric('TaskTokensRejected', MetricUnit.Count, outcome.rejected);
+  };
   const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
   const productLiveClient = createClientForKey({
     baseUrl: config.apiUrl,
@@ -98,6 +117,7 @@ export function createFollowHandler(deps: FollowHandlerDeps) {
         now,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         logger,
+        onStillOpen,
         ...deps.overrides,
       },
       {

@@ -102,6 +102,8 @@ export async function runFollow(deps: FollowDeps, options: FollowOptions): Promi
   if (followed.length === 0) return summary({});
   if (!(await deps.state.acquireLease(options.runId, startedAt, options.leaseMs))) {
     deps.logger.info('a sync run holds the lease: it re-reads the open executions itself');
+    // Their waiters still hear that they are open: a long sync run must not run out their heartbeats.
+    await stillOpen(deps, followed);
     return summary({ followed: followed.length, skipped: true });
   }
   try {
@@ -123,8 +125,8 @@ export async function runFollow(deps: FollowDeps, options: FollowOptions): Promi
     }
     await writer.write(views);
     const ended = views.filter((view) => isTerminalStatus(view.status));
-    const stillOpen = followed.filter((execution) => !ended.some((view) => view.id === execution.id));
-    if (stillOpen.length > 0) await deps.onStillOpen?.(stillOpen);
+    const open = followed.filter((execution) => !ended.some((view) => view.id === execution.id));
+    await stillOpen(deps, open);
     return summary({ followed: followed.length, ended: ended.length });
   } catch (error) {
     const text = describeError(error);
@@ -138,6 +140,18 @@ export async function runFollow(deps: FollowDeps, options: FollowOptions): Promi
       .catch((error: unknown) =>
         deps.logger.warn('could not release the sync lease; it will expire', { error: describeError(error) }),
       );
+  }
+}
+
+/** Tells the hook which followed executions are still open; its failure is logged (heartbeats are best effort). */
+async function stillOpen(deps: FollowDeps, open: readonly FollowedExecution[]): Promise<void> {
+  if (open.length === 0 || !deps.onStillOpen) return;
+  try {
+    await deps.onStillOpen(open);
+  } catch (error) {
+    deps.logger.warn('the still-open hook failed; the next pass calls it again', {
+      error: describeError(error),
+    });
   }
 }
 

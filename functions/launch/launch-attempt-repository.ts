@@ -4,15 +4,16 @@
 //   `launch-attempt#<launch key>`  the first time a launch for that key was tried (survives crashes), how
 //                                  many attempts were made, how many of them provably started nothing, the
 //                                  files uploaded for it (reused by every later attempt), and its outcome:
-//                                  the execution it started, or why it was refused (`npm run launch --wait`)
+//                                  the execution it started, or why it was refused (`npm run launch --wait`),
+//                                  and the Step Functions task tokens waiting on it (task-token-repository.ts)
 //   `launch-claim#<execution id>`  which launch key owns an execution (so two keys never adopt one execution)
 // Both expire with the table's TTL attribute, like the idempotency records.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, realSleep, type Sleep } from '../core/store/dynamo-batch';
+import { ATTEMPT_KEY_PREFIX } from '../core/store/task-token-repository';
 import type { LaunchAttempt, LaunchAttemptStore, LaunchRecord, RecordedUpload } from './launch-job';
 
-export const ATTEMPT_KEY_PREFIX = 'launch-attempt#';
 export const CLAIM_KEY_PREFIX = 'launch-claim#';
 
 /** Raised when DynamoDB keeps returning unprocessed claim keys after every retry. */
@@ -88,6 +89,8 @@ export class LaunchAttemptRepository implements LaunchAttemptStore {
             jobId,
             attempts: 1,
             uploads: {},
+            // The task tokens attached for this delivery (task-token-repository.ts) wait on it: they stay.
+            ...(isRecord(item.taskTokens) ? { taskTokens: item.taskTokens } : {}),
             [this.expiryAttribute]: expiry,
           },
         }),

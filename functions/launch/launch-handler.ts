@@ -10,17 +10,22 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
+import { stepFunctionsCallbacks } from '../core/callbacks/step-functions-client';
+import { sendRejection, type TaskCallbackClient } from '../core/callbacks/task-callbacks';
 import type { LaunchConfig } from '../core/config';
 import { LAUNCH_RESERVE_MARGIN_SECONDS } from '../core/defaults';
+import { describeError } from '../core/errors';
 import { observedHandler } from '../core/observability';
 import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
 import { LAKE_MARK_REUSE_MS, LakeMarks } from '../core/store/lake-marks';
+import { TaskTokenRepository } from '../core/store/task-token-repository';
 import { LaunchAttemptRepository } from './launch-attempt-repository';
 import {
   type LaunchDeps,
@@ -35,6 +40,7 @@ import {
   type MessageOutcome,
   processLaunchBatch,
   type RetryBackoff,
+  type TaskWaiters,
 } from './process-launch-batch';
 import { S3Objects } from './s3-objects';
 
@@ -59,6 +65,8 @@ export interface LaunchClients {
   s3: S3Client;
   /** Reads the API key's secret (default: Powertools' own provider). */
   secrets?: SecretsProvider;
+  /** Where a refusal or a heartbeat for a request's task token goes (default: Step Functions). */
+  callbacks?: TaskCallbackClient;
 }
 
 /** Observers of an invocation, for the local runner and tests (Lambda sets none). */
@@ -97,6 +105,38 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
     ttlSeconds: config.idempotencyTtlSeconds,
   });
   const queue = new SqsLaunchQueue(clients.sqs, config.queueUrl, config.dlqUrl);
+  const tokens = new TaskTokenRepository(doc, config.idempotencyTableName, {
+    ttlSeconds: config.idempotencyTtlSeconds,
+  });
+  const callbacks = clients.callbacks ?? stepFunctionsCallbacks(new SFNClient({}));
+  const tasks: TaskWaiters = {
+    attach: async (key, token) => {
+      await tokens.attach(key, token, now());
+    },
+    markAwaited: async (executionId) => (await executions.attachWaiter({ id: executionId })) === 'written',
+    reject: async (token, refusal) => {
+      const delivered = await sendRejection(
+        {
+          client: callbacks,
+          now,
+          logger,
+          onRejected: () => metrics.addMetric('TaskTokensRejected', MetricUnit.Count, 1),
+        },
+        token,
+        refusal,
+      );
+      if (delivered) metrics.addMetric('TaskCallbacksSent', MetricUnit.Count, 1);
+    },
+    heartbeat: async (token) => {
+      try {
+        await callbacks.heartbeat(token);
+      } catch (error) {
+        logger.warn('no heartbeat for the task token of a retried launch request', {
+          error: describeError(error),
+        });
+      }
+    },
+  };
   const objects = new S3Objects(clients.s3);
   const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
 
@@ -154,6 +194,7 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
           readable: config.readable,
           inbox: config.inbox,
           recordRefusal: (key, record) => attempts.recordOutcome(key, record, now()),
+          tasks,
           onOutcome: (outcome) => {
             metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1);
             options.hooks?.onOutcome?.(outcome);

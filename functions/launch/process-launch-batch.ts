@@ -23,7 +23,7 @@ import { FileReferenceError, findFileReferences, type ReadableLocation } from '.
 import { inboxRequest } from './inbox';
 import { InvalidLaunchMessageError, LaunchDeadlineError } from './launch.errors';
 import type { LaunchOptions, LaunchRecord, LaunchRequest, LaunchResult } from './launch-job';
-import { parseLaunchBody } from './launch-message.schema';
+import { parseLaunchBody, taskTokenOf } from './launch-message.schema';
 import type { FailureKind, LaunchQueue } from './launch-queue';
 import { ObjectRefusedError } from './s3-objects';
 
@@ -68,6 +68,27 @@ export interface LaunchBatchDeps {
   inbox?: { bucket: string | undefined; rules: readonly InboxRule[] };
   /** Records a refused request's reason on its key, for whoever waits on it (`npm run launch -- --wait`). */
   recordRefusal?: (key: string, record: LaunchRecord) => Promise<void>;
+  /** Step Functions task tokens: how a request's token is kept, and told of a refusal or a retry. */
+  tasks?: TaskWaiters;
+}
+
+/**
+ * What the launch does for a request that carries a Step Functions task token: the token is attached to the
+ * request's key before the launch is tried (so the result, whenever it is known, finds it), the execution is
+ * marked awaited once known (the callbacks function sends the result from there), a refusal is sent at once,
+ * and a retried request's token gets a heartbeat (a long backoff must not run out its HeartbeatSeconds).
+ */
+export interface TaskWaiters {
+  attach(key: string, token: string): Promise<void>;
+  /** Marks the execution awaited by one more waiter; false when it is not stored (nothing will send its result). */
+  markAwaited(executionId: string): Promise<boolean>;
+  /** Sends `ProductLive.Rejected`; a transient failure throws (the message is retried, not yet dead-lettered). */
+  reject(
+    token: string,
+    refusal: { reason: string; failureKind: string; messageId: string; jobId?: string },
+  ): Promise<void>;
+  /** Best effort: failures are logged by the implementation. */
+  heartbeat(token: string): Promise<void>;
 }
 
 /** How a failure is handled: dead-lettered now, or retried after `retryAfterMs` at least. */
@@ -107,6 +128,8 @@ export async function processLaunchRecord(
   const receiveCount = receiveCountOf(record);
   const base = { messageId: record.messageId, receiveCount };
   let request: LaunchRequest | undefined;
+  // Read apart from validation: even a request refused as invalid answers the state machine waiting on it.
+  const taskToken = deps.tasks ? taskTokenOf(record.body) : undefined;
   try {
     const parsed = parseLaunchBody(record.body);
     let message: { jobId: string; input?: Record<string, unknown>; idempotencyKey?: string };
@@ -137,19 +160,45 @@ export async function processLaunchRecord(
       },
     };
     signal.throwIfAborted();
+    if (taskToken !== undefined) await deps.tasks?.attach(request.key, taskToken);
     const result = await deps.launch(request, { signal });
     const outcome: MessageOutcome = result.replayed ? 'duplicate' : result.outcome;
+    // A duplicate with a token reattaches to the execution its key started, as a first request does.
+    if (taskToken !== undefined && !(await deps.tasks?.markAwaited(result.executionId))) {
+      deps.logger.error('the execution of an awaited launch is not stored: its result cannot be sent', {
+        ...base,
+        key: request.key,
+        executionId: result.executionId,
+      });
+    }
     report(deps, outcome, 'info', {
       ...base,
       key: request.key,
       jobId: request.jobId,
       executionId: result.executionId,
+      ...(taskToken === undefined ? {} : { awaited: true }),
     });
     return outcome;
   } catch (error) {
     const decision = lastDeliveryGivesUp(classifyLaunchFailure(error, request), receiveCount, deps);
     const context = { ...base, key: request?.key, jobId: request?.jobId, reason: decision.reason };
     if (decision.action === 'dead-letter') {
+      if (taskToken !== undefined) {
+        const refusal = {
+          reason: decision.reason,
+          failureKind: decision.kind,
+          messageId: record.messageId,
+          ...(request ? { jobId: request.jobId } : {}),
+        };
+        try {
+          // Before the dead letter: if this fails, the message is retried and nothing is dead-lettered yet.
+          await deps.tasks?.reject(taskToken, refusal);
+        } catch (callbackError) {
+          const reason = `could not send the refusal to its task token (${describe(callbackError)}); ${decision.reason}`;
+          await retryLater(deps, record, receiveCount, { ...context, reason }, undefined);
+          throw new Error(reason, { cause: callbackError });
+        }
+      }
       try {
         await deps.queue.deadLetter({
           body: record.body,
@@ -174,6 +223,7 @@ export async function processLaunchRecord(
       return 'dead-lettered';
     }
     await retryLater(deps, record, receiveCount, context, decision.retryAfterMs);
+    if (taskToken !== undefined) await deps.tasks?.heartbeat(taskToken);
     throw error instanceof Error ? error : new Error(decision.reason);
   }
 }

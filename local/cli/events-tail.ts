@@ -5,6 +5,7 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { RESULT_DETAIL_TYPE, type ResultEventDetail } from '../../functions/core/events/execution-event';
 import { KNOWN_STATUSES } from '../../functions/core/product-live/product-live.schema';
 import { EVENTS_FILE, type EventLine } from '../stack/file-event-sink';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
@@ -16,6 +17,8 @@ export interface TailOptions {
   file: string;
   /** Only events with one of these statuses; empty: every event. */
   statuses: ReadonlySet<string>;
+  /** Only result events (`Job Execution Result`), no status changes. */
+  results: boolean;
   json: boolean;
   /** How many of the existing events to show first. */
   lines: number;
@@ -24,7 +27,7 @@ export interface TailOptions {
   follow: boolean;
 }
 
-/** Parses `tail [--status S[,S]] [--json] [--lines N] [--no-follow] [--data-dir DIR]`. */
+/** Parses `tail [--status S[,S]] [--results] [--json] [--lines N] [--no-follow] [--data-dir DIR]`. */
 export function parseTailArgs(argv: readonly string[]): TailOptions {
   let parsed: ReturnType<typeof parse>;
   try {
@@ -52,6 +55,7 @@ export function parseTailArgs(argv: readonly string[]): TailOptions {
     dataDir: parsed.values['data-dir'] ?? DEFAULT_DATA_DIR,
     file: join(parsed.values['data-dir'] ?? DEFAULT_DATA_DIR, EVENTS_FILE),
     statuses,
+    results: parsed.values.results ?? false,
     json: parsed.values.json ?? false,
     lines: parseCount(parsed.values.lines, '--lines') ?? 10,
     follow: !(parsed.values['no-follow'] ?? false),
@@ -65,6 +69,7 @@ function parse(argv: readonly string[]) {
     allowPositionals: true,
     options: {
       status: { type: 'string', multiple: true },
+      results: { type: 'boolean' },
       json: { type: 'boolean' },
       lines: { type: 'string' },
       'no-follow': { type: 'boolean' },
@@ -93,15 +98,22 @@ export function parseEventLine(text: string): EventLine | { invalid: string } {
   return value as EventLine;
 }
 
-/** One event for people: when, status (from the previous one), job title, execution, duration, files, origin. */
+/**
+ * One event for people: when, status (from the previous one; `result` for a result event), job title,
+ * execution, duration, files, origin and the launch's key.
+ */
 export function formatEvent(event: EventLine): string {
   const detail = event.detail;
-  const change = detail.previousStatus
-    ? `${detail.previousStatus} → ${detail.status}`
-    : `new ${detail.status}`;
+  const failed = isResult(event) ? event.detail.files.filter((file) => file.status === 'failed').length : 0;
+  const change = isResult(event)
+    ? `result ${detail.status}`
+    : detail.previousStatus
+      ? `${detail.previousStatus} → ${detail.status}`
+      : `new ${detail.status}`;
   const files = detail.files?.length
-    ? `  ${detail.files.length} file${detail.files.length === 1 ? '' : 's'}`
+    ? `  ${detail.files.length} file${detail.files.length === 1 ? '' : 's'}${failed > 0 ? ` (${failed} failed)` : ''}`
     : '';
+  const launch = detail.launch ? `  launch ${detail.launch.idempotencyKey ?? detail.launch.messageId}` : '';
   return [
     event.time,
     change.padEnd(22),
@@ -110,7 +122,11 @@ export function formatEvent(event: EventLine): string {
     detail.durationMs !== null && detail.durationMs !== undefined ? formatDuration(detail.durationMs) : '-',
   ]
     .join('  ')
-    .concat(files, `  (${detail.origin})`);
+    .concat(files, `  (${detail.origin})`, launch);
+}
+
+function isResult(event: EventLine): event is EventLine & { detail: ResultEventDetail } {
+  return event['detail-type'] === RESULT_DETAIL_TYPE;
 }
 
 export interface TailOutput {
@@ -128,9 +144,11 @@ export async function tailEvents(
   signal: AbortSignal,
   pollMs = 250,
 ): Promise<void> {
+  const matches = (event: EventLine) =>
+    (options.statuses.size === 0 || options.statuses.has(event.detail.status)) &&
+    (!options.results || isResult(event));
   const show = (event: EventLine, raw: string) => {
-    if (options.statuses.size > 0 && !options.statuses.has(event.detail.status)) return;
-    output.write(`${options.json ? raw : formatEvent(event)}\n`);
+    if (matches(event)) output.write(`${options.json ? raw : formatEvent(event)}\n`);
   };
   const reader = new LineReader(options.file);
   let lineNumber = 0;
@@ -155,7 +173,7 @@ export async function tailEvents(
   const recent: Array<[EventLine, string]> = [];
   for (const raw of first.lines) {
     const event = take(raw);
-    if (!event || (options.statuses.size > 0 && !options.statuses.has(event.detail.status))) continue;
+    if (!event || !matches(event)) continue;
     recent.push([event, raw]);
     if (recent.length > options.lines) recent.shift();
   }

@@ -1,6 +1,7 @@
-// `npm run launch -- --job JOB_ID [--input JSON] [--file KEY=PATH ...] [--idempotency-key K] [--wait]`: sends one
-// launch request to the running local stack's queue (its files first put in the local inbox), or to a deployed
-// queue (--queue-url, standard AWS credentials); with --wait, follows it locally to its result (launch-wait.ts).
+// `npm run launch -- --job JOB_ID [--input JSON] [--file KEY=PATH ...] [--idempotency-key K] [--task-token T]
+// [--wait]`: sends one launch request to the running local stack's queue (its files first put in the local
+// inbox), or to a deployed queue (--queue-url, standard AWS credentials); with --wait, follows it locally to its
+// result (launch-wait.ts).
 
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -19,7 +20,7 @@ import { type LocalFile, readLocalFiles } from './launch-files';
 import { renderWaitResult, WAIT_EXIT_CODES, waitForResult } from './launch-wait';
 
 const USAGE = `usage: npm run launch -- --job JOB_ID [--input JSON] [--file KEY=PATH ...] [--idempotency-key KEY]
-                         [--wait [--timeout 30m] [--json]] [options]
+                         [--task-token TOKEN] [--wait [--timeout 30m] [--json]] [options]
 
 Sends a launch request to the launch queue. By default, the queue of the local stack that \`npm start\` runs
 (found, with this run's local credentials, in its data directory's stack.json); with --queue-url, a deployed
@@ -31,6 +32,8 @@ options:
   --file KEY=PATH          a local file for input[KEY] (repeatable): put in the local inbox bucket under
                            ${RESERVED_INBOX_PREFIX}, sent as an s3_object reference the launcher uploads to Product-Live
   --idempotency-key KEY    requests with the same key start at most one execution
+  --task-token TOKEN       a Step Functions task token to send the result to (locally: a line of
+                           <data-dir>/task-callbacks.ndjson per callback, heartbeats while it runs)
   --wait                   follow the request to its result: refused (with the reason), or its execution
                            ended and every file of it copied (or failed for good); local stack only
   --timeout DURATION       how long --wait waits (default 30m; e.g. 90s, 10m, 2h)
@@ -42,6 +45,7 @@ options:
 examples:
   npm run launch -- --job 65819ba43ad5b963658ab35d --input '{"sku": "A-1"}' --idempotency-key order-4711
   npm run launch -- --job 65819ba43ad5b963658ab35d --file file=./prices.csv --wait
+  npm run launch -- --job 65819ba43ad5b963658ab35d --idempotency-key run-7 --task-token "$TASK_TOKEN"
 
 exit codes: 0 sent (with --wait: the execution COMPLETED), 1 with --wait: it ended otherwise or the request
 was refused, 2 a bad command line or a setup problem (no running stack, a file that cannot be read),
@@ -89,6 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
       jobId: values.job,
       ...(input !== undefined || files.length > 0 ? { input: { ...(input as object), ...references } } : {}),
       ...(values['idempotency-key'] !== undefined ? { idempotencyKey: values['idempotency-key'] } : {}),
+      ...(values['task-token'] !== undefined ? { taskToken: values['task-token'] } : {}),
     });
     if (!parsed.success) {
       throw new UsageError(
@@ -216,6 +221,7 @@ function parse(argv: readonly string[]) {
       input: { type: 'string' },
       file: { type: 'string', multiple: true },
       'idempotency-key': { type: 'string' },
+      'task-token': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },

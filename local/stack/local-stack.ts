@@ -6,9 +6,12 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context } from 'aws-lambda';
+import { createCallbacksHandler } from '../../functions/callbacks/callbacks-handler';
+import type { TaskCallbackClient } from '../../functions/core/callbacks/task-callbacks';
 import {
   ENV_VARIABLES,
   type EnvVariableName,
+  loadCallbacksConfig,
   loadFollowConfig,
   loadLakeConfig,
   loadLaunchConfig,
@@ -34,6 +37,7 @@ import { createLocalClients, provisionStore, storeEnvironment } from '../aws/pro
 import { createEmulator, type Emulator, systemClock } from '../emulator';
 import { DynamoDBStreamPoller } from './dynamodb-stream-poller';
 import { EVENTS_CHECKPOINT_FILE, EVENTS_FILE, fileEventSink } from './file-event-sink';
+import { CALLBACKS_CHECKPOINT_FILE, fileTaskCallbacks, TASK_CALLBACKS_FILE } from './file-task-callbacks';
 import { INBOX_SEEN_FILE, InboxPoller } from './inbox-poller';
 import {
   DEFAULT_LOCAL_PORTS,
@@ -62,6 +66,11 @@ export interface LocalStackOptions {
   logLevel?: LocalLogLevel;
   /** Inbox rules (`npm start -- --inbox PREFIX=JOB_ID`): objects created under a prefix launch its job. */
   inbox?: InboxRule[];
+  /**
+   * Where task callbacks go (default: `<data-dir>/task-callbacks.ndjson`, which accepts every token); tests
+   * pass a client that refuses some, as Step Functions does with a timed-out token.
+   */
+  taskCallbacks?: TaskCallbackClient;
 }
 
 /** How often the local follower re-reads the open launched executions (`--wait` answers within 15 s of an end). */
@@ -93,7 +102,7 @@ export interface LocalStack {
   /** One lake run through the lake handler: rewrites the days the sync (or a launch) marked. */
   lakeOnce(): Promise<LakeSummary>;
   /**
-   * Reads the executions table's stream and invokes the events handler until caught up: every status change
+   * Reads the executions table's stream and invokes the events and callbacks handlers until caught up: every event
    * stored so far is then a line of `<data-dir>/events.ndjson`. Resolves with the count of events published
    * by this call; throws StreamDrainError when some could not be (they are delivered again next time).
    */
@@ -212,14 +221,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       recordMetrics: true,
       tracing: false,
     });
+    // Step Functions' part: a file of callbacks (or the tests' client).
+    const taskCallbacks = options.taskCallbacks ?? fileTaskCallbacks(join(dataDir, TASK_CALLBACKS_FILE));
     const follow = createFollowHandler({
       config: loadFollowConfig(environment),
-      clients,
+      clients: { ...clients, callbacks: taskCallbacks },
       ...followObservability,
     });
     const launch = createLaunchHandler({
       config: loadLaunchConfig(environment),
-      clients,
+      clients: { ...clients, callbacks: taskCallbacks },
       ...createObservability({
         serviceName: 'launch',
         namespace: 'ProductLiveSync',
@@ -260,13 +271,41 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       invoke: (event) => events(event, lambdaContext('events', 60_000)),
       onProblem: (message) => eventsObservability.logger.warn(message),
     });
+    // The callbacks function, fed by the same stream through a reader of its own, as its own event source
+    // mapping would feed it in AWS.
+    const callbacksObservability = createObservability({
+      serviceName: 'callbacks',
+      namespace: 'ProductLiveSync',
+      logLevel,
+      recordMetrics: true,
+      tracing: false,
+    });
+    const callbacks = createCallbacksHandler({
+      config: loadCallbacksConfig(environment),
+      clients,
+      callbacks: taskCallbacks,
+      ...callbacksObservability,
+    });
+    const callbacksPoller = new DynamoDBStreamPoller({
+      dynamodb: clients.dynamo,
+      streams,
+      tableName: LOCAL_TABLE_NAMES.executions,
+      region: servers.region,
+      checkpointFile: join(dataDir, CALLBACKS_CHECKPOINT_FILE),
+      invoke: (event) => callbacks(event, lambdaContext('callbacks', 60_000)),
+      onProblem: (message) => callbacksObservability.logger.warn(message),
+    });
     let eventsDrain: Promise<number> = Promise.resolve(0);
     const drainEvents = (): Promise<number> => {
       const next = eventsDrain
         .catch(() => 0)
         .then(async () => {
           const before = eventsPublished;
-          await streamPoller.drain();
+          try {
+            await streamPoller.drain();
+          } finally {
+            await callbacksPoller.drain();
+          }
           return eventsPublished - before;
         });
       eventsDrain = next;

@@ -323,6 +323,7 @@ describe('IAM grants cover every AWS call the code makes', () => {
           durationMs: null,
           files: [],
           origin: 'sync',
+          launch: null,
         },
       },
     ]);

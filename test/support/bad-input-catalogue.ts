@@ -184,7 +184,8 @@ export const BAD_INPUTS = {
   'sqs.unknown-field': {
     area: 'SQS message',
     input: 'a misspelt field `"idempotencyKye"`',
-    outcome: 'DLQ: `invalid message: unknown field "idempotencyKye" (expected jobId, input, idempotencyKey)`',
+    outcome:
+      'DLQ: `invalid message: unknown field "idempotencyKye" (expected jobId, input, idempotencyKey, taskToken)`',
   },
   'sqs.long-key': {
     area: 'SQS message',

@@ -483,7 +483,7 @@ describe('bad input: SQS messages', () => {
 
   it(badInput('sqs.unknown-field'), () => {
     expect(reason('{"jobId": "65819ba43ad5b963658ab35d", "idempotencyKye": "k"}').reason).toBe(
-      'invalid message: unknown field "idempotencyKye" (expected jobId, input, idempotencyKey)',
+      'invalid message: unknown field "idempotencyKye" (expected jobId, input, idempotencyKey, taskToken)',
     );
   });
 
@@ -639,8 +639,9 @@ describe('bad input: events', () => {
       Keys: marshall({ id: image.id ?? '?' }) as never,
     },
   });
+  // Open executions: one status-change event a record (an ended one would add its result).
   const good = () => {
-    const fields = toExecutionFields(aJobExecution({ status: 'FAILED' }));
+    const fields = toExecutionFields(aJobExecution({ status: 'RUNNING' }));
     return {
       ...fields,
       files: [],

@@ -3,8 +3,8 @@ import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } fr
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/core/aws-clients';
+import { ATTEMPT_KEY_PREFIX } from '../../functions/core/store/task-token-repository';
 import {
-  ATTEMPT_KEY_PREFIX,
   CLAIM_KEY_PREFIX,
   LaunchAttemptRepository,
   UnprocessedClaimKeysError,

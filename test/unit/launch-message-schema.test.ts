@@ -74,14 +74,14 @@ describe('launch message schema', () => {
 
   it('rejects unknown fields, so that a misspelt idempotencyKey is never silently ignored', () => {
     expect(reasonFor(`{"jobId": "${JOB_ID}", "idempotencykey": "k"}`)).toBe(
-      'invalid message: unknown field "idempotencykey" (expected jobId, input, idempotencyKey)',
+      'invalid message: unknown field "idempotencykey" (expected jobId, input, idempotencyKey, taskToken)',
     );
   });
 
   it('lists every problem on one line', () => {
     expect(reasonFor('{"jobId": "x", "input": [], "extra": 1}')).toBe(
       'invalid message: jobId: expected 24 hexadecimal characters; input: expected a JSON object; ' +
-        'unknown field "extra" (expected jobId, input, idempotencyKey)',
+        'unknown field "extra" (expected jobId, input, idempotencyKey, taskToken)',
     );
   });
 });

@@ -38,7 +38,7 @@ async function tracedClients(load: () => Promise<unknown>): Promise<string[]> {
 }
 
 describe('tracing', () => {
-  it('traces every SDK client of the sync, launch, lake, events and follow functions', async () => {
+  it('traces every SDK client of the sync, launch, lake, events, follow and callbacks functions', async () => {
     expect(await tracedClients(() => import('../../functions/sync/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
@@ -47,6 +47,7 @@ describe('tracing', () => {
     expect(await tracedClients(() => import('../../functions/launch/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
+      'SFNClient',
       'SQSClient',
       'SecretsManagerClient',
     ]);
@@ -60,7 +61,13 @@ describe('tracing', () => {
     expect(await tracedClients(() => import('../../functions/follow/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
+      'SFNClient',
       'SecretsManagerClient',
+    ]);
+    expect(await tracedClients(() => import('../../functions/callbacks/handler'))).toEqual([
+      'DynamoDBClient',
+      'S3Client',
+      'SFNClient',
     ]);
   });
 

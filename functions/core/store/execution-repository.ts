@@ -172,6 +172,55 @@ export class ExecutionRepository {
     }
   }
 
+  /**
+   * Marks a stored execution's launch as awaited by one more task token (`launch.awaited`, `launch.waiters` + 1):
+   * the write that tells the callbacks function, through the stream, that a new waiter may need the result.
+   * 'stale' when the execution or its launch is not stored.
+   */
+  async attachWaiter(item: Pick<ExecutionItem, 'id'>): Promise<WriteOutcome> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: item.id },
+          UpdateExpression: 'SET #launch.#awaited = :true ADD #launch.#waiters :one',
+          ConditionExpression: 'attribute_exists(#launch)',
+          ExpressionAttributeNames: { '#launch': 'launch', '#awaited': 'awaited', '#waiters': 'waiters' },
+          ExpressionAttributeValues: { ':true': true, ':one': 1 },
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw error;
+    }
+  }
+
+  /**
+   * Clears `launch.awaited` when no token waits any more (each was refused), unless a waiter was attached since
+   * `seen.waiters` was read: the follow-up of the execution ends. 'stale' when a new waiter came meanwhile.
+   */
+  async releaseWaiters(item: Pick<ExecutionItem, 'id' | 'launch'>): Promise<WriteOutcome> {
+    const waiters = item.launch?.waiters ?? 0;
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: item.id },
+          UpdateExpression: 'SET #launch.#awaited = :false',
+          ConditionExpression:
+            waiters === 0 ? 'attribute_not_exists(#launch.#waiters)' : '#launch.#waiters = :waiters',
+          ExpressionAttributeNames: { '#launch': 'launch', '#awaited': 'awaited', '#waiters': 'waiters' },
+          ExpressionAttributeValues: { ':false': false, ...(waiters === 0 ? {} : { ':waiters': waiters }) },
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw error;
+    }
+  }
+
   /** Inserts an execution only if no view of it is stored yet (the launch's first record). */
   async insertIfAbsent(item: ExecutionItem): Promise<WriteOutcome> {
     await this.markDays([item]);
