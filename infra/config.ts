@@ -450,6 +450,12 @@ export const CONTEXT_KEYS = {
       'active X-Ray tracing of every function, with subsegments for the AWS SDK and Product-Live calls (`false`: none, and the Powertools Tracer off)',
     environment: everyFunction({ POWERTOOLS_TRACE_ENABLED: String }),
   }),
+  exampleStateMachine: key({
+    schema: boolean,
+    defaultValue: 'false',
+    description:
+      'deploy an example Step Functions state machine that launches an import with a file (input `{"jobId", "file": "s3://…"}`) and branches on its result (docs/launches.md)',
+  }),
   filesNoncurrentVersionDays: key({
     schema: integer(1, 3650),
     defaultValue: '30',

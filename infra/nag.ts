@@ -1,7 +1,7 @@
 // Layer flow: stacks and constructs -> these helpers -> acknowledgments of cdk-nag (AwsSolutions) findings,
 // each for one exact finding on one construct, with its reason.
 import { Stack, Validations } from 'aws-cdk-lib';
-import { Policy } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 
@@ -37,12 +37,25 @@ export function acknowledgeWildcardResources(
 export const XRAY_WRITE_ACTIONS: readonly string[] = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
 /**
- * Acknowledges AwsSolutions-IAM5[Resource::*] on a traced function's role, but only while every statement of
- * its policies that names "*" grants X-Ray's write actions and nothing else. IAM5 names the finding after the
- * resource alone, so a plain acknowledgment would also cover, say, s3:GetObject on "*" added later; checked
- * here after construction, such a statement leaves the finding reported.
+ * Acknowledges AwsSolutions-IAM5[Resource::*] on a role, but only while every statement of its policies that
+ * names "*" grants actions allowed here and nothing else: actions AWS offers no resource-level permission for
+ * (X-Ray's writes, Step Functions' task callbacks). IAM5 names the finding after the resource alone, so a plain
+ * acknowledgment would also cover, say, s3:GetObject on "*" added later; checked here after construction, such
+ * a statement leaves the finding reported. Calls for one role add up: one validation checks their union.
  */
-export function acknowledgeTracingWildcard(role: IConstruct, reason: string): void {
+export function acknowledgeActionsOnWildcard(
+  role: IConstruct,
+  actions: readonly string[],
+  reason: string,
+): void {
+  const known = wildcardAllowances.get(role);
+  if (known) {
+    for (const action of actions) known.actions.add(action);
+    known.reasons.push(reason);
+    return;
+  }
+  const allowance = { actions: new Set(actions), reasons: [reason] };
+  wildcardAllowances.set(role, allowance);
   role.node.addValidation({
     validate: () => {
       const stack = Stack.of(role);
@@ -53,15 +66,50 @@ export function acknowledgeTracingWildcard(role: IConstruct, reason: string): vo
           (policy) => (stack.resolve(policy.document.toJSON()) as PolicyJson | undefined)?.Statement ?? [],
         );
       const list = (value: unknown) => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
-      const onlyXRayOnWildcard = statements
+      const onlyAllowedOnWildcard = statements
         .filter((statement) => list(statement.Resource).includes('*'))
-        .every((statement) => list(statement.Action).every((action) => XRAY_WRITE_ACTIONS.includes(action)));
-      if (onlyXRayOnWildcard) {
-        Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason });
+        .every((statement) => list(statement.Action).every((action) => allowance.actions.has(action)));
+      if (onlyAllowedOnWildcard) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: allowance.reasons.join(' '),
+        });
       }
       return [];
     },
   });
+}
+
+const wildcardAllowances = new WeakMap<IConstruct, { actions: Set<string>; reasons: string[] }>();
+
+/** Acknowledges active tracing's "*" on a traced function's role (see acknowledgeActionsOnWildcard). */
+export function acknowledgeTracingWildcard(role: IConstruct, reason: string): void {
+  acknowledgeActionsOnWildcard(role, XRAY_WRITE_ACTIONS, reason);
+}
+
+/**
+ * Step Functions' task callbacks: they accept no resource-level permission (the task token names the task), so
+ * AWS requires "*" for them.
+ */
+export const TASK_CALLBACK_ACTIONS = {
+  result: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+  failure: ['states:SendTaskFailure'],
+  heartbeat: ['states:SendTaskHeartbeat'],
+} as const;
+
+/** Grants Step Functions task callbacks on "*" and acknowledges that finding for exactly these actions. */
+export function grantTaskCallbacks(
+  role: IConstruct & { addToPrincipalPolicy(statement: PolicyStatement): unknown },
+  actions: readonly string[],
+  sid: string,
+): void {
+  role.addToPrincipalPolicy(new PolicyStatement({ sid, actions: [...actions], resources: ['*'] }));
+  acknowledgeActionsOnWildcard(
+    role,
+    actions,
+    `${actions.join(', ')}: Step Functions task callbacks accept no resource-level permissions (the task token ` +
+      'names the task), so AWS requires "*" for them; granted for those actions only.',
+  );
 }
 
 interface PolicyJson {

@@ -1,7 +1,8 @@
 // Layer flow: EventBridge Scheduler (rate `followRate`) -> follow function (functions/follow/handler.ts) -> the
 // store's open executions that a launch started and something waits on -> Product-Live find -> the executions
-// table and the files bucket, under the sync's lease. This construct wires the schedule, the function, its
-// environment and exactly the permissions the follow code uses.
+// table and the files bucket, under the sync's lease; heartbeats to the task tokens that wait on the executions
+// still open. This construct wires the schedule, the function, its environment and exactly the permissions the
+// follow code uses.
 import { Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
@@ -11,7 +12,7 @@ import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
 import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
 import type { InfraConfig } from '../config';
-import { acknowledgeWildcardResources } from '../nag';
+import { acknowledgeWildcardResources, grantTaskCallbacks, TASK_CALLBACK_ACTIONS } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
 import { ProjectFunction } from './project-function';
 import { scheduledInvoke } from './scheduled-invoke';
@@ -24,6 +25,8 @@ export interface FollowServiceProps {
   readonly executionsTable: ITableV2;
   readonly stateTable: ITableV2;
   readonly filesBucket: IBucket;
+  /** Where the task tokens waiting on launch requests are kept (heartbeats). */
+  readonly idempotencyTable: ITableV2;
   readonly apiKey: ApiKeySecret;
 }
 
@@ -35,7 +38,7 @@ export class FollowService extends Construct {
 
   constructor(scope: Construct, id: string, props: FollowServiceProps) {
     super(scope, id);
-    const { config, executionsTable, stateTable, filesBucket, apiKey } = props;
+    const { config, executionsTable, stateTable, filesBucket, idempotencyTable, apiKey } = props;
 
     this.handler = new ProjectFunction(this, 'FollowFunction', {
       name: 'follow',
@@ -49,6 +52,7 @@ export class FollowService extends Construct {
         EXECUTIONS_TABLE_NAME: executionsTable.tableName,
         STATE_TABLE_NAME: stateTable.tableName,
         FILES_BUCKET_NAME: filesBucket.bucketName,
+        IDEMPOTENCY_TABLE_NAME: idempotencyTable.tableName,
         FOLLOW_LEASE_SECONDS: String(FOLLOW_TIMEOUT.toSeconds() + 60),
       },
     });
@@ -108,6 +112,16 @@ export class FollowService extends Construct {
         resources: [filesBucket.bucketArn],
       }),
     );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'TaskTokens',
+        // task-token-repository.ts: the tokens waiting on an open execution (GetItem), each heartbeat or
+        // refusal recorded (UpdateItem).
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [idempotencyTable.tableArn],
+      }),
+    );
+    grantTaskCallbacks(role, TASK_CALLBACK_ACTIONS.heartbeat, 'TaskHeartbeats');
     apiKey.grantRead(role);
 
     const scheduled = scheduledInvoke(this, fn, {

@@ -13,7 +13,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LAUNCH_DEAD_LETTER_QUEUE, LAUNCH_QUEUE } from '../../functions/core/store/queue-definitions';
 import type { InfraConfig } from '../config';
-import { acknowledgeWildcardResources } from '../nag';
+import { acknowledgeWildcardResources, grantTaskCallbacks, TASK_CALLBACK_ACTIONS } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
 import { ProjectFunction } from './project-function';
 
@@ -114,8 +114,9 @@ export class LaunchService extends Construct {
     role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'IdempotencyRecordsAndLaunchMarkers',
-        // Powertools idempotency (Get/Put/Update/DeleteItem) and the attempt markers and execution claims
-        // (UpdateItem, PutItem, BatchGetItem) of launch-attempt-repository.ts.
+        // Powertools idempotency (Get/Put/Update/DeleteItem), the attempt markers and execution claims
+        // (UpdateItem, PutItem, BatchGetItem) of launch-attempt-repository.ts, and the task tokens attached to
+        // the markers (UpdateItem) of task-token-repository.ts.
         actions: [
           'dynamodb:GetItem',
           'dynamodb:PutItem',
@@ -129,7 +130,7 @@ export class LaunchService extends Construct {
     role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'RecordLaunchedExecution',
-        // ExecutionRepository.insertIfAbsent: a conditional UpdateItem.
+        // ExecutionRepository.insertIfAbsent, setLaunch and attachWaiter: conditional UpdateItems.
         actions: ['dynamodb:UpdateItem'],
         resources: [executionsTable.tableArn],
       }),
@@ -177,6 +178,12 @@ export class LaunchService extends Construct {
       'S3 object permissions name objects by key, and the keys a launch request references are the ' +
         "user's: the wildcard is the inbox bucket's objects and each bucket (or bucket/prefix) the user " +
         'listed in launchInputBuckets, read only.',
+    );
+    // A refused request's task token gets SendTaskFailure (ProductLive.Rejected), a retried one's a heartbeat.
+    grantTaskCallbacks(
+      role,
+      [...TASK_CALLBACK_ACTIONS.failure, ...TASK_CALLBACK_ACTIONS.heartbeat],
+      'RefusalsAndRetriesToTaskTokens',
     );
     apiKey.grantRead(role);
   }

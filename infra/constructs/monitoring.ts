@@ -1,6 +1,6 @@
-// Layer flow: the functions' Lambda metrics (sync, launch, lake, events), their Powertools metrics (namespace
-// ProductLiveSync), the launch DLQ's and the events failure queue's depth -> CloudWatch alarms (this
-// construct) -> an encrypted, TLS-only SNS topic -> the operators.
+// Layer flow: the functions' Lambda metrics (sync, launch, lake, events, follow, callbacks), their Powertools
+// metrics (namespace ProductLiveSync), the launch DLQ's and the stream failure queues' depth -> CloudWatch alarms
+// (this construct) -> an encrypted, TLS-only SNS topic -> the operators.
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
@@ -26,9 +26,13 @@ export interface MonitoringProps {
   readonly launchFunction: ProjectFunction;
   readonly lakeFunction: ProjectFunction;
   readonly eventsFunction: ProjectFunction;
+  readonly followFunction: ProjectFunction;
+  readonly callbacksFunction: ProjectFunction;
   readonly deadLetterQueue: IQueue;
   /** Where the events' stream source describes the batches it gave up on. */
   readonly eventsFailureQueue: IQueue;
+  /** Where the callbacks' stream source describes the batches it gave up on (results not sent). */
+  readonly callbacksFailureQueue: IQueue;
 }
 
 /** A metric a handler publishes with Powertools (dimension service=sync, launch, lake or events). */
@@ -62,7 +66,11 @@ export class Monitoring extends Construct {
     | 'lakeErrors'
     | 'lakeBehind'
     | 'eventsErrors'
-    | 'eventsFailureQueueNotEmpty',
+    | 'eventsFailureQueueNotEmpty'
+    | 'followErrors'
+    | 'followPassesFailed'
+    | 'callbacksErrors'
+    | 'callbacksFailureQueueNotEmpty',
     Alarm
   >;
 
@@ -129,7 +137,47 @@ export class Monitoring extends Construct {
       });
 
     const lagPeriod = config.derived.syncLagAlarmPeriod;
+    const followAndCallbacks = {
+      followErrors: atLeastOnce(
+        'FollowErrors',
+        props.followFunction.metricErrors(fiveMinutes),
+        'The follow function failed as a whole (crash, timeout, invalid configuration, unreadable secret): ' +
+          'awaited launches are not re-read until it runs again (the sync still stores them, more slowly). ' +
+          'See its log group.',
+      ),
+      followPassesFailed: new Alarm(this, 'FollowPassesFailed', {
+        alarmDescription:
+          'Follow passes stopped on an error (API, DynamoDB or S3) three times in a row: awaited launches get ' +
+          'their results only from the sync until it recovers. See the "follow pass stopped on an error" log line.',
+        metric: serviceMetric('follow', 'PassesFailed', 'Sum', config.followRate),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      callbacksErrors: atLeastOnce(
+        'CallbacksErrors',
+        props.callbacksFunction.metricErrors(fiveMinutes),
+        'The callbacks function failed as a whole (crash, timeout, invalid configuration). The stream ' +
+          'delivers the batch again before giving up on it; see its log group.',
+      ),
+      callbacksFailureQueueNotEmpty: new Alarm(this, 'CallbacksFailureQueueNotEmpty', {
+        alarmDescription:
+          'The executions stream gave up on a batch of the callbacks function: results of awaited launches ' +
+          'were not sent to their Step Functions tasks, which wait until their timeout. Each message names the ' +
+          'shard and sequence numbers; see docs/operations.md.',
+        metric: props.callbacksFailureQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    };
     this.alarms = {
+      ...followAndCallbacks,
       syncErrors: atLeastOnce(
         'SyncErrors',
         props.syncFunction.metricErrors(fiveMinutes),

@@ -6,7 +6,9 @@ import type { Construct } from 'constructs';
 import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/function-registry';
 import type { InfraConfig } from '../config';
 import { ApiKeySecret } from '../constructs/api-key-secret';
+import { CallbacksService } from '../constructs/callbacks-service';
 import { EventsService } from '../constructs/events-service';
+import { ExampleStateMachine } from '../constructs/example-state-machine';
 import { ExecutionAlerts } from '../constructs/execution-alerts';
 import { FollowService } from '../constructs/follow-service';
 import { LakeService } from '../constructs/lake-service';
@@ -28,12 +30,15 @@ export class StatelessStack extends Stack {
   readonly lake: LakeService;
   readonly events: EventsService;
   readonly follow: FollowService;
+  readonly callbacks: CallbacksService;
   /** Every function of the registry, by name: the dashboard's function rows and the outputs derive from it. */
   readonly functions: Readonly<Record<FunctionName, ProjectFunction>>;
   /** Present when `alertEmails` names someone. */
   readonly alerts: ExecutionAlerts | undefined;
   readonly monitoring: Monitoring;
   readonly dashboard: OperationsDashboard;
+  /** Present when `exampleStateMachine` is true. */
+  readonly exampleStateMachine: ExampleStateMachine | undefined;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -72,7 +77,14 @@ export class StatelessStack extends Stack {
       executionsTable: data.executionsTable,
       stateTable: data.stateTable,
       filesBucket: data.filesBucket,
+      idempotencyTable: data.idempotencyTable,
       apiKey,
+    });
+    this.callbacks = new CallbacksService(this, 'Callbacks', {
+      config,
+      executionsTable: data.executionsTable,
+      idempotencyTable: data.idempotencyTable,
+      filesBucket: data.filesBucket,
     });
     this.functions = {
       sync: this.sync.handler,
@@ -80,7 +92,14 @@ export class StatelessStack extends Stack {
       lake: this.lake.handler,
       events: this.events.handler,
       follow: this.follow.handler,
+      callbacks: this.callbacks.handler,
     };
+    this.exampleStateMachine = config.exampleStateMachine
+      ? new ExampleStateMachine(this, 'ExampleStateMachine', {
+          launchQueue: this.launch.queue,
+          followRate: config.followRate,
+        })
+      : undefined;
     this.alerts =
       config.alertEmails.length > 0
         ? new ExecutionAlerts(this, 'Alerts', { config, filesBucket: data.filesBucket })
@@ -91,8 +110,11 @@ export class StatelessStack extends Stack {
       launchFunction: this.launch.handler,
       lakeFunction: this.lake.handler,
       eventsFunction: this.events.handler,
+      followFunction: this.follow.handler,
+      callbacksFunction: this.callbacks.handler,
       deadLetterQueue: this.launch.deadLetterQueue,
       eventsFailureQueue: this.events.failureQueue,
+      callbacksFailureQueue: this.callbacks.failureQueue,
     });
     this.dashboard = new OperationsDashboard(this, 'Dashboard', {
       config,
@@ -123,8 +145,20 @@ export class StatelessStack extends Stack {
         description:
           'Stream batches whose status-change events were not published (shard and sequence numbers)',
       },
+      CallbacksFailureQueueUrl: {
+        value: this.callbacks.failureQueue.queueUrl,
+        description: 'Stream batches whose task results were not sent to their Step Functions tasks',
+      },
       DashboardName: { value: this.dashboard.dashboardName, description: 'CloudWatch dashboard' },
       DashboardUrl: { value: this.dashboard.url, description: 'The CloudWatch dashboard in the console' },
+      ...(this.exampleStateMachine
+        ? {
+            ExampleStateMachineArn: {
+              value: this.exampleStateMachine.stateMachine.stateMachineArn,
+              description: 'Example: start it with {"jobId": "...", "file": "s3://bucket/key"}',
+            },
+          }
+        : {}),
       ...(this.alerts
         ? {
             AlertTopicArn: {

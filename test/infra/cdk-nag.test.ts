@@ -4,6 +4,7 @@ import { Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STATE_MACHINE_WILDCARD_ACTIONS } from '../../infra/constructs/example-state-machine';
 import { createApp } from '../../infra/create-app';
 import { cdkJsonContext, type Synthesized, synthesize } from './support/synth';
 import { TemplateView } from './support/template-view';
@@ -12,6 +13,24 @@ let synth: Synthesized;
 
 /** The statement active tracing adds to a function's role (X-Ray has no resource-level permissions). */
 const XRAY = { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resources: ['*'] };
+/** Step Functions' task callbacks, which accept no resource either: the callbacks, follow and launch roles'. */
+const TASK_CALLBACKS = [
+  { actions: ['states:SendTaskFailure', 'states:SendTaskSuccess'], resources: ['*'] },
+  { actions: ['states:SendTaskHeartbeat'], resources: ['*'] },
+  { actions: ['states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: ['*'] },
+];
+/** The example state machine's tracing and logging (Step Functions requires them on "*"). */
+const EXAMPLE_STATE_MACHINE = [{ actions: [...STATE_MACHINE_WILDCARD_ACTIONS].sort(), resources: ['*'] }];
+/** The "*" statements of a template, actions sorted, in a stable order. */
+function wildcardStatements(view: TemplateView) {
+  return view
+    .allStatements()
+    .filter((statement) => statement.resources.includes('*'))
+    .map((statement) => ({ actions: [...statement.actions].sort(), resources: statement.resources }))
+    .sort((a, b) => a.actions.join().localeCompare(b.actions.join()));
+}
+const sortedStatements = (statements: typeof TASK_CALLBACKS) =>
+  [...statements].sort((a, b) => a.actions.join().localeCompare(b.actions.join()));
 
 // Synthesizing the app once per file takes a few seconds (longer on a busy machine).
 beforeAll(() => {
@@ -66,6 +85,14 @@ describe('cdk-nag AwsSolutions', () => {
     const tracing = (role: string) => ({ path: role, id: 'AwsSolutions-IAM5[Resource::*]' });
     expect(summary).toEqual([
       { path: 'ProductLiveSync-Stateful/AccessLogsBucket', id: 'AwsSolutions-S1' },
+      { path: 'ProductLiveSync-Stateless/Callbacks/CallbacksFunction/Function', id: 'AwsSolutions-L1' },
+      // X-Ray and the task callbacks' "*": one acknowledgment, checked against both action lists.
+      tracing('ProductLiveSync-Stateless/Callbacks/CallbacksFunction/Role'),
+      {
+        path: 'ProductLiveSync-Stateless/Callbacks/CallbacksFunction/Role',
+        id: expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*FilesBucket.*\/executions\/\*\]$/),
+      },
+      { path: 'ProductLiveSync-Stateless/Callbacks/FailureQueue', id: 'AwsSolutions-SQS3' },
       { path: 'ProductLiveSync-Stateless/Events/EventsFunction/Function', id: 'AwsSolutions-L1' },
       tracing('ProductLiveSync-Stateless/Events/EventsFunction/Role'),
       { path: 'ProductLiveSync-Stateless/Events/FailureQueue', id: 'AwsSolutions-SQS3' },
@@ -118,11 +145,11 @@ describe('cdk-nag AwsSolutions', () => {
     for (const { id, reason } of acknowledgments) expect(reason.length, id).toBeGreaterThan(60);
   });
 
-  it('grants nothing on "*" but X-Ray\'s two write actions, which AWS requires for active tracing', () => {
+  it('grants nothing on "*" but X-Ray\'s two write actions and the task callbacks, which AWS requires so', () => {
     const statements = new TemplateView(synth).allStatements();
     expect(statements.length).toBeGreaterThan(0);
-    expect(statements.filter((statement) => statement.resources.includes('*'))).toEqual(
-      Array.from({ length: 5 }, () => XRAY),
+    expect(wildcardStatements(new TemplateView(synth))).toEqual(
+      sortedStatements([...TASK_CALLBACKS, ...Array.from({ length: 6 }, () => XRAY)]),
     );
     expect(
       statements.filter((statement) => statement.actions.some((action) => action.includes('*'))),
@@ -137,16 +164,32 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => built.app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
   });
 
-  it('grants nothing on "*" at all without tracing', () => {
+  it('grants nothing on "*" without tracing but the task callbacks, acknowledged on their three roles only', () => {
     const untraced = synthesize({ context: { tracing: 'false' } });
-    const statements = new TemplateView(untraced).allStatements();
-    expect(statements.filter((statement) => statement.resources.includes('*'))).toEqual([]);
-    expect(acknowledgmentsOf(untraced.app).map(({ id }) => id)).not.toContain(
-      'AwsSolutions-IAM5[Resource::*]',
-    );
+    expect(wildcardStatements(new TemplateView(untraced))).toEqual(sortedStatements(TASK_CALLBACKS));
+    expect(
+      acknowledgmentsOf(untraced.app)
+        .filter(({ id }) => id === 'AwsSolutions-IAM5[Resource::*]')
+        .map(({ path }) => path)
+        .sort(),
+    ).toEqual([
+      'ProductLiveSync-Stateless/Callbacks/CallbacksFunction/Role',
+      'ProductLiveSync-Stateless/Follow/FollowFunction/Role',
+      'ProductLiveSync-Stateless/Launch/LaunchFunction/Role',
+    ]);
   });
 
-  it('stays clean with every optional feature on, X-Ray being the only "*" (AWS requires it)', () => {
+  it('fails the synth when another action on "*" joins the task callbacks', () => {
+    const built = createApp({
+      context: { ...cdkJsonContext(), tracing: 'false', 'aws:cdk:bundling-stacks': [] },
+    });
+    built.stateless.callbacks.handler.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['states:StartExecution'], resources: ['*'] }),
+    );
+    expect(() => built.app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+  });
+
+  it('stays clean with every optional feature on, X-Ray and the task callbacks being the only "*"', () => {
     const full = synthesize({
       context: {
         tracing: 'true',
@@ -159,12 +202,17 @@ describe('cdk-nag AwsSolutions', () => {
         fileAllowedHosts: 'files.example.com',
         launchInputBuckets: 'acme-exports/erp/',
         launchInbox: JSON.stringify([{ prefix: 'imports/', jobId: '65819ba43ad5b963658ab35d' }]),
+        exampleStateMachine: 'true',
       },
     });
-    const wildcard = new TemplateView(full)
-      .allStatements()
-      .filter((statement) => statement.resources.includes('*'));
-    expect(wildcard).toEqual([XRAY, XRAY, XRAY, XRAY, XRAY]);
+    const wildcard = wildcardStatements(new TemplateView(full));
+    expect(wildcard).toEqual(
+      sortedStatements([
+        ...TASK_CALLBACKS,
+        ...Array.from({ length: 6 }, () => XRAY),
+        ...EXAMPLE_STATE_MACHINE,
+      ]),
+    );
     for (const fn of Object.values(full.stateless.functions).map((project) => project.function)) {
       expect(new TemplateView(full).statelessResource(fn).Properties).toMatchObject({
         TracingConfig: { Mode: 'Active' },

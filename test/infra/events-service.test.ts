@@ -26,12 +26,17 @@ const eventsFunction = () =>
   view.statelessResource(synth.stateless.events.handler.function).Properties as Props;
 const DEFAULT_BUS = 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
 
-/** The one stream event source mapping of the stateless stack. */
+/** The events function's stream event source mapping (the callbacks function has one of its own). */
 function streamMapping(template: Synthesized['statelessTemplate']): Props {
   const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as {
     Properties: Props;
   }[];
-  const streams = mappings.filter((mapping) => mapping.Properties.StartingPosition !== undefined);
+  const streams = mappings.filter(
+    (mapping) =>
+      mapping.Properties.StartingPosition !== undefined &&
+      (mapping.Properties.FunctionName as { Ref?: string }).Ref ===
+        view.logicalId(synth.stateless.events.handler.function),
+  );
   expect(streams).toHaveLength(1);
   return streams[0]?.Properties ?? {};
 }

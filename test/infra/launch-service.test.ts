@@ -207,6 +207,8 @@ describe('launch permissions', () => {
         { actions: ['secretsmanager:GetSecretValue'], resources: [SECRET] },
         // The objects requests may reference: the inbox (and the buckets of launchInputBuckets, none here).
         { actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: ['InboxBucket.Arn/*'] },
+        // A refused request's task token (ProductLive.Rejected), a retried one's heartbeat: no resource scoping.
+        { actions: ['states:SendTaskFailure', 'states:SendTaskHeartbeat'], resources: ['*'] },
       ]),
     );
   });

@@ -147,6 +147,50 @@ describe('alarms', () => {
     expect(properties.AlarmDescription).toMatch(/shard and sequence numbers/);
   });
 
+  it('alarms on any follow or callbacks function error', () => {
+    for (const [name, service] of [
+      ['followErrors', synth.stateless.follow],
+      ['callbacksErrors', synth.stateless.callbacks],
+    ] as const) {
+      expect(alarm(name), name).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: view.logicalId(service.handler.function) } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('alarms when three follow passes in a row stopped on an error', () => {
+    expect(alarm('followPassesFailed')).toMatchObject({
+      MetricName: 'PassesFailed',
+      Statistic: 'Sum',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms as soon as the stream gives up on a batch of task callbacks', () => {
+    const properties = alarm('callbacksFailureQueueNotEmpty');
+    expect(properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [view.logicalId(synth.stateless.callbacks.failureQueue), 'QueueName'] },
+        },
+      ],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(properties.AlarmDescription).toMatch(/Step Functions tasks/);
+  });
+
   it('notifies the topic when any alarm fires and when it recovers', () => {
     for (const name of Object.keys(
       synth.stateless.monitoring.alarms,
@@ -244,7 +288,7 @@ describe('dashboard', () => {
       (construct) => `${view.logicalId(construct)}.Arn`,
     );
     expect(alarms?.properties.alarms).toEqual(names);
-    expect(names).toHaveLength(10);
+    expect(names).toHaveLength(14);
   });
 
   it('graphs the sync: runs, lag, API requests, 429s, executions, audits and file copies', () => {

@@ -56,6 +56,10 @@ export class TemplateView {
     name(stateless, stateless.follow.handler.logGroup, 'FollowLogGroup');
     name(stateless, stateless.follow.handler.role, 'FollowRole');
     name(stateless, stateless.follow.schedulerRole, 'FollowSchedulerRole');
+    name(stateless, stateless.callbacks.handler.function, 'CallbacksFunction');
+    name(stateless, stateless.callbacks.handler.logGroup, 'CallbacksLogGroup');
+    name(stateless, stateless.callbacks.handler.role, 'CallbacksRole');
+    name(stateless, stateless.callbacks.failureQueue, 'CallbacksFailureQueue');
     name(stateless, stateless.monitoring.topic, 'AlarmTopic');
     name(stateless, stateless.dashboard.dashboard, 'Dashboard');
     if (stateless.alerts) {
