@@ -11,6 +11,7 @@ import type { HistoryStats } from '../../local/history/execution-stats';
 import { isFailureStatus } from '../../local/history/execution-stats';
 import type { CopyNotDone, ExecutionList } from '../../local/history/history-queries';
 import type { Timeline } from '../../local/history/timeline';
+import { removeLakeCopies } from '../../local/warehouse/lake-cache';
 import { type CliResult, runHistoryCli } from '../support/history-cli';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
 
@@ -71,7 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await harness?.close();
-  await rm(cacheDir, { recursive: true, force: true });
+  if (cacheDir) await removeLakeCopies(cacheDir);
 });
 
 describe("named queries give the history commands' figures", () => {
