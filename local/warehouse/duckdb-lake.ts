@@ -180,6 +180,8 @@ function toSqlValue(value: unknown): SqlValue {
 class QueryLimit {
   private remainingMs: number;
   private stopped: 'timeout' | 'signal' | undefined;
+  private pending = false;
+  private repeat: NodeJS.Timeout | undefined;
   private readonly onAbort = () => this.stop('signal');
 
   constructor(
@@ -200,13 +202,16 @@ class QueryLimit {
     const timer = Number.isFinite(this.remainingMs)
       ? setTimeout(() => this.stop('timeout'), Math.max(0, this.remainingMs))
       : undefined;
+    this.pending = true;
     try {
       return await call();
     } catch (error) {
       this.throwIfStopped();
       throw toQueryError(error);
     } finally {
+      this.pending = false;
       clearTimeout(timer);
+      clearInterval(this.repeat);
       this.remainingMs -= performance.now() - started;
     }
   }
@@ -220,6 +225,8 @@ class QueryLimit {
     if (this.stopped) return;
     this.stopped = reason;
     this.connection.interrupt();
+    // DuckDB clears the flag when a query begins: a call still queued for a worker thread would miss it.
+    if (this.pending) this.repeat = setInterval(() => this.connection.interrupt(), 50);
   }
 
   private throwIfStopped(): void {
