@@ -1,6 +1,6 @@
 // `npm run history -- stats|list|show|export|timeline|files|sql`: analytics over the synced executions, from the
 // local store or a deployed table. Wiring only: parse the command line, open the store, run one query of
-// local/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage.
+// local/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage, 130 Ctrl-C.
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

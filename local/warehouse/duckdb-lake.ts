@@ -1,7 +1,6 @@
-// Layer flow: `npm run history -- sql`, the dashboard and the benchmarks -> this module -> DuckDB (@duckdb/node-api,
-// embedded) over a local copy of the lake: the views `executions` and `files` read the day-partitioned Parquet
-// objects. Read-only by construction (read-only-sql.ts: one SELECT by DuckDB's own parser), file access limited to
-// the lake's directory and the configuration locked; results stream chunk by chunk, interruptible at any time.
+// Layer flow: `npm run history -- sql`, the dashboard, the benchmarks -> this module -> DuckDB (embedded) over a
+// local copy of the lake (views `executions`, `files` over its Parquet). Read-only by construction (read-only-sql.ts),
+// file access limited to the lake's directory, configuration locked; results stream, interruptible at any time.
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {

@@ -1,8 +1,6 @@
-// Layer flow: `npm run history -- sql` and the dashboard -> this module -> S3 (the local s3rver, or a deployed lake
-// bucket) -> a local copy of the lake's objects that DuckDB reads. The copy equals the bucket after a refresh:
-// objects whose ETag changed are downloaded, and every local file is checked against the size and SHA-256 recorded
-// when it was written (a file changed, cut or removed on disk is fetched again; a file the lake does not hold is
-// removed). Files are read-only (0444) and directories too (0555), except while a refresh writes.
+// Layer flow: `npm run history -- sql` and the dashboard -> this module -> S3 (s3rver, or a deployed lake bucket) ->
+// the local copy DuckDB reads: objects whose ETag changed are downloaded, every file is checked against its recorded
+// size and SHA-256 before each query (refetched or removed); files 0444 and directories 0555 between refreshes.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
