@@ -277,11 +277,17 @@ async function listFiles(directory: string): Promise<string[]> {
   return files;
 }
 
-/** Sets the mode of `directory` and of every directory under it (nothing when it does not exist). */
+/**
+ * Sets the mode of `directory` and of every directory under it (nothing when it does not exist). A file system
+ * without modes, or a directory of another owner, keeps its mode: the modes are a second line, the checksums the
+ * first.
+ */
 async function setDirectoriesMode(directory: string, mode: number): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true }).catch(() => undefined);
   if (entries === undefined) return;
-  await chmod(directory, mode);
+  await chmod(directory, mode).catch((error: NodeJS.ErrnoException) => {
+    if (!['EPERM', 'ENOTSUP', 'EROFS'].includes(error.code ?? '')) throw error;
+  });
   for (const entry of entries) {
     if (entry.isDirectory()) await setDirectoriesMode(join(directory, entry.name), mode);
   }
