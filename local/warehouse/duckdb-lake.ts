@@ -39,6 +39,9 @@ const DUCKDB_TYPES: Readonly<Record<LakeColumnType, string>> = {
 
 /** A DuckDB database whose `executions` and `files` views read the lake under `lakeDir` (read-only). */
 export class DuckDbLake {
+  /** Settles when the query on the connection ends: queries take turns (see stream). */
+  private turn: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
@@ -75,9 +78,14 @@ export class DuckDbLake {
    * Starts one read-only statement (see read-only-sql.ts) and streams its rows, one DuckDB chunk (2,048 rows) a
    * batch: memory does not grow with the result. `timeoutMs` bounds the time spent waiting for DuckDB (parsing,
    * binding, computing each chunk), not the time the caller takes to write the rows out; then, or when `signal`
-   * aborts, DuckDB's interrupt stops the query (SqlTimeoutError, SqlInterruptedError). One query at a time.
+   * aborts, DuckDB's interrupt stops the query (SqlTimeoutError, SqlInterruptedError).
+   *
+   * Queries take turns on the connection (DuckDB closes a streaming result when another query starts on its
+   * connection: the dashboard's concurrent requests did just that): a query waits until the one before it has been
+   * read to its end or left (`break`). Read the batches to the end or leave them; the connection is held until then.
    */
   async stream(sql: string, options: SqlRunOptions = {}): Promise<SqlRows> {
+    const release = await this.takeTurn();
     const limit = new QueryLimit(this.connection, options);
     let prepared: DuckDBPreparedStatement | undefined;
     let result: DuckDBResult;
@@ -85,6 +93,7 @@ export class DuckDbLake {
       limit.done();
       prepared?.destroySync();
       prepared = undefined;
+      release();
     };
     try {
       prepared = await limit.wait(() => prepareReadOnly(this.connection, sql));
@@ -120,6 +129,18 @@ export class DuckDbLake {
       columns: names.map((name, index) => ({ name, type: String(types[index]) })),
       batches: batches(),
     };
+  }
+
+  /** Resolves when the connection is this query's; the function returned gives it to the next one. */
+  private async takeTurn(): Promise<() => void> {
+    let release = () => {};
+    const mine = new Promise<void>((done) => {
+      release = done;
+    });
+    const previous = this.turn;
+    this.turn = previous.then(() => mine);
+    await previous;
+    return release;
   }
 
   /** Stops the running query (its reader then throws). */

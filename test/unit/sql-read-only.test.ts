@@ -304,6 +304,13 @@ describe('history sql limits', () => {
     expect(last).toEqual({ n: 4999, day: '2024-06-02', at: '2024-06-01T10:00:00.000Z' });
   });
 
+  it('runs queries started together one after another, each read whole (the dashboard serves requests at once)', async () => {
+    const sql = (n: number) => `SELECT range AS n FROM range(${n})`;
+    const results = await Promise.all([10_000, 5_000, 7_000, 1].map((n) => lake.query(sql(n))));
+    expect(results.map((result) => result.rows.length)).toEqual([10_000, 5_000, 7_000, 1]);
+    expect(results[0]?.rows.at(-1)).toEqual({ n: 9_999 });
+  });
+
   it('stops reading when the reader leaves early: the rest of a huge result is never computed', async () => {
     const rows = await lake.stream('SELECT * FROM range(100000000000000)');
     let read = 0;
