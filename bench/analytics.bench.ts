@@ -2,7 +2,7 @@
 // `history sql --query job-stats` runs them) against `history stats --since all` (DynamoDB queries), on the
 // same stored executions; the Parquet bytes per 100,000 executions; the SQL at 1,000,000 executions; and what
 // the lake adds to a steady sync run (its day marks), with the lake run that follows.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLakeConfig } from '../functions/core/config';
@@ -23,7 +23,7 @@ import { createSeededRandom, type SeededRandom } from '../local/emulator/seeded-
 import { queryStats } from '../local/history/history-queries';
 import { lambdaContext } from '../local/stack/local-stack';
 import { DuckDbLake } from '../local/warehouse/duckdb-lake';
-import { refreshLakeCache } from '../local/warehouse/lake-cache';
+import { refreshLakeCache, removeLakeCopies } from '../local/warehouse/lake-cache';
 import type { SqlResult } from '../local/warehouse/sql-result';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
@@ -146,7 +146,7 @@ export const benchmark: Benchmark = {
     const count = values.executions;
     const resources = new BenchResources();
     const scratch = await mkdtemp(join(tmpdir(), 'plsync-bench-analytics-'));
-    resources.defer('scratch directory', () => rm(scratch, { recursive: true, force: true }));
+    resources.defer('scratch directory', () => removeLakeCopies(scratch));
     try {
       // The servers of the store, stopped before the SQL is timed (history sql needs none of them).
       const storeServers = new BenchResources();

@@ -1,7 +1,7 @@
 // dashboard: the overview of 100,000 synced executions in a real browser (Debian's headless Chromium, driven by
 // playwright-core): the time until its charts are drawn (a performance mark the client sets after uPlot's first
 // draw, read in the page; median of 5 loads, each in a fresh browser context), and the page's weight as served.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLakeConfig } from '../functions/core/config';
@@ -20,6 +20,7 @@ import { LakeSnapshots } from '../local/dashboard/lake-snapshots';
 import { createSeededRandom } from '../local/emulator/seeded-random';
 import { queryStats } from '../local/history/history-queries';
 import { lambdaContext } from '../local/stack/local-stack';
+import { removeLakeCopies } from '../local/warehouse/lake-cache';
 import { launchChromium } from '../test/browser/support/chromium';
 import { history } from './analytics.bench';
 import { parseBenchArgs } from './support/bench-args';
@@ -45,7 +46,7 @@ export const benchmark: Benchmark = {
     const count = values.executions;
     const resources = new BenchResources();
     const scratch = await mkdtemp(join(tmpdir(), 'plsync-bench-dashboard-'));
-    resources.defer('scratch directory', () => rm(scratch, { recursive: true, force: true }));
+    resources.defer('scratch directory', () => removeLakeCopies(scratch));
     try {
       const aws = await startLocalAws(resources, ['dynamodb', 's3']);
       const store = await createStore(aws, 'dashboard');

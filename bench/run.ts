@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   analytics: () => import('./analytics.bench'),
   dashboard: () => import('./dashboard.bench'),
   events: () => import('./events.bench'),
+  'sql-export': () => import('./sql-export.bench'),
 };
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]

@@ -50,19 +50,38 @@ export const RULE = 'rule';
  */
 export function formatTable(columns: readonly TableColumn[], rows: readonly TableRow[]): string {
   const cells = rows.filter((row): row is readonly string[] => row !== RULE);
-  const widths = columns.map((column, index) =>
-    Math.max(displayWidth(column.header), ...cells.map((row) => displayWidth(row[index] ?? ''))),
-  );
-  const line = (row: readonly string[]) =>
-    columns
-      .map((column, index) => pad(row[index] ?? '', widths[index] ?? 0, column.align ?? 'left'))
-      .join('  ')
-      .trimEnd();
+  const widths = columnWidths(columns, cells);
   const rule = widths.map((width) => '─'.repeat(width)).join('  ');
   return [
-    line(columns.map((column) => column.header)),
-    ...rows.map((row) => (row === RULE ? rule : line(row))),
+    formatTableLine(
+      columns,
+      widths,
+      columns.map((column) => column.header),
+    ),
+    ...rows.map((row) => (row === RULE ? rule : formatTableLine(columns, widths, row))),
   ].join('\n');
+}
+
+/** The widths of formatTable's columns for these rows: each column as wide as its header and widest cell. */
+export function columnWidths(
+  columns: readonly TableColumn[],
+  rows: readonly (readonly string[])[],
+): number[] {
+  return columns.map((column, index) =>
+    Math.max(displayWidth(column.header), ...rows.map((row) => displayWidth(row[index] ?? ''))),
+  );
+}
+
+/** One line of a table with the given widths (a wider cell pushes the rest of its line right). */
+export function formatTableLine(
+  columns: readonly TableColumn[],
+  widths: readonly number[],
+  row: readonly string[],
+): string {
+  return columns
+    .map((column, index) => pad(row[index] ?? '', widths[index] ?? 0, column.align ?? 'left'))
+    .join('  ')
+    .trimEnd();
 }
 
 /** A duration for people: 850ms, 42s, 3m 07s, 1h 02m, 2d 03h. */

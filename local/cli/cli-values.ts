@@ -87,3 +87,22 @@ export async function checkOutputFile(path: string, flag = '--out'): Promise<voi
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isDirectory()) throw new UsageError(`${flag}: ${path} is a directory, not a file`);
 }
+
+/**
+ * An S3 bucket name as S3 allows it (general purpose buckets): 3 to 63 characters, lowercase letters, digits, dots
+ * and hyphens, a letter or digit at both ends, no two dots in a row, not an IP address. Checked before the name is
+ * used anywhere, a local path included (the lake copy's directory is named after it).
+ */
+export function parseBucketName(text: string, name: string): string {
+  const bucket = text.trim();
+  const valid =
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) &&
+    !bucket.includes('..') &&
+    !/^\d{1,3}(\.\d{1,3}){3}$/.test(bucket);
+  if (!valid) {
+    throw new UsageError(
+      `${name}: ${JSON.stringify(text)} is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no "..", not an IP address)`,
+    );
+  }
+  return bucket;
+}

@@ -14,6 +14,13 @@ import { parseStoreChoice, STORE_OPTIONS, type StoreFlag, storeUsage } from './s
 /** The store flags of the history commands (sql has its own: --data-dir and --bucket, or --stack). */
 const HISTORY_STORE_FLAGS: readonly StoreFlag[] = ['data-dir', 'stack', 'table', 'files-bucket'];
 
+import { parseBucketName, parseCount, parseDuration } from './cli-values';
+
+/** `history sql --timeout` when not given. */
+export const DEFAULT_SQL_TIMEOUT = '60s';
+/** `history sql --max-rows` for the table view and on a terminal (CSV and JSON into a file or pipe: all rows). */
+export const DEFAULT_MAX_ROWS = 10_000;
+
 const WHERE = `Where the data is (every command):
 ${storeUsage(HISTORY_STORE_FLAGS)}`;
 
@@ -99,19 +106,24 @@ Example:
     summary:
       'SQL over the warehouse tables `executions` and `files` (DuckDB over the lake; Athena with\n' +
       '                   --engine athena); named queries with --query NAME',
-    usage: `Usage: npm run history -- sql "SQL" [--json | --csv]
+    usage: `Usage: npm run history -- sql "SQL" [--json | --csv] [--timeout DURATION] [--max-rows N]
        npm run history -- sql --query NAME [--json | --csv]
        npm run history -- sql --queries
 
-Runs one read-only query (SELECT, WITH … SELECT, EXPLAIN) on the warehouse: the tables \`executions\` and
-\`files\`, partitioned by \`day\` (UTC day of the execution's createdAt). Locally DuckDB reads the lake's
-Parquet objects (copied to DIR/lake-cache and refreshed by ETag); with --engine athena the same SQL runs on
-Athena in the deployed account. Columns: docs/analytics.md.
+Runs one read-only query on the warehouse: the tables \`executions\` and \`files\`, partitioned by \`day\` (UTC day
+of the execution's createdAt). Locally DuckDB reads the lake's Parquet objects (copied to DIR/lake-cache,
+refreshed by ETag and checked against their recorded SHA-256 before each query) and runs exactly one SELECT as
+its own parser sees it (WITH … SELECT, FROM …, DESCRIBE, SHOW, SUMMARIZE too) or a plain EXPLAIN of one; with
+--engine athena the same SQL runs on Athena in the deployed account. Rows are written as they come. Columns:
+docs/analytics.md.
 
   --query NAME     a named query instead of SQL: ${NAMED_QUERIES.map((query) => query.name).join(', ')}
   --queries        list the named queries and their SQL
   --json           a JSON array of row objects (instants as ISO 8601 strings, whole numbers as numbers)
   --csv            CSV with a header line
+  --timeout D      stop the query after D of work (default ${DEFAULT_SQL_TIMEOUT}; 0 = no limit): 30s, 5m, 1h
+  --max-rows N     print at most N rows (0 = all); default ${DEFAULT_MAX_ROWS.toLocaleString('en')} for the table and on a
+                   terminal, all for --csv or --json into a file or a pipe
   --bucket NAME    a deployed lake bucket (stack output LakeBucketName; or env LAKE_BUCKET_NAME) instead
                    of the local store's lake, read with the standard AWS credentials
   --engine E       duckdb (default) or athena
@@ -122,6 +134,7 @@ Athena in the deployed account. Columns: docs/analytics.md.
 Examples:
   npm run history -- sql "SELECT status, count(*) AS runs FROM executions GROUP BY status ORDER BY runs DESC"
   npm run history -- sql --query job-stats --csv > job-stats.csv
+  npm run history -- sql "SELECT * FROM files" --csv --timeout 0 > files.csv
   npm run history -- sql --engine athena --workgroup product-live-sync --query failures-7d`,
   },
   files: {
@@ -201,6 +214,10 @@ export type HistoryCommand =
       bucket?: string;
       workgroup?: string;
       database: string;
+      /** Stop the query after this long (ms); 0: no limit. */
+      timeoutMs: number;
+      /** Print at most this many rows (0: all); absent: the default of the output (DEFAULT_MAX_ROWS or all). */
+      maxRows?: number;
     };
 
 export interface HistoryInvocation {
@@ -225,6 +242,8 @@ const OPTIONS = {
   engine: { type: 'string' },
   workgroup: { type: 'string' },
   database: { type: 'string' },
+  timeout: { type: 'string' },
+  'max-rows': { type: 'string' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -237,7 +256,18 @@ const ALLOWED: Readonly<Record<HistoryCommandName, readonly Flag[]>> = {
   export: ['since', 'until', 'job', 'status', 'format', 'out'],
   timeline: ['since', 'until', 'job', 'bucket', 'json'],
   files: ['status', 'json'],
-  sql: ['query', 'queries', 'json', 'csv', 'bucket', 'engine', 'workgroup', 'database'],
+  sql: [
+    'query',
+    'queries',
+    'json',
+    'csv',
+    'bucket',
+    'engine',
+    'workgroup',
+    'database',
+    'timeout',
+    'max-rows',
+  ],
 };
 
 export interface ParseContext {
@@ -357,7 +387,7 @@ function toSqlCommand(
   env: Record<string, string | undefined>,
 ): Extract<HistoryCommand, { name: 'sql' }> {
   const fail = (message: string) => new UsageError(message, 'sql');
-  for (const flag of ['query', 'engine', 'workgroup', 'database'] as const) {
+  for (const flag of ['query', 'engine', 'workgroup', 'database', 'bucket', 'timeout', 'max-rows'] as const) {
     if (values[flag] !== undefined && values[flag].trim() === '') throw fail(`--${flag} needs a value`);
   }
   const engine = values.engine?.trim().toLowerCase() ?? 'duckdb';
@@ -388,11 +418,18 @@ function toSqlCommand(
     throw fail('--engine athena needs --workgroup NAME (the stack output AthenaWorkGroupName)');
   }
   if (engine === 'duckdb' && workgroup !== undefined) throw fail('--workgroup goes with --engine athena');
-  const bucket =
-    values.bucket?.trim() || (engine === 'duckdb' ? env.LAKE_BUCKET_NAME?.trim() || undefined : undefined);
   if (engine === 'athena' && values.bucket !== undefined) {
     throw fail('--bucket is for DuckDB over a deployed lake; Athena reads the lake itself');
   }
+  // Checked here, before anything touches the disk: the name becomes a directory of the lake copy.
+  const bucket =
+    values.bucket !== undefined
+      ? parseBucketName(values.bucket, '--bucket')
+      : engine === 'duckdb' && env.LAKE_BUCKET_NAME?.trim()
+        ? parseBucketName(env.LAKE_BUCKET_NAME, 'LAKE_BUCKET_NAME')
+        : undefined;
+  const timeoutMs = parseDuration(values.timeout ?? DEFAULT_SQL_TIMEOUT, '--timeout');
+  const maxRows = parseCount(values['max-rows']?.trim(), '--max-rows');
   return {
     name: 'sql',
     ...(sql !== undefined ? { sql } : {}),
@@ -402,6 +439,8 @@ function toSqlCommand(
     ...(bucket !== undefined ? { bucket } : {}),
     ...(workgroup !== undefined ? { workgroup } : {}),
     database: values.database?.trim() ?? DEFAULT_GLUE_DATABASE,
+    timeoutMs,
+    ...(maxRows !== undefined ? { maxRows } : {}),
   };
 }
 

@@ -1,62 +1,98 @@
-// `npm run history -- sql`: SQL over the warehouse. Wiring only: find the lake (the running local stack's
-// bucket, s3rver started on the data directory, or a deployed bucket), refresh its local copy, run the query
-// with DuckDB, or send it to Athena, and print the rows as a table, JSON or CSV.
+// `npm run history -- sql`: SQL over the warehouse. Wiring only: find the lake (the running local stack's bucket,
+// s3rver started on the data directory, or a deployed bucket), refresh and check its local copy, run the query with
+// DuckDB (or send it to Athena) within its limits, and stream the rows out as a table, JSON or CSV (sql-output.ts).
 import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
 import type { LocalAwsServers } from '../aws/local-aws-servers';
 import { LOCAL_S3_SETTINGS } from '../aws/provision';
-import { csvLine } from '../history/csv';
 import { LOCAL_LAKE_BUCKET_NAME, readRunningStack } from '../stack/local-stack-settings';
 import { StoreError } from '../store/store-error';
-import type { SqlResult, SqlValue } from '../warehouse/sql-result';
-import { formatTable, truncate } from './cli-output';
-import type { HistoryCommand } from './history-args';
+import type { SqlRows } from '../warehouse/sql-result';
+import { writeChunk } from './cli-output';
+import { DEFAULT_MAX_ROWS, type HistoryCommand } from './history-args';
+import { writeSqlRows } from './sql-output';
 
 type SqlCommand = Extract<HistoryCommand, { name: 'sql' }>;
 
 export interface SqlIo {
-  print(text: string): Promise<void>;
+  /** Where the rows go (stdout). */
+  out: Writable;
+  /** `out` is a terminal: the default --max-rows then applies to every format. */
+  isTTY: boolean;
   /** The process environment (AWS_ENDPOINT_URL_S3 selects path-style S3 URLs for a deployed bucket). */
   env: Record<string, string | undefined>;
-  /** Progress notes for people (starting s3rver, downloading the lake). */
+  /** Progress notes for people (starting s3rver, downloading the lake): only on a terminal. */
   note?: (message: string) => void;
+  /** What the user must know, always said (stderr): a lake copy that failed its check, a result cut short. */
+  warn: (message: string) => void;
+  /** Ctrl-C: stops the refresh, the query and the writing. */
+  signal?: AbortSignal;
 }
 
-/** Runs the sql command; the caller maps SqlQueryError (bad SQL) and StoreError to exit code 2. */
+/**
+ * Runs the sql command. The caller maps SqlQueryError (bad SQL) and StoreError to exit code 2,
+ * SqlTimeoutError to 1, and an aborted signal (SqlInterruptedError) to 130.
+ */
 export async function runSqlCommand(command: SqlCommand, dataDir: string, io: SqlIo): Promise<void> {
-  if (command.sql === undefined) return io.print(renderNamedQueries());
-  const result =
-    command.engine === 'athena' ? await queryAthena(command) : await queryLake(command, dataDir, io);
-  if (command.output === 'json') return io.print(`${JSON.stringify(result.rows, null, 2)}\n`);
-  if (command.output === 'csv') return io.print(renderCsv(result));
-  return io.print(renderTable(result));
+  if (command.sql === undefined) return writeChunk(io.out, renderNamedQueries());
+  const maxRows = command.maxRows ?? (command.output === 'table' || io.isTTY ? DEFAULT_MAX_ROWS : 0);
+  const print = async (rows: SqlRows) => {
+    const written = await writeSqlRows(rows, io.out, {
+      format: command.output,
+      maxRows,
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+    if (written.cut) {
+      io.warn(`stopped after ${maxRows.toLocaleString('en')} rows (--max-rows); pass --max-rows 0 for all`);
+    }
+  };
+  return command.engine === 'athena'
+    ? queryAthena(command, io, print)
+    : queryLake(command, dataDir, io, print);
 }
 
-async function queryAthena(command: SqlCommand): Promise<SqlResult> {
-  const [{ AthenaClient }, { runAthenaQuery }] = await Promise.all([
+async function queryAthena(
+  command: SqlCommand,
+  io: SqlIo,
+  print: (rows: SqlRows) => Promise<void>,
+): Promise<void> {
+  const [{ AthenaClient }, { streamAthenaQuery }] = await Promise.all([
     import('@aws-sdk/client-athena'),
     import('../warehouse/athena-engine'),
   ]);
   const client = new AthenaClient({});
   try {
-    return await runAthenaQuery(client, command.sql ?? '', {
-      workgroup: command.workgroup ?? '',
-      database: command.database,
-    });
+    await print(
+      await streamAthenaQuery(client, command.sql ?? '', {
+        workgroup: command.workgroup ?? '',
+        database: command.database,
+        timeoutMs: command.timeoutMs,
+        ...(io.signal ? { signal: io.signal } : {}),
+      }),
+    );
   } finally {
     client.destroy();
   }
 }
 
-/** DuckDB over a fresh local copy of the lake. */
-async function queryLake(command: SqlCommand, dataDir: string, io: SqlIo): Promise<SqlResult> {
+/** DuckDB over a fresh, checked local copy of the lake. */
+async function queryLake(
+  command: SqlCommand,
+  dataDir: string,
+  io: SqlIo,
+  print: (rows: SqlRows) => Promise<void>,
+): Promise<void> {
   const source = await openLakeSource(command.bucket, dataDir, io);
   let cacheDir: string;
   try {
     cacheDir = join(resolve(dataDir), 'lake-cache', source.bucket);
     const { refreshLakeCache } = await import('../warehouse/lake-cache');
-    const refreshed = await refreshLakeCache(source.s3, source.bucket, cacheDir);
+    const refreshed = await refreshLakeCache(source.s3, source.bucket, cacheDir, {
+      note: io.warn,
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
     if (refreshed.downloaded > 0) {
       io.note?.(`Lake copy refreshed: ${refreshed.downloaded} of ${refreshed.objects} objects downloaded.`);
     }
@@ -66,7 +102,12 @@ async function queryLake(command: SqlCommand, dataDir: string, io: SqlIo): Promi
   const { DuckDbLake } = await import('../warehouse/duckdb-lake');
   const lake = await DuckDbLake.open(cacheDir);
   try {
-    return await lake.query(command.sql ?? '');
+    await print(
+      await lake.stream(command.sql ?? '', {
+        timeoutMs: command.timeoutMs,
+        ...(io.signal ? { signal: io.signal } : {}),
+      }),
+    );
   } finally {
     lake.close();
   }
@@ -120,48 +161,6 @@ function localS3(
   credentials: S3ClientConfig['credentials'],
 ): S3ClientConfig {
   return { region, credentials, endpoint, ...LOCAL_S3_SETTINGS };
-}
-
-/** A cell as text: JSON for nested values, nothing for null. */
-function cellText(value: SqlValue): string {
-  if (value === null) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
-}
-
-const CELL_WIDTH = 60;
-
-function renderTable(result: SqlResult): string {
-  if (result.columns.length === 0) return 'The query returned no columns.\n';
-  const numeric = (type: string) =>
-    /^(tinyint|smallint|integer|int|bigint|hugeint|double|real|float|decimal|ubigint|uinteger)/i.test(type);
-  const table = formatTable(
-    result.columns.map((column) => ({
-      header: column.name,
-      ...(numeric(column.type) ? { align: 'right' as const } : {}),
-    })),
-    result.rows.map((row) =>
-      result.columns.map((column) =>
-        truncate(cellText(row[column.name] ?? null).replace(/\s+/g, ' '), CELL_WIDTH),
-      ),
-    ),
-  );
-  const count = `${result.rows.length} row${result.rows.length === 1 ? '' : 's'}`;
-  return `${table}\n\n${count}\n`;
-}
-
-function renderCsv(result: SqlResult): string {
-  return [
-    csvLine(result.columns.map((column) => column.name)),
-    ...result.rows.map((row) =>
-      csvLine(
-        result.columns.map((column) => {
-          const value = row[column.name] ?? null;
-          return typeof value === 'object' && value !== null ? JSON.stringify(value) : value;
-        }),
-      ),
-    ),
-  ].join('');
 }
 
 function renderNamedQueries(): string {

@@ -1,6 +1,6 @@
 // `npm run history -- stats|list|show|export|timeline|files|sql`: analytics over the synced executions, from the
 // local store or a deployed table. Wiring only: parse the command line, open the store, run one query of
-// local/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage.
+// local/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage, 130 Ctrl-C.
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -23,7 +23,7 @@ import {
 } from '../history/history-queries';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { openStore, type Store } from '../store/open-store';
-import { SqlQueryError } from '../warehouse/sql-result';
+import { SqlQueryError, SqlTimeoutError } from '../warehouse/sql-result';
 import { writeChunk } from './cli-output';
 import { type Explained, runCli, SetupError } from './cli-runner';
 import { checkDataDir, checkOutputFile } from './cli-values';
@@ -45,14 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (choice.kind === 'local') await checkDataDir(choice.dataDir);
   if (command.name === 'export' && command.out !== undefined) await checkOutputFile(command.out);
   if (command.name === 'sql') {
-    // SQL reads the lake (Parquet), not the table: its own wiring, loaded only for this command.
-    const { runSqlCommand } = await import('./history-sql');
-    await runSqlCommand(command, choice.kind === 'local' ? choice.dataDir : DEFAULT_DATA_DIR, {
-      print: (text) => writeChunk(process.stdout, text),
-      env: process.env,
-      ...(process.stderr.isTTY ? { note: (message: string) => process.stderr.write(`${message}\n`) } : {}),
-    });
-    return 0;
+    // The lake copy goes under --data-dir whatever the lake (a deployed bucket's too).
+    return runSql(command, choice.dataDir ?? DEFAULT_DATA_DIR);
   }
   let store: Store | undefined;
   const stopOnSignal = (signal: NodeJS.Signals) => {
@@ -74,6 +68,40 @@ async function main(argv: readonly string[]): Promise<number> {
     await store?.close();
     process.off('SIGINT', stopOnSignal);
     process.off('SIGTERM', stopOnSignal);
+  }
+}
+
+/**
+ * SQL reads the lake (Parquet), not the table: its own wiring, loaded only for this command. Ctrl-C (or SIGTERM)
+ * stops the lake refresh, the query (DuckDB's interrupt) and the writing; DuckDB is closed and the exit code is 130.
+ * A second Ctrl-C exits at once.
+ */
+async function runSql(command: Extract<HistoryCommand, { name: 'sql' }>, dataDir: string): Promise<number> {
+  const { runSqlCommand } = await import('./history-sql');
+  const interrupt = new AbortController();
+  const stop = () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await runSqlCommand(command, dataDir, {
+      out: process.stdout,
+      isTTY: process.stdout.isTTY === true,
+      env: process.env,
+      warn: (message) => process.stderr.write(`${message}\n`),
+      signal: interrupt.signal,
+      ...(process.stderr.isTTY ? { note: (message: string) => process.stderr.write(`${message}\n`) } : {}),
+    });
+    return 0;
+  } catch (error) {
+    if (!interrupt.signal.aborted) throw error;
+    process.stderr.write('interrupted: the query was stopped\n');
+    return 130;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
 }
 
@@ -172,7 +200,21 @@ function explain(error: unknown): Explained | undefined {
     return { message: `${error.message}: pass --files-bucket NAME or set FILES_BUCKET_NAME`, code: 2 };
   }
   if (error instanceof SqlQueryError) return { message: error.message, code: 2 };
+  if (error instanceof SqlTimeoutError) {
+    return {
+      message: `the query ran longer than --timeout ${formatTimeout(error.timeoutMs)} and was stopped: narrow it (WHERE day >= '…', LIMIT) or pass --timeout 0 for no limit`,
+      code: 1,
+    };
+  }
   return explainStoreFailure(error);
+}
+
+/** A --timeout as it was typed: 60s, 5m, 1h, 1500ms. */
+function formatTimeout(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms > 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1_000 === 0) return `${ms / 1_000}s`;
+  return `${ms}ms`;
 }
 
 await runCli({ usage: USAGE, commands: COMMAND_USAGE, run: main, explain });

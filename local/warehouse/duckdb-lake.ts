@@ -1,10 +1,16 @@
-// Layer flow: `npm run history -- sql` (and the benchmarks) -> this module -> DuckDB (@duckdb/node-api,
-// embedded) over a local copy of the lake: the views `executions` and `files` read the day-partitioned Parquet
-// objects. Read-only: one SELECT (or EXPLAIN) per query; file access is limited to the lake's directory and
-// the configuration is locked, so a statement cannot write, attach or load anything.
+// Layer flow: `npm run history -- sql`, the dashboard, the benchmarks -> this module -> DuckDB (embedded) over a
+// local copy of the lake (views `executions`, `files` over its Parquet). Read-only by construction (read-only-sql.ts),
+// file access limited to the lake's directory, configuration locked; results stream, interruptible at any time.
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, DuckDBTypeId, StatementType } from '@duckdb/node-api';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  DuckDBTypeId,
+  JSDuckDBValueConverter,
+} from '@duckdb/node-api';
 import {
   LAKE_TABLES,
   type LakeColumnType,
@@ -12,7 +18,17 @@ import {
   lakeTablePrefix,
   PARTITION_COLUMN,
 } from '../../functions/core/warehouse/lake-tables';
-import { assertReadOnly, SqlQueryError, type SqlResult, type SqlValue } from './sql-result';
+import { prepareReadOnly, toQueryError } from './read-only-sql';
+import {
+  collectRows,
+  SqlInterruptedError,
+  type SqlResult,
+  type SqlRow,
+  type SqlRows,
+  type SqlRunOptions,
+  SqlTimeoutError,
+  type SqlValue,
+} from './sql-result';
 
 const DUCKDB_TYPES: Readonly<Record<LakeColumnType, string>> = {
   string: 'VARCHAR',
@@ -21,10 +37,11 @@ const DUCKDB_TYPES: Readonly<Record<LakeColumnType, string>> = {
   int: 'INTEGER',
 };
 
-const ALLOWED_STATEMENTS = new Set([StatementType.SELECT, StatementType.EXPLAIN]);
-
 /** A DuckDB database whose `executions` and `files` views read the lake under `lakeDir` (read-only). */
 export class DuckDbLake {
+  /** Settles when the query on the connection ends: queries take turns (see stream). */
+  private turn: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
@@ -52,47 +69,83 @@ export class DuckDbLake {
     return lake;
   }
 
-  /** Runs one read-only statement; SqlQueryError carries DuckDB's own message. */
-  async query(sql: string): Promise<SqlResult> {
-    let statements: Awaited<ReturnType<DuckDBConnection['extractStatements']>>;
+  /** Runs one read-only statement and reads its whole result (SqlQueryError carries DuckDB's own message). */
+  async query(sql: string, options: SqlRunOptions = {}): Promise<SqlResult> {
+    return collectRows(await this.stream(sql, options));
+  }
+
+  /**
+   * Starts one read-only statement (see read-only-sql.ts) and streams its rows, one DuckDB chunk (2,048 rows) a
+   * batch: memory does not grow with the result. `timeoutMs` bounds the time spent waiting for DuckDB (parsing,
+   * binding, computing each chunk), not the time the caller takes to write the rows out; then, or when `signal`
+   * aborts, DuckDB's interrupt stops the query (SqlTimeoutError, SqlInterruptedError).
+   *
+   * Queries take turns on the connection (DuckDB closes a streaming result when another query starts on its
+   * connection: the dashboard's concurrent requests did just that): a query waits until the one before it has been
+   * read to its end or left (`break`). Read the batches to the end or leave them; the connection is held until then.
+   */
+  async stream(sql: string, options: SqlRunOptions = {}): Promise<SqlRows> {
+    const release = await this.takeTurn();
+    const limit = new QueryLimit(this.connection, options);
+    let prepared: DuckDBPreparedStatement | undefined;
+    let result: DuckDBResult;
+    const finish = () => {
+      limit.done();
+      prepared?.destroySync();
+      prepared = undefined;
+      release();
+    };
     try {
-      // Parsed first, so that a typo gets DuckDB's syntax error rather than the read-only refusal.
-      statements = await this.connection.extractStatements(sql);
+      prepared = await limit.wait(() => prepareReadOnly(this.connection, sql));
+      const statement = prepared;
+      result = await limit.wait(() => statement.stream());
     } catch (error) {
-      throw toQueryError(error);
+      finish();
+      throw error;
     }
-    if (statements.count === 0) throw new SqlQueryError('no SQL statement given');
-    if (statements.count > 1) throw new SqlQueryError('one statement at a time, please');
-    assertReadOnly(sql);
-    let prepared: Awaited<ReturnType<typeof statements.prepare>>;
-    try {
-      prepared = await statements.prepare(0);
-    } catch (error) {
-      throw toQueryError(error);
-    }
-    if (!ALLOWED_STATEMENTS.has(prepared.statementType)) {
-      throw new SqlQueryError(
-        `read-only: only SELECT queries are run here (got ${StatementType[prepared.statementType] ?? 'another statement'})`,
-      );
-    }
-    try {
-      const reader = await prepared.runAndReadAll();
-      const names = reader.columnNames();
-      const types = reader.columnTypes();
-      const columns = names.map((name, index) => ({ name, type: String(types[index]) }));
-      const isDate = types.map((type) => type.typeId === DuckDBTypeId.DATE);
-      const rows = reader.getRowObjectsJS().map((row) => {
-        const converted: Record<string, SqlValue> = {};
-        names.forEach((name, index) => {
-          const value = toSqlValue(row[name]);
-          converted[name] = isDate[index] && typeof value === 'string' ? value.slice(0, 10) : value;
-        });
-        return converted;
+    const names = result.deduplicatedColumnNames();
+    const types = result.columnTypes();
+    const isDate = types.map((type) => type.typeId === DuckDBTypeId.DATE);
+    const toRow = (values: readonly unknown[]): SqlRow => {
+      const row: SqlRow = {};
+      names.forEach((name, index) => {
+        const value = toSqlValue(values[index]);
+        row[name] = isDate[index] && typeof value === 'string' ? value.slice(0, 10) : value;
       });
-      return { columns, rows };
-    } catch (error) {
-      throw toQueryError(error);
+      return row;
+    };
+    async function* batches(): AsyncGenerator<SqlRow[]> {
+      try {
+        for (;;) {
+          const chunk = await limit.wait(() => result.fetchChunk());
+          if (!chunk || chunk.rowCount === 0) return;
+          yield chunk.convertRows(JSDuckDBValueConverter).map(toRow);
+        }
+      } finally {
+        finish();
+      }
     }
+    return {
+      columns: names.map((name, index) => ({ name, type: String(types[index]) })),
+      batches: batches(),
+    };
+  }
+
+  /** Resolves when the connection is this query's; the function returned gives it to the next one. */
+  private async takeTurn(): Promise<() => void> {
+    let release = () => {};
+    const mine = new Promise<void>((done) => {
+      release = done;
+    });
+    const previous = this.turn;
+    this.turn = previous.then(() => mine);
+    await previous;
+    return release;
+  }
+
+  /** Stops the running query (its reader then throws). */
+  interrupt(): void {
+    this.connection.interrupt();
   }
 
   close(): void {
@@ -139,10 +192,65 @@ function toSqlValue(value: unknown): SqlValue {
   return String(value);
 }
 
-/** DuckDB's message, first line, without the wrapper the statement extraction adds. */
-function toQueryError(error: unknown): SqlQueryError {
-  if (error instanceof SqlQueryError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const firstLine = message.replace(/^Failed to extract statements:\s*/, '').split('\n')[0] ?? message;
-  return new SqlQueryError(firstLine.trim());
+/**
+ * The time limit and the abort signal of one query: DuckDB's interrupt when the time spent waiting for DuckDB
+ * exceeds the limit, or when the signal aborts; the interrupted call then throws SqlTimeoutError or
+ * SqlInterruptedError instead of DuckDB's own "Interrupted!".
+ */
+class QueryLimit {
+  private remainingMs: number;
+  private stopped: 'timeout' | 'signal' | undefined;
+  private pending = false;
+  private repeat: NodeJS.Timeout | undefined;
+  private readonly onAbort = () => this.stop('signal');
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly options: SqlRunOptions,
+  ) {
+    this.remainingMs =
+      options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : Number.POSITIVE_INFINITY;
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Runs one DuckDB call, charging its time to the limit. */
+  async wait<T>(call: () => Promise<T>): Promise<T> {
+    this.throwIfStopped();
+    if (this.options.signal?.aborted) this.stop('signal');
+    this.throwIfStopped();
+    const started = performance.now();
+    const timer = Number.isFinite(this.remainingMs)
+      ? setTimeout(() => this.stop('timeout'), Math.max(0, this.remainingMs))
+      : undefined;
+    this.pending = true;
+    try {
+      return await call();
+    } catch (error) {
+      this.throwIfStopped();
+      throw toQueryError(error);
+    } finally {
+      this.pending = false;
+      clearTimeout(timer);
+      clearInterval(this.repeat);
+      this.remainingMs -= performance.now() - started;
+    }
+  }
+
+  /** The query is over (read to its end, or abandoned): the signal no longer concerns it. */
+  done(): void {
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  private stop(reason: 'timeout' | 'signal'): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    this.connection.interrupt();
+    // DuckDB clears the flag when a query begins: a call still queued for a worker thread would miss it.
+    if (this.pending) this.repeat = setInterval(() => this.connection.interrupt(), 50);
+  }
+
+  private throwIfStopped(): void {
+    if (this.stopped === 'timeout') throw new SqlTimeoutError(this.options.timeoutMs ?? 0);
+    if (this.stopped === 'signal') throw new SqlInterruptedError();
+  }
 }

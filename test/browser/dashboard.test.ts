@@ -5,7 +5,7 @@
 // and a sync refreshes the page without a reload.
 // Screenshots of each page go to test-output/dashboard/ (not committed) for a person to look at.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +19,7 @@ import { buildDashboardAssets } from '../../local/dashboard/dashboard-assets';
 import { DashboardData } from '../../local/dashboard/dashboard-data';
 import { type DashboardServer, startDashboardServer } from '../../local/dashboard/dashboard-server';
 import { LakeSnapshots } from '../../local/dashboard/lake-snapshots';
+import { removeLakeCopies } from '../../local/warehouse/lake-cache';
 import { ROOT, runHistoryCli } from '../support/history-cli';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
 import { launchChromium } from './support/chromium';
@@ -77,7 +78,7 @@ afterAll(async () => {
   await server?.close();
   lakeSnapshots?.close();
   await harness?.close();
-  if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  if (cacheDir) await removeLakeCopies(cacheDir);
 });
 
 /** A page that records every console error, failed request and HTTP error response. */

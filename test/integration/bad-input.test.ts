@@ -290,6 +290,23 @@ describe('bad input: command lines', () => {
     );
   });
 
+  it(badInput('cli.history-sql-bucket'), async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bad-bucket-'));
+    const result = await cli('local/cli/history.ts', [
+      'sql',
+      'SELECT 1',
+      '--bucket',
+      '../../etc',
+      '--data-dir',
+      dir,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'error: --bucket: "../../etc" is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens,',
+    );
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it(badInput('cli.history-since'), async () => {
     const result = await cli('local/cli/history.ts', ['stats', '--since', 'soon']);
     expect(result.code).toBe(2);

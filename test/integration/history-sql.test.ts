@@ -1,9 +1,12 @@
 // `npm run history -- sql` as users run it: a subprocess over the lake of a synced emulator account (its bucket in
 // the suite's s3rver, copied locally and read by DuckDB). Every named query gives the figures of the history
-// command that answers the same question from DynamoDB; output formats; bad SQL and bad flags exit 2.
-import { mkdtemp, rm } from 'node:fs/promises';
+// command that answers the same question from DynamoDB; output formats; bad SQL and bad flags exit 2; statements
+// that would write are refused and the lake copy stays byte-identical; a tampered copy is fetched again; a
+// runaway query is stopped by --timeout or Ctrl-C; --max-rows says when it cut.
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
 import { ManualClock } from '../../local/emulator';
@@ -11,7 +14,8 @@ import type { HistoryStats } from '../../local/history/execution-stats';
 import { isFailureStatus } from '../../local/history/execution-stats';
 import type { CopyNotDone, ExecutionList } from '../../local/history/history-queries';
 import type { Timeline } from '../../local/history/timeline';
-import { type CliResult, runHistoryCli } from '../support/history-cli';
+import { removeLakeCopies } from '../../local/warehouse/lake-cache';
+import { type CliResult, runHistoryCli, startHistoryCli } from '../support/history-cli';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness;
@@ -71,7 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await harness?.close();
-  await rm(cacheDir, { recursive: true, force: true });
+  if (cacheDir) await removeLakeCopies(cacheDir);
 });
 
 describe("named queries give the history commands' figures", () => {
@@ -208,6 +212,161 @@ describe('history sql refuses', () => {
       expect(result.stderr.trim()).toBe(
         `error: no local lake in ${empty}: run \`npm start -- --once\` first to sync into it, or pass --bucket NAME to read a deployed lake`,
       );
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The local copy of the harness's lake: every file by SHA-256, every directory. */
+async function copySnapshot(): Promise<Record<string, string>> {
+  const copy = join(cacheDir, 'lake-cache', harness.store.lakeBucket);
+  const entries: Record<string, string> = {};
+  const walk = async (directory: string) => {
+    for (const entry of await readdir(directory, { withFileTypes: true })) {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) {
+        entries[relative(copy, path)] = 'directory';
+        await walk(path);
+      } else if (entry.name !== 'manifest.json') {
+        entries[relative(copy, path)] = createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
+      }
+    }
+  };
+  await walk(join(copy, 'lake'));
+  return entries;
+}
+
+const TOTAL_SQL = 'SELECT count(*) AS runs FROM executions';
+
+describe('history sql cannot write', () => {
+  it('refuses EXPLAIN ANALYZE of a COPY over the lake copy, of a CREATE TABLE and of a DROP VIEW: exit 2, nothing changed', async () => {
+    const before = await sqlJson([TOTAL_SQL]);
+    const snapshot = await copySnapshot();
+    const day = Object.keys(snapshot).find(
+      (key) => key.startsWith('lake/executions/day=') && key.endsWith('.parquet'),
+    );
+    expect(day).toBeDefined();
+    const target = join(cacheDir, 'lake-cache', harness.store.lakeBucket, day ?? '');
+    for (const statement of [
+      `EXPLAIN ANALYZE COPY (SELECT * FROM executions WHERE false) TO '${target}' (FORMAT parquet)`,
+      'EXPLAIN ANALYZE CREATE TABLE stolen AS SELECT * FROM executions',
+      'EXPLAIN ANALYZE DROP VIEW executions',
+      `COPY (SELECT * FROM executions WHERE false) TO '${target}' (FORMAT parquet)`,
+      `EXPLAIN COPY (SELECT 1) TO '${target}'`,
+    ]) {
+      const result = await sql([statement]);
+      expect(result.code, statement).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n'), statement).toHaveLength(1);
+      expect(result.stderr, statement).toMatch(/^error: read-only: /);
+    }
+    expect(await copySnapshot()).toEqual(snapshot);
+    expect(await sqlJson([TOTAL_SQL])).toEqual(before);
+  });
+
+  it('fetches again a lake copy file changed, truncated or removed on disk, says so, and answers the true figures', async () => {
+    const [truth] = await sqlJson<{ runs: number }>([TOTAL_SQL]);
+    expect(truth?.runs).toBe((await harness.storedItems()).length);
+    const copy = join(cacheDir, 'lake-cache', harness.store.lakeBucket);
+    const files = Object.keys(await copySnapshot()).filter((key) => key.startsWith('lake/executions/'));
+    const parquet = files.filter((key) => key.endsWith('.parquet'));
+    expect(parquet.length).toBeGreaterThanOrEqual(3);
+    const [overwritten, cut, removed] = parquet as [string, string, string];
+    // As a user (or a page's script running as that user) could: the modes changed first.
+    for (const key of [overwritten, cut, removed]) {
+      const path = join(copy, key);
+      await chmod(join(path, '..'), 0o755);
+      await chmod(path, 0o644);
+    }
+    const other = await readFile(join(copy, cut));
+    await writeFile(join(copy, overwritten), other); // a valid Parquet file of another day
+    await truncate(join(copy, cut), 100);
+    await rm(join(copy, removed));
+
+    const result = await sql([TOTAL_SQL, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([truth]);
+    for (const key of [overwritten, cut, removed]) expect(result.stderr).toContain(`Lake copy: ${key} `);
+    expect(result.stderr).toContain('fetched again');
+  });
+});
+
+describe('history sql limits', () => {
+  const RUNAWAY = 'SELECT count(*) FROM range(100000000000000)';
+
+  /** Starts the runaway query; resolves once the lake copy is refreshed (its manifest written again): the query follows. */
+  async function startRunaway(extra: string[]) {
+    const manifest = join(cacheDir, 'lake-cache', harness.store.lakeBucket, 'manifest.json');
+    const written = async () => (await stat(manifest)).mtimeMs;
+    expect((await sql(['SELECT 1'])).code).toBe(0);
+    const before = await written();
+    const started = startHistoryCli(
+      ['sql', RUNAWAY, ...extra, '--bucket', harness.store.lakeBucket, '--data-dir', cacheDir],
+      baseEnv,
+    );
+    while ((await written()) === before) {
+      expect(started.child.exitCode).toBeNull();
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    return started;
+  }
+
+  it('stops a runaway query at --timeout with one line naming the flag: exit 1, well within 10 s of the limit', async () => {
+    const { result } = await startRunaway(['--timeout', '1s']);
+    const refreshed = Date.now();
+    const outcome = await result;
+    expect(Date.now() - refreshed).toBeLessThan(1_000 + 10_000);
+    expect(outcome.code).toBe(1);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr.trim()).toBe(
+      "error: the query ran longer than --timeout 1s and was stopped: narrow it (WHERE day >= '…', LIMIT) or pass --timeout 0 for no limit",
+    );
+  }, 60_000);
+
+  it('stops a runaway query on Ctrl-C (SIGINT): exit 130, no stack trace, well within 10 s', async () => {
+    // The CLI sets its Ctrl-C handler before the refresh; a second more and the query runs.
+    const { child, result } = await startRunaway(['--timeout', '0']);
+    await new Promise((done) => setTimeout(done, 1_000));
+    expect(child.exitCode).toBeNull();
+    const signalled = Date.now();
+    child.kill('SIGINT');
+    const outcome = await result;
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(outcome.code).toBe(130);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr.trim()).toBe('interrupted: the query was stopped');
+  }, 60_000);
+
+  it('--max-rows cuts the output and says so on stderr, in one line', async () => {
+    const result = await sql(['SELECT range AS n FROM range(20)', '--csv', '--max-rows', '5']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('n\n0\n1\n2\n3\n4\n');
+    expect(result.stderr).toBe('stopped after 5 rows (--max-rows); pass --max-rows 0 for all\n');
+  });
+
+  it('cuts the table at 10,000 rows by default, not CSV or JSON into a pipe', async () => {
+    const table = await sql(['SELECT range AS n FROM range(10001)']);
+    expect(table.code).toBe(0);
+    expect(table.stdout.trim().split('\n').at(-1)).toBe('10000 rows');
+    expect(table.stderr).toBe('stopped after 10,000 rows (--max-rows); pass --max-rows 0 for all\n');
+    const csv = await sql(['SELECT range AS n FROM range(10001)', '--csv']);
+    expect(csv.stdout.trim().split('\n')).toHaveLength(10_002);
+    expect(csv.stderr).toBe('');
+    const json = await sql(['SELECT range AS n FROM range(10001)', '--json']);
+    expect(JSON.parse(json.stdout)).toHaveLength(10_001);
+  });
+
+  it('refuses an invalid --bucket before anything touches the disk', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'history-sql-bucket-'));
+    try {
+      const result = await history(['sql', 'SELECT 1', '--bucket', '../../etc', '--data-dir', empty]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('error: --bucket: "../../etc" is not a valid S3 bucket name');
+      expect(result.stderr).toContain('Usage: npm run history -- sql');
+      expect(await readdir(empty)).toEqual([]);
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@
 // store write and the lake write, after a first build over a history written before the lake existed and cut
 // short, and with executions too large for DynamoDB. Also the day marks in DynamoDB and the lake's local copy.
 
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -14,7 +14,7 @@ import { ExecutionRepository } from '../../functions/core/store/execution-reposi
 import { LAKE_MARKS_ITEM, LakeMarks } from '../../functions/core/store/lake-marks';
 import { lakeObjectKey } from '../../functions/core/warehouse/lake-tables';
 import { ManualClock } from '../../local/emulator';
-import { refreshLakeCache } from '../../local/warehouse/lake-cache';
+import { refreshLakeCache, removeLakeCopies } from '../../local/warehouse/lake-cache';
 import { aJobExecution } from '../builders/job-execution.builder';
 import { expectLakeToEqualStore, queryLake } from '../support/lake-check';
 import { storeOffloadedExecution } from '../support/local-aws';
@@ -242,7 +242,7 @@ describe("the lake's local copy", () => {
       });
       await expect(readdir(join(directory, 'lake', 'executions', `day=${today}`))).resolves.toEqual([]);
     } finally {
-      await rm(directory, { recursive: true, force: true });
+      await removeLakeCopies(directory);
     }
   });
 });

@@ -300,6 +300,12 @@ export const BAD_INPUTS = {
     outcome:
       'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline, sql, files)`',
   },
+  'cli.history-sql-bucket': {
+    area: 'CLI',
+    input: '`npm run history -- sql "SELECT 1" --bucket ../../etc`',
+    outcome:
+      'exit 2 before anything touches the disk: `--bucket: "../../etc" is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, …)`',
+  },
   'cli.history-since': {
     area: 'CLI',
     input: '`npm run history -- stats --since soon`',
@@ -312,13 +318,34 @@ export const BAD_INPUTS = {
   },
   'sql.write': {
     area: 'SQL',
-    input: '`DROP VIEW executions`, `INSERT …`, `COPY … TO`, `ATTACH`, `SET`',
-    outcome: 'exit 2: `read-only: only SELECT queries are run here (got DROP)`; nothing is run',
+    input:
+      '`DROP VIEW executions`, `INSERT …`, `COPY … TO`, `ATTACH`, `SET`, `PRAGMA …`, `EXPORT DATABASE`, `INSTALL`',
+    outcome:
+      "exit 2: `read-only: only SELECT queries are run here (got DROP)`, by DuckDB's own parser; nothing is extracted, bound or run",
+  },
+  'sql.explain-analyze': {
+    area: 'SQL',
+    input:
+      "`EXPLAIN ANALYZE COPY (…) TO '<lake copy>/…/executions.parquet'`, `EXPLAIN ANALYZE CREATE TABLE …`, `EXPLAIN ANALYZE DROP VIEW executions`",
+    outcome:
+      'exit 2: `read-only: EXPLAIN ANALYZE runs the statement it explains, so it is not run here; plain EXPLAIN shows the plan`; the lake copy stays byte-identical',
   },
   'sql.outside-lake': {
     area: 'SQL',
     input: "`SELECT * FROM read_csv('/etc/passwd')`",
     outcome: '`Permission Error: Cannot access file …`: DuckDB reads only the copy of the lake',
+  },
+  'sql.runaway': {
+    area: 'SQL',
+    input: 'a runaway query: `SELECT count(*) FROM range(100000000000000)`',
+    outcome:
+      "stopped by DuckDB's interrupt after `--timeout` (default 60s): exit 1, `the query ran longer than --timeout 60s and was stopped: …`; Ctrl-C stops it at once: exit 130",
+  },
+  'lake.copy-tampered': {
+    area: 'lake',
+    input: 'a file of the local lake copy changed, truncated or removed on disk, or one added',
+    outcome:
+      'found before the next query (each file checked against the size and SHA-256 recorded when it was written): fetched again, an added one removed, one line on stderr each',
   },
   'lake.write-refused': {
     area: 'lake',

@@ -1,6 +1,6 @@
 // Test support: `npm run history` as a subprocess (tsx local/cli/history.ts), run to its end with the given
-// environment; its exit code and both outputs.
-import { spawn } from 'node:child_process';
+// environment; its exit code and both outputs. startHistoryCli gives the process too, to signal it (Ctrl-C).
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,21 +15,30 @@ export interface CliResult {
 
 /** Runs `history <args>` with exactly `env` (pass the suite's AWS settings, not the caller's table). */
 export function runHistoryCli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX, 'local/cli/history.ts', ...args], {
-      cwd: ROOT,
-      env: env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  return startHistoryCli(args, env).result;
+}
+
+/** Starts `history <args>`: the process (tsx relays a signal to the CLI it runs) and its result when it ends. */
+export function startHistoryCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): { child: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [TSX, 'local/cli/history.ts', ...args], {
+    cwd: ROOT,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, result };
 }

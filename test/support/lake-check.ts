@@ -1,7 +1,7 @@
 // Test support: the lake read back as an analyst would (its objects copied from S3, then DuckDB), compared
 // with the store row for row and column for column: what `executionRow`/`fileRows` make of every stored
 // execution, with its `day`.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -9,7 +9,7 @@ import { HistoryReader } from '../../functions/core/history/history-reader';
 import { s3PayloadLoader } from '../../functions/core/history/large-payload';
 import { executionRow, fileRows, type LakeRow } from '../../functions/core/warehouse/lake-tables';
 import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
-import { refreshLakeCache } from '../../local/warehouse/lake-cache';
+import { refreshLakeCache, removeLakeCopies } from '../../local/warehouse/lake-cache';
 import type { SqlResult, SqlValue } from '../../local/warehouse/sql-result';
 import type { SyncHarness } from './sync-harness';
 
@@ -35,7 +35,7 @@ export async function queryLake(h: SyncHarness, sql: string): Promise<SqlResult>
       lake.close();
     }
   } finally {
-    await rm(directory, { recursive: true, force: true });
+    await removeLakeCopies(directory);
   }
 }
 

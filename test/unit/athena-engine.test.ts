@@ -1,17 +1,19 @@
 // The Athena engine of `history sql --engine athena`, with Athena mocked (aws-sdk-client-mock): the query is
-// started in the workgroup and database, waited for, paged, and its text cells turned back into values; a
-// failed query is one line; non-read statements are refused before any call. (Not yet run against a live
+// started in the workgroup and database, waited for, streamed page by page, and its text cells turned back into
+// values; a failed query is one line; a query past its timeout, or interrupted, is stopped; non-read statements
+// are refused before any call. (Not yet run against a live
 // account: see docs/analytics.md.)
 import {
   AthenaClient,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runAthenaQuery } from '../../local/warehouse/athena-engine';
-import { SqlQueryError } from '../../local/warehouse/sql-result';
+import { runAthenaQuery, streamAthenaQuery } from '../../local/warehouse/athena-engine';
+import { SqlInterruptedError, SqlQueryError, SqlTimeoutError } from '../../local/warehouse/sql-result';
 
 const athena = mockClient(AthenaClient);
 const client = new AthenaClient({ region: 'eu-west-1' });
@@ -104,11 +106,53 @@ describe('runAthenaQuery', () => {
     expect(error.message).toBe("Athena: COLUMN_NOT_FOUND: line 1:8: Column 'nope' cannot be resolved");
   });
 
-  it('gives up waiting after the timeout, naming the query', async () => {
+  it('stops a query still running after the timeout (StopQueryExecution) and says so', async () => {
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'RUNNING' } } });
-    await expect(runAthenaQuery(client, 'SELECT 1', { ...options, timeoutMs: -1 })).rejects.toThrow(
-      /Athena query q-1 still RUNNING after the timeout/,
+    athena.on(StopQueryExecutionCommand).resolves({});
+    const wait = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+    const error = await runAthenaQuery(client, 'SELECT 1', {
+      ...options,
+      timeoutMs: 20,
+      sleep: () => wait(5),
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SqlTimeoutError);
+    expect(athena.commandCalls(StopQueryExecutionCommand)[0]?.args[0].input).toEqual({
+      QueryExecutionId: 'q-1',
+    });
+  });
+
+  it('stops the query when the signal aborts (Ctrl-C)', async () => {
+    const interrupt = new AbortController();
+    athena.on(GetQueryExecutionCommand).callsFake(() => {
+      interrupt.abort();
+      return { QueryExecution: { Status: { State: 'RUNNING' } } };
+    });
+    athena.on(StopQueryExecutionCommand).resolves({});
+    const error = await runAthenaQuery(client, 'SELECT 1', { ...options, signal: interrupt.signal }).catch(
+      (caught: unknown) => caught,
     );
+    expect(error).toBeInstanceOf(SqlInterruptedError);
+    expect(athena.commandCalls(StopQueryExecutionCommand)).toHaveLength(1);
+  });
+
+  it('streams the result page by page: the next page is asked for only when the rows before it are read', async () => {
+    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+    const metadata = { ColumnInfo: [column('n', 'integer')] };
+    athena
+      .on(GetQueryResultsCommand)
+      .resolvesOnce({
+        ResultSet: { ResultSetMetadata: metadata, Rows: [row('n'), row('1')] },
+        NextToken: 'p2',
+      })
+      .resolvesOnce({ ResultSet: { ResultSetMetadata: metadata, Rows: [row('2'), row('3')] } });
+    const result = await streamAthenaQuery(client, 'SELECT n FROM t', options);
+    expect(result.columns).toEqual([{ name: 'n', type: 'integer' }]);
+    const batches = result.batches[Symbol.asyncIterator]();
+    expect((await batches.next()).value).toEqual([{ n: 1 }]);
+    expect(athena.commandCalls(GetQueryResultsCommand)).toHaveLength(1);
+    expect((await batches.next()).value).toEqual([{ n: 2 }, { n: 3 }]);
+    expect(athena.commandCalls(GetQueryResultsCommand)).toHaveLength(2);
+    expect((await batches.next()).done).toBe(true);
   });
 
   it.each([

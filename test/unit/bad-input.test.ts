@@ -2,13 +2,16 @@
 // the file-download and command-line rows run against real servers in test/integration/bad-input.test.ts.
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type access, mkdtemp, rm, type stat } from 'node:fs/promises';
+import { type access, chmod, mkdir, mkdtemp, readFile, rm, type stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
+import { GetObjectCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue } from '../../functions/core/api-key';
 import { loadSyncConfig } from '../../functions/core/config';
@@ -25,6 +28,8 @@ import {
 } from '../../functions/core/product-live/product-live.errors';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
 import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
+import { EXECUTIONS_TABLE, executionRow, lakeObjectKey } from '../../functions/core/warehouse/lake-tables';
+import { toParquet } from '../../functions/core/warehouse/parquet';
 import { publishStatusChanges } from '../../functions/events/publish-status-changes';
 import { runLake } from '../../functions/lake/run-lake';
 import { parseLaunchMessage } from '../../functions/launch/launch-message.schema';
@@ -34,6 +39,8 @@ import { checkLocalRequest } from '../../local/aws/request-guard';
 import { UsageError } from '../../local/cli/cli-runner';
 import { checkDataDir } from '../../local/cli/cli-values';
 import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
+import { refreshLakeCache, removeLakeCopies } from '../../local/warehouse/lake-cache';
+import { SqlInterruptedError, SqlTimeoutError } from '../../local/warehouse/sql-result';
 import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
 import { BAD_INPUTS, type BadInputId, badInput, readmeRow } from '../support/bad-input-catalogue';
@@ -571,6 +578,9 @@ describe('bad input: SQL and the lake', () => {
       ["COPY executions TO 'out.csv'", 'COPY'],
       ["ATTACH 'other.db'", 'ATTACH'],
       ['SET enable_external_access = true', 'SET'],
+      ['PRAGMA show_tables', 'PRAGMA'],
+      ["EXPORT DATABASE 'exported'", 'EXPORT'],
+      ['INSTALL httpfs', 'INSTALL'],
     ] as const) {
       expect((await withEmptyLake(sql))?.message, sql).toBe(
         `read-only: only SELECT queries are run here (got ${keyword})`,
@@ -578,10 +588,90 @@ describe('bad input: SQL and the lake', () => {
     }
   });
 
+  it(badInput('sql.explain-analyze'), async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'plsync-bad-sql-'));
+    const day = join(directory, lakeObjectKey('executions', '2024-06-01'));
+    await mkdir(dirname(day), { recursive: true });
+    const row = executionRow(
+      { ...toExecutionFields(withoutFiles()), files: [], firstSyncedAt: '', syncedAt: '', source: 'sync' },
+      {},
+    );
+    await writeFile(day, toParquet(EXECUTIONS_TABLE, [row]));
+    const before = await readFile(day);
+    const lake = await DuckDbLake.open(directory);
+    try {
+      for (const sql of [
+        `EXPLAIN ANALYZE COPY (SELECT * FROM executions WHERE false) TO '${day}' (FORMAT parquet)`,
+        'EXPLAIN ANALYZE CREATE TABLE t AS SELECT * FROM executions',
+        'EXPLAIN ANALYZE DROP VIEW executions',
+      ]) {
+        await expect(lake.query(sql), sql).rejects.toThrow(
+          'read-only: EXPLAIN ANALYZE runs the statement it explains, so it is not run here; plain EXPLAIN shows the plan',
+        );
+      }
+      expect(await readFile(day)).toEqual(before);
+      expect((await lake.query('SELECT count(*) AS runs FROM executions')).rows).toEqual([{ runs: 1 }]);
+    } finally {
+      lake.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it(badInput('sql.runaway'), async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'plsync-bad-sql-'));
+    const lake = await DuckDbLake.open(directory);
+    const runaway = 'SELECT count(*) FROM range(100000000000000)';
+    try {
+      await expect(lake.query(runaway, { timeoutMs: 200 })).rejects.toBeInstanceOf(SqlTimeoutError);
+      const interrupt = new AbortController();
+      setTimeout(() => interrupt.abort(), 200);
+      await expect(lake.query(runaway, { signal: interrupt.signal })).rejects.toBeInstanceOf(
+        SqlInterruptedError,
+      );
+    } finally {
+      lake.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it(badInput('sql.outside-lake'), async () => {
     expect((await withEmptyLake("SELECT * FROM read_csv('/etc/passwd')"))?.message).toMatch(
       /^Permission Error: Cannot access file "\/etc\/passwd"/,
     );
+  });
+
+  it(badInput('lake.copy-tampered'), async () => {
+    const s3 = mockClient(S3Client);
+    const key = lakeObjectKey('executions', '2024-06-01');
+    const body = Buffer.from('PAR1 the day as the lake holds it');
+    s3.on(ListObjectsCommand).resolves({ Contents: [{ Key: key, ETag: '"e1"', Size: body.length }] });
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([body]), ContentLength: body.length }));
+    const client = new S3Client({ region: 'eu-west-1' });
+    const directory = await mkdtemp(join(tmpdir(), 'plsync-bad-copy-'));
+    try {
+      await refreshLakeCache(client, 'lake', directory);
+      const path = join(directory, key);
+      await chmod(dirname(path), 0o755);
+      await chmod(path, 0o644);
+      await writeFile(path, 'PAR1 a forged day, same length!!!');
+      const planted = join(directory, lakeObjectKey('executions', '2099-01-01'));
+      await mkdir(dirname(planted), { recursive: true });
+      await writeFile(planted, 'PAR1 forged');
+      const notes: string[] = [];
+      const refreshed = await refreshLakeCache(client, 'lake', directory, {
+        note: (line) => notes.push(line),
+      });
+      expect(refreshed.downloaded).toBe(1);
+      expect(await readFile(path)).toEqual(body);
+      await expect(readFile(planted)).rejects.toThrow(/ENOENT/);
+      expect(notes).toEqual([
+        `Lake copy: ${lakeObjectKey('executions', '2099-01-01')} is not an object of the lake: removed.`,
+        `Lake copy: ${key} was changed on disk (its SHA-256 differs): fetched again.`,
+      ]);
+    } finally {
+      s3.restore();
+      await removeLakeCopies(directory);
+    }
   });
 
   it(badInput('lake.write-refused'), async () => {

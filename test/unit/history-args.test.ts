@@ -145,3 +145,71 @@ describe('parseHistoryArgs', () => {
     expect(() => parse(argv)).toThrow(message);
   });
 });
+
+describe('parseHistoryArgs: sql', () => {
+  const sql = (argv: string[], env: Record<string, string> = {}) => parse(['sql', ...argv], env).command;
+
+  it('stops a query after 60 s by default; --timeout takes a duration, 0 for none', () => {
+    expect(sql(['SELECT 1'])).toEqual({
+      name: 'sql',
+      sql: 'SELECT 1',
+      output: 'table',
+      engine: 'duckdb',
+      database: 'product_live_sync',
+      timeoutMs: 60_000,
+    });
+    expect(sql(['SELECT 1', '--timeout', '5m'])).toMatchObject({ timeoutMs: 300_000 });
+    expect(sql(['SELECT 1', '--timeout', '0'])).toMatchObject({ timeoutMs: 0 });
+  });
+
+  it('leaves --max-rows to the output unless given; 0 means all rows', () => {
+    expect(sql(['SELECT 1', '--csv'])).not.toHaveProperty('maxRows');
+    expect(sql(['SELECT 1', '--max-rows', '0'])).toMatchObject({ maxRows: 0 });
+    expect(sql(['SELECT 1', '--json', '--max-rows', '250'])).toMatchObject({ maxRows: 250, output: 'json' });
+  });
+
+  it.each(['product-live-lake', 'my.lake.bucket', 'a1b', `a${'b'.repeat(61)}c`])(
+    'takes %s as a bucket name',
+    (bucket) => {
+      expect(sql(['SELECT 1', '--bucket', bucket])).toMatchObject({ bucket });
+    },
+  );
+
+  it.each([
+    ['../../etc', 'the parent directory'],
+    ['/tmp/lake', 'an absolute path'],
+    ['ab', 'too short'],
+    [`a${'b'.repeat(62)}c`, 'too long'],
+    ['My_Lake', 'upper case and an underscore'],
+    ['-lake', 'a hyphen first'],
+    ['lake.', 'a dot last'],
+    ['my..lake', 'two dots in a row'],
+    ['192.168.1.10', 'an IP address'],
+    ['lake bucket', 'a space'],
+  ])('refuses --bucket %j (%s) with a usage error', (bucket) => {
+    expect(() => sql(['SELECT 1', `--bucket=${bucket}`])).toThrow(UsageError);
+    expect(() => sql(['SELECT 1', `--bucket=${bucket}`])).toThrow(
+      `--bucket: ${JSON.stringify(bucket)} is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no "..", not an IP address)`,
+    );
+  });
+
+  it('checks LAKE_BUCKET_NAME the same way, naming it', () => {
+    expect(sql(['SELECT 1'], { LAKE_BUCKET_NAME: 'deployed-lake' })).toMatchObject({
+      bucket: 'deployed-lake',
+    });
+    expect(() => sql(['SELECT 1'], { LAKE_BUCKET_NAME: '../x' })).toThrow(
+      /^LAKE_BUCKET_NAME: "..\/x" is not a valid/,
+    );
+  });
+
+  it.each([
+    [['SELECT 1', '--timeout', 'soon'], '--timeout: expected a duration such as 30s, 1m or 1h, got "soon"'],
+    [['SELECT 1', '--timeout=-5s'], '--timeout: expected a duration'],
+    [['SELECT 1', '--max-rows', 'many'], '--max-rows: expected a whole number, got "many"'],
+    [['SELECT 1', '--max-rows=-1'], '--max-rows: expected a whole number'],
+    [['SELECT 1', '--bucket', ''], '--bucket needs a value'],
+  ])('rejects %j', (argv, message) => {
+    expect(() => sql(argv)).toThrow(UsageError);
+    expect(() => sql(argv)).toThrow(message);
+  });
+});
