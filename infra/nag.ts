@@ -34,7 +34,7 @@ export function acknowledgeWildcardResources(
 }
 
 /** The X-Ray actions of active tracing: they have no resource-level permissions, so AWS requires "*". */
-export const XRAY_WRITE_ACTIONS: readonly string[] = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+const XRAY_WRITE_ACTIONS: readonly string[] = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
 /**
  * Acknowledges AwsSolutions-IAM5[Resource::*] on a traced function's role, but only while every statement of

@@ -39,7 +39,7 @@ import {
 import { S3Objects } from './s3-objects';
 
 /** Prefix of Powertools' idempotency keys (`launch#<hash>`); fixed, so that renaming the function keeps them. */
-export const IDEMPOTENCY_KEY_PREFIX = 'launch';
+const IDEMPOTENCY_KEY_PREFIX = 'launch';
 
 const OUTCOME_METRICS: Record<MessageOutcome, string> = {
   launched: 'LaunchesStarted',

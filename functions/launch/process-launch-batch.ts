@@ -39,7 +39,7 @@ export interface RetryBackoff {
   maxSeconds: number;
 }
 
-export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { baseSeconds: 30, maxSeconds: 900 };
+const DEFAULT_RETRY_BACKOFF: RetryBackoff = { baseSeconds: 30, maxSeconds: 900 };
 
 export interface LaunchBatchDeps {
   /** launchJob behind the idempotency wrapper. */
@@ -99,7 +99,7 @@ export async function processLaunchBatch(deps: LaunchBatchDeps, event: SQSEvent)
 }
 
 /** Handles one message; resolves with its outcome, or rejects (a batch item failure) to have it retried. */
-export async function processLaunchRecord(
+async function processLaunchRecord(
   deps: LaunchBatchDeps,
   record: SQSRecord,
   signal: AbortSignal,

@@ -14,7 +14,7 @@ import type { InfraConfig } from '../config';
 import { ProjectFunction } from './project-function';
 
 /** Records per invocation: at most 10 PutEvents calls of 10 entries each. */
-export const EVENTS_BATCH_SIZE = 100;
+const EVENTS_BATCH_SIZE = 100;
 /** Deliveries of a failing batch (halved each time) before its records go to the failure queue. */
 export const EVENTS_RETRY_ATTEMPTS = 10;
 /**
@@ -23,7 +23,7 @@ export const EVENTS_RETRY_ATTEMPTS = 10;
  */
 export const EVENTS_MAX_RECORD_AGE = Duration.hours(12);
 /** Days the failure queue keeps a failed batch's description (the SQS maximum). */
-export const EVENTS_FAILURE_RETENTION_DAYS = 14;
+const EVENTS_FAILURE_RETENTION_DAYS = 14;
 
 export interface EventsServiceProps {
   readonly config: InfraConfig;

@@ -12,7 +12,7 @@ import Busboy from '@fastify/busboy';
 import { BadRequestError, EmulatorError, PayloadTooLargeError } from './emulator-errors';
 
 /** The form field the Files API reads the file from. */
-export const UPLOAD_FIELD = 'file';
+const UPLOAD_FIELD = 'file';
 
 /** A received `file` part, stored on disk. */
 export interface ReceivedUpload {
