@@ -141,7 +141,7 @@ function planKindOutput(kind: JobKind, outcome: TerminalOutcome, context: FilePl
       output.report = report(context);
       break;
     case 'export': {
-      const files = [];
+      const files: JsonObject[] = [];
       for (let part = 1, parts = random.int(1, 3); part <= parts; part++) {
         files.push(outputFile(context, `products-part-${part}.csv`, 'csv'));
       }
@@ -157,7 +157,7 @@ function planKindOutput(kind: JobKind, outcome: TerminalOutcome, context: FilePl
       output.report = report(context);
       break;
     case 'media': {
-      const files = [];
+      const files: JsonObject[] = [];
       for (let part = 1, parts = random.int(1, 4); part <= parts; part++) {
         files.push(outputFile(context, `thumbnails-${part}.zip`, 'zip'));
       }

@@ -80,7 +80,7 @@ export function receiveUpload(
     let file: Readable | undefined;
     let stored: Promise<ReceivedUpload | undefined> | undefined;
     parser.on('file', (field, stream, fileName, _encoding, mimeType) => {
-      if (field !== UPLOAD_FIELD || stored) {
+      if (field !== UPLOAD_FIELD || stored !== undefined) {
         stream.resume();
         return;
       }
