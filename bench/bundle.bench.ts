@@ -125,6 +125,7 @@ async function importTimes(file: string, count: number): Promise<number[]> {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['--input-type=module', '-e', IMPORT_SCRIPT, file],
+      // biome-ignore lint/style/noProcessEnv: the child's environment, only the PATH to find its node
       { env: { PATH: process.env.PATH ?? '', ...IMPORT_ENV }, timeout: 60_000 },
     );
     const value = Number(stdout.trim());

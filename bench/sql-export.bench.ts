@@ -45,6 +45,7 @@ async function peakRss(pid: number): Promise<number | undefined> {
 
 /** Runs the CLI once (node --import tsx: one process, the one measured), reading its output as it comes. */
 async function runCli(args: string[], resources: BenchResources): Promise<ExportRun> {
+  // biome-ignore lint/style/noProcessEnv: the child's environment, handed on without AWS credentials
   const { AWS_PROFILE: _p, AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...env } = process.env;
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/cli/history.ts', ...args], {

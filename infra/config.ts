@@ -55,8 +55,7 @@ export type SecretReference =
   /** `complete`: the ARN ends with the 6-character suffix Secrets Manager appends (exact IAM resource). */
   | { kind: 'arn'; arn: string; complete: boolean };
 
-export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
 // --- parsers of the CDK-only settings (the shared ones are in functions/core/settings.ts) -----------------
 

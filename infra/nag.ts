@@ -1,8 +1,8 @@
 // Layer flow: stacks and constructs -> these helpers -> acknowledgments of cdk-nag (AwsSolutions) findings,
 // each for one exact finding on one construct, with its reason.
 import { Stack, Validations } from 'aws-cdk-lib';
-import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { CfnPolicy, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { rules } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -12,7 +12,7 @@ import type { IConstruct } from 'constructs';
  * IAM5 names a finding after the resource as it appears in the template. A resource taken from the other
  * stack only reaches its final form (an Fn::GetStackOutput) once the app resolves cross-stack references,
  * after construction; so the finding ids are computed in a construct validation, which runs after that
- * step and before the cdk-nag plugin reads the acknowledgments.
+ * step and before the cdk-nag plugin reads the acknowledgments. Each id is the one cdk-nag's own rule names.
  */
 export function acknowledgeWildcardResources(
   scope: IConstruct,
@@ -22,19 +22,29 @@ export function acknowledgeWildcardResources(
   scope.node.addValidation({
     validate: () => {
       const stack = Stack.of(scope);
-      for (const resource of resources) {
-        Validations.of(scope).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`,
-          reason,
-        });
+      for (const id of wildcardFindingIds(resources.map((resource) => stack.resolve(resource)))) {
+        Validations.of(scope).acknowledge({ id, reason });
       }
       return [];
     },
   });
 }
 
+/**
+ * The ids of the IAM5 findings of these resolved resources, as cdk-nag names them: its public rule
+ * (IAMNoWildcardPermissions) is asked about a policy of one statement granting them, in a stack of its own.
+ */
+function wildcardFindingIds(resolvedResources: readonly unknown[]): string[] {
+  const probe = new CfnPolicy(new Stack(), 'WildcardProbe', {
+    policyName: 'wildcard-probe',
+    policyDocument: { Statement: [{ Effect: 'Allow', Action: 'probe:Probe', Resource: resolvedResources }] },
+  });
+  const findings = rules.iam.IAMNoWildcardPermissions(probe);
+  return Array.isArray(findings) ? findings.map((finding) => `AwsSolutions-IAM5[${finding}]`) : [];
+}
+
 /** The X-Ray actions of active tracing: they have no resource-level permissions, so AWS requires "*". */
-export const XRAY_WRITE_ACTIONS: readonly string[] = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+const XRAY_WRITE_ACTIONS: readonly string[] = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
 /**
  * Acknowledges AwsSolutions-IAM5[Resource::*] on a role, but only while every statement of its policies that

@@ -82,7 +82,7 @@ export interface BenchResultFile extends Omit<BenchReport, 'figures'> {
   checksPassed: boolean;
 }
 
-export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 
 /** The machine a benchmark ran on (Java's version too: DynamoDB Local runs on it). */
 export async function describeMachine(): Promise<MachineDescription> {
@@ -105,7 +105,7 @@ export async function describeMachine(): Promise<MachineDescription> {
 }
 
 /** One line: "Linux 6.1.0 x64, 2 × Intel(R) Xeon(R) ..., 23.5 GiB RAM, Node v22.23.3, Java 17.0.15". */
-export function machineLine(machine: MachineDescription): string {
+function machineLine(machine: MachineDescription): string {
   return [
     machine.os,
     `${machine.cpuCount} × ${machine.cpuModel}`,
@@ -116,7 +116,7 @@ export function machineLine(machine: MachineDescription): string {
 }
 
 /** Whether `value` meets `goal`. */
-export function meetsGoal(value: number, goal: Goal): boolean {
+function meetsGoal(value: number, goal: Goal): boolean {
   switch (goal.comparison) {
     case '>=':
       return value >= goal.target;
@@ -212,7 +212,7 @@ export function renderResult(result: BenchResultFile): string {
   return lines.join('\n');
 }
 
-export function formatFigure(figure: Figure): string {
+function formatFigure(figure: Figure): string {
   return `${formatNumber(figure.value, figure.digits)}${figure.unit ? ` ${figure.unit}` : ''}`;
 }
 

@@ -148,7 +148,7 @@ export async function batchWriteRaw(
  * in the past), then follows the wall clock: runs seeded before `release()` are over by then, and the
  * rate limit and anything created afterwards live in real time. It never goes backwards.
  */
-export class SeedingClock implements Clock {
+class SeedingClock implements Clock {
   private seedingAt: number | undefined;
 
   constructor(startMs: number) {

@@ -437,7 +437,7 @@ export function loadCallbacksConfig(environment: Env = process.env): CallbacksCo
 }
 
 /** The API's own host and every *.product-live.com host (invariant 8). */
-export function defaultAllowedFileHosts(apiUrl: string): string[] {
+function defaultAllowedFileHosts(apiUrl: string): string[] {
   return [...new Set([new URL(apiUrl).host.toLowerCase(), '*.product-live.com'])];
 }
 

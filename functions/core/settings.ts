@@ -1,7 +1,7 @@
 // Layer flow: a setting's raw value (an environment variable, a CDK context value) -> these parsers -> a typed
 // value, or a problem naming the setting, what was expected and what was given. The functions' config and the
 // CDK stack's config both define their settings with these, so that a value means the same in both.
-import { isBucketName, parseS3Location, type S3Location } from './s3-locations';
+import { parseS3Location, type S3Location } from './s3-locations';
 import * as z from './zod';
 
 /** One setting: how to parse it, its default as a user would type it, and what it means (for the docs). */
@@ -151,13 +151,6 @@ export const hostList = parser('comma-separated host names (host, host:port or *
 
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
-/** E-mail addresses, comma-separated or a list (at least one). */
-export const emailList = parser('e-mail addresses separated by commas', (raw) => {
-  const items = Array.isArray(raw) ? raw.map(String) : (textOf(raw)?.split(',') ?? []);
-  const emails = items.map((email) => email.trim()).filter(Boolean);
-  return emails.length > 0 && emails.every((email) => EMAIL.test(email)) ? emails : undefined;
-});
-
 /** One e-mail address. */
 export const email = parser('an e-mail address', (raw) => {
   const value = textOf(raw);
@@ -170,26 +163,6 @@ export const oneOf = <T extends string>(choices: readonly T[]) =>
     const value = textOf(raw)?.toUpperCase();
     return choices.find((choice) => choice.toUpperCase() === value);
   });
-
-/** Values out of `choices`, comma-separated or a list (at least one, no duplicates kept). */
-export const listOf = <T extends string>(choices: readonly T[], what: string) =>
-  parser(`${what} separated by commas, out of ${choices.join(', ')}`, (raw) => {
-    const items = Array.isArray(raw) ? raw.map(String) : (textOf(raw)?.split(',') ?? []);
-    const values = items.map((item) => item.trim().toUpperCase()).filter(Boolean);
-    const found = values.map((value) => choices.find((choice) => choice.toUpperCase() === value));
-    return found.length > 0 && found.every((value) => value !== undefined)
-      ? [...new Set(found as T[])]
-      : undefined;
-  });
-
-/** An S3 bucket name. */
-export const bucketName = parser(
-  'an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
-  (raw) => {
-    const value = textOf(raw);
-    return value && isBucketName(value) ? value : undefined;
-  },
-);
 
 /** S3 locations, `bucket` or `bucket/prefix/`, comma-separated, a JSON list, or a list (none is a value). */
 export const s3LocationList = parser<S3Location[]>(

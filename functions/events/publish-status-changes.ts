@@ -16,7 +16,7 @@ import type { AppLogger } from '../core/observability';
 import type { ExecutionItem } from '../core/store/execution-repository';
 
 /** PutEvents takes at most 10 entries and 256 KB per call. */
-export const MAX_ENTRIES_PER_CALL = 10;
+const MAX_ENTRIES_PER_CALL = 10;
 const MAX_BYTES_PER_CALL = 200 * 1024;
 
 /** Where events go. `put` returns, for each entry in order, null (accepted) or why it was refused. */

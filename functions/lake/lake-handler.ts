@@ -40,7 +40,7 @@ export interface LakeHandlerDeps {
 }
 
 /** How long a lake run's lease lasts: longer than the function's timeout. */
-export const LAKE_LEASE_MS = 16 * 60_000;
+const LAKE_LEASE_MS = 16 * 60_000;
 
 /** The lake function's handler: one run per invocation (the event is ignored), its summary as the return value. */
 export function createLakeHandler(deps: LakeHandlerDeps) {

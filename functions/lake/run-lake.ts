@@ -20,7 +20,7 @@ import { toParquet } from '../core/warehouse/parquet';
 import type { LakeSummary } from './lake-summary';
 
 /** The lease of the lake in the state table (one lake run at a time). */
-export const LAKE_LEASE = 'lake-lease';
+const LAKE_LEASE = 'lake-lease';
 
 export interface LakeMarkStore {
   read(): Promise<LakeMarksState>;

@@ -46,7 +46,7 @@ function isForbiddenInFileName(char: string): boolean {
 }
 
 /** The parts of `s3://bucket/key`, or a reason why the text is not one. */
-export function parseS3Uri(uri: string): { bucket: string; key: string } | { problem: string } {
+function parseS3Uri(uri: string): { bucket: string; key: string } | { problem: string } {
   const match = /^s3:\/\/([^/]*)\/(.*)$/s.exec(uri);
   if (!match) return { problem: `uri must be s3://bucket/key, got ${JSON.stringify(uri)}` };
   const [, bucket = '', key = ''] = match;

@@ -45,7 +45,7 @@ import {
 import { S3Objects } from './s3-objects';
 
 /** Prefix of Powertools' idempotency keys (`launch#<hash>`); fixed, so that renaming the function keeps them. */
-export const IDEMPOTENCY_KEY_PREFIX = 'launch';
+const IDEMPOTENCY_KEY_PREFIX = 'launch';
 
 const OUTCOME_METRICS: Record<MessageOutcome, string> = {
   launched: 'LaunchesStarted',
@@ -193,7 +193,7 @@ export function createLaunchHandler(options: LaunchHandlerDeps) {
           maxReceiveCount: config.maxReceiveCount,
           readable: config.readable,
           inbox: config.inbox,
-          recordRefusal: (key, record) => attempts.recordOutcome(key, record, now()),
+          recordOutcome: (key, record) => attempts.recordOutcome(key, record, now()),
           tasks,
           onOutcome: (outcome) => {
             metrics.addMetric(OUTCOME_METRICS[outcome], MetricUnit.Count, 1);

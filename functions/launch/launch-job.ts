@@ -46,7 +46,11 @@ export interface RecordedUpload {
 
 /** What became of a launch request (its attempt marker; `npm run launch -- --wait` reads it). */
 export interface LaunchRecord {
-  outcome: 'launched' | 'adopted' | 'refused';
+  /**
+   * launched/adopted: the request's key started `executionId`; refused: dead-lettered; duplicate (recorded under
+   * `messageId:<id>` only): this message repeated a request its key had already started.
+   */
+  outcome: 'launched' | 'adopted' | 'refused' | 'duplicate';
   executionId?: string;
   jobId?: string;
   /** Why the request was refused (dead-lettered): the DLQ message's FailureReason. */
@@ -278,7 +282,12 @@ async function recorded(
   try {
     await deps.attempts.recordOutcome(
       request.key,
-      { outcome: result.outcome, executionId: result.executionId, jobId: result.jobId },
+      {
+        outcome: result.outcome,
+        executionId: result.executionId,
+        jobId: result.jobId,
+        ...(request.launch ? { messageId: request.launch.messageId } : {}),
+      },
       deps.now(),
     );
   } catch (error) {

@@ -29,7 +29,7 @@ export interface LaunchQueue {
 }
 
 /** Longest visibility timeout SQS accepts (12 hours). */
-export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
 /** SQS limits a message attribute value to the message size; a reason this long is already unreadable. */
 const MAX_REASON_CHARS = 1_000;
 

@@ -39,7 +39,7 @@ export interface RetryBackoff {
   maxSeconds: number;
 }
 
-export const DEFAULT_RETRY_BACKOFF: RetryBackoff = { baseSeconds: 30, maxSeconds: 900 };
+const DEFAULT_RETRY_BACKOFF: RetryBackoff = { baseSeconds: 30, maxSeconds: 900 };
 
 export interface LaunchBatchDeps {
   /** launchJob behind the idempotency wrapper. */
@@ -66,8 +66,11 @@ export interface LaunchBatchDeps {
   readable?: readonly ReadableLocation[];
   /** The inbox: its bucket and the rules that turn its objects into launches. */
   inbox?: { bucket: string | undefined; rules: readonly InboxRule[] };
-  /** Records a refused request's reason on its key, for whoever waits on it (`npm run launch -- --wait`). */
-  recordRefusal?: (key: string, record: LaunchRecord) => Promise<void>;
+  /**
+   * Records what became of a request that launched nothing (refused, or a duplicate) for whoever waits on it
+   * (`npm run launch -- --wait`): on its key, or on `messageId:<id>` when the key is another request's.
+   */
+  recordOutcome?: (key: string, record: LaunchRecord) => Promise<void>;
   /** Step Functions task tokens: how a request's token is kept, and told of a refusal or a retry. */
   tasks?: TaskWaiters;
 }
@@ -120,7 +123,7 @@ export async function processLaunchBatch(deps: LaunchBatchDeps, event: SQSEvent)
 }
 
 /** Handles one message; resolves with its outcome, or rejects (a batch item failure) to have it retried. */
-export async function processLaunchRecord(
+async function processLaunchRecord(
   deps: LaunchBatchDeps,
   record: SQSRecord,
   signal: AbortSignal,
@@ -131,34 +134,12 @@ export async function processLaunchRecord(
   // Read apart from validation: even a request refused as invalid answers the state machine waiting on it.
   const taskToken = deps.tasks ? taskTokenOf(record.body) : undefined;
   try {
-    const parsed = parseLaunchBody(record.body);
-    let message: { jobId: string; input?: Record<string, unknown>; idempotencyKey?: string };
-    if (parsed.kind === 's3-event') {
-      const inbox = inboxRequest(parsed.event, deps.inbox?.bucket, deps.inbox?.rules ?? []);
-      if (inbox.kind === 'ignore') {
-        report(deps, 'ignored', 'info', { ...base, reason: inbox.reason });
-        return 'ignored';
-      }
-      message = inbox;
-    } else {
-      message = parsed.message;
+    const read = readLaunchRequest(deps, record);
+    if (read.kind === 'ignore') {
+      report(deps, 'ignored', 'info', { ...base, reason: read.reason });
+      return 'ignored';
     }
-    // The references are checked before anything is recorded: a bad one refuses the request at once.
-    const references = findFileReferences(message.input, deps.readable ?? []);
-    request = {
-      key:
-        message.idempotencyKey === undefined
-          ? `messageId:${record.messageId}`
-          : `idempotencyKey:${message.idempotencyKey}`,
-      jobId: message.jobId,
-      ...(message.input === undefined ? {} : { input: message.input }),
-      ...(references.length > 0 ? { references } : {}),
-      launch: {
-        idempotencyKey: message.idempotencyKey ?? null,
-        messageId: record.messageId,
-        requestedAt: sentAt(record, deps.now()),
-      },
-    };
+    request = read.request;
     signal.throwIfAborted();
     if (taskToken !== undefined) await deps.tasks?.attach(request.key, taskToken);
     const result = await deps.launch(request, { signal });
@@ -169,6 +150,15 @@ export async function processLaunchRecord(
         ...base,
         key: request.key,
         executionId: result.executionId,
+      });
+    }
+    // A repeat under its idempotency key: recorded under its own message id, for whoever waits on that message.
+    if (outcome === 'duplicate' && request.key !== `messageId:${record.messageId}`) {
+      await recordOutcome(deps, `messageId:${record.messageId}`, {
+        outcome: 'duplicate',
+        executionId: result.executionId,
+        jobId: request.jobId,
+        messageId: record.messageId,
       });
     }
     report(deps, outcome, 'info', {
@@ -183,49 +173,105 @@ export async function processLaunchRecord(
     const decision = lastDeliveryGivesUp(classifyLaunchFailure(error, request), receiveCount, deps);
     const context = { ...base, key: request?.key, jobId: request?.jobId, reason: decision.reason };
     if (decision.action === 'dead-letter') {
-      if (taskToken !== undefined) {
-        const refusal = {
-          reason: decision.reason,
-          failureKind: decision.kind,
-          messageId: record.messageId,
-          ...(request ? { jobId: request.jobId } : {}),
-        };
-        try {
-          // Before the dead letter: if this fails, the message is retried and nothing is dead-lettered yet.
-          await deps.tasks?.reject(taskToken, refusal);
-        } catch (callbackError) {
-          const reason = `could not send the refusal to its task token (${describe(callbackError)}); ${decision.reason}`;
-          await retryLater(deps, record, receiveCount, { ...context, reason }, undefined);
-          throw new Error(reason, { cause: callbackError });
-        }
-      }
-      try {
-        await deps.queue.deadLetter({
-          body: record.body,
-          kind: decision.kind,
-          reason: decision.reason,
-          sourceMessageId: record.messageId,
-          failedAt: new Date(deps.now()).toISOString(),
-        });
-      } catch (sendError) {
-        const reason = `could not send to the dead-letter queue (${describe(sendError)}); ${decision.reason}`;
-        await retryLater(deps, record, receiveCount, { ...context, reason }, undefined);
-        throw new Error(reason, { cause: sendError });
-      }
-      report(deps, 'dead-lettered', 'error', { ...context, failureKind: decision.kind });
-      await recordRefusal(deps, request?.key ?? `messageId:${record.messageId}`, {
-        outcome: 'refused',
-        reason: decision.reason,
-        failureKind: decision.kind,
-        messageId: record.messageId,
-        ...(request ? { jobId: request.jobId } : {}),
-      });
+      await giveUp(deps, record, { receiveCount, decision, context, request, taskToken });
       return 'dead-lettered';
     }
     await retryLater(deps, record, receiveCount, context, decision.retryAfterMs);
     if (taskToken !== undefined) await deps.tasks?.heartbeat(taskToken);
     throw error instanceof Error ? error : new Error(decision.reason);
   }
+}
+
+/**
+ * The launch request a message carries (a launch message, or an S3 event of the inbox), its file references
+ * checked before anything is recorded: a bad one refuses the request at once. Throws on an invalid message.
+ */
+function readLaunchRequest(
+  deps: LaunchBatchDeps,
+  record: SQSRecord,
+): { kind: 'ignore'; reason: string } | { kind: 'request'; request: LaunchRequest } {
+  const parsed = parseLaunchBody(record.body);
+  let message: { jobId: string; input?: Record<string, unknown>; idempotencyKey?: string };
+  if (parsed.kind === 's3-event') {
+    const inbox = inboxRequest(parsed.event, deps.inbox?.bucket, deps.inbox?.rules ?? []);
+    if (inbox.kind === 'ignore') return inbox;
+    message = inbox;
+  } else {
+    message = parsed.message;
+  }
+  const references = findFileReferences(message.input, deps.readable ?? []);
+  return {
+    kind: 'request',
+    request: {
+      key:
+        message.idempotencyKey === undefined
+          ? `messageId:${record.messageId}`
+          : `idempotencyKey:${message.idempotencyKey}`,
+      jobId: message.jobId,
+      ...(message.input === undefined ? {} : { input: message.input }),
+      ...(references.length > 0 ? { references } : {}),
+      launch: {
+        idempotencyKey: message.idempotencyKey ?? null,
+        messageId: record.messageId,
+        requestedAt: sentAt(record, deps.now()),
+      },
+    },
+  };
+}
+
+/**
+ * A request given up for good: its task token (if any) is failed first, then the message goes to the DLQ and
+ * the refusal is recorded. If the token or the DLQ cannot be told, the message is retried instead (throws):
+ * nothing is dead-lettered half-way.
+ */
+async function giveUp(
+  deps: LaunchBatchDeps,
+  record: SQSRecord,
+  failure: {
+    receiveCount: number;
+    decision: Extract<FailureDecision, { action: 'dead-letter' }>;
+    context: Record<string, unknown>;
+    request: LaunchRequest | undefined;
+    taskToken: string | undefined;
+  },
+): Promise<void> {
+  const { receiveCount, decision, context, request, taskToken } = failure;
+  const refusal = {
+    reason: decision.reason,
+    failureKind: decision.kind,
+    messageId: record.messageId,
+    ...(request ? { jobId: request.jobId } : {}),
+  };
+  if (taskToken !== undefined) {
+    try {
+      // Before the dead letter: if this fails, the message is retried and nothing is dead-lettered yet.
+      await deps.tasks?.reject(taskToken, refusal);
+    } catch (callbackError) {
+      const reason = `could not send the refusal to its task token (${describe(callbackError)}); ${decision.reason}`;
+      await retryLater(deps, record, receiveCount, { ...context, reason }, undefined);
+      throw new Error(reason, { cause: callbackError });
+    }
+  }
+  try {
+    await deps.queue.deadLetter({
+      body: record.body,
+      kind: decision.kind,
+      reason: decision.reason,
+      sourceMessageId: record.messageId,
+      failedAt: new Date(deps.now()).toISOString(),
+    });
+  } catch (sendError) {
+    const reason = `could not send to the dead-letter queue (${describe(sendError)}); ${decision.reason}`;
+    await retryLater(deps, record, receiveCount, { ...context, reason }, undefined);
+    throw new Error(reason, { cause: sendError });
+  }
+  report(deps, 'dead-lettered', 'error', { ...context, failureKind: decision.kind });
+  // A key reused for another request belongs to that request: this refusal is recorded under the message.
+  const key =
+    request === undefined || decision.kind === 'idempotency-key-reused'
+      ? `messageId:${record.messageId}`
+      : request.key;
+  await recordOutcome(deps, key, { outcome: 'refused', ...refusal });
 }
 
 /**
@@ -297,11 +343,11 @@ export function classifyLaunchFailure(error: unknown, request?: LaunchRequest): 
 }
 
 /** Records a refusal for the waiter; a failure to record it is logged: the dead letter holds the reason anyway. */
-async function recordRefusal(deps: LaunchBatchDeps, key: string, record: LaunchRecord): Promise<void> {
+async function recordOutcome(deps: LaunchBatchDeps, key: string, record: LaunchRecord): Promise<void> {
   try {
-    await deps.recordRefusal?.(key, record);
+    await deps.recordOutcome?.(key, record);
   } catch (error) {
-    deps.logger.warn('could not record the refusal of a launch on its marker', {
+    deps.logger.warn(`could not record the ${record.outcome} outcome of a launch request`, {
       key,
       error: describe(error),
     });

@@ -5,7 +5,7 @@
 import type { ApiProfile } from '../core/store/sync-state-repository';
 
 /** How long what was learned is trusted. */
-export const API_PROFILE_MAX_AGE_MS = 24 * 3600_000;
+const API_PROFILE_MAX_AGE_MS = 24 * 3600_000;
 
 type Learned = Omit<ApiProfile, 'learnedAt'>;
 

@@ -312,7 +312,7 @@ class Audit {
     const seen = new Set<string>();
     const fromStart = start.nextPage === 0;
     let received = 0;
-    let total = 0;
+    let total: number;
     for (let page = start.nextPage; ; page++) {
       if (this.deps.outOfTime()) {
         this.progress.reread = { ...start, nextPage: page };

@@ -53,7 +53,7 @@ const IN_PLACE_BACKOFF_MS = 250;
 /** The longest a deferred copy waits. */
 const MAX_RETRY_DELAY_MS = 24 * 3600_000;
 /** Product-Live deletes uploaded files after 90 days: past that, a failing download will not come back. */
-export const PRODUCT_LIVE_FILE_RETENTION_MS = 90 * 24 * 3600_000;
+const PRODUCT_LIVE_FILE_RETENTION_MS = 90 * 24 * 3600_000;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -256,7 +256,7 @@ function keyOf(item: Pick<ExecutionItem, 'id'>, file: Pick<FileCopy, 'path'>): s
 }
 
 /** True for a pending copy whose next attempt is due. */
-export function isDue(file: FileCopy, nowIso: string): boolean {
+function isDue(file: FileCopy, nowIso: string): boolean {
   return file.status === 'pending' && (file.nextAttemptAt ?? '') <= nowIso;
 }
 

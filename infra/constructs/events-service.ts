@@ -14,7 +14,7 @@ import type { InfraConfig } from '../config';
 import { ProjectFunction } from './project-function';
 
 /** Records per invocation: at most 10 PutEvents calls of 10 entries each. */
-export const EVENTS_BATCH_SIZE = 100;
+const EVENTS_BATCH_SIZE = 100;
 /** Deliveries of a failing batch (halved each time) before its records go to the failure queue. */
 export const EVENTS_RETRY_ATTEMPTS = 10;
 /**

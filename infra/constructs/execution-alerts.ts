@@ -21,7 +21,7 @@ export interface ExecutionAlertsProps {
 }
 
 /** The alert e-mail: one line per fact, each filled in by EventBridge from the event. */
-export function alertMessage(filesBucketName: string): RuleTargetInput {
+function alertMessage(filesBucketName: string): RuleTargetInput {
   const detail = (field: string) => EventField.fromPath(`$.detail.${field}`);
   // The prefix of an execution's objects (executionS3Prefix in functions/core/executions/execution-record.ts);
   // Product-Live's ids are hex, which that function keeps as they are.

@@ -18,7 +18,7 @@ import { ProjectFunction } from './project-function';
 import { scheduledInvoke } from './scheduled-invoke';
 
 /** A pass re-reads a hundred executions per request and copies their files: a few minutes at most. */
-export const FOLLOW_TIMEOUT = Duration.minutes(2);
+const FOLLOW_TIMEOUT = Duration.minutes(2);
 
 export interface FollowServiceProps {
   readonly config: InfraConfig;

@@ -19,7 +19,7 @@ import { scheduledInvoke } from './scheduled-invoke';
  * The indexes the lake queries: byMonth (the executions of a day), and the partitions that give the oldest and
  * newest stored execution (the first build marks every day between them).
  */
-export const LAKE_QUERIED_INDEXES = [
+const LAKE_QUERIED_INDEXES = [
   ...new Set([EXECUTION_INDEXES.byMonth, ...EVERY_EXECUTION_PARTITIONS.map((partition) => partition.index)]),
 ];
 

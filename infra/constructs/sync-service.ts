@@ -14,12 +14,13 @@ import { acknowledgeWildcardResources } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
 import { ProjectFunction } from './project-function';
 import { scheduledInvoke } from './scheduled-invoke';
+
 /**
  * The indexes the sync queries: the open executions, the executions with file copies due or failed, byStatus
  * (with byOpen: the oldest stored execution, and COUNTs that prove complete a window paged over several
  * runs), and byMonth (the audit's COUNTs and the ids of a re-read month).
  */
-export const SYNC_QUERIED_INDEXES = [
+const SYNC_QUERIED_INDEXES = [
   EXECUTION_INDEXES.byOpen,
   EXECUTION_INDEXES.byFilesDue,
   EXECUTION_INDEXES.byFilesFailed,

@@ -126,6 +126,7 @@ export async function startDynamoDbLocal(
 
 /** Java's environment: this process's, without the Product-Live key (it needs none), with the guard token. */
 function javaEnvironment(token: string): NodeJS.ProcessEnv {
+  // biome-ignore lint/style/noProcessEnv: the child's environment, handed on without the key
   const { PRODUCT_LIVE_API_KEY: _key, ...environment } = process.env;
   return { ...environment, LOCAL_GUARD_TOKEN: token };
 }

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { checkLocalRequest, type GuardedService, type LocalCredentials } from './request-guard';
 
 /** Largest body read before the signature check (DynamoDB's own request limit is 16 MB). */
-export const MAX_GUARDED_BODY_BYTES = 32 * 1024 * 1024;
+const MAX_GUARDED_BODY_BYTES = 32 * 1024 * 1024;
 
 export interface GuardedServerOptions {
   service: GuardedService;

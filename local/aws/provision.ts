@@ -150,7 +150,7 @@ export async function provisionStore(
   }
   const queues = services.has('sqs') ? ensureLaunchQueues(clients.sqs, names, options) : undefined;
   await Promise.all(work);
-  return { ...names, ...(queues ? { queues: await queues } : {}) };
+  return { ...names, ...(queues !== undefined ? { queues: await queues } : {}) };
 }
 
 async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {

@@ -14,7 +14,7 @@ export interface TableColumn {
  * Width of a string as a terminal shows it: East Asian wide characters and emoji take two columns, combining
  * marks and zero-width joiners none (string-width's rules).
  */
-export function displayWidth(text: string): number {
+function displayWidth(text: string): number {
   return stringWidth(text);
 }
 

@@ -50,7 +50,7 @@ export function usageFor(program: CliProgram, argv: readonly string[], command?:
 }
 
 /** How a failure is reported: the program's own explanation, else by its kind. */
-export function explainFailure(program: CliProgram, error: unknown): Explained {
+function explainFailure(program: CliProgram, error: unknown): Explained {
   const own = program.explain?.(error);
   if (own) return own;
   if (error instanceof Error && SETUP_ERROR_NAMES.has(error.name)) return { message: error.message, code: 2 };

@@ -39,7 +39,7 @@ export interface EmulatorCommand {
 }
 
 /** The key the emulator accepts when none is given (printed at start: it is no secret). */
-export const DEFAULT_EMULATOR_API_KEY = 'local-dev-key';
+const DEFAULT_EMULATOR_API_KEY = 'local-dev-key';
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
 /** Parses the emulator's command-line arguments (without the node and script paths). */

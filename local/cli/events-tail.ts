@@ -189,7 +189,7 @@ export async function tailEvents(
   }
 }
 
-export class EventsFileMissingError extends Error {
+class EventsFileMissingError extends Error {
   override readonly name = 'SetupError';
 }
 

@@ -154,7 +154,7 @@ Example:
   },
 } as const;
 
-export const HISTORY_COMMANDS = Object.keys(COMMAND_HELP) as Array<keyof typeof COMMAND_HELP>;
+const HISTORY_COMMANDS = Object.keys(COMMAND_HELP) as Array<keyof typeof COMMAND_HELP>;
 export type HistoryCommandName = keyof typeof COMMAND_HELP;
 
 export const USAGE = `Usage: npm run history -- <command> [options]

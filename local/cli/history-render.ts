@@ -22,7 +22,7 @@ import {
 const TITLE_WIDTH = 36;
 
 /** "since 2024-05-02 12:00 UTC", "from … to … UTC", "all time". */
-export function describePeriod(period: Period): string {
+function describePeriod(period: Period): string {
   if (period.since && period.until) {
     return `from ${formatInstant(period.since)} to ${formatInstant(period.until)} UTC`;
   }
@@ -145,7 +145,7 @@ export function renderListTable(list: ExecutionList, limit: number | undefined):
   return `${table}\n\n${footer}`;
 }
 
-export const LIST_CSV_COLUMNS = [
+const LIST_CSV_COLUMNS = [
   'id',
   'jobId',
   'pipelineId',

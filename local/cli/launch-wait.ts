@@ -59,14 +59,9 @@ export async function waitForResult(options: {
     let last: ExecutionItem | undefined;
     while (Date.now() < deadline) {
       if (executionId === undefined) {
-        const marker = await markers.read(options.key);
-        // A refusal counts only if it is this message's: a key may have been refused before, then fixed.
-        if (marker?.outcome === 'refused' && marker.messageId === options.messageId) {
-          return { ...empty(), outcome: 'refused', reason: marker.reason ?? 'refused' };
-        }
-        if ((marker?.outcome === 'launched' || marker?.outcome === 'adopted') && marker.executionId) {
-          executionId = marker.executionId;
-        }
+        const decided = await decisionOf(markers, options.key, options.messageId);
+        if (decided?.outcome === 'refused') return { ...empty(), outcome: 'refused', reason: decided.reason };
+        executionId = decided?.executionId;
       }
       if (executionId !== undefined) {
         last = await reader.get(executionId);
@@ -87,6 +82,23 @@ export async function waitForResult(options: {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What the launcher decided for this message, once it has: refused, or the execution it started or repeated.
+ * The key's marker speaks for this message only when it names it; a key first used by another message (a
+ * repeat, or a key reused for another request) waits for the record under `messageId:<id>`.
+ */
+async function decisionOf(
+  markers: LaunchAttemptRepository,
+  key: string,
+  messageId: string,
+): Promise<{ outcome: 'refused'; reason: string } | { outcome: 'started'; executionId: string } | undefined> {
+  const own = await markers.read(`messageId:${messageId}`);
+  const marker = own?.messageId === messageId ? own : await markers.read(key);
+  if (marker?.messageId !== messageId) return undefined;
+  if (marker.outcome === 'refused') return { outcome: 'refused', reason: marker.reason ?? 'refused' };
+  return marker.executionId ? { outcome: 'started', executionId: marker.executionId } : undefined;
 }
 
 function empty(): Omit<WaitResult, 'outcome'> {

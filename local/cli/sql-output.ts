@@ -85,7 +85,9 @@ const renderers: Record<SqlOutputFormat, (columns: SqlColumn[], writer: ChunkWri
           }),
         ),
       ),
-    end: async () => {},
+    end: async () => {
+      // CSV: nothing closes the output.
+    },
   }),
   table: (columns, writer) => tableRenderer(columns, writer),
 };
@@ -116,7 +118,9 @@ function tableRenderer(columns: SqlColumn[], writer: ChunkWriter): Renderer {
     held = undefined;
   };
   return {
-    start: async () => {},
+    start: async () => {
+      // The header waits for the first rows: they size the columns.
+    },
     row: (row) => {
       if (columns.length === 0) return;
       if (held === undefined) {

@@ -327,7 +327,7 @@ function periodView(period: Period): { since: string | null; until: string | nul
 const MAX_DAYS = 3_660;
 
 /** Runs per UTC day by status over the period (quiet days included), documented statuses first. */
-export function dayTimeline(
+function dayTimeline(
   dayCounts: readonly DayCount[],
   period: Period,
   nowMs: number,

@@ -21,7 +21,7 @@ import { VIEWS } from './site-map';
 export type { DashboardViews } from './dashboard-data';
 
 /** The only interface the dashboard listens on. */
-export const DASHBOARD_HOST = '127.0.0.1';
+const DASHBOARD_HOST = '127.0.0.1';
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy':

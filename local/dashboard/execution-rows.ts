@@ -11,7 +11,7 @@ import type { StatsRow } from '../history/execution-stats';
 import type { DuckDbLake } from '../warehouse/duckdb-lake';
 
 /** The stored fields the dashboard's statistics and charts read (those of `history stats`). */
-export const ROW_ATTRIBUTES = ['jobId', 'title', 'status', 'createdAt', 'durationMs'] as const;
+const ROW_ATTRIBUTES = ['jobId', 'title', 'status', 'createdAt', 'durationMs'] as const;
 
 /** Where a view's rows came from: the lake's days and the table's (marked) days, or the table alone. */
 export type RowsSource = { kind: 'lake'; storeDays: number } | { kind: 'store' };
@@ -93,7 +93,7 @@ export async function readPeriodRows(
 }
 
 /** Runs per UTC day and status of stored rows. */
-export function countDays(rows: ReadonlyArray<Pick<StatsRow, 'status' | 'createdAt'>>): DayCount[] {
+function countDays(rows: ReadonlyArray<Pick<StatsRow, 'status' | 'createdAt'>>): DayCount[] {
   const counts = new Map<string, DayCount>();
   for (const row of rows) {
     const day = row.createdAt.slice(0, 10);

@@ -40,7 +40,7 @@ interface DemoJobTemplate {
   weight: number;
 }
 
-export const DEMO_JOBS: readonly DemoJobTemplate[] = [
+const DEMO_JOBS: readonly DemoJobTemplate[] = [
   { title: 'Import Schema', kind: 'import', pipeline: 0, weight: 2 },
   { title: 'Import Products from Supplier', kind: 'import-with-file', pipeline: 0, weight: 4 },
   { title: 'Export Products to Amazon', kind: 'export', pipeline: 1, weight: 4 },
@@ -53,7 +53,7 @@ export const DEMO_JOBS: readonly DemoJobTemplate[] = [
 
 const PIPELINE_COUNT = 3;
 const DAY_MS = 86_400_000;
-export const DEMO_USER_IDS = ['5443', '5461', '6120', '7012'] as const;
+const DEMO_USER_IDS = ['5443', '5461', '6120', '7012'] as const;
 
 export interface DemoSummary {
   jobs: number;

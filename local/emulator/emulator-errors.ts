@@ -14,7 +14,7 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
 };
 
 /** The HTTP reason phrase of a status, as used in the `error` field of error bodies. */
-export function reasonPhrase(statusCode: number): string {
+function reasonPhrase(statusCode: number): string {
   return REASON_PHRASES[statusCode] ?? 'Error';
 }
 

@@ -93,7 +93,7 @@ export const DEFAULT_API_KEY = 'local-dev-key';
 export const DEFAULT_FIND_PATH = '/v1/job_executions/find';
 export const FIND_PATH_ALIAS = '/v1/data_factory/job_executions/find';
 export const DEFAULT_MAX_PAGE_SIZE = 1000;
-export const DEFAULT_REQUESTS_PER_MINUTE = 50;
+const DEFAULT_REQUESTS_PER_MINUTE = 50;
 /** The Files API's limit as the emulator applies it: 100 MB read as 100 × 2^20 bytes (the exact count is undocumented). */
 export const DEFAULT_MAX_UPLOAD_BYTES = MAX_UPLOAD_BYTES;
 

@@ -35,10 +35,10 @@ export type ExecutionStatus = 'PENDING' | 'RUNNING' | TerminalOutcome;
  * Stored file URLs start with this marker instead of a host: the public base URL is only known once the
  * server listens (port 0), so it is put in front when an execution is rendered.
  */
-export const BASE_URL_MARKER = 'emulator-base-url:';
+const BASE_URL_MARKER = 'emulator-base-url:';
 
 /** Top-level fields of a job execution, as documented. Unknown extra fields are added per execution. */
-export const DOCUMENTED_FIELDS: ReadonlySet<string> = new Set([
+const DOCUMENTED_FIELDS: ReadonlySet<string> = new Set([
   'object',
   'id',
   'jobId',
@@ -447,14 +447,14 @@ export class ExecutionStore {
 }
 
 /** The status of an execution at `now`. */
-export function statusAt(record: ExecutionRecord, now: number): ExecutionStatus {
+function statusAt(record: ExecutionRecord, now: number): ExecutionStatus {
   if (now < record.startedAtMs) return 'PENDING';
   if (now < record.endedAtMs) return 'RUNNING';
   return record.outcome;
 }
 
 /** A copy of stored JSON with file URLs made absolute. */
-export function renderJson(value: JsonObject, baseUrl: string): JsonObject {
+function renderJson(value: JsonObject, baseUrl: string): JsonObject {
   return cloneJson(value, (text) =>
     text.startsWith(BASE_URL_MARKER) ? baseUrl + text.slice(BASE_URL_MARKER.length) : text,
   );

@@ -38,7 +38,7 @@ export interface FaultOptions {
 }
 
 /** Whether a fault kind can happen on an endpoint. */
-export function faultAppliesTo(kind: FaultKind, endpoint: Endpoint): boolean {
+function faultAppliesTo(kind: FaultKind, endpoint: Endpoint): boolean {
   switch (kind) {
     case 'truncated-download':
       return endpoint === 'download';

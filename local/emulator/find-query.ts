@@ -17,7 +17,7 @@ export type CriterionType = (typeof CRITERION_TYPES)[number];
 export type QueryType = CriterionType | (typeof GROUP_TYPES)[number];
 
 /** Nesting deeper than this is refused: a guard against pathological bodies, not a documented limit. */
-export const MAX_QUERY_DEPTH = 32;
+const MAX_QUERY_DEPTH = 32;
 
 /** What the compiler needs to know about the items it filters. */
 export interface FindQueryFields<T> {

@@ -27,12 +27,12 @@ import { type ReceivedUpload, receiveUpload } from './upload-receiver';
 
 const REQUEST_LOG_LIMIT = 100_000;
 const EXECUTIONS_PATH = '/v1/data_factory/job_executions';
-export const FILES_PATH = '/v1/data_factory/files';
+const FILES_PATH = '/v1/data_factory/files';
 /**
  * What a multipart body may hold beyond the file (boundaries, part headers, a long file name, small fields): a
  * declared Content-Length above maxUploadBytes + this is refused before any byte is read.
  */
-export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
 /** What becomes of a received upload: kept and answered, kept and answered 500, or answered but not kept. */
 export type UploadMode = 'store' | 'store-then-500' | 'dry-run';

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError, EmulatorError, toErrorBody } from './emulator-errors';
 
 /** Request bodies above this are refused with 413: find queries and launch inputs are small. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Reads the whole request body as UTF-8, refusing more than MAX_BODY_BYTES. */
 export async function readBody(request: IncomingMessage): Promise<string> {
@@ -68,7 +68,7 @@ function parseNonNegativeInteger(query: URLSearchParams, name: string, fallback:
 }
 
 /** Sends a JSON body with its Content-Length. */
-export function sendJson(
+function sendJson(
   response: ServerResponse,
   statusCode: number,
   body: unknown,

@@ -29,7 +29,7 @@ export const JOB_KINDS = ['import', 'import-with-file', 'export', 'publish', 'me
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Run time range [min, max] in ms of a successful run of each kind. */
-export const RUN_TIME_MS: Readonly<Record<JobKind, readonly [number, number]>> = {
+const RUN_TIME_MS: Readonly<Record<JobKind, readonly [number, number]>> = {
   import: [5_000, 90_000],
   'import-with-file': [20_000, 300_000],
   export: [30_000, 900_000],
@@ -141,7 +141,7 @@ function planKindOutput(kind: JobKind, outcome: TerminalOutcome, context: FilePl
       output.report = report(context);
       break;
     case 'export': {
-      const files = [];
+      const files: JsonObject[] = [];
       for (let part = 1, parts = random.int(1, 3); part <= parts; part++) {
         files.push(outputFile(context, `products-part-${part}.csv`, 'csv'));
       }
@@ -157,7 +157,7 @@ function planKindOutput(kind: JobKind, outcome: TerminalOutcome, context: FilePl
       output.report = report(context);
       break;
     case 'media': {
-      const files = [];
+      const files: JsonObject[] = [];
       for (let part = 1, parts = random.int(1, 4); part <= parts; part++) {
         files.push(outputFile(context, `thumbnails-${part}.zip`, 'zip'));
       }
@@ -217,9 +217,7 @@ function report(context: FilePlanContext): JsonObject {
 }
 
 /** The report of a run with input files: one `<input>` per file, with its name, size and SHA-256 when known. */
-export function inputReportXml(
-  context: Pick<FilePlanContext, 'executionId' | 'jobId' | 'inputFiles'>,
-): string {
+function inputReportXml(context: Pick<FilePlanContext, 'executionId' | 'jobId' | 'inputFiles'>): string {
   const lines = context.inputFiles.map(({ path, reference, file }) => {
     const id = typeof reference.id === 'string' ? reference.id : '';
     if (!file) {

@@ -12,7 +12,7 @@ import Busboy from '@fastify/busboy';
 import { BadRequestError, EmulatorError, PayloadTooLargeError } from './emulator-errors';
 
 /** The form field the Files API reads the file from. */
-export const UPLOAD_FIELD = 'file';
+const UPLOAD_FIELD = 'file';
 
 /** A received `file` part, stored on disk. */
 export interface ReceivedUpload {
@@ -80,7 +80,7 @@ export function receiveUpload(
     let file: Readable | undefined;
     let stored: Promise<ReceivedUpload | undefined> | undefined;
     parser.on('file', (field, stream, fileName, _encoding, mimeType) => {
-      if (field !== UPLOAD_FIELD || stored) {
+      if (field !== UPLOAD_FIELD || stored !== undefined) {
         stream.resume();
         return;
       }

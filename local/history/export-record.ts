@@ -17,7 +17,7 @@ export interface ExportedFile {
 export type ExportRecord = Record<string, unknown> & { files: ExportedFile[]; launch: LaunchView | null };
 
 /** The exported description of a file copy. */
-export function toExportedFile(copy: FileCopy): ExportedFile {
+function toExportedFile(copy: FileCopy): ExportedFile {
   const copied = copy.status === 'copied';
   return {
     path: copy.path,

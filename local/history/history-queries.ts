@@ -97,7 +97,7 @@ export async function listExecutions(reader: HistoryReader, filter: ListFilter):
 }
 
 /** The summary of a stored execution. */
-export function toSummary(item: ExecutionItem): ExecutionSummary {
+function toSummary(item: ExecutionItem): ExecutionSummary {
   const files = item.files ?? [];
   const count = (status: FileCopy['status']) => files.filter((file) => file.status === status).length;
   return {

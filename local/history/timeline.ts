@@ -9,7 +9,7 @@ export const TIMELINE_BUCKETS = ['day', 'hour'] as const;
 export type TimelineBucket = (typeof TIMELINE_BUCKETS)[number];
 
 /** More buckets than this is a mistake (a year of hours), not a chart. */
-export const MAX_TIMELINE_BUCKETS = 5_000;
+const MAX_TIMELINE_BUCKETS = 5_000;
 
 export type TimelineRow = Pick<ExecutionItem, 'status' | 'createdAt'>;
 

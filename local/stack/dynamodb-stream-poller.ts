@@ -34,7 +34,7 @@ export interface StreamPollerOptions {
 }
 
 /** Records that could not be handled: drain() names how many are still to deliver. */
-export class StreamDrainError extends Error {
+class StreamDrainError extends Error {
   override readonly name = 'StreamDrainError';
 }
 

@@ -13,12 +13,12 @@ export const LOCAL_TABLE_NAMES = {
   idempotency: 'product-live-launch-idempotency',
 } as const;
 
-export const LOCAL_BUCKET_NAME = 'product-live-files';
+const LOCAL_BUCKET_NAME = 'product-live-files';
 export const LOCAL_LAKE_BUCKET_NAME = 'product-live-lake';
 /** Objects created here launch jobs by the rules of `npm start -- --inbox`; `npm run launch -- --file` puts files here. */
-export const LOCAL_INBOX_BUCKET_NAME = 'product-live-inbox';
+const LOCAL_INBOX_BUCKET_NAME = 'product-live-inbox';
 
-export const LOCAL_QUEUE_NAMES = { launch: 'product-live-launch', dlq: 'product-live-launch-dlq' } as const;
+const LOCAL_QUEUE_NAMES = { launch: 'product-live-launch', dlq: 'product-live-launch-dlq' } as const;
 
 /** The store of `npm start`, under fixed names so that the other local CLIs find it. */
 export const LOCAL_STORE_NAMES: StoreNames = {

@@ -10,7 +10,7 @@ import { StoreError } from './store-error';
 import type { DeployedStoreChoice, StoreNames } from './store-types';
 
 /** The suffixes of the app's two stack names (infra/create-app.ts). */
-export const STACK_SUFFIXES = ['-Stateful', '-Stateless'] as const;
+const STACK_SUFFIXES = ['-Stateful', '-Stateless'] as const;
 
 /** Which output names which part of a store. */
 const OUTPUT_OF: Readonly<Record<keyof StoreNames, string>> = {
@@ -25,13 +25,13 @@ const OUTPUT_OF: Readonly<Record<keyof StoreNames, string>> = {
 };
 
 /** The app's stack prefix of a name: the prefix itself, or one of its two stacks' names. */
-export function stackPrefixOf(name: string): string {
+function stackPrefixOf(name: string): string {
   const suffix = STACK_SUFFIXES.find((candidate) => name.endsWith(candidate));
   return suffix ? name.slice(0, -suffix.length) : name;
 }
 
 /** Every output of the app's two stacks, by output key (a stack that does not exist is a StoreError). */
-export async function readStackOutputs(
+async function readStackOutputs(
   stackName: string,
   given?: CloudFormationClient,
 ): Promise<Record<string, string>> {

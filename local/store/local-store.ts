@@ -77,7 +77,7 @@ export async function connectLocalStore(
 }
 
 /** Clients' settings for a running local stack (nothing is started, nothing stopped but the client). */
-export async function connectRunningStack(stack: LocalStackState): Promise<LocalStoreConnection> {
+async function connectRunningStack(stack: LocalStackState): Promise<LocalStoreConnection> {
   const { LOCAL_S3_SETTINGS } = await localAws();
   const common = { region: stack.region, credentials: { ...stack.credentials } };
   const dynamo = new DynamoDBClient({ ...common, endpoint: stack.endpoints.dynamodb });

@@ -15,9 +15,7 @@ import { connectLocalStore } from './local-store';
 import { StoreError } from './store-error';
 import type { DeployedStoreChoice, LocalStoreChoice, StoreChoice, StoreNames } from './store-types';
 
-export { StoreError } from './store-error';
-
-export type { DeployedStoreChoice, LocalStoreChoice, StoreChoice, StoreNames } from './store-types';
+export type { DeployedStoreChoice, StoreChoice, StoreNames } from './store-types';
 
 /** An opened store: its clients, created once, and what was started for it. */
 export interface Store {
@@ -130,25 +128,6 @@ async function openDeployed(choice: DeployedStoreChoice, options: OpenStoreOptio
       (await s3.peekAsync())?.destroy();
     },
   };
-}
-
-/** A store's name that a command needs; absent, a StoreError naming the flag that gives it. */
-export function requireName<K extends keyof StoreNames>(
-  store: Store,
-  name: K,
-  flag: string,
-): NonNullable<StoreNames[K]> {
-  const value = store.names[name];
-  if (value === undefined || value === '') {
-    throw new StoreError(
-      `this command needs the store's ${describeName(name)}: pass ${flag} (or --stack NAME)`,
-    );
-  }
-  return value as NonNullable<StoreNames[K]>;
-}
-
-function describeName(name: keyof StoreNames): string {
-  return name.replace(/[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`).replace('url', 'URL');
 }
 
 function lazyReader(

@@ -133,7 +133,7 @@ export class DuckDbLake {
 
   /** Resolves when the connection is this query's; the function returned gives it to the next one. */
   private async takeTurn(): Promise<() => void> {
-    let release = () => {};
+    let release: () => void = () => undefined;
     const mine = new Promise<void>((done) => {
       release = done;
     });

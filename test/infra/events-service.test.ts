@@ -263,6 +263,7 @@ describe('failure alerts', () => {
     });
   });
 
+  // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
   it('refuses publishing without TLS and lets only the alert rule publish', () => {
     const topicRef = { Ref: alertingView.logicalId(alerts().topic) };
     alerting.statelessTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {

@@ -138,6 +138,7 @@ describe('launch queues', () => {
 });
 
 describe('launch event source', () => {
+  // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
   it('reads batches of 10 within 5 s, reports partial batch failures, at most 2 at a time', () => {
     synth.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [view.logicalId(synth.stateless.launch.queue), 'Arn'] },

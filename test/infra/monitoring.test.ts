@@ -227,6 +227,7 @@ describe('alarm topic', () => {
     });
   });
 
+  // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
   it('refuses publishing without TLS and lets only this account’s CloudWatch alarms publish', () => {
     synth.statelessTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [topicRef()],

@@ -117,6 +117,7 @@ describe('stateful stack: files bucket', () => {
     });
   });
 
+  // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
   it('denies every request not made over TLS', () => {
     synth.statefulTemplate.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: view.logicalId(synth.stateful.filesBucket) },
@@ -178,6 +179,7 @@ describe('stateful stack: files bucket', () => {
     });
   });
 
+  // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
   it('applies the noncurrent-version retention from context', () => {
     const custom = synthesize({ context: { filesNoncurrentVersionDays: '7' } });
     custom.statefulTemplate.hasResourceProperties('AWS::S3::Bucket', {

@@ -110,6 +110,7 @@ describe('sync function', () => {
     ]);
   });
 
+  // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
   it('does not retry a failed or late run: the next scheduled run resumes from the checkpoint', () => {
     synth.statelessTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: view.logicalId(synth.stateless.sync.handler.function) },
@@ -144,6 +145,7 @@ describe('sync schedule', () => {
     });
   });
 
+  // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
   it('takes its rate from context', () => {
     const hourly = synthesize({ context: { syncSchedule: '1 hour', syncLagAlarmMinutes: '120' } });
     hourly.statelessTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {

@@ -381,7 +381,7 @@ describe('executions offloaded to the files bucket', () => {
       loadLargePayload: s3PayloadLoader(clients.s3, store.filesBucket),
     });
     expect((await showExecution(offloaded, big.id)).execution).toEqual(big);
-    const exported = [];
+    const exported: unknown[] = [];
     for await (const { record } of exportExecutions(offloaded, { period: {} })) exported.push(record);
     expect(exported).toEqual([{ ...big, files: [] }]);
   });

@@ -188,7 +188,7 @@ describe('ProductLiveClient against the emulator', () => {
       apiKey: emulator.apiKey,
       requestsPerMinute: 10_000,
     });
-    const results = [];
+    const results: unknown[] = [];
     for (let call = 0; call < 6; call++) results.push(await client.listJobExecutions({ size: 1 }));
     expect(results).toHaveLength(6);
     expect(client.throttledCount).toBeGreaterThan(0);

@@ -198,7 +198,7 @@ describe('sync: faults', () => {
       config: { pageSize: 50 },
       client: { retryMaxMs: 1_500 },
     });
-    const summaries = [];
+    const summaries: Awaited<ReturnType<SyncHarness['sync']>>[] = [];
     for (let run = 0; run < 30; run++) {
       const summary = await harness.sync();
       summaries.push(summary);

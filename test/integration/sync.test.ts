@@ -53,6 +53,7 @@ describe('sync: first run and steady state', () => {
     await expectStoreToEqualEmulator(harness, { files: false });
   });
 
+  // biome-ignore lint/suspicious/useExpect: expectStoreToEqualEmulator asserts
   it('starts at SYNC_START_DATE on the first run', async () => {
     harness = await createSyncHarness({ emulator: { demo: { seed: 5, executions: 120, days: 30 } } });
     const since = new Date(harness.clock.now() - 10 * 24 * 3600_000).toISOString();

@@ -11,7 +11,7 @@ import {
 } from '../../local/emulator';
 
 /** The instant every test clock starts at, unless a test gives its own. */
-export const TEST_EPOCH = '2024-06-01T12:00:00.000Z';
+const TEST_EPOCH = '2024-06-01T12:00:00.000Z';
 
 /** Emulator options of a test: the clock, when given, is a manual one. */
 export type TestEmulatorOptions = Omit<EmulatorOptions, 'clock'> & { clock?: ManualClock };

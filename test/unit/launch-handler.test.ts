@@ -213,17 +213,25 @@ describe('launch handler', () => {
     ]);
   });
 
-  it('answers a duplicate delivery from the completed record, without calling the API or writing anything', async () => {
+  it('answers a duplicate delivery from the completed record, without calling the API or writing more than its own outcome', async () => {
     dynamoMock.on(PutItemCommand).rejects(alreadyExists(storedRecord('COMPLETED', payloadHash(JOB_ID))));
 
     const response = await buildHandler()(
-      sqsEvent({ jobId: JOB_ID, idempotencyKey: 'order-1' }),
+      sqsEvent({ jobId: JOB_ID, idempotencyKey: 'order-1' }, 'message-2'),
       lambdaContext(),
     );
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(api.requests).toEqual([]);
-    expect(documentMock).not.toHaveReceivedAnyCommand();
+    // One write: the duplicate outcome under its message id (for `npm run launch -- --wait`), never on the key.
+    const writes = documentMock.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.Key).toEqual({ id: `${ATTEMPT_KEY_PREFIX}messageId:message-2` });
+    expect(writes[0]?.ExpressionAttributeValues).toMatchObject({
+      ':outcome': 'duplicate',
+      ':executionId': createdFixture.id,
+      ':messageId': 'message-2',
+    });
     expect(dynamoMock).not.toHaveReceivedCommand(UpdateItemCommand);
     expect(outcomeLines()).toEqual([
       expect.objectContaining({ outcome: 'duplicate', executionId: createdFixture.id }),
@@ -234,12 +242,16 @@ describe('launch handler', () => {
     dynamoMock.on(PutItemCommand).rejects(alreadyExists(storedRecord('COMPLETED', payloadHash(JOB_ID))));
 
     const response = await buildHandler()(
-      sqsEvent({ jobId: JOB_ID, input: { sku: 'B' }, idempotencyKey: 'order-1' }),
+      sqsEvent({ jobId: JOB_ID, input: { sku: 'B' }, idempotencyKey: 'order-1' }, 'message-3'),
       lambdaContext(),
     );
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(api.requests).toEqual([]);
+    // The key is the first request's: the refusal is recorded under this message, the key's marker untouched.
+    const writes = documentMock.commandCalls(UpdateCommand).map((call) => call.args[0].input);
+    expect(writes.map((write) => write.Key)).toEqual([{ id: `${ATTEMPT_KEY_PREFIX}messageId:message-3` }]);
+    expect(writes[0]?.ExpressionAttributeValues).toMatchObject({ ':outcome': 'refused', ':messageId': 'message-3' });
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: config.dlqUrl,
       MessageAttributes: expect.objectContaining({

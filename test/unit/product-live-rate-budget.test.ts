@@ -75,6 +75,7 @@ describe('RateBudget', () => {
     expectStartedAt(starts[2] ?? 0, T0 + 61_500);
   });
 
+  // biome-ignore lint/suspicious/useExpect: expectStartedAt asserts
   it('counts a slot from the end of a slow request, whatever the latency was', async () => {
     const budget = new RateBudget({ limit: 1, windowMs: 60_000, marginMs: 0 });
     const starts: number[] = [];
@@ -105,6 +106,7 @@ describe('RateBudget', () => {
     expect(startedAt(starts, T0 + 5_000)).toBe(20);
   });
 
+  // biome-ignore lint/suspicious/useExpect: expectStartedAt asserts
   it('makes an over-budget request wait until the oldest slot returns, not a full window from now', async () => {
     const budget = new RateBudget({ limit: 50, windowMs: 60_000, marginMs: 1_000 });
     const starts: number[] = [];
@@ -127,6 +129,7 @@ describe('RateBudget', () => {
     expect(budget.pausedUntil).toBe(T0 + 10_000);
   });
 
+  // biome-ignore lint/suspicious/useExpect: expectStartedAt asserts
   it('applies a pause that begins while a request is queued, and only ever extends a pause', async () => {
     const budget = new RateBudget({ limit: 1, windowMs: 60_000, marginMs: 0 });
     const starts: number[] = [];

@@ -62,13 +62,13 @@ function matchesHost(pattern: string, host: string, hostname: string): boolean {
 }
 
 /** True for loopback names and addresses (localhost, 127.0.0.0/8, ::1). */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   const host = stripBrackets(hostname.toLowerCase());
   return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1';
 }
 
 /** True for addresses that must never be fetched from AWS: private, loopback, link-local, unspecified. */
-export function isPrivateAddress(address: string): boolean {
+function isPrivateAddress(address: string): boolean {
   if (isIP(address) === 4) {
     const [a = 0, b = 0] = address.split('.').map(Number);
     return (

@@ -18,7 +18,7 @@ export interface FindPage {
 }
 
 /** Page size `findAllPages` requests when none is given. */
-export const DEFAULT_FIND_PAGE_SIZE = 100;
+const DEFAULT_FIND_PAGE_SIZE = 100;
 
 /**
  * Yields every page of a find query, from `startPage` (default 0) upwards, with the same `size` each time.

@@ -14,7 +14,7 @@ export interface MultipartFraming {
 }
 
 /** A fresh boundary: 32 random hex digits, so that it cannot occur in any file by chance. */
-export function newMultipartBoundary(): string {
+function newMultipartBoundary(): string {
   return `----product-live-upload-${randomBytes(16).toString('hex')}`;
 }
 
@@ -29,7 +29,7 @@ export function fileNameProblem(fileName: string): string | undefined {
 }
 
 /** The `filename` parameter's quoted-string content: backslashes and double quotes escaped (RFC 7578, 4.2). */
-export function quoteFileName(fileName: string): string {
+function quoteFileName(fileName: string): string {
   return fileName.replace(/[\\"]/g, (character) => `\\${character}`);
 }
 

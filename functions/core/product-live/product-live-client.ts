@@ -562,7 +562,7 @@ function parseBaseUrl(baseUrl: string): string {
 }
 
 /** The other documented spelling of the find path (keeping any prefix), or undefined for other paths. */
-export function alternativeFindPath(path: string): string | undefined {
+function alternativeFindPath(path: string): string | undefined {
   if (path.endsWith(DEFAULT_FIND_PATH))
     return path.slice(0, -DEFAULT_FIND_PATH.length) + ALTERNATIVE_FIND_PATH;
   if (path.endsWith(ALTERNATIVE_FIND_PATH))

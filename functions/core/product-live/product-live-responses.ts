@@ -26,7 +26,7 @@ export interface AnsweredRequest {
 const MAX_ERROR_BODY_CHARS = 4_096;
 
 /** The body of a response, redacted and truncated for an error. */
-export function redactBody(text: string, redactor: SecretRedactor): string {
+function redactBody(text: string, redactor: SecretRedactor): string {
   const redacted = redactor.redactText(text);
   return redacted.length > MAX_ERROR_BODY_CHARS ? `${redacted.slice(0, MAX_ERROR_BODY_CHARS)}…` : redacted;
 }

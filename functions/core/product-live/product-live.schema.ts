@@ -30,7 +30,7 @@ export function isTerminalStatus(status: string): boolean {
 }
 
 /** An ISO 8601 date-time string that `Date` can parse; kept exactly as the API wrote it. */
-export const IsoDateTime = z.string().check(
+const IsoDateTime = z.string().check(
   z.minLength(1),
   z.refine((value) => /^\d{4}-\d{2}-\d{2}T/.test(value) && Number.isFinite(Date.parse(value)), {
     message: 'expected an ISO 8601 date-time',
@@ -40,7 +40,7 @@ export const IsoDateTime = z.string().check(
 const OptionalIsoDateTime = z.nullish(IsoDateTime);
 const nonEmpty = () => z.string().check(z.minLength(1));
 
-export const JobExecutionInfo = z.looseObject({
+const JobExecutionInfo = z.looseObject({
   title: z.nullish(z.string()),
 });
 

@@ -14,7 +14,7 @@ import {
 import type { TableDefinition } from './table-definitions';
 
 /** The CreateTable request for a definition: on-demand billing, every index projecting all attributes. */
-export function toCreateTableInput(definition: TableDefinition, tableName: string): CreateTableCommandInput {
+function toCreateTableInput(definition: TableDefinition, tableName: string): CreateTableCommandInput {
   const attributes = new Map<string, AttributeDefinition>();
   const addAttribute = (key: { name: string; type: 'S' | 'N' }) =>
     attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });

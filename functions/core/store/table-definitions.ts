@@ -105,5 +105,3 @@ export const IDEMPOTENCY_TABLE: TableDefinition = {
   indexes: [],
   timeToLiveAttribute: 'expiration',
 };
-
-export const TABLES = [EXECUTIONS_TABLE, STATE_TABLE, IDEMPOTENCY_TABLE] as const;

@@ -13,7 +13,7 @@ import {
   withQuery,
 } from '../site-map';
 
-export class ApiError extends Error {
+class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,

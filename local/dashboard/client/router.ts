@@ -47,7 +47,7 @@ export function startPages(main: HTMLElement): () => Promise<void> {
   let running: Promise<void> | undefined;
   let again = false;
   const rerender = async (): Promise<void> => {
-    if (running) {
+    if (running !== undefined) {
       again = true;
       return running;
     }

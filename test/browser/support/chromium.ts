@@ -14,7 +14,7 @@ const CANDIDATES = [
 ];
 
 /** The flags of every launch: headless, no sandbox (root in CI), nothing that reaches the network. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
@@ -33,7 +33,7 @@ function executable(path: string): boolean {
 }
 
 /** The path of an installed Chromium (CHROMIUM_PATH first), installing the Debian package when root. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
+function findChromium(env: NodeJS.ProcessEnv = process.env): string {
   const given = env.CHROMIUM_PATH?.trim();
   if (given) {
     if (!executable(given)) throw new Error(`CHROMIUM_PATH=${given} is not an executable file`);
