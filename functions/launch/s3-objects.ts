@@ -7,7 +7,7 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { MAX_UPLOAD_BYTES } from '../core/product-live/product-live-client';
+import { isUploadContentType, MAX_UPLOAD_BYTES } from '../core/product-live/product-live-client';
 
 /** What HeadObject says of a referenced object. */
 export interface ObjectInfo {
@@ -68,7 +68,10 @@ export class S3Objects implements ObjectSource {
       size,
       ...(answer.ETag ? { etag: answer.ETag } : {}),
       ...(answer.VersionId && answer.VersionId !== 'null' ? { versionId: answer.VersionId } : {}),
-      ...(answer.ContentType ? { contentType: answer.ContentType } : {}),
+      // S3 keeps any Content-Type it is given (`csv`); one that is not a MIME type is not sent (octet-stream).
+      ...(answer.ContentType && isUploadContentType(answer.ContentType)
+        ? { contentType: answer.ContentType }
+        : {}),
     };
   }
 
