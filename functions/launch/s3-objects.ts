@@ -56,7 +56,19 @@ export class S3Objects implements ObjectSource {
           { cause: error },
         );
       }
+      // A malformed versionId (S3's InvalidArgument), or an object encrypted with a customer key (SSE-C).
+      if (status === 400) {
+        throw new ObjectRefusedError(
+          `${where} cannot be read: S3 answered HTTP 400 (an invalid versionId, or an object encrypted with a customer-provided key)`,
+          { cause: error },
+        );
+      }
       throw error;
+    }
+    // A store that keeps no versions (an unversioned bucket, s3rver) answers the current object whatever the
+    // version asked: that is not the version the request names.
+    if (versionId && (answer.VersionId ?? 'null') !== versionId) {
+      throw new ObjectRefusedError(`${where} does not exist`);
     }
     const size = answer.ContentLength ?? 0;
     if (size > MAX_UPLOAD_BYTES) {
