@@ -7,7 +7,7 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { MAX_UPLOAD_BYTES } from '../core/product-live/product-live-client';
+import { isUploadContentType, MAX_UPLOAD_BYTES } from '../core/product-live/product-live-client';
 
 /** What HeadObject says of a referenced object. */
 export interface ObjectInfo {
@@ -56,7 +56,19 @@ export class S3Objects implements ObjectSource {
           { cause: error },
         );
       }
+      // A malformed versionId (S3's InvalidArgument), or an object encrypted with a customer key (SSE-C).
+      if (status === 400) {
+        throw new ObjectRefusedError(
+          `${where} cannot be read: S3 answered HTTP 400 (an invalid versionId, or an object encrypted with a customer-provided key)`,
+          { cause: error },
+        );
+      }
       throw error;
+    }
+    // A store that keeps no versions (an unversioned bucket, s3rver) answers the current object whatever the
+    // version asked: that is not the version the request names.
+    if (versionId && (answer.VersionId ?? 'null') !== versionId) {
+      throw new ObjectRefusedError(`${where} does not exist`);
     }
     const size = answer.ContentLength ?? 0;
     if (size > MAX_UPLOAD_BYTES) {
@@ -68,7 +80,10 @@ export class S3Objects implements ObjectSource {
       size,
       ...(answer.ETag ? { etag: answer.ETag } : {}),
       ...(answer.VersionId && answer.VersionId !== 'null' ? { versionId: answer.VersionId } : {}),
-      ...(answer.ContentType ? { contentType: answer.ContentType } : {}),
+      // S3 keeps any Content-Type it is given (`csv`); one that is not a MIME type is not sent (octet-stream).
+      ...(answer.ContentType && isUploadContentType(answer.ContentType)
+        ? { contentType: answer.ContentType }
+        : {}),
     };
   }
 

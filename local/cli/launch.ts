@@ -3,9 +3,10 @@
 // inbox), or to a deployed queue (--queue-url, standard AWS credentials); with --wait, follows it locally to its
 // result (launch-wait.ts).
 
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -172,8 +173,10 @@ function localQueue(stack: LocalStackState) {
 }
 
 /**
- * Puts each file in the local inbox under `uploads/<uuid>/<name>` (a prefix no inbox rule may claim, so it
- * launches by this message only) and returns the input's references to them.
+ * Puts each file in the local inbox under `uploads/<sha256 of its bytes>/<name>` (a prefix no inbox rule may
+ * claim, so it launches by this message only) and returns the input's references to them. The key is the
+ * content's, so that a request repeated with the same --idempotency-key and the same file is the same request
+ * (a duplicate: nothing uploaded, nothing created), and the same key with other bytes is refused as a reuse.
  */
 async function putFiles(
   stack: LocalStackState,
@@ -194,7 +197,7 @@ async function putFiles(
   const references: Record<string, unknown> = {};
   try {
     for (const file of files) {
-      const key = `${RESERVED_INBOX_PREFIX}${randomUUID()}/${basename(file.path)}`;
+      const key = `${RESERVED_INBOX_PREFIX}${await sha256Of(file.path)}/${basename(file.path)}`;
       await s3.send(
         new PutObjectCommand({
           Bucket: stack.inboxBucket,
@@ -209,6 +212,13 @@ async function putFiles(
     s3.destroy();
   }
   return references;
+}
+
+/** SHA-256 (hex) of a file's bytes, streamed. */
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
 }
 
 function parse(argv: readonly string[]) {

@@ -240,6 +240,50 @@ describe('launch permissions', () => {
     ).toEqual({});
   });
 
+  it.each([
+    ['none configured', undefined, []],
+    [
+      'buckets and prefixes, comma-separated',
+      'acme-exports/erp/,acme-drops',
+      ['acme-exports/erp/', 'acme-drops/'],
+    ],
+    [
+      'a JSON list with s3:// and a deep prefix',
+      '["s3://acme-exports/erp/2026/", "acme.drops.eu"]',
+      ['acme-exports/erp/2026/', 'acme.drops.eu/'],
+    ],
+  ])(
+    'reads objects in exactly launchInputBuckets and the inbox, nothing else, as its own check does (%s)',
+    (_name, context, configured) => {
+      const custom = context === undefined ? synth : synthesize({ context: { launchInputBuckets: context } });
+      const customView = context === undefined ? view : new TemplateView(custom);
+      const statements = customView.statementsOf(custom.stateless.launch.handler.role);
+      // Every S3 permission of the role, wherever it is granted: only object reads, only of these.
+      const s3Statements = statements.filter((statement) =>
+        statement.actions.some((action) => action === '*' || action.startsWith('s3:')),
+      );
+      expect(s3Statements.map((statement) => statement.actions)).toEqual([
+        ['s3:GetObject', 's3:GetObjectVersion'],
+      ]);
+      const expected = ['InboxBucket/', ...configured].map((location) =>
+        location.startsWith('InboxBucket/') ? 'InboxBucket.Arn/*' : `arn:<AWS::Partition>:s3:::${location}*`,
+      );
+      expect(s3Statements[0]?.resources).toEqual([...expected].sort());
+      // No bucket-level permission (no ListBucket): a missing key answers 403, which the launcher reports as such.
+      expect(
+        s3Statements[0]?.resources.every((resource) => resource.endsWith('*') && resource.includes('/')),
+      ).toBe(true);
+      // The function refuses, before reading, every reference outside the same locations (file-references.ts).
+      const config = loadLaunchConfig({
+        ...customView.environmentOf(custom.stateless.launch.handler.function),
+        AWS_LAMBDA_FUNCTION_NAME: 'launch',
+      });
+      expect(config.readable.map((location) => `${location.bucket}/${location.prefix}`).sort()).toEqual(
+        ['InboxBucket/', ...configured].sort(),
+      );
+    },
+  );
+
   it('uses no managed policy (not even AWSLambdaBasicExecutionRole)', () => {
     const role = view.statelessResource(synth.stateless.launch.handler.role).Properties as Props;
     expect(role.ManagedPolicyArns).toBeUndefined();

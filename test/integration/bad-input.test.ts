@@ -282,6 +282,31 @@ describe('bad input: command lines', () => {
     expect(result.stderr).toContain('jobId: expected 24 hexadecimal characters');
   });
 
+  it(badInput('cli.launch-file-missing'), async () => {
+    // No stack runs on the data directory either: the file is checked first, so nothing could have been sent.
+    const dir = await mkdtemp(join(tmpdir(), 'launch-file-'));
+    const missing = join(dir, 'prices.csv');
+    const result = await cli('local/cli/launch.ts', [
+      '--job',
+      '65819ba43ad5b963658ab35d',
+      '--file',
+      `file=${missing}`,
+      '--data-dir',
+      dir,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(`error: --file file: ${missing} does not exist`);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it(badInput('cli.inbox-reserved'), async () => {
+    const result = await cli('local/cli/start.ts', ['--inbox', 'uploads/=65819ba43ad5b963658ab35d']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'error: --inbox uploads/=65819ba43ad5b963658ab35d: prefix must not start with uploads/ (reserved for npm run launch -- --file)',
+    );
+  });
+
   it(badInput('cli.history-command'), async () => {
     const result = await cli('local/cli/history.ts', ['frobnicate']);
     expect(result.code).toBe(2);

@@ -3,9 +3,10 @@
 // function's role in the synthesized template. A new SDK call without its grant fails here, not in AWS.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadLaunchConfig } from '../../functions/core/config';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
 import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
@@ -41,10 +42,8 @@ function record<T extends DynamoDBClient | S3Client | SQSClient>(
   stack.add(
     (next, context) => async (args) => {
       const command = String(context.commandName).replace(/Command$/, '');
-      calls.push({
-        action: iamAction(service, command),
-        resource: resourceOf(args.input as Record<string, unknown>),
-      });
+      const input = args.input as Record<string, unknown>;
+      calls.push({ action: iamAction(service, command, input), resource: resourceOf(input) });
       return next(args);
     },
     { step: 'initialize', name: 'recordIamCalls' },
@@ -52,9 +51,12 @@ function record<T extends DynamoDBClient | S3Client | SQSClient>(
   return client;
 }
 
-function iamAction(service: string, command: string): string {
+function iamAction(service: string, command: string, input: Record<string, unknown>): string {
   if (service === 's3') {
-    if (['HeadObject', 'GetObject'].includes(command)) return 's3:GetObject';
+    // Reading one version of an object needs its own permission.
+    if (['HeadObject', 'GetObject'].includes(command)) {
+      return input.VersionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion';
+    }
     if (['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'].includes(command)) {
       return 's3:PutObject';
     }
@@ -78,8 +80,11 @@ function unique(calls: Call[]): Call[] {
   return [...new Map(calls.map((call) => [`${call.action} ${call.resource}`, call])).values()];
 }
 
-/** Labels of a store's resources as the template names them (`ExecutionsTable.Arn`, `FilesBucket.Arn/<key>`). */
-function storeLabels(store: TestStore) {
+/**
+ * Labels of a store's resources as the template names them (`ExecutionsTable.Arn`, `FilesBucket.Arn/<key>`), and
+ * of other buckets (`otherBuckets`: name to label, e.g. the ARN a launchInputBuckets entry is granted as).
+ */
+function storeLabels(store: TestStore, otherBuckets: Record<string, string> = {}) {
   const tables: Record<string, string> = {
     [store.executionsTable]: 'ExecutionsTable.Arn',
     [store.stateTable]: 'StateTable.Arn',
@@ -89,6 +94,7 @@ function storeLabels(store: TestStore) {
     [store.filesBucket]: 'FilesBucket.Arn',
     [store.lakeBucket]: 'LakeBucket.Arn',
     ...(store.inboxBucket ? { [store.inboxBucket]: 'InboxBucket.Arn' } : {}),
+    ...otherBuckets,
   };
   return {
     table: (input: Record<string, unknown>) => {
@@ -109,8 +115,13 @@ function credentialsOf(env: Record<string, string>) {
 }
 
 /** DynamoDB and S3 clients on the suite's local servers that record every call into `calls`. */
-function recordingClients(env: Record<string, string>, store: TestStore, calls: Call[]) {
-  const labels = storeLabels(store);
+function recordingClients(
+  env: Record<string, string>,
+  store: TestStore,
+  calls: Call[],
+  otherBuckets: Record<string, string> = {},
+) {
+  const labels = storeLabels(store, otherBuckets);
   const common = { region: 'us-east-1', credentials: credentialsOf(env) };
   const dynamo = record(
     new DynamoDBClient({ ...common, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB }),
@@ -276,6 +287,77 @@ describe('IAM grants cover every AWS call the code makes', () => {
     }
     const statements = view.statementsOf(synth.stateless.launch.handler.role);
     expect(unique(calls).filter((call) => !allowed(statements, call))).toEqual([]);
+  });
+
+  it('the launch role reads exactly the configured buckets: a reference outside them is refused before any S3 read', async () => {
+    const h = await createLaunchHarness({ files: {} });
+    const inbox = h.store.inboxBucket ?? '';
+    // A bucket of the user's, configured in part: launchInputBuckets = <bucket>/erp/.
+    const exports = `iam-exports-${crypto.randomUUID().slice(0, 8)}`;
+    await h.clients.s3.send(new CreateBucketCommand({ Bucket: exports }));
+    for (const [bucket, key] of [
+      [exports, 'erp/prices.csv'],
+      [exports, 'erpx/prices.csv'],
+      [exports, 'other/prices.csv'],
+      [h.store.filesBucket, 'executions/x.json'],
+      [inbox, 'uploads/1/prices.csv'],
+    ] as const) {
+      await h.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'sku;price' }));
+    }
+    const custom = synthesize({ context: { launchInputBuckets: `${exports}/erp/` } });
+    const customView = new TemplateView(custom);
+    // The function's locations come from the same context as its role's (LAUNCH_INPUT_BUCKETS).
+    const deployed = customView.environmentOf(custom.stateless.launch.handler.function);
+    const handlerConfig = loadLaunchConfig({
+      ...h.env,
+      LAUNCH_INPUT_BUCKETS: String(deployed.LAUNCH_INPUT_BUCKETS),
+    });
+    const calls: Call[] = [];
+    const { dynamo, s3 } = recordingClients(h.clients.env, h.store, calls, {
+      [exports]: `arn:<AWS::Partition>:s3:::${exports}`,
+    });
+    const handler = h.createHandler({ config: handlerConfig, clients: { ...h.clients, dynamo, s3 } });
+    const ref = (bucket: string, key: string, extra: object = {}) => ({
+      file: { object: 's3_object', uri: `s3://${bucket}/${key}`, ...extra },
+    });
+    const inside = [ref(exports, 'erp/prices.csv'), ref(inbox, 'uploads/1/prices.csv')];
+    const outside = [
+      ref(exports, 'erpx/prices.csv'),
+      ref(exports, 'other/prices.csv'),
+      ref(h.store.filesBucket, 'executions/x.json'),
+      ref('no-such-bucket-at-all', 'prices.csv'),
+    ];
+    for (const input of [...inside, ...outside]) await h.send({ jobId: h.job.id, input });
+    // A version of an inbox object (s3rver keeps none: refused after its HeadObject, a read of that version).
+    await h.send({ jobId: h.job.id, input: ref(inbox, 'uploads/1/prices.csv', { versionId: 'v1' }) });
+
+    const outcomes = await h.drain({ handler });
+
+    expect(outcomes.sort()).toEqual([...Array(5).fill('dead-lettered'), 'launched', 'launched']);
+    const reasons = (await h.deadLetters()).map(
+      (letter) => letter.MessageAttributes?.FailureReason?.StringValue ?? '',
+    );
+    expect(
+      reasons.filter((reason) => reason.includes('is not in a place the launch function may read')),
+    ).toHaveLength(outside.length);
+    // Every S3 call is of a configured object, and the role allows it; none touches a refused reference.
+    const s3Calls = unique(calls.filter((call) => call.action.startsWith('s3:')));
+    expect(s3Calls.map((call) => `${call.action} ${call.resource}`).sort()).toEqual([
+      `s3:GetObject InboxBucket.Arn/uploads/1/prices.csv`,
+      `s3:GetObject arn:<AWS::Partition>:s3:::${exports}/erp/prices.csv`,
+      `s3:GetObjectVersion InboxBucket.Arn/uploads/1/prices.csv`,
+    ]);
+    const statements = customView.statementsOf(custom.stateless.launch.handler.role);
+    expect(s3Calls.filter((call) => !allowed(statements, call))).toEqual([]);
+    // And the role would refuse the references the function refused (the same locations, from one setting).
+    for (const resource of [
+      `arn:<AWS::Partition>:s3:::${exports}/erpx/prices.csv`,
+      `arn:<AWS::Partition>:s3:::${exports}/other/prices.csv`,
+      'FilesBucket.Arn/executions/x.json',
+      'arn:<AWS::Partition>:s3:::no-such-bucket-at-all/prices.csv',
+    ]) {
+      expect(allowed(statements, { action: 's3:GetObject', resource }), resource).toBe(false);
+    }
   });
 
   it('the events role allows the PutEvents the sink makes, on the configured bus and with its source', async () => {

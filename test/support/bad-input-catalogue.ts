@@ -1,7 +1,7 @@
 // The bad-input catalogue: every bad input the project has been tried against, and what it gets. The
 // docs/reliability.md table "Bad input catalogue" lists exactly these rows (a unit test keeps the two in
-// step), and each row has one test, named by `badInput(id)` (in test/unit/bad-input.test.ts or
-// test/integration/bad-input.test.ts).
+// step), and each row has one test, named by `badInput(id)` (in test/unit/bad-input.test.ts,
+// test/integration/bad-input.test.ts, or, for launches that carry files, test/integration/launch-files.test.ts).
 
 export interface BadInput {
   area:
@@ -202,6 +202,63 @@ export const BAD_INPUTS = {
     input: 'an `idempotencyKey` reused with another `input`',
     outcome: 'DLQ: `idempotencyKey was already used for a different request …`',
   },
+  // Launches that carry files (docs/launches.md "Launching with files", "The inbox"): refused before anything is
+  // uploaded or launched; their tests run on the local services (test/integration/launch-files.test.ts).
+  'sqs.file-bucket-not-allowed': {
+    area: 'SQS message',
+    input:
+      'an `s3_object` reference to a bucket (or a prefix of one) that is neither in `launchInputBuckets` nor the inbox',
+    outcome:
+      'DLQ at once, before any S3 read: `invalid file reference: input.file: s3://… is not in a place the launch function may read (allowed: …)`',
+  },
+  'sqs.file-bad-uri': {
+    area: 'SQS message',
+    input:
+      'an `s3_object` reference whose `uri` is not `s3://bucket/key` (`https://bucket.s3.amazonaws.com/…`)',
+    outcome:
+      'DLQ at once, none of the request\'s references read: `invalid file reference: input.files[0]: uri must be s3://bucket/key, got "https://…"`',
+  },
+  'sqs.file-empty-key': {
+    area: 'SQS message',
+    input: 'an `s3_object` reference with an empty key (`s3://bucket/`)',
+    outcome:
+      'DLQ at once, nothing read: `invalid file reference: input.file: uri has an empty key: "s3://bucket/"`',
+  },
+  'sqs.file-missing': {
+    area: 'SQS message',
+    input: 'a reference to an object that does not exist (after one that does)',
+    outcome:
+      'DLQ (`file-refused`) after HeadObject of both, before either is read or uploaded: `s3://bucket/key does not exist`',
+  },
+  'sqs.file-bad-version': {
+    area: 'SQS message',
+    input: 'a reference whose `versionId` is empty, or a version the object does not have',
+    outcome:
+      'DLQ: `invalid file reference: input.file: versionId: versionId must not be empty`, or (`file-refused`, before any upload) `s3://bucket/key (version …) does not exist`',
+  },
+  'sqs.file-over-100mb': {
+    area: 'SQS message',
+    input: 'a reference to an object of 104,857,601 bytes (one more than 100 MB)',
+    outcome:
+      "DLQ (`file-refused`) after HeadObject, nothing uploaded: `s3://… is 104,857,601 bytes, over Product-Live's 100 MB (104,857,600 bytes)`; exactly 104,857,600 bytes is uploaded",
+  },
+  'sqs.file-content-type': {
+    area: 'SQS message',
+    input: 'a reference to an object whose Content-Type is not a MIME type (`csv`)',
+    outcome: 'launched: the file is uploaded as `application/octet-stream`',
+  },
+  'sqs.inbox-no-rule': {
+    area: 'SQS message',
+    input: 'an inbox object that no rule claims, or under `uploads/`, or of another bucket',
+    outcome:
+      'ignored with a log line saying why (`launch ignored`): never retried, nothing in the DLQ, nothing read or launched',
+  },
+  'api.file-413': {
+    area: 'API response',
+    input: "HTTP 413 to the upload of a launch's file",
+    outcome:
+      'DLQ (`rejected-by-api`), not retried, no execution: `Product-Live refused the file as too large (HTTP 413: …)`',
+  },
   // File URLs (invariant 8) and downloads.
   'file.http': {
     area: 'file URL',
@@ -293,6 +350,17 @@ export const BAD_INPUTS = {
     area: 'CLI',
     input: '`npm run launch -- --job 123`',
     outcome: 'exit 2: `jobId: expected 24 hexadecimal characters`',
+  },
+  'cli.launch-file-missing': {
+    area: 'CLI',
+    input: '`npm run launch -- --job ID --file file=PATH` with no file at PATH',
+    outcome: 'exit 2 before anything is put in the inbox or sent: `--file file: PATH does not exist`',
+  },
+  'cli.inbox-reserved': {
+    area: 'CLI',
+    input: '`npm start -- --inbox uploads/=JOB_ID` (the prefix of `npm run launch -- --file`)',
+    outcome:
+      'exit 2: `--inbox uploads/=JOB_ID: prefix must not start with uploads/ (reserved for npm run launch -- --file)`',
   },
   'cli.history-command': {
     area: 'CLI',

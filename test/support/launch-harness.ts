@@ -81,8 +81,8 @@ export async function createLaunchHarness(
   options: {
     maxReceiveCount?: number;
     stream?: boolean;
-    /** The inbox bucket and S3 (launches that carry files), with these inbox rules. */
-    files?: { rules?: InboxRule[]; emulator?: EmulatorOptions };
+    /** The inbox bucket and S3 (launches that carry files), with these inbox rules (or rules of the job). */
+    files?: { rules?: InboxRule[] | ((job: EmulatorJob) => InboxRule[]); emulator?: EmulatorOptions };
   } = {},
 ): Promise<Harness> {
   const { emulator } = await startEmulator({ clock: systemClock, ...options.files?.emulator });
@@ -107,7 +107,9 @@ export async function createLaunchHarness(
     PRODUCT_LIVE_API_KEY: emulator.apiKey,
     PRODUCT_LIVE_TIMEOUT_SECONDS: '5',
     LAUNCH_MAX_RECEIVE_COUNT: String(localLastDeliveryReceiveCount(options.maxReceiveCount ?? 10)),
-    LAUNCH_INBOX_RULES: JSON.stringify(options.files?.rules ?? []),
+    LAUNCH_INBOX_RULES: JSON.stringify(
+      typeof options.files?.rules === 'function' ? options.files.rules(job) : (options.files?.rules ?? []),
+    ),
   };
   const config = loadLaunchConfig(env);
   const logger = new Logger({ serviceName: 'launch-test', logLevel: 'SILENT' });
@@ -229,10 +231,18 @@ export async function createLaunchHarness(
       const result = await clients.doc.send(new ScanCommand({ TableName: store.executionsTable }));
       return (result.Items ?? []) as ExecutionItem[];
     },
+    // In the order they were logged, whatever the level (drain() returns the ones after its start).
     outcomes: () =>
       [logger.info, logger.warn, logger.error]
-        .flatMap((method) => vi.mocked(method).mock.calls)
-        .map(([, attributes]) => (attributes as { outcome?: string } | undefined)?.outcome)
+        .flatMap((method) => {
+          const { calls, invocationCallOrder } = vi.mocked(method).mock;
+          return calls.map(([, attributes], index) => ({
+            order: invocationCallOrder[index] ?? 0,
+            outcome: (attributes as { outcome?: string } | undefined)?.outcome,
+          }));
+        })
+        .sort((a, b) => a.order - b.order)
+        .map(({ outcome }) => outcome)
         .filter((outcome): outcome is string => outcome !== undefined),
   };
   harnesses.push(harness);

@@ -40,6 +40,11 @@ export const FILES_PATH = '/v1/data_factory/files';
  */
 export const MAX_UPLOAD_BYTES = 104_857_600;
 
+/** True when `value` can be an upload's Content-Type (`type/subtype`, parameters allowed, no line break). */
+export function isUploadContentType(value: string): boolean {
+  return /^[^\s\r\n;]+\/[^\r\n]+$/.test(value);
+}
+
 /** A file to upload, opened afresh for each attempt (a stream cannot be replayed). */
 export interface UploadSource {
   /**
@@ -331,7 +336,7 @@ export class ProductLiveClient {
     if (!Number.isSafeInteger(source.size) || source.size < 0) {
       throw new TypeError(`uploadFile needs the exact size in bytes, got ${source.size}`);
     }
-    if (source.contentType !== undefined && !/^[^\s\r\n;]+\/[^\r\n]+$/.test(source.contentType)) {
+    if (source.contentType !== undefined && !isUploadContentType(source.contentType)) {
       throw new TypeError(
         `uploadFile needs a MIME type as contentType, got ${JSON.stringify(source.contentType)}`,
       );
