@@ -70,16 +70,27 @@ export async function resolveDeployedNames(
   choice: DeployedStoreChoice,
   client?: CloudFormationClient,
 ): Promise<StoreNames> {
-  const outputs = choice.stackName ? await readStackOutputs(choice.stackName, client) : {};
+  return (await resolveDeployed(choice, client)).names;
+}
+
+/**
+ * The store's names (those given, completed from the stacks' outputs) and every output of the two stacks (none
+ * without a stack name): `npm run doctor` finds the schedules, alarms and queues by them.
+ */
+export async function resolveDeployed(
+  choice: DeployedStoreChoice,
+  client?: CloudFormationClient,
+): Promise<{ names: StoreNames; outputs: Readonly<Record<string, string>> | undefined }> {
+  const outputs = choice.stackName ? await readStackOutputs(choice.stackName, client) : undefined;
   const names: Partial<StoreNames> = {};
   for (const [name, output] of Object.entries(OUTPUT_OF) as Array<[keyof StoreNames, string]>) {
-    const value = choice[name] ?? outputs[output];
+    const value = choice[name] ?? outputs?.[output];
     if (value) names[name] = value;
   }
-  if (choice.stackName && !outputs.ExecutionsTableName) {
+  if (choice.stackName && !outputs?.ExecutionsTableName) {
     throw new StoreError(
       `stack ${stackPrefixOf(choice.stackName)}-Stateful has no output ExecutionsTableName: is it this project's stack?`,
     );
   }
-  return names;
+  return { names, outputs };
 }
