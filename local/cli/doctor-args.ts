@@ -113,6 +113,7 @@ export function parseDoctorArgs(
     key: given
       ? {
           key: given.key,
+          kind: given.source === '--api-key-file' ? 'file' : 'env',
           source:
             given.source === '--api-key-file'
               ? `the key of --api-key-file ${values['api-key-file']}`

@@ -34,12 +34,13 @@ export type StackFile =
 
 /** The API and key the key's check tries, or why it tries none. */
 export type LocalApiTarget =
-  | { url: string; key: string; keySource: string }
+  | { url: string; key: string; keySource: string; keyKind: GivenKey['kind'] | 'emulator' }
   | { url: string | undefined; key: undefined; reason: string; fix: string };
 
 /** Where the key given to `npm run doctor` came from (local/cli/api-key-option.ts). */
 export interface GivenKey {
   key: string;
+  kind: 'file' | 'env';
   /** `--api-key-file PATH` or `PRODUCT_LIVE_API_KEY`, for messages (never the key). */
   source: string;
 }
@@ -163,9 +164,9 @@ export function resolveLocalApi(input: {
       fix: 'to check a key: npm run doctor -- --api-url URL --api-key-file PATH (or PRODUCT_LIVE_API_KEY)',
     };
   }
-  if (input.key) return { url, key: input.key.key, keySource: input.key.source };
+  if (input.key) return { url, key: input.key.key, keySource: input.key.source, keyKind: input.key.kind };
   if (input.apiUrl === undefined && input.stack?.emulator) {
-    return { url, key: DEFAULT_API_KEY, keySource: "the emulator's own key" };
+    return { url, key: DEFAULT_API_KEY, keySource: "the emulator's own key", keyKind: 'emulator' };
   }
   return {
     url,

@@ -46,6 +46,15 @@ export async function tryKey(url: string, key: string, fetch?: FetchLike): Promi
   }
 }
 
+/** What to do when Product-Live refuses a local key, by where the key came from. */
+const LOCAL_KEY_FIXES = {
+  file: (url: string) =>
+    `put the account's current key in that file (one line), and give npm start the same: npm start -- --api-url ${url} --api-key-file PATH`,
+  env: () =>
+    "set PRODUCT_LIVE_API_KEY to the account's current key (or use --api-key-file PATH), for npm start too",
+  emulator: () => 'the emulator refused its own key: restart npm start',
+} as const;
+
 export function apiKeyCheck(): DoctorCheck {
   return {
     id: 'api.key',
@@ -73,9 +82,7 @@ async function checkLocalKey(context: DoctorContext, target: LocalTarget): Promi
     case 'refused':
       return fail(
         `${where} refused ${api.keySource} (HTTP ${trial.status})`,
-        api.keySource.startsWith('--api-key-file')
-          ? `put the account's current key in that file (one line), and give npm start the same: npm start -- --api-url ${api.url} --api-key-file PATH`
-          : `set PRODUCT_LIVE_API_KEY to the account's current key (or use --api-key-file PATH), for npm start too`,
+        LOCAL_KEY_FIXES[api.keyKind](api.url),
       );
     case 'unanswered':
       return warn(

@@ -17,7 +17,7 @@ export function auditCheck(): DoctorCheck {
       const auditNow = `run one now: ${context.fixes.syncNow({ audit: true })}`;
       const progress = audit?.progress;
       const inProgress = progress
-        ? `an audit is under way since ${instant(progress.startedAt)} (${progress.monthsChecked} months checked; the next run goes on)`
+        ? `an audit is under way since ${instant(progress.startedAt)} (${count(progress.monthsChecked, 'month', 'months')} checked; the next run goes on)`
         : undefined;
       if (!audit?.lastCompletedAt) {
         return warn(
@@ -32,7 +32,7 @@ export function auditCheck(): DoctorCheck {
       const found = state.lastRun?.summary.audit;
       if (found?.complete && found.executionsRecovered > 0) {
         return warn(
-          `${last}: ${found.monthsDiffering} months differed and ${count(found.executionsRecovered, 'execution', 'executions')} that ordinary runs had missed were recovered`,
+          `${last}: ${count(found.monthsDiffering, 'month', 'months')} differed and ${count(found.executionsRecovered, 'execution', 'executions')} that ordinary runs had missed were recovered`,
           context.target.kind === 'aws'
             ? 'they appeared in the API later than each run looks back: raise the CDK context value syncLookbackSeconds (e.g. 3600) and npx cdk deploy --all'
             : 'they appeared in the API later than each run looks back: raise SYNC_LOOKBACK_SECONDS (e.g. 3600) for npm start',
@@ -40,9 +40,9 @@ export function auditCheck(): DoctorCheck {
       }
       const differing =
         found?.complete && found.monthsDiffering > 0
-          ? `; ${found.monthsDiffering} months differed (executions the API no longer returns, marked)`
+          ? `; ${count(found.monthsDiffering, 'month', 'months')} differed (executions the API no longer returns, marked)`
           : found?.complete
-            ? `; ${found.monthsChecked} months checked, none differing`
+            ? `; ${count(found.monthsChecked, 'month', 'months')} checked, none differing`
             : '';
       if (!cadence.scheduled || age <= cadence.auditIntervalMs + expectedRunGapMs(cadence)) {
         return ok(`${last}${differing}`);
