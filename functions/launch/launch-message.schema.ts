@@ -9,7 +9,7 @@ import { InvalidLaunchMessageError } from './launch.errors';
 /** Longest accepted `idempotencyKey`, in characters. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 /** Longest task token Step Functions issues (its API's limit), in characters. */
-export const MAX_TASK_TOKEN_LENGTH = 2048;
+const MAX_TASK_TOKEN_LENGTH = 2048;
 
 const requiredString = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `expected ${what}`) });

@@ -37,6 +37,8 @@ export class EventsService extends Construct {
   readonly failureQueue: Queue;
   /** The ARN of the bus the events go to (the only resource of the function's PutEvents). */
   readonly eventBusArn: string;
+  /** The stream's event source mapping (its id is an output: `npm run doctor` checks that it is enabled). */
+  readonly streamSource: DynamoEventSource;
 
   constructor(scope: Construct, id: string, props: EventsServiceProps) {
     super(scope, id);
@@ -72,23 +74,22 @@ export class EventsService extends Construct {
     });
     const fn = this.handler.function;
 
-    fn.addEventSource(
-      new DynamoEventSource(executionsTable, {
-        // Every change still in the stream on the first deployment is published (at least once, invariant 10).
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: EVENTS_BATCH_SIZE,
-        // One batch per shard at a time: a shard holds the changes of its executions in order, and the
-        // handler reports the first unpublished record, so an execution's events never overtake each other.
-        parallelizationFactor: 1,
-        reportBatchItemFailures: true,
-        // A poison record is isolated by halving its batch, retried a bounded number of times, then described
-        // in the failure queue; the shard moves on.
-        bisectBatchOnError: true,
-        retryAttempts: EVENTS_RETRY_ATTEMPTS,
-        maxRecordAge: EVENTS_MAX_RECORD_AGE,
-        onFailure: new SqsDlq(this.failureQueue),
-      }),
-    );
+    this.streamSource = new DynamoEventSource(executionsTable, {
+      // Every change still in the stream on the first deployment is published (at least once, invariant 10).
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: EVENTS_BATCH_SIZE,
+      // One batch per shard at a time: a shard holds the changes of its executions in order, and the
+      // handler reports the first unpublished record, so an execution's events never overtake each other.
+      parallelizationFactor: 1,
+      reportBatchItemFailures: true,
+      // A poison record is isolated by halving its batch, retried a bounded number of times, then described
+      // in the failure queue; the shard moves on.
+      bisectBatchOnError: true,
+      retryAttempts: EVENTS_RETRY_ATTEMPTS,
+      maxRecordAge: EVENTS_MAX_RECORD_AGE,
+      onFailure: new SqsDlq(this.failureQueue),
+    });
+    fn.addEventSource(this.streamSource);
 
     // The event source granted the stream reads (DescribeStream, GetRecords, GetShardIterator, ListStreams on
     // the stream ARN) and sqs:SendMessage on the failure queue; the code itself only calls PutEvents.

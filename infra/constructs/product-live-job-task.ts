@@ -19,7 +19,7 @@ import type { Construct } from 'constructs';
  * A retry of the state (or a redrive of the execution) sends the same key, so it reattaches to the job it
  * started instead of starting another; fits the launch queue's 256 characters whatever the names' lengths.
  */
-export const DEFAULT_TASK_IDEMPOTENCY_KEY = JsonPath.format(
+const DEFAULT_TASK_IDEMPOTENCY_KEY = JsonPath.format(
   'sfn:{}',
   JsonPath.hash(
     JsonPath.format('{}#{}', JsonPath.executionId, JsonPath.stringAt('$$.State.Name')),

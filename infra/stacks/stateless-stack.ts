@@ -1,9 +1,10 @@
 // Layer flow: app -> this stack (code and wiring: functions, schedule, queues, events, alerts, alarms, the
 // dashboard; safe to delete and redeploy) -> the stateful stack's tables, stream and buckets, received as typed
 // props.
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/function-registry';
+import { codeVersion } from '../code-version';
 import type { InfraConfig } from '../config';
 import { ApiKeySecret } from '../constructs/api-key-secret';
 import { CallbacksService } from '../constructs/callbacks-service';
@@ -167,6 +168,35 @@ export class StatelessStack extends Stack {
             },
           }
         : {}),
+      // What `npm run doctor -- --stack NAME` reads (docs/operations.md "Is it working?").
+      SyncScheduleName: {
+        value: this.sync.schedule.scheduleName,
+        description: 'EventBridge Scheduler schedule (group default) that runs the sync',
+      },
+      LakeScheduleName: {
+        value: this.lake.schedule.scheduleName,
+        description: 'EventBridge Scheduler schedule (group default) that runs the lake function',
+      },
+      FollowScheduleName: {
+        value: this.follow.schedule.scheduleName,
+        description: 'EventBridge Scheduler schedule (group default) that runs the follow function',
+      },
+      EventsSourceMappingId: {
+        value: this.events.streamSource.eventSourceMappingId,
+        description: "The executions table stream's event source mapping (UUID) feeding the events function",
+      },
+      AlarmNames: {
+        value: Fn.join(
+          ',',
+          Object.values(this.monitoring.alarms).map((alarm) => alarm.alarmName),
+        ),
+        description: 'The CloudWatch alarms of the deployment, comma-separated',
+      },
+      Version: {
+        value: codeVersion(),
+        description:
+          "The deployed code: package.json's version + a digest of functions/, infra/ and the dependencies (npm run doctor compares it with the checkout's)",
+      },
       // <Name>FunctionName and <Name>LogGroupName of every function.
       ...Object.fromEntries(
         FUNCTION_NAMES.flatMap((name) => {

@@ -17,7 +17,7 @@ const HISTORY_STORE_FLAGS: readonly StoreFlag[] = ['data-dir', 'stack', 'table',
 import { parseBucketName, parseCount, parseDuration } from './cli-values';
 
 /** `history sql --timeout` when not given. */
-export const DEFAULT_SQL_TIMEOUT = '60s';
+const DEFAULT_SQL_TIMEOUT = '60s';
 /** `history sql --max-rows` for the table view and on a terminal (CSV and JSON into a file or pipe: all rows). */
 export const DEFAULT_MAX_ROWS = 10_000;
 

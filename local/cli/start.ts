@@ -214,6 +214,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ports: options.ports,
       demo: options.demo,
       inbox: options.inbox,
+      ...(options.once ? {} : { syncEveryMs: options.everyMs }),
       settings: process.env,
       logLevel: options.verbose ? 'INFO' : options.quiet || options.json ? 'ERROR' : 'WARN',
     });

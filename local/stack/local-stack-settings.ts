@@ -55,6 +55,13 @@ export interface LocalStackState {
   /** The inbox bucket (older stack.json files lack it). */
   inboxBucket?: string;
   queues: { launchUrl: string; dlqUrl: string };
+  /** True when the API is the built-in emulator, whose key is its public default (older files lack it). */
+  emulator?: boolean;
+  /**
+   * How this stack runs the sync (older files lack it): every `everyMs` (null: one run, `--once`), with the audit
+   * interval and lease of its configuration. `npm run doctor` judges the last run's age by them.
+   */
+  sync?: { everyMs: number | null; auditIntervalMs: number; leaseMs: number };
 }
 
 /** The running local stack of this data directory, or undefined when none is running. */

@@ -71,6 +71,8 @@ export interface LocalStackOptions {
    * pass a client that refuses some, as Step Functions does with a timed-out token.
    */
   taskCallbacks?: TaskCallbackClient;
+  /** How often the caller runs the sync (`npm start -- --every`), for stack.json; absent: one run (`--once`). */
+  syncEveryMs?: number;
 }
 
 /** How often the local follower re-reads the open launched executions (`--wait` answers within 15 s of an end). */
@@ -157,25 +159,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(async () => clients.destroy());
     const store = await provisionStore(clients, LOCAL_STORE_NAMES, { maxReceiveCount: MAX_RECEIVE_COUNT });
     const queues = store.queues as NonNullable<typeof store.queues>;
-    const { dynamodb, s3, sqs } = servers.endpoints as Required<typeof servers.endpoints>;
-    const state: LocalStackState = {
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      region: servers.region,
-      endpoints: { dynamodb, s3, sqs, productLive: api.url },
-      credentials: { ...servers.credentials },
-      tables: LOCAL_TABLE_NAMES,
-      bucket: store.filesBucket,
-      lakeBucket: store.lakeBucket,
-      inboxBucket: store.inboxBucket,
-      queues: { launchUrl: queues.launchUrl, dlqUrl: queues.dlqUrl },
-    };
-    const stateFile = join(dataDir, STACK_STATE_FILE);
-    // It holds this run's local credentials: readable by this user only.
-    await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-    await chmod(stateFile, 0o600);
-    cleanups.push(() => rm(stateFile, { force: true }));
-
     // The functions' configuration, exactly as Lambda's environment would give it.
     const environment = {
       ...functionSettings(options.settings),
@@ -188,10 +171,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       FOLLOW_SCOPE: 'launched',
       FOLLOW_REQUESTS_PER_MINUTE: String(LOCAL_FOLLOW_REQUESTS_PER_MINUTE),
     };
+    const syncConfig = loadSyncConfig(environment);
+    const { dynamodb, s3, sqs } = servers.endpoints as Required<typeof servers.endpoints>;
+    const state: LocalStackState = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      region: servers.region,
+      endpoints: { dynamodb, s3, sqs, productLive: api.url },
+      credentials: { ...servers.credentials },
+      tables: LOCAL_TABLE_NAMES,
+      bucket: store.filesBucket,
+      lakeBucket: store.lakeBucket,
+      inboxBucket: store.inboxBucket,
+      queues: { launchUrl: queues.launchUrl, dlqUrl: queues.dlqUrl },
+      emulator: emulator !== undefined,
+      sync: {
+        everyMs: options.syncEveryMs ?? null,
+        auditIntervalMs: syncConfig.auditIntervalMs,
+        leaseMs: syncConfig.leaseMs,
+      },
+    };
+    const stateFile = join(dataDir, STACK_STATE_FILE);
+    // It holds this run's local credentials: readable by this user only.
+    await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    await chmod(stateFile, 0o600);
+    cleanups.push(() => rm(stateFile, { force: true }));
+
     const logLevel = options.logLevel ?? 'WARN';
     let onProgress: ((progress: SyncProgress) => void) | undefined;
     const sync = createSyncHandler({
-      config: loadSyncConfig(environment),
+      config: syncConfig,
       clients,
       ...createObservability({
         serviceName: 'sync',

@@ -25,7 +25,7 @@ const OUTPUT_OF: Readonly<Record<keyof StoreNames, string>> = {
 };
 
 /** The app's stack prefix of a name: the prefix itself, or one of its two stacks' names. */
-function stackPrefixOf(name: string): string {
+export function stackPrefixOf(name: string): string {
   const suffix = STACK_SUFFIXES.find((candidate) => name.endsWith(candidate));
   return suffix ? name.slice(0, -suffix.length) : name;
 }
@@ -65,21 +65,24 @@ async function outputsOf(client: CloudFormationClient, prefix: string): Promise<
   return outputs;
 }
 
-/** The store's names: those given, completed from the stacks' outputs when a stack name was given. */
-export async function resolveDeployedNames(
+/**
+ * The store's names (those given, completed from the stacks' outputs) and every output of the two stacks (none
+ * without a stack name): `npm run doctor` finds the schedules, alarms and queues by them.
+ */
+export async function resolveDeployed(
   choice: DeployedStoreChoice,
   client?: CloudFormationClient,
-): Promise<StoreNames> {
-  const outputs = choice.stackName ? await readStackOutputs(choice.stackName, client) : {};
+): Promise<{ names: StoreNames; outputs: Readonly<Record<string, string>> | undefined }> {
+  const outputs = choice.stackName ? await readStackOutputs(choice.stackName, client) : undefined;
   const names: Partial<StoreNames> = {};
   for (const [name, output] of Object.entries(OUTPUT_OF) as Array<[keyof StoreNames, string]>) {
-    const value = choice[name] ?? outputs[output];
+    const value = choice[name] ?? outputs?.[output];
     if (value) names[name] = value;
   }
-  if (choice.stackName && !outputs.ExecutionsTableName) {
+  if (choice.stackName && !outputs?.ExecutionsTableName) {
     throw new StoreError(
       `stack ${stackPrefixOf(choice.stackName)}-Stateful has no output ExecutionsTableName: is it this project's stack?`,
     );
   }
-  return names;
+  return { names, outputs };
 }

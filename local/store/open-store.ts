@@ -10,7 +10,7 @@ import { createDocumentClient } from '../../functions/core/aws-clients';
 import { HistoryReader } from '../../functions/core/history/history-reader';
 import { s3PayloadLoader } from '../../functions/core/history/large-payload';
 import type { LocalStackState } from '../stack/local-stack-settings';
-import { resolveDeployedNames } from './deployed-stack';
+import { resolveDeployed } from './deployed-stack';
 import { connectLocalStore } from './local-store';
 import { StoreError } from './store-error';
 import type { DeployedStoreChoice, LocalStoreChoice, StoreChoice, StoreNames } from './store-types';
@@ -23,6 +23,8 @@ export interface Store {
   readonly names: StoreNames;
   /** The running local stack, when the store is one (its endpoints, queues and credentials). */
   readonly stack: LocalStackState | undefined;
+  /** Every output of the deployed stacks, when they were named (`--stack`); undefined otherwise. */
+  readonly stackOutputs: Readonly<Record<string, string>> | undefined;
   /** The data directory (local), or where local copies of a deployed store's lake go. */
   readonly dataDir: string;
   readonly dynamo: DynamoDBClient;
@@ -74,6 +76,7 @@ async function openLocal(choice: LocalStoreChoice, options: OpenStoreOptions): P
     kind: 'local',
     names: connection.names,
     stack,
+    stackOutputs: undefined,
     dataDir: choice.dataDir,
     dynamo: connection.dynamo,
     doc,
@@ -94,7 +97,7 @@ async function openLocal(choice: LocalStoreChoice, options: OpenStoreOptions): P
 }
 
 async function openDeployed(choice: DeployedStoreChoice, options: OpenStoreOptions): Promise<Store> {
-  const names = await resolveDeployedNames(choice);
+  const { names, outputs } = await resolveDeployed(choice);
   const dynamo = new DynamoDBClient({});
   const doc = createDocumentClient(dynamo);
   const s3Config: S3ClientConfig = { forcePathStyle: Boolean(options.env.AWS_ENDPOINT_URL_S3) };
@@ -104,6 +107,7 @@ async function openDeployed(choice: DeployedStoreChoice, options: OpenStoreOptio
     kind: 'aws',
     names,
     stack: undefined,
+    stackOutputs: outputs,
     dataDir: choice.dataDir,
     dynamo,
     doc,

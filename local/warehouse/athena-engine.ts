@@ -142,7 +142,7 @@ const READ_ONLY_START =
  * A courtesy, not the guard: the workgroup's grants are what keep Athena read-only (DuckDB's check is by its
  * own parser: read-only-sql.ts).
  */
-export function assertReadOnly(sql: string): void {
+function assertReadOnly(sql: string): void {
   const statement = sql
     .replace(/--[^\n]*/g, '')
     .replace(/\/\*[\s\S]*?\*\//g, '')

@@ -109,7 +109,7 @@ function firstWord(sql: string): string | undefined {
 }
 
 /** Removes leading white space, `-- line` and (nested) `/* block *\/` comments. */
-export function stripLeadingComments(sql: string): string {
+function stripLeadingComments(sql: string): string {
   let text = sql;
   for (;;) {
     const trimmed = text.trimStart();

@@ -407,6 +407,7 @@ describe('bad input: command lines', () => {
       ['local/cli/dashboard.ts', []],
       ['local/cli/events.ts', ['tail', '--no-follow']],
       ['local/cli/launch.ts', ['--job', job]],
+      ['local/cli/doctor.ts', []],
     ] as const) {
       const result = await cli(script, [...args, '--data-dir', file]);
       expect([script, result.code]).toEqual([script, 2]);
@@ -453,5 +454,50 @@ describe('bad input: command lines', () => {
     } finally {
       blocker.close();
     }
+  });
+  it(badInput('cli.doctor-flag'), async () => {
+    const result = await cli('local/cli/doctor.ts', ['--bogus']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error: unknown flag --bogus');
+    expect(result.stderr).toContain('usage: npm run doctor --');
+  });
+
+  it(badInput('cli.doctor-api-key-argv'), async () => {
+    const result = await cli('local/cli/doctor.ts', ['--api-key', 'argv-key-77e1']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'error: --api-key is not taken: a key on the command line is in the process list',
+    );
+    expect(result.stderr).toContain(
+      'use --api-key-file PATH or the environment variable PRODUCT_LIVE_API_KEY',
+    );
+    expect(`${result.stdout}${result.stderr}`).not.toContain('argv-key-77e1');
+  });
+
+  it(badInput('cli.doctor-api-url'), async () => {
+    const result = await cli('local/cli/doctor.ts', ['--api-url', 'https://api.product-live.com']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'error: --api-url needs its key: --api-key-file PATH (or the environment variable PRODUCT_LIVE_API_KEY)',
+    );
+  });
+
+  it(badInput('cli.doctor-athena-local'), async () => {
+    const result = await cli('local/cli/doctor.ts', ['--athena']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'error: --athena runs a query in a deployed Athena workgroup: it goes with --stack NAME',
+    );
+  });
+
+  it(badInput('cli.doctor-key-deployed'), async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'doctor-key-'));
+    const file = join(dir, 'key');
+    await writeFile(file, 'k\n', { mode: 0o600 });
+    const result = await cli('local/cli/doctor.ts', ['--stack', 'ProductLiveSync', '--api-key-file', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "error: --api-url and --api-key-file check a local key: a deployed stack's key is read from its secret",
+    );
   });
 });

@@ -455,7 +455,8 @@ export const BAD_INPUTS = {
   },
   'cli.data-dir-file': {
     area: 'CLI',
-    input: '`--data-dir` naming a file, for `npm start`, `history`, `dashboard`, `events` and `launch`',
+    input:
+      '`--data-dir` naming a file, for `npm start`, `history`, `dashboard`, `events`, `launch` and `doctor`',
     outcome: 'exit 2 before anything starts: `--data-dir: PATH is a file, not a directory`',
   },
   'cli.data-dir-unreadable': {
@@ -490,6 +491,34 @@ export const BAD_INPUTS = {
     input: '`npm start -- --ui-port P` with P in use',
     outcome:
       'exit 2 before `Local stack running` is printed and before any server starts: `port P for the dashboard is already in use …`',
+  },
+  'cli.doctor-flag': {
+    area: 'CLI',
+    input: '`npm run doctor -- --bogus`',
+    outcome: 'exit 2: `error: unknown flag --bogus` and the usage text',
+  },
+  'cli.doctor-api-key-argv': {
+    area: 'CLI',
+    input: '`npm run doctor -- --api-key KEY` (the key in the process list)',
+    outcome:
+      'exit 2: `--api-key is not taken: a key on the command line is in the process list, …; use --api-key-file PATH or the environment variable PRODUCT_LIVE_API_KEY` (the key is never printed)',
+  },
+  'cli.doctor-api-url': {
+    area: 'CLI',
+    input: '`npm run doctor -- --api-url https://api.product-live.com` without a key',
+    outcome:
+      'exit 2: `--api-url needs its key: --api-key-file PATH (or the environment variable PRODUCT_LIVE_API_KEY)`',
+  },
+  'cli.doctor-athena-local': {
+    area: 'CLI',
+    input: '`npm run doctor -- --athena` without a deployed stack',
+    outcome: 'exit 2: `--athena runs a query in a deployed Athena workgroup: it goes with --stack NAME`',
+  },
+  'cli.doctor-key-deployed': {
+    area: 'CLI',
+    input: '`npm run doctor -- --stack NAME --api-key-file PATH`',
+    outcome:
+      "exit 2: `--api-url and --api-key-file check a local key: a deployed stack's key is read from its secret`",
   },
   // The local stack's servers: only its own signed clients (docs/local.md).
   'local.unsigned': {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { findFreePort } from '../../local/aws/local-aws-servers';
 import type { LocalStackState } from '../../local/stack/local-stack-settings';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ProcessResult {
   code: number | null;
@@ -25,7 +25,11 @@ export interface RunningProcess {
 }
 
 /** Starts `command` in its own process group (so that a Ctrl-C reaches npm and everything below it). */
-function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): RunningProcess {
+export function startProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): RunningProcess {
   const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -42,7 +46,7 @@ function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = 
 }
 
 /** Free ports for every server of `npm start`, as its flags. */
-async function freeStackPorts(): Promise<string[]> {
+export async function freeStackPorts(): Promise<string[]> {
   const [emulator, dynamodb, s3, sqs] = await Promise.all(
     ['emulator', 'dynamodb', 's3', 'sqs'].map((name) => findFreePort(name)),
   );

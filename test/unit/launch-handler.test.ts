@@ -251,7 +251,10 @@ describe('launch handler', () => {
     // The key is the first request's: the refusal is recorded under this message, the key's marker untouched.
     const writes = documentMock.commandCalls(UpdateCommand).map((call) => call.args[0].input);
     expect(writes.map((write) => write.Key)).toEqual([{ id: `${ATTEMPT_KEY_PREFIX}messageId:message-3` }]);
-    expect(writes[0]?.ExpressionAttributeValues).toMatchObject({ ':outcome': 'refused', ':messageId': 'message-3' });
+    expect(writes[0]?.ExpressionAttributeValues).toMatchObject({
+      ':outcome': 'refused',
+      ':messageId': 'message-3',
+    });
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: config.dlqUrl,
       MessageAttributes: expect.objectContaining({

@@ -11,9 +11,9 @@ import type { ExecutionItem } from '../store/execution-repository';
 import { launchKeyOf, type StoredTaskToken } from '../store/task-token-repository';
 
 /** Step Functions' limit on a task's output (SendTaskSuccess), in bytes. */
-export const MAX_TASK_OUTPUT_BYTES = 256 * 1024;
+const MAX_TASK_OUTPUT_BYTES = 256 * 1024;
 /** Step Functions' limit on a failure's cause (SendTaskFailure), in characters. */
-export const MAX_TASK_CAUSE_CHARS = 32_768;
+const MAX_TASK_CAUSE_CHARS = 32_768;
 /** The error of a request that was refused (dead-lettered) instead of launched. */
 export const REJECTED_ERROR = 'ProductLive.Rejected';
 
@@ -83,7 +83,7 @@ export type OutputLoader = (item: ExecutionItem) => Promise<unknown>;
  * The callback for a settled execution, within Step Functions' limits: when the whole does not fit, `output`
  * is left out first, then files from the end, and `omitted` says so and where to read everything.
  */
-export function taskResultOf(item: ExecutionItem, output: unknown, filesBucket: string): TaskResult {
+function taskResultOf(item: ExecutionItem, output: unknown, filesBucket: string): TaskResult {
   const files: TaskOutputFile[] = (item.files ?? []).map((file) => {
     const copied = file.status === 'copied';
     return {

@@ -37,7 +37,7 @@ export function launchKeyOf(launch: Pick<LaunchInfo, 'idempotencyKey' | 'message
 }
 
 /** The id under which a token is stored and logged. */
-export function taskTokenId(token: string): string {
+function taskTokenId(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 16);
 }
 
