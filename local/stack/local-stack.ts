@@ -181,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const logLevel = options.logLevel ?? 'WARN';
     let onProgress: ((progress: SyncProgress) => void) | undefined;
+    const eventSink = fileEventSink(join(dataDir, EVENTS_FILE), ACCOUNT_ID, servers.region);
     const sync = createSyncHandler({
       config: loadSyncConfig(environment),
       clients,
@@ -192,6 +193,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         tracing: false,
       }),
       hooks: { onProgress: (progress) => onProgress?.(progress) },
+      // The job health changes go to the events file, as the status changes do.
+      eventSink,
     });
     const lake = createLakeHandler({
       config: loadLakeConfig(environment),
@@ -239,7 +242,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tracing: false,
     });
     const events = createEventsHandler({
-      sink: fileEventSink(join(dataDir, EVENTS_FILE), ACCOUNT_ID, servers.region),
+      sink: eventSink,
       ...eventsObservability,
       onResult: (result) => {
         eventsPublished += result.published;

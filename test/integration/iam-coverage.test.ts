@@ -6,7 +6,11 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
+import {
+  EVENT_DETAIL_TYPE,
+  EVENT_SOURCE,
+  type ExecutionEvent,
+} from '../../functions/core/events/execution-event';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
 import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
 import { aJobExecution } from '../builders/job-execution.builder';
@@ -304,28 +308,27 @@ describe('IAM grants cover every AWS call the code makes', () => {
     const environment = view.environmentOf(synth.stateless.events.handler.function);
     const sink = eventBridgeSink(client, String(environment.EVENT_BUS_NAME));
     const execution = aJobExecution({ status: 'FAILED' });
-    const refused = await sink.put([
-      {
-        source: EVENT_SOURCE,
-        detailType: EVENT_DETAIL_TYPE,
-        time: execution.createdAt,
-        detail: {
-          eventId: `${execution.id}:FAILED`,
-          executionId: execution.id,
-          jobId: execution.jobId,
-          pipelineId: null,
-          title: null,
-          status: 'FAILED',
-          previousStatus: 'RUNNING',
-          createdAt: execution.createdAt,
-          startedAt: null,
-          endedAt: null,
-          durationMs: null,
-          files: [],
-          origin: 'sync',
-        },
+    const event: ExecutionEvent = {
+      source: EVENT_SOURCE,
+      detailType: EVENT_DETAIL_TYPE,
+      time: execution.createdAt,
+      detail: {
+        eventId: `${execution.id}:FAILED`,
+        executionId: execution.id,
+        jobId: execution.jobId,
+        pipelineId: null,
+        title: null,
+        status: 'FAILED',
+        previousStatus: 'RUNNING',
+        createdAt: execution.createdAt,
+        startedAt: null,
+        endedAt: null,
+        durationMs: null,
+        files: [],
+        origin: 'sync',
       },
-    ]);
+    };
+    const refused = await sink.put([event]);
     expect(refused).toEqual([null]);
     const statements = view.statementsOf(synth.stateless.events.handler.role);
     expect(calls.map(({ action }) => action)).toEqual(['events:PutEvents']);
