@@ -1,6 +1,6 @@
 // Layer flow: `npm run history -- sql` (and the benchmarks) -> this module -> DuckDB (@duckdb/node-api,
-// embedded) over a local copy of the lake: the views `executions` and `files` read the day-partitioned Parquet
-// objects. Read-only: one SELECT (or EXPLAIN) per query; file access is limited to the lake's directory and
+// embedded) over a local copy of the lake: the views `executions`, `files` and `sync_runs` read the
+// day-partitioned Parquet objects. Read-only: one SELECT (or EXPLAIN) per query; file access is limited to the lake's directory and
 // the configuration is locked, so a statement cannot write, attach or load anything.
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -19,6 +19,7 @@ const DUCKDB_TYPES: Readonly<Record<LakeColumnType, string>> = {
   timestamp: 'TIMESTAMP',
   bigint: 'BIGINT',
   int: 'INTEGER',
+  boolean: 'BOOLEAN',
 };
 
 const ALLOWED_STATEMENTS = new Set([StatementType.SELECT, StatementType.EXPLAIN]);

@@ -122,7 +122,7 @@ describe('Glue tables over the lake', () => {
     return input;
   };
 
-  it.each(['executions', 'files'] as const)(
+  it.each(['executions', 'files', 'sync_runs'] as const)(
     '%s: the columns of the lake definition, Parquet, under lake/%s/',
     (name) => {
       const input = tableInput(name);
@@ -130,19 +130,29 @@ describe('Glue tables over the lake', () => {
       expect(storage.Columns).toEqual(
         LAKE_TABLES[name].columns.map((column) => ({
           Name: column.name,
-          Type: { string: 'string', timestamp: 'timestamp', bigint: 'bigint', int: 'int' }[column.type],
+          Type: {
+            string: 'string',
+            timestamp: 'timestamp',
+            bigint: 'bigint',
+            int: 'int',
+            boolean: 'boolean',
+          }[column.type],
           Comment: column.comment,
         })),
       );
       expect(input.PartitionKeys).toEqual([
-        { Name: 'day', Type: 'string', Comment: "UTC day of the execution's createdAt" },
+        {
+          Name: 'day',
+          Type: 'string',
+          Comment: name === 'sync_runs' ? 'UTC day the run started' : "UTC day of the execution's createdAt",
+        },
       ]);
       expect(storage.InputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
       expect(JSON.stringify(storage.Location)).toContain(`/lake/${name}/`);
     },
   );
 
-  it.each(['executions', 'files'] as const)(
+  it.each(['executions', 'files', 'sync_runs'] as const)(
     '%s: partition projection on day, from the sync start date (no crawler)',
     (name) => {
       expect(tableInput(name).Parameters).toMatchObject({
