@@ -75,6 +75,8 @@ describe('lake function', () => {
           actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           resources: ['StateTable.Arn'],
         },
+        // The sync runs of a day (table sync_runs), by the state table's sparse index.
+        { actions: ['dynamodb:Query'], resources: ['StateTable.Arn/index/byKind'] },
         { actions: ['s3:GetObject'], resources: ['FilesBucket.Arn/executions/*/execution.json'] },
         { actions: ['s3:DeleteObject', 's3:PutObject'], resources: ['LakeBucket.Arn/lake/*'] },
       ]),
