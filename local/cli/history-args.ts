@@ -124,6 +124,21 @@ Examples:
   npm run history -- sql --query job-stats --csv > job-stats.csv
   npm run history -- sql --engine athena --workgroup product-live-sync --query failures-7d`,
   },
+  files: {
+    summary: 'the file copies not done: left for a later run, or failed for good, with their last error',
+    usage: `Usage: npm run history -- files [--status pending|failed] [--json]
+
+The file copies that are not done, oldest execution first: \`pending\` ones wait for a later run (a
+transient failure outlived the retries of a run), \`failed\` ones will not be tried again (the file is
+gone, or refused, or past Product-Live's 90 days) unless \`npm start -- --once --retry-failed-files\` (or the
+sync event {"retryFailedFiles": true}) puts them back in the queue.
+
+  --status S       pending or failed (default: both)
+  --json           JSON instead of a table
+
+Example:
+  npm run history -- files --status failed`,
+  },
   health: {
     summary:
       "each job's health: healthy, late, failing, slow or unknown, with its reasons, last run and success,\n" +
@@ -142,21 +157,6 @@ store: no Product-Live request.
 
 Example:
   npm run history -- health --json | jq -r '.jobs[] | select(.state != "healthy") | .title'`,
-  },
-  files: {
-    summary: 'the file copies not done: left for a later run, or failed for good, with their last error',
-    usage: `Usage: npm run history -- files [--status pending|failed] [--json]
-
-The file copies that are not done, oldest execution first: \`pending\` ones wait for a later run (a
-transient failure outlived the retries of a run), \`failed\` ones will not be tried again (the file is
-gone, or refused, or past Product-Live's 90 days) unless \`npm start -- --once --retry-failed-files\` (or the
-sync event {"retryFailedFiles": true}) puts them back in the queue.
-
-  --status S       pending or failed (default: both)
-  --json           JSON instead of a table
-
-Example:
-  npm run history -- files --status failed`,
   },
 } as const;
 
