@@ -206,6 +206,7 @@ function changeDetail(record: JobHealthRecord): JobHealthEventDetail {
     state: evaluation.state,
     previousState: record.previousState,
     reasons: evaluation.reasons,
+    reason: evaluation.reasons[0] ?? '',
     lastRunAt: facts.lastRunAt,
     lastSuccessAt: facts.lastSuccessAt,
     expectedBy: evaluation.expectedBy,

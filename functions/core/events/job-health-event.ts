@@ -16,6 +16,8 @@ export interface JobHealthEventDetail {
   /** null the first time the job is evaluated. */
   previousState: HealthState | null;
   reasons: string[];
+  /** The first of `reasons`, the one that explains the state (what the alert e-mail quotes). */
+  reason: string;
   lastRunAt: string | null;
   lastSuccessAt: string | null;
   /** With no new run by then, the job is late (null when lateness is not judged). */
