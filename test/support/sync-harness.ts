@@ -59,6 +59,8 @@ export interface SyncHarness {
     clients?: Partial<SyncClients>;
     /** The invocation's event (default `{}`, as the schedule sends). */
     event?: Record<string, unknown>;
+    /** Where the job health changes go (default: the harness's recording sink, healthEvents). */
+    sink?: BusEventSink;
   }): Promise<SyncSummary>;
   /**
    * One lake run through the lake function's handler, on the harness clock (marks settle at once: the clock
@@ -193,7 +195,7 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
         },
         // In-place retries of file copies wait for nothing: the test clock does not move inside a run.
         overrides: { remainingTimeMs: () => 900_000, sleep: async () => {}, ...overrides.deps },
-        eventSink,
+        eventSink: overrides.sink ?? eventSink,
       });
       return handler(overrides.event ?? {}, lambdaContext('sync', 900_000));
     },
