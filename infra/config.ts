@@ -13,6 +13,16 @@ import {
   PRODUCT_LIVE_TIMEOUT_SECONDS,
 } from '../functions/core/defaults';
 import { FUNCTION_NAMES, type FunctionName } from '../functions/core/function-registry';
+import {
+  DEFAULT_ALERT_HEALTH_STATES,
+  HEALTH_STATES,
+  type HealthState,
+} from '../functions/core/health/health-states';
+import {
+  expectationsToJson,
+  JOB_EXPECTATIONS_HELP,
+  JobExpectationsSchema,
+} from '../functions/core/health/job-expectations';
 import { InboxRules } from '../functions/core/inbox-rules';
 import { KNOWN_STATUSES, type KnownStatus } from '../functions/core/product-live/product-live.schema';
 import { locationText } from '../functions/core/s3-locations';
@@ -180,6 +190,13 @@ const statusList = listSetting<KnownStatus>(
   { allowEmpty: false },
 );
 
+/** Job health states (lowercase; an empty list: no health alert). */
+const healthStateList = listSetting<HealthState>(
+  `job health states out of ${HEALTH_STATES.join(', ')}`,
+  (item) => HEALTH_STATES.find((state) => state === item.toLowerCase()),
+  { allowEmpty: true },
+);
+
 const EMAIL = /^[^\s@,"]+@[^\s@,"]+\.[^\s@,"]+$/;
 
 /** E-mail addresses (an empty list subscribes nobody); the shared emailList takes no JSON list. */
@@ -336,8 +353,8 @@ export const CONTEXT_KEYS = {
     schema: eventBusName,
     defaultValue: 'default',
     description:
-      "the EventBridge bus the status-change events go to: the account's default bus, or the name of a custom bus of the same account and region (created beforehand)",
-    environment: { events: { EVENT_BUS_NAME: same } },
+      "the EventBridge bus the status-change and job health events go to: the account's default bus, or the name of a custom bus of the same account and region (created beforehand)",
+    environment: { events: { EVENT_BUS_NAME: same }, sync: { EVENT_BUS_NAME: same } },
   }),
   alertStatuses: key({
     schema: statusList,
@@ -346,10 +363,33 @@ export const CONTEXT_KEYS = {
       'the execution statuses that send an alert e-mail (comma-separated or a JSON list), out of ' +
       `${KNOWN_STATUSES.join(', ')}; only with \`alertEmails\``,
   }),
+  alertHealthStates: key({
+    schema: healthStateList,
+    defaultValue: DEFAULT_ALERT_HEALTH_STATES.join(','),
+    description:
+      `the job health states whose entry sends an alert e-mail (comma-separated or a JSON list; \`[]\`: none), out of ${HEALTH_STATES.join(', ')}; only with \`alertEmails\`` +
+      ' (docs/health.md)',
+  }),
+  jobExpectations: key({
+    schema: jsonSetting(JobExpectationsSchema, JOB_EXPECTATIONS_HELP),
+    defaultValue: '{}',
+    description:
+      'what is expected of the jobs, per job id or `*` (every job), e.g. `{"65819ba43ad5b963658ab35d": {"every": "24h", "maxConsecutiveFailures": 1, "maxDuration": "30m"}, "*": {"maxConsecutiveFailures": 3}}`; `every` (or `"never"`), `maxConsecutiveFailures`, `maxDuration`, `grace`; what is not set is learned (docs/health.md)',
+    environment: {
+      sync: { JOB_EXPECTATIONS: (expectations) => JSON.stringify(expectationsToJson(expectations)) },
+    },
+  }),
+  syncRunRetentionDays: key({
+    schema: integer(1, 3650),
+    defaultValue: '400',
+    description:
+      "days each sync run's record is kept in the state table (TTL); the warehouse's `sync_runs` keeps them all",
+    environment: { sync: { SYNC_RUN_RETENTION_DAYS: String } },
+  }),
   alertEmails: key({
     schema: emailList,
     description:
-      'e-mail addresses alerted when an execution reaches one of `alertStatuses` (comma-separated or a JSON list, e.g. `\'["ops@example.com"]\'`); none: no alert rule or topic',
+      'e-mail addresses alerted when an execution reaches one of `alertStatuses`, or a job one of `alertHealthStates` (comma-separated or a JSON list, e.g. `\'["ops@example.com"]\'`); none: no alert rules or topic',
   }),
   syncLagAlarmMinutes: key({
     schema: integer(1, 7 * 1440),

@@ -8,6 +8,11 @@ import {
   PRODUCT_LIVE_TIMEOUT_SECONDS,
 } from './defaults';
 import type { FunctionName } from './function-registry';
+import {
+  JOB_EXPECTATIONS_HELP,
+  type JobExpectations,
+  JobExpectationsSchema,
+} from './health/job-expectations';
 import { type InboxRule, InboxRules } from './inbox-rules';
 import type { S3Location } from './s3-locations';
 import {
@@ -94,7 +99,7 @@ export const ENV_VARIABLES = {
   STATE_TABLE_NAME: env(ALL, {
     schema: text,
     required: true,
-    description: "sync checkpoint and lease, and the lake's day marks",
+    description: "sync checkpoint and lease, the lake's day marks, the sync runs and the job health records",
   }),
   FILES_BUCKET_NAME: env(['sync', 'lake', 'follow', 'callbacks'], {
     schema: text,
@@ -104,12 +109,14 @@ export const ENV_VARIABLES = {
   LAKE_BUCKET_NAME: env(LAKE, {
     schema: text,
     required: true,
-    description: 'where the warehouse tables go (`lake/executions/day=…/`, `lake/files/day=…/`)',
+    description:
+      'where the warehouse tables go (`lake/executions/day=…/`, `lake/files/day=…/`, `lake/sync_runs/day=…/`)',
   }),
-  EVENT_BUS_NAME: env(EVENTS, {
+  EVENT_BUS_NAME: env([...EVENTS, 'sync'], {
     schema: text,
     defaultValue: 'default',
-    description: "the EventBridge bus status-change events go to (name or ARN; the account's default bus)",
+    description:
+      "the EventBridge bus the status-change events (events) and the job health changes (sync) go to (name or ARN; the account's default bus)",
   }),
   LAKE_TIME_MARGIN_SECONDS: env(LAKE, {
     schema: integer(0, 900),
@@ -148,6 +155,18 @@ export const ENV_VARIABLES = {
     defaultValue: '86400',
     description:
       'time between completeness audits (the API counts month by month against the store); `0` = every run',
+  }),
+  JOB_EXPECTATIONS: env(SYNC, {
+    schema: jsonSetting(JobExpectationsSchema, JOB_EXPECTATIONS_HELP),
+    defaultValue: '{}',
+    description:
+      'what is expected of the jobs (`jobExpectations`), as JSON: per job id or `*`, `every`, `maxConsecutiveFailures`, `maxDuration`, `grace`; what is not set is learned (docs/health.md)',
+  }),
+  SYNC_RUN_RETENTION_DAYS: env(SYNC, {
+    schema: integer(1, 3650),
+    defaultValue: '400',
+    description:
+      "days each sync run's record is kept in the state table (the warehouse's `sync_runs` keeps them)",
   }),
   SYNC_LEASE_SECONDS: env(SYNC, {
     schema: integer(30, 24 * 3600),
@@ -288,6 +307,12 @@ export interface SyncConfig extends ApiConfig {
   fileCopyRetryDelayMs: number;
   fileDownloadIdleTimeoutMs: number;
   auditIntervalMs: number;
+  /** What users set of the jobs (JOB_EXPECTATIONS); what is not set is learned. */
+  jobExpectations: JobExpectations;
+  /** Days a sync run's record is kept (SYNC_RUN_RETENTION_DAYS). */
+  syncRunRetentionDays: number;
+  /** Where the job health changes are published (EVENT_BUS_NAME). */
+  eventBusName: string;
 }
 
 export interface LaunchConfig extends ApiConfig {
@@ -358,6 +383,9 @@ export function loadSyncConfig(environment: Env = process.env): SyncConfig {
     fileCopyRetryDelayMs: (v.FILE_COPY_RETRY_DELAY_SECONDS as number) * 1000,
     fileDownloadIdleTimeoutMs: (v.FILE_DOWNLOAD_IDLE_TIMEOUT_SECONDS as number) * 1000,
     auditIntervalMs: (v.SYNC_AUDIT_INTERVAL_SECONDS as number) * 1000,
+    jobExpectations: v.JOB_EXPECTATIONS as JobExpectations,
+    syncRunRetentionDays: v.SYNC_RUN_RETENTION_DAYS as number,
+    eventBusName: v.EVENT_BUS_NAME as string,
   };
 }
 

@@ -1,13 +1,13 @@
-// Layer flow: publishStatusChanges -> this adapter -> EventBridge PutEvents. One entry per event, in order;
-// PutEvents answers per entry, so a partly refused call reports which entries to send again.
+// Layer flow: publishStatusChanges (and the sync's job health pass) -> this adapter -> EventBridge PutEvents. One
+// entry per event, in order; PutEvents answers per entry, so a partly refused call reports which entries to send
+// again.
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { ExecutionEvent } from '../core/events/execution-event';
-import type { EventSink } from './publish-status-changes';
+import type { BusEvent, BusEventSink } from '../core/events/bus-event';
 
-/** An EventSink over an EventBridge bus (a name or an ARN; `default` is the account's default bus). */
-export function eventBridgeSink(client: EventBridgeClient, eventBusName: string): EventSink {
+/** An event sink over an EventBridge bus (a name or an ARN; `default` is the account's default bus). */
+export function eventBridgeSink(client: EventBridgeClient, eventBusName: string): BusEventSink {
   return {
-    async put(events: readonly ExecutionEvent[]) {
+    async put(events: readonly BusEvent[]) {
       const output = await client.send(
         new PutEventsCommand({
           Entries: events.map((event) => ({

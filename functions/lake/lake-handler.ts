@@ -13,7 +13,8 @@ import type { LakeConfig } from '../core/config';
 import { HistoryReader } from '../core/history/history-reader';
 import { s3PayloadLoader } from '../core/history/large-payload';
 import { observedHandler } from '../core/observability';
-import { LakeMarks } from '../core/store/lake-marks';
+import { LakeMarks, SYNC_RUN_MARKS_ITEM } from '../core/store/lake-marks';
+import { SyncRunRepository } from '../core/store/sync-run-repository';
 import { SyncStateRepository } from '../core/store/sync-state-repository';
 import { dayRange } from '../core/warehouse/lake-tables';
 import type { LakeSummary } from './lake-summary';
@@ -52,6 +53,8 @@ export function createLakeHandler(deps: LakeHandlerDeps) {
   });
   const state = new SyncStateRepository(doc, config.stateTableName);
   const marks = new LakeMarks(doc, config.stateTableName, { now });
+  const syncRunMarks = new LakeMarks(doc, config.stateTableName, { now, item: SYNC_RUN_MARKS_ITEM });
+  const syncRuns = new SyncRunRepository(doc, config.stateTableName);
   const objects = {
     put: async (key: string, body: Uint8Array) => {
       await clients.s3.send(
@@ -80,6 +83,16 @@ export function createLakeHandler(deps: LakeHandlerDeps) {
           apiObject: (item) => reader.apiObject(item),
           createdAtRange: () => reader.createdAtRange(),
         },
+        syncRuns: {
+          marks: syncRunMarks,
+          source: {
+            runsOfDay: (day) => {
+              const { since, until } = dayRange(day);
+              return syncRuns.listBetween(since, until);
+            },
+            range: () => syncRuns.range(),
+          },
+        },
         objects,
         lease: state,
         now,
@@ -107,7 +120,7 @@ function publishMetrics(metrics: Metrics, summary: LakeSummary): void {
   count('LakeDaysWritten', summary.daysWritten);
   count('LakeDaysFailed', summary.daysFailed);
   count('LakeDaysLeft', summary.daysLeft);
-  count('LakeRowsWritten', summary.executionRows + summary.fileRows);
+  count('LakeRowsWritten', summary.executionRows + summary.fileRows + summary.syncRunRows);
   metrics.addMetric('LakeBytesWritten', MetricUnit.Bytes, summary.bytesWritten);
   count('LakeRunsFailed', summary.error ? 1 : 0);
 }

@@ -2,7 +2,7 @@
 
 /** What one lake run did: the Lambda's return value and the `lake summary` log line. */
 export interface LakeSummary {
-  /** Days marked for a rewrite when the run started. */
+  /** Days marked for a rewrite when the run started (days of `executions` and `files`, and of `sync_runs`). */
   daysMarked: number;
   /** Days rewritten (both objects replaced, or deleted for a day without executions). */
   daysWritten: number;
@@ -14,6 +14,8 @@ export interface LakeSummary {
   marksKept: number;
   executionRows: number;
   fileRows: number;
+  /** Rows of the `sync_runs` days rewritten. */
+  syncRunRows: number;
   /** Parquet bytes written. */
   bytesWritten: number;
   /** True when this run started the first build of the lake (every stored day marked). */

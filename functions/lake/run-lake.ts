@@ -1,12 +1,14 @@
 // Layer flow: the lake handler -> runLake (this use case) -> the day marks (state table), the stored
-// executions (HistoryReader: byMonth queries), the Parquet writer, the lake bucket. Each marked day is rewritten
-// whole from the store, one object per table, replaced atomically; its mark is cleared only if nobody marked
-// the day again meanwhile and the mark has settled (docs/analytics.md "How the lake stays current").
+// executions (HistoryReader: byMonth queries) and sync runs (the state table's index byKind), the Parquet writer,
+// the lake bucket. Each marked day is rewritten whole from the store, one object per table, replaced atomically;
+// its mark is cleared only if nobody marked the day again meanwhile and the mark has settled (docs/warehouse.md
+// "How the lake stays current").
 import { forEachConcurrently } from '../core/concurrency';
 import { describeError } from '../core/errors';
 import type { AppLogger } from '../core/observability';
 import type { ExecutionItem } from '../core/store/execution-repository';
 import { LAKE_SETTLE_MS, type LakeMarksState, type MarkToken, markedAt } from '../core/store/lake-marks';
+import type { SyncRunRecord } from '../core/store/sync-run-repository';
 import {
   dayOf,
   EXECUTIONS_TABLE,
@@ -15,6 +17,8 @@ import {
   fileRows,
   type LakeRow,
   lakeObjectKey,
+  SYNC_RUNS_TABLE,
+  syncRunRow,
 } from '../core/warehouse/lake-tables';
 import { toParquet } from '../core/warehouse/parquet';
 import type { LakeSummary } from './lake-summary';
@@ -47,9 +51,17 @@ export interface LakeLease {
   releaseLease(owner: string, lease?: string): Promise<void>;
 }
 
+/** The kept sync runs of a day (and the days they span), for the `sync_runs` table. */
+export interface SyncRunSource {
+  runsOfDay(day: string): AsyncIterable<SyncRunRecord>;
+  range(): Promise<{ first: string; last: string } | undefined>;
+}
+
 export interface LakeDeps {
   marks: LakeMarkStore;
   source: LakeSource;
+  /** The `sync_runs` table: its own day marks (the days runs started on) and the kept runs. */
+  syncRuns?: { marks: LakeMarkStore; source: SyncRunSource };
   objects: LakeObjects;
   lease: LakeLease;
   now: () => number;
@@ -79,6 +91,7 @@ export async function runLake(deps: LakeDeps, options: LakeOptions): Promise<Lak
     marksKept: 0,
     executionRows: 0,
     fileRows: 0,
+    syncRunRows: 0,
     bytesWritten: 0,
     firstBuild: false,
     complete: false,
@@ -116,32 +129,58 @@ export async function runLake(deps: LakeDeps, options: LakeOptions): Promise<Lak
   return finish();
 }
 
+/** A table's marked days and how one of them is rewritten. */
+interface MarkedTable {
+  marks: LakeMarkStore;
+  /** The days a first build marks (undefined: nothing stored yet). */
+  range(): Promise<{ first: string; last: string } | undefined>;
+  rewrite(day: string): Promise<void>;
+}
+
 async function rewriteMarkedDays(deps: LakeDeps, options: LakeOptions, summary: LakeSummary): Promise<void> {
-  let state = await deps.marks.read();
-  if (state.initializedAt === undefined) {
-    // The first build: every day that holds an execution (days without one cost a Query and write nothing).
-    const range = await deps.source.createdAtRange();
-    if (range) await deps.marks.mark(daysBetween(dayOf(range.first), dayOf(range.last)));
-    await deps.marks.setInitialized(new Date(deps.now()).toISOString());
-    summary.firstBuild = true;
-    state = await deps.marks.read();
+  const tables: MarkedTable[] = [
+    {
+      marks: deps.marks,
+      range: () => deps.source.createdAtRange(),
+      rewrite: (day) => rewriteDay(deps, day, summary),
+    },
+  ];
+  const syncRuns = deps.syncRuns;
+  if (syncRuns) {
+    tables.push({
+      marks: syncRuns.marks,
+      range: () => syncRuns.source.range(),
+      rewrite: (day) => rewriteSyncRunsDay(deps, syncRuns.source, day, summary),
+    });
+  }
+  const work: Array<{ table: MarkedTable; day: string; token: MarkToken }> = [];
+  for (const table of tables) {
+    let state = await table.marks.read();
+    if (state.initializedAt === undefined) {
+      // The first build: every day that holds a row (days without one cost a Query and write nothing).
+      const range = await table.range();
+      if (range) await table.marks.mark(daysBetween(dayOf(range.first), dayOf(range.last)));
+      await table.marks.setInitialized(new Date(deps.now()).toISOString());
+      if (table === tables[0]) summary.firstBuild = true;
+      state = await table.marks.read();
+    }
+    for (const [day, token] of Object.entries(state.marks)) work.push({ table, day, token });
   }
   // Newest first: the days people look at are current soonest during a long first build.
-  const days = Object.keys(state.marks).sort().reverse();
-  summary.daysMarked = days.length;
+  work.sort((a, b) => (a.day < b.day ? 1 : a.day > b.day ? -1 : 0));
+  summary.daysMarked = work.length;
   const settleMs = options.settleMs ?? LAKE_SETTLE_MS;
-  const done = new Set<string>();
+  let done = 0;
   let outOfTime = false;
-  await forEachConcurrently(days, options.concurrency ?? 4, async (day) => {
+  await forEachConcurrently(work, options.concurrency ?? 4, async ({ table, day, token }) => {
     if (deps.remainingTimeMs() < options.timeMarginMs) {
       outOfTime = true;
       return;
     }
-    const token = state.marks[day] as MarkToken;
     const readAt = deps.now();
     try {
-      await rewriteDay(deps, day, summary);
-      done.add(day);
+      await table.rewrite(day);
+      done += 1;
       summary.daysWritten += 1;
     } catch (error) {
       summary.daysFailed += 1;
@@ -151,11 +190,34 @@ async function rewriteMarkedDays(deps: LakeDeps, options: LakeOptions, summary: 
       });
       return;
     }
-    const cleared = markedAt(token) <= readAt - settleMs && (await deps.marks.clear(day, token));
+    const cleared = markedAt(token) <= readAt - settleMs && (await table.marks.clear(day, token));
     if (!cleared) summary.marksKept += 1;
   });
-  summary.daysLeft = days.length - done.size;
+  summary.daysLeft = work.length - done;
   if (outOfTime) deps.logger.info('lake: out of time; the next run goes on', { daysLeft: summary.daysLeft });
+}
+
+/** Rewrites the `sync_runs` object of a day from the kept runs (or deletes it when none is kept). */
+async function rewriteSyncRunsDay(
+  deps: LakeDeps,
+  source: SyncRunSource,
+  day: string,
+  summary: LakeSummary,
+): Promise<void> {
+  const runs: SyncRunRecord[] = [];
+  for await (const run of source.runsOfDay(day)) runs.push(run);
+  runs.sort((a, b) =>
+    a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.runId < b.runId ? -1 : 1,
+  );
+  const key = lakeObjectKey('sync_runs', day);
+  if (runs.length === 0) {
+    await deps.objects.delete(key);
+    return;
+  }
+  const body = toParquet(SYNC_RUNS_TABLE, runs.map(syncRunRow));
+  await deps.objects.put(key, body);
+  summary.bytesWritten += body.byteLength;
+  summary.syncRunRows += runs.length;
 }
 
 /** Rewrites both objects of a day from the store (or deletes them when the day has no execution). */

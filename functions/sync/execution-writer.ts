@@ -69,6 +69,7 @@ export function decideWrite(
 /** Writes what a run reads from the API, and counts what became of each execution. */
 export class ExecutionWriter {
   private readonly outcomes = new Map<string, Outcome>();
+  private readonly jobs = new Set<string>();
 
   constructor(private readonly deps: ExecutionWriterDeps) {}
 
@@ -79,6 +80,11 @@ export class ExecutionWriter {
     return counts;
   }
 
+  /** The jobs of every execution the run read (new, updated or unchanged): their health is looked at again. */
+  get jobIds(): ReadonlySet<string> {
+    return this.jobs;
+  }
+
   /**
    * Stores new and changed executions (unchanged ones are not rewritten), then copies their files. Returns
    * how many were new to the store.
@@ -86,6 +92,7 @@ export class ExecutionWriter {
   async write(executions: readonly JobExecution[]): Promise<number> {
     const latest = latestViews(executions);
     if (latest.size === 0) return 0;
+    for (const execution of latest.values()) this.jobs.add(execution.jobId);
     const stored = await this.deps.executions.getStates([...latest.keys()]);
     const nowIso = new Date(this.deps.now()).toISOString();
     const inserts: ExecutionItem[] = [];

@@ -8,6 +8,7 @@ import { ApiProfileTracker } from './api-profile';
 import { type AuditSummary, runAudit } from './audit';
 import { ExecutionWriter } from './execution-writer';
 import { FileCopies } from './file-copies';
+import { type HealthSummary, runHealthPass } from './job-health-pass';
 import { OpenRefresh } from './open-refresh';
 import { windowPageSize } from './page-size';
 import type { RunContext, SyncDeps, SyncOptions } from './sync-deps';
@@ -36,6 +37,7 @@ class SyncRun {
   private moreRemaining = false;
   private profile: ApiProfileTracker | undefined;
   private audit: AuditSummary | null = null;
+  private health: HealthSummary | null = null;
   private readonly files: FileCopies;
   private readonly writer: ExecutionWriter;
   private readonly open: OpenRefresh;
@@ -121,6 +123,8 @@ class SyncRun {
       error = this.stopped(caught);
     } finally {
       await this.saveProfile();
+      // Still under the lease: two evaluations never overlap, so each change is recorded (and published) once.
+      await this.evaluateHealth();
       await state.releaseLease(this.options.runId).catch((releaseError: unknown) => {
         logger.warn('could not release the sync lease; it will expire', { error: String(releaseError) });
       });
@@ -178,6 +182,36 @@ class SyncRun {
     if (this.audit && !this.audit.complete) this.moreRemaining = true;
   }
 
+  /**
+   * The job health pass: every job judged as of the watermark (every run created before it is stored), from the
+   * store alone. Not while the first window is incomplete (the store is not complete up to any instant yet), nor
+   * once the time budget is spent; its failure never fails the run.
+   */
+  private async evaluateHealth(): Promise<void> {
+    const health = this.deps.health;
+    const watermark = this.window.watermark;
+    if (!health) return;
+    if (!watermark) {
+      this.deps.logger.info('job health: not evaluated until the first window is complete');
+      return;
+    }
+    if (this.outOfTime()) {
+      this.deps.logger.info('job health: not evaluated, no time left in this run');
+      return;
+    }
+    this.health = await runHealthPass(
+      {
+        records: health.records,
+        runs: health.runs,
+        ...(health.sink ? { sink: health.sink } : {}),
+        now: this.deps.now,
+        logger: this.deps.logger,
+        outOfTime: () => this.outOfTime(),
+      },
+      { expectations: this.options.jobExpectations ?? {}, touchedJobs: this.writer.jobIds, asOf: watermark },
+    );
+  }
+
   private outOfTime(): boolean {
     return this.deps.remainingTimeMs() < this.options.timeMarginMs;
   }
@@ -216,6 +250,7 @@ class SyncRun {
       executions: { ...this.writer.counts, openRefreshed: this.open.refreshed },
       files: { ...this.files.counts },
       audit: this.audit,
+      health: this.health,
       apiRequests: this.deps.api.requestCount - this.apiRequestsAtStart,
       throttled: this.deps.api.throttledCount - this.throttledAtStart,
       moreRemaining: this.moreRemaining,

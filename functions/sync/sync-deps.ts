@@ -1,12 +1,15 @@
 // Layer flow: the sync handler, the local stack, the benchmarks, the tests -> these contracts -> runSync and
 // its parts (open-refresh.ts, sync-window.ts, execution-writer.ts). What a run is given, and what its parts
 // share; run-sync.ts re-exports the contracts, so callers import them from there.
+import type { BusEventSink } from '../core/events/bus-event';
+import type { JobExpectations } from '../core/health/job-expectations';
 import type { AppLogger } from '../core/observability';
 import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
 import type { ExecutionRepository } from '../core/store/execution-repository';
 import type { SyncStateRepository } from '../core/store/sync-state-repository';
 import type { ApiProfileTracker } from './api-profile';
 import type { Copier } from './file-copies';
+import type { HealthRecordStore, HealthRunsSource } from './job-health-pass';
 
 /** The Product-Live calls the sync makes. */
 export interface SyncApi {
@@ -73,6 +76,11 @@ export interface SyncDeps {
   sleep?: (ms: number) => Promise<void>;
   logger: AppLogger;
   onProgress?: (progress: SyncProgress) => void;
+  /**
+   * The job health pass after the run: the health records, the runs it reads, and where the changes are
+   * published (absent: no health evaluation; without a sink, changes are recorded, not published).
+   */
+  health?: { records: HealthRecordStore; runs: HealthRunsSource; sink?: BusEventSink };
 }
 
 /** How a run syncs (from the configuration). */
@@ -95,6 +103,8 @@ export interface SyncOptions {
   forceAudit?: boolean;
   /** Put the file copies that failed for good back in the queue first. */
   retryFailedFiles?: boolean;
+  /** What users set of the jobs' schedules, failures and durations (JOB_EXPECTATIONS); learned otherwise. */
+  jobExpectations?: JobExpectations;
 }
 
 /** What every part of one run shares: its clock, log, progress, time budget and what it knows of the API. */

@@ -13,15 +13,20 @@ import { createApiKeyResolver } from '../core/api-key';
 import { createDocumentClient } from '../core/aws-clients';
 import type { SyncConfig } from '../core/config';
 import { describeError } from '../core/errors';
+import type { BusEventSink } from '../core/events/bus-event';
 import { FileCopier } from '../core/files/file-copier';
 import { observedHandler } from '../core/observability';
 import { createClientForKey } from '../core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '../core/product-live/product-live-client';
 import { ExecutionRepository } from '../core/store/execution-repository';
-import { LAKE_MARK_REUSE_MS, LakeMarks } from '../core/store/lake-marks';
+import { JobHealthRepository } from '../core/store/job-health-repository';
+import { LAKE_MARK_REUSE_MS, LakeMarks, SYNC_RUN_MARKS_ITEM } from '../core/store/lake-marks';
+import { SyncRunRepository } from '../core/store/sync-run-repository';
 import { SyncStateRepository } from '../core/store/sync-state-repository';
+import { dayOf } from '../core/warehouse/lake-tables';
 import * as z from '../core/zod';
 import { runSync, type SyncDeps, type SyncProgress } from './run-sync';
+import { toSyncRunRecord } from './sync-run-record';
 import type { SyncSummary } from './sync-summary';
 
 /** The AWS clients the sync uses, created once per container by the caller. */
@@ -51,6 +56,11 @@ export interface SyncHandlerDeps {
   api?: Partial<Omit<ProductLiveClientOptions, 'baseUrl' | 'apiKey'>>;
   /** Replaces dependencies of the use case (tests: a store that fails at a chosen moment). */
   overrides?: Partial<SyncDeps>;
+  /**
+   * Where the job health changes go: EventBridge in AWS (handler.ts), the events file locally. Absent: they are
+   * recorded in the state table, not published.
+   */
+  eventSink?: BusEventSink;
 }
 
 /**
@@ -74,6 +84,14 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
     marks: new LakeMarks(doc, config.stateTableName, { now, reuseMs: LAKE_MARK_REUSE_MS }),
   });
   const state = new SyncStateRepository(doc, config.stateTableName);
+  const health = {
+    records: new JobHealthRepository(doc, config.stateTableName),
+    runs: executions,
+    ...(deps.eventSink ? { sink: deps.eventSink } : {}),
+  };
+  const syncRuns = new SyncRunRepository(doc, config.stateTableName);
+  // Each run's record marks its day for the lake's `sync_runs` table (apart from the executions' days).
+  const syncRunMarks = new LakeMarks(doc, config.stateTableName, { now, item: SYNC_RUN_MARKS_ITEM });
   const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
   const productLiveClient = createClientForKey({
     baseUrl: config.apiUrl,
@@ -111,6 +129,8 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
     if (!parsed.success) logger.warn('unexpected sync event shape; running anyway', { event });
     const request = parsed.success ? (parsed.data ?? {}) : {};
     const apiKey = await apiKeys.get();
+    const runId = `${context.awsRequestId || 'local'}:${randomUUID()}`;
+    const startedAt = now();
     const summary = await runSync(
       {
         api: productLiveClient(apiKey),
@@ -123,10 +143,11 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         logger,
         ...(deps.hooks?.onProgress ? { onProgress: deps.hooks.onProgress } : {}),
+        health,
         ...deps.overrides,
       },
       {
-        runId: `${context.awsRequestId || 'local'}:${randomUUID()}`,
+        runId,
         startDate: config.startDate,
         pageSize: config.pageSize,
         lookbackMs: config.lookbackMs,
@@ -137,10 +158,19 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
         auditIntervalMs: config.auditIntervalMs,
         forceAudit: request.audit === true,
         retryFailedFiles: request.retryFailedFiles === true,
+        jobExpectations: config.jobExpectations,
       },
     );
     publishMetrics(metrics, summary, now());
     logger.info('sync summary', { summary });
+    // Every run is kept as data (skipped ones too): the state table for the retention, then the warehouse.
+    const record = toSyncRunRecord(summary, { runId, startedAt, finishedAt: now() });
+    await syncRunMarks
+      .mark([dayOf(record.startedAt)])
+      .then(() => syncRuns.save(record, config.syncRunRetentionDays))
+      .catch((error: unknown) =>
+        logger.warn('could not keep the run in the sync runs', { error: describeError(error) }),
+      );
     // Kept for the dashboard's sync health; a run skipped for the lease would hide the real last one.
     if (!summary.skipped) {
       await state
@@ -175,6 +205,16 @@ function publishMetrics(metrics: Metrics, summary: SyncSummary, nowMs: number): 
     count('AuditExecutionsRecovered', summary.audit.executionsRecovered);
     count('AuditExecutionsRemovedFromApi', summary.audit.executionsRemovedFromApi);
     count('AuditMonthsDiffering', summary.audit.monthsDiffering);
+  }
+  if (summary.health) {
+    // Jobs per state after the run (a gauge: read it with Maximum or Average, not Sum).
+    for (const [state, jobs] of Object.entries(summary.health.byState)) {
+      count(`Jobs${state.charAt(0).toUpperCase()}${state.slice(1)}`, jobs);
+    }
+    count('HealthChanges', summary.health.changed);
+    count('HealthEventsPublished', summary.health.eventsPublished);
+    count('HealthEventsPending', summary.health.eventsPending);
+    count('HealthEvaluationsFailed', summary.health.error ? 1 : 0);
   }
   if (summary.watermark) {
     metrics.addMetric(

@@ -1,6 +1,7 @@
 // The sync summary: the Lambda's return value, the log line and `npm start -- --once --json` all print
 // exactly this shape (DESIGN.md "Machine-readable output"); scripts and monitoring parse it.
 import type { AuditSummary } from './audit';
+import type { HealthSummary } from './job-health-pass';
 
 export interface SyncSummary {
   executions: { new: number; updated: number; unchanged: number; openRefreshed: number };
@@ -23,4 +24,9 @@ export interface SyncSummary {
   error: string | null;
   /** The completeness audit of this run (null when none was due); cumulative when it took several runs. */
   audit: AuditSummary | null;
+  /**
+   * The job health evaluation after the run (docs/health.md): null when none ran (the run was skipped, the
+   * first window is not complete yet, or no time was left).
+   */
+  health: HealthSummary | null;
 }

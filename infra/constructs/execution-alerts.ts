@@ -1,6 +1,7 @@
-// Layer flow: the events function's status-change events on the bus -> an EventBridge rule (the configured
-// alert statuses) -> an input transformer (a plain-text message) -> an encrypted, TLS-only SNS topic -> one
-// e-mail subscription per address of `alertEmails`. Built only when there is someone to alert.
+// Layer flow: the events function's status-change events and the sync's job health changes on the bus -> two
+// EventBridge rules (the configured alert statuses; the health states of `alertHealthStates`) -> input
+// transformers (plain-text messages) -> an encrypted, TLS-only SNS topic -> one e-mail subscription per address of
+// `alertEmails`. Built only when there is someone to alert.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { EventBus, EventField, type IEventBus, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
@@ -12,6 +13,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
+import { JOB_HEALTH_DETAIL_TYPE } from '../../functions/core/events/job-health-event';
 import type { InfraConfig } from '../config';
 
 export interface ExecutionAlertsProps {
@@ -38,9 +40,26 @@ function alertMessage(filesBucketName: string): RuleTargetInput {
   );
 }
 
+/** The job health alert e-mail: what the job is now and why, when it last ran and succeeded, what is expected. */
+export function healthAlertMessage(): RuleTargetInput {
+  const detail = (field: string) => EventField.fromPath(`$.detail.${field}`);
+  return RuleTargetInput.fromMultilineText(
+    [
+      `Product-Live job ${detail('title')} is ${detail('state')} (was ${detail('previousState')})`,
+      `Job: ${detail('title')} (${detail('jobId')})`,
+      `Why: ${detail('reason')}`,
+      `Last run: ${detail('lastRunAt')}; last success: ${detail('lastSuccessAt')}`,
+      `Expected by: ${detail('expectedBy')}; failures in a row: ${detail('consecutiveFailures')}`,
+      `Since: ${detail('stateSince')} (npm run history -- health --job ${detail('jobId')} --stack ...)`,
+    ].join('\n'),
+  );
+}
+
 export class ExecutionAlerts extends Construct {
   readonly topic: Topic;
   readonly rule: Rule;
+  /** The rule on job health changes (absent when `alertHealthStates` is empty). */
+  readonly healthRule: Rule | undefined;
   readonly key: Key;
 
   constructor(scope: Construct, id: string, props: ExecutionAlertsProps) {
@@ -77,17 +96,36 @@ export class ExecutionAlerts extends Construct {
       },
       targets: [new SnsTopic(this.topic, { message: alertMessage(filesBucket.bucketName) })],
     });
+    // Entering one of the alerting health states: a job that stopped (late), keeps failing, or slowed down.
+    this.healthRule =
+      config.alertHealthStates.length > 0
+        ? new Rule(this, 'HealthAlertRule', {
+            description: `Alerts by e-mail on Product-Live jobs that become ${config.alertHealthStates.join(', ')}`,
+            ...(bus ? { eventBus: bus } : {}),
+            eventPattern: {
+              source: [EVENT_SOURCE],
+              detailType: [JOB_HEALTH_DETAIL_TYPE],
+              detail: { state: [...config.alertHealthStates] },
+            },
+            targets: [new SnsTopic(this.topic, { message: healthAlertMessage() })],
+          })
+        : undefined;
 
-    // The target's grant lets EventBridge publish; this keeps any other rule (another account's too) out, when
-    // EventBridge names the rule it publishes for.
+    // The targets' grants let EventBridge publish; this keeps any other rule (another account's too) out, when
+    // EventBridge names the rule it publishes for (a negated condition with several values: none of them).
+    const rules = [this.rule, ...(this.healthRule ? [this.healthRule] : [])];
     this.topic.addToResourcePolicy(
       new PolicyStatement({
-        sid: 'OnlyTheAlertRulePublishes',
+        sid: 'OnlyTheAlertRulesPublish',
         effect: Effect.DENY,
         principals: [new ServicePrincipal('events.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
-        conditions: { ArnNotEqualsIfExists: { 'aws:SourceArn': this.rule.ruleArn } },
+        conditions: {
+          ArnNotEqualsIfExists: {
+            'aws:SourceArn': rules.length === 1 ? this.rule.ruleArn : rules.map((rule) => rule.ruleArn),
+          },
+        },
       }),
     );
   }

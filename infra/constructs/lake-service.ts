@@ -8,7 +8,11 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
-import { EVERY_EXECUTION_PARTITIONS, EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
+import {
+  EVERY_EXECUTION_PARTITIONS,
+  EXECUTION_INDEXES,
+  STATE_INDEXES,
+} from '../../functions/core/store/table-definitions';
 import { LAKE_KEY_PREFIX } from '../../functions/core/warehouse/lake-tables';
 import type { InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
@@ -66,6 +70,14 @@ export class LakeService extends Construct {
         sid: 'ExecutionsOfADay',
         actions: ['dynamodb:Query'],
         resources: LAKE_QUERIED_INDEXES.map((index) => `${executionsTable.tableArn}/index/${index}`),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SyncRunsOfADay',
+        // The sync runs of a day (table sync_runs), and the oldest and newest for a first build.
+        actions: ['dynamodb:Query'],
+        resources: [`${stateTable.tableArn}/index/${STATE_INDEXES.byKind}`],
       }),
     );
     role.addToPrincipalPolicy(

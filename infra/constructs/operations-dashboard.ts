@@ -1,6 +1,6 @@
 // Layer flow: the functions' Powertools metrics (namespace ProductLiveSync, dimension service), their Lambda
 // metrics, the queues' depth and the alarms -> this construct -> one CloudWatch dashboard page for an operator:
-// a row per concern (alarms; sync; sync data; launches; lake; events; the four functions). The metric names
+// a row per concern (alarms; sync; sync data; job health; launches; lake; events; the functions). The metric names
 // are the ones the handlers publish (functions/*/*-handler.ts).
 import { Aws, Duration, Tags } from 'aws-cdk-lib';
 import {
@@ -67,7 +67,7 @@ export class OperationsDashboard extends Construct {
         '## Product-Live job execution sync\n' +
         'Alarms first (red: see the alarm description and docs/operations.md), then one row per part: ' +
         `the sync (runs, lag, the ${PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT} requests/minute API budget), what it ` +
-        'stored, launches, the lake, the ' +
+        'stored, the health of the jobs (late, failing, slow), launches, the lake, the ' +
         'status-change events, and the four functions.',
     });
     const alarms = new AlarmStatusWidget({
@@ -161,6 +161,35 @@ export class OperationsDashboard extends Construct {
           count('sync', 'FilesFailed', 'Failed for good'),
         ],
         { width: 8 },
+      ),
+    ];
+
+    // The sync publishes how many jobs are in each state after each run: a level, read with Maximum.
+    const jobs = (state: string, label: string) =>
+      serviceMetric('sync', `Jobs${state}`, 'Maximum', FIVE_MINUTES).with({ label });
+    const healthRow: IWidget[] = [
+      graph(
+        'Jobs per health state (after each sync run)',
+        [
+          jobs('Late', 'Late (no run within the expected interval)'),
+          jobs('Failing', 'Failing (runs in a row not completed)'),
+          jobs('Slow', 'Slow (last run too long)'),
+          jobs('Unknown', 'Unknown (too few runs to learn)'),
+          jobs('Healthy', 'Healthy'),
+        ],
+        { width: 12, leftYAxis: { min: 0 } },
+      ),
+      graph(
+        'Job health changes',
+        [
+          count('sync', 'HealthChanges', 'State changes'),
+          count('sync', 'HealthEventsPublished', 'Job Health Change events published'),
+          serviceMetric('sync', 'HealthEventsPending', 'Maximum', FIVE_MINUTES).with({
+            label: 'Events pending (published again by the next run)',
+          }),
+          count('sync', 'HealthEvaluationsFailed', 'Evaluations failed'),
+        ],
+        { width: 12 },
       ),
     ];
 
@@ -263,7 +292,17 @@ export class OperationsDashboard extends Construct {
       dashboardName: this.dashboardName,
       defaultInterval: Duration.days(1),
       periodOverride: PeriodOverride.AUTO,
-      widgets: [[header], [alarms], syncRow, syncDataRow, launchRow, lakeRow, eventsRow, functionsRow],
+      widgets: [
+        [header],
+        [alarms],
+        syncRow,
+        syncDataRow,
+        healthRow,
+        launchRow,
+        lakeRow,
+        eventsRow,
+        functionsRow,
+      ],
     });
     // Dashboard tags are recent in CloudFormation's schema (cfn-lint still rejects them): the app-wide
     // `application` tag stays off this one resource, which holds no data.

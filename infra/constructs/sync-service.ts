@@ -1,14 +1,15 @@
 // Layer flow: EventBridge Scheduler (rate) -> sync function (functions/sync/handler.ts) -> Product-Live API,
-// the executions and state tables, the files bucket. This construct wires the schedule, the function, its
+// the executions and state tables, the files bucket, and EventBridge (the job health changes). This construct wires the schedule, the function, its
 // environment and exactly the permissions the sync code uses.
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
-import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
+import { EVENT_SOURCE } from '../../functions/core/events/execution-event';
+import { EXECUTION_INDEXES, STATE_INDEXES } from '../../functions/core/store/table-definitions';
 import type { InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import type { ApiKeySecret } from './api-key-secret';
@@ -18,7 +19,8 @@ import { scheduledInvoke } from './scheduled-invoke';
 /**
  * The indexes the sync queries: the open executions, the executions with file copies due or failed, byStatus
  * (with byOpen: the oldest stored execution, and COUNTs that prove complete a window paged over several
- * runs), and byMonth (the audit's COUNTs and the ids of a re-read month).
+ * runs), byMonth (the audit's COUNTs and the ids of a re-read month; the jobs of a month for the job health's
+ * first evaluation), and byJob (a job's recent runs, for its health).
  */
 const SYNC_QUERIED_INDEXES = [
   EXECUTION_INDEXES.byOpen,
@@ -26,6 +28,7 @@ const SYNC_QUERIED_INDEXES = [
   EXECUTION_INDEXES.byFilesFailed,
   EXECUTION_INDEXES.byStatus,
   EXECUTION_INDEXES.byMonth,
+  EXECUTION_INDEXES.byJob,
 ] as const;
 
 export interface SyncServiceProps {
@@ -89,9 +92,34 @@ export class SyncService extends Construct {
     role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'SyncStateItems',
-        // Lease, checkpoint, API profile and audit (Get/Put/DeleteItem); the lake's day marks (UpdateItem).
+        // Lease, checkpoint, API profile, audit, the runs and the job health records (Get/Put/DeleteItem); the
+        // lake's day marks and a published health change (UpdateItem).
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
         resources: [stateTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'JobHealthRecords',
+        // Every job's health record, listed by the state table's sparse index (a Query, never a Scan).
+        actions: ['dynamodb:Query'],
+        resources: [`${stateTable.tableArn}/index/${STATE_INDEXES.byKind}`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'PublishJobHealthChanges',
+        actions: ['events:PutEvents'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'events',
+            resource: 'event-bus',
+            resourceName: config.eventBusName,
+            arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+          }),
+        ],
+        // Only events of this application's source: the role cannot speak for another producer on the bus.
+        conditions: { StringEquals: { 'events:source': EVENT_SOURCE } },
       }),
     );
     const fileObjects = filesBucket.arnForObjects(`${FILES_KEY_PREFIX}*`);

@@ -32,6 +32,7 @@ const GLUE_TYPES: Readonly<Record<LakeColumnType, Type>> = {
   timestamp: Schema.TIMESTAMP,
   bigint: Schema.BIG_INT,
   int: Schema.INTEGER,
+  boolean: Schema.BOOLEAN,
 };
 
 export interface WarehouseProps {
@@ -99,7 +100,7 @@ export class Warehouse extends Construct {
         description: definition.comment,
         columns,
         partitionKeys: [
-          { name: PARTITION_COLUMN, type: Schema.STRING, comment: "UTC day of the execution's createdAt" },
+          { name: PARTITION_COLUMN, type: Schema.STRING, comment: definition.partitionComment },
         ],
         partitionProjection: {
           [PARTITION_COLUMN]: PartitionProjectionConfiguration.date({
@@ -114,7 +115,7 @@ export class Warehouse extends Construct {
         compressed: true,
       });
     };
-    this.tables = { executions: table('executions'), files: table('files') };
+    this.tables = { executions: table('executions'), files: table('files'), sync_runs: table('sync_runs') };
 
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: config.athenaWorkGroupName,

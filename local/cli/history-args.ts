@@ -152,6 +152,25 @@ sync event {"retryFailedFiles": true}) puts them back in the queue.
 Example:
   npm run history -- files --status failed`,
   },
+  health: {
+    summary:
+      "each job's health: healthy, late, failing, slow or unknown, with its reasons, last run and success,\n" +
+      '                   expected run, usual interval and duration, failures in a row (as of the last sync)',
+    usage: `Usage: npm run history -- health [--job ID] [--json]
+
+Each job's health as the sync evaluated it after its last run (docs/health.md): its state (late, failing,
+slow, unknown or healthy; the jobs that need attention first), the reasons in words, its last run and last
+success, when a run is expected by, its usual interval and duration, and its failures in a row. Read from the
+store: no Product-Live request.
+
+  --job ID         one job
+  --json           {"jobs": [{"jobId", "title", "state", "reasons", "lastRunAt", "lastSuccessAt",
+                   "expectedBy", "usualIntervalMs", "consecutiveFailures", ...}]}
+  --state-table NAME the deployed state table, with --table (or env STATE_TABLE_NAME; --stack names it)
+
+Example:
+  npm run history -- health --json | jq -r '.jobs[] | select(.state != "healthy") | .title'`,
+  },
 } as const;
 
 const HISTORY_COMMANDS = Object.keys(COMMAND_HELP) as Array<keyof typeof COMMAND_HELP>;
@@ -202,6 +221,7 @@ export type HistoryCommand =
     }
   | { name: 'timeline'; jobId?: string; period: Period; bucket: TimelineBucket; output: 'table' | 'json' }
   | { name: 'files'; status?: 'pending' | 'failed'; output: 'table' | 'json' }
+  | { name: 'health'; jobId?: string; output: 'table' | 'json' }
   | {
       name: 'sql';
       /** The SQL text (a named query's, with --query). Absent with --queries (list them). */
@@ -256,6 +276,7 @@ const ALLOWED: Readonly<Record<HistoryCommandName, readonly Flag[]>> = {
   export: ['since', 'until', 'job', 'status', 'format', 'out'],
   timeline: ['since', 'until', 'job', 'bucket', 'json'],
   files: ['status', 'json'],
+  health: ['job', 'json', 'state-table'],
   sql: [
     'query',
     'queries',
@@ -324,7 +345,15 @@ export function parseHistoryArgs(argv: readonly string[], context: ParseContext)
   if (values.json && values.csv) throw fail('choose one of --json and --csv');
   return {
     command: toCommand(command, values, rest[0] ?? '', context.now),
-    store: storeChoice(() => parseStoreChoice(values, context.env, HISTORY_STORE_FLAGS), command),
+    store: storeChoice(
+      () =>
+        parseStoreChoice(
+          values,
+          context.env,
+          command === 'health' ? [...HISTORY_STORE_FLAGS, 'state-table'] : HISTORY_STORE_FLAGS,
+        ),
+      command,
+    ),
   };
 }
 
@@ -358,6 +387,12 @@ function toCommand(name: HistoryCommandName, values: Values, id: string, now: nu
     }
     case 'sql':
       throw new Error('sql is parsed by toSqlCommand');
+    case 'health':
+      return {
+        name,
+        ...(filters.jobId !== undefined ? { jobId: filters.jobId } : {}),
+        output: values.json ? 'json' : 'table',
+      };
     case 'files': {
       const status = values.status?.trim().toLowerCase();
       if (status !== undefined && status !== 'pending' && status !== 'failed') {

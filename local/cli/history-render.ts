@@ -2,6 +2,8 @@
 // programs. The JSON of stats is DESIGN's "Machine-readable output" shape, printed as the queries return it.
 
 import { type LaunchInfo, launchViewOf } from '../../functions/core/executions/execution-record';
+import { formatDurationText } from '../../functions/core/health/durations';
+import type { JobHealthReport } from '../../functions/core/history/job-health-reader';
 import type { Period } from '../../functions/core/history/period';
 import { csvLine } from '../history/csv';
 import type { HistoryStats, JobStats } from '../history/execution-stats';
@@ -344,4 +346,53 @@ export function renderCopiesNotDone(copies: readonly CopyNotDone[], status?: 'pe
       ? '\n\nFailed copies are not tried again: `npm start -- --once --retry-failed-files` puts them back.'
       : ''
   }`;
+}
+
+/** Each job's health: state, last run and success, expected by, usual interval and duration, failures, reasons. */
+export function renderHealthTable(report: JobHealthReport, jobId?: string): string {
+  if (report.jobs.length === 0) {
+    return jobId !== undefined
+      ? `No health is recorded for job ${jobId}: the sync evaluates the jobs it has stored runs of, after each run.`
+      : 'No job health yet: the sync evaluates every job after each run, once its first window is complete (npm start).';
+  }
+  const table = formatTable(
+    [
+      { header: 'STATE' },
+      { header: 'JOB' },
+      { header: 'LAST RUN' },
+      { header: 'LAST SUCCESS' },
+      { header: 'EXPECTED BY' },
+      { header: 'EVERY', align: 'right' },
+      { header: 'USUALLY', align: 'right' },
+      { header: 'FAILED', align: 'right' },
+    ],
+    report.jobs.map((job) => [
+      job.state.toUpperCase(),
+      truncate(job.title ?? job.jobId, TITLE_WIDTH),
+      formatInstant(job.lastRunAt),
+      formatInstant(job.lastSuccessAt),
+      formatInstant(job.expectedBy),
+      job.usualIntervalMs !== null
+        ? formatDurationText(job.usualIntervalMs)
+        : job.schedule === 'never'
+          ? 'never'
+          : '-',
+      formatDuration(job.usualDurationMs),
+      String(job.consecutiveFailures),
+    ]),
+  );
+  const reasons = report.jobs
+    .filter((job) => job.state !== 'healthy')
+    .map(
+      (job) =>
+        `${job.title ?? job.jobId} (${job.jobId}), ${job.state}:\n${job.reasons.map((r) => `  - ${r}`).join('\n')}`,
+    );
+  const asOf = report.evaluatedAt
+    ? `Evaluated ${formatInstant(report.evaluatedAt)} UTC, as of ${formatInstant(report.asOf)} (every run created before it is stored).`
+    : '';
+  return [
+    table,
+    reasons.length > 0 ? `Why:\n${reasons.join('\n')}` : 'Every job is healthy.',
+    `EXPECTED BY: with no new run by then, the job is late; EVERY, USUALLY: the usual interval and duration (learned, or set); FAILED: ended runs in a row that did not complete; times in UTC. ${asOf}`.trim(),
+  ].join('\n\n');
 }

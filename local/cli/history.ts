@@ -1,4 +1,4 @@
-// `npm run history -- stats|list|show|export|timeline|files|sql`: analytics over the synced executions, from the
+// `npm run history -- stats|list|show|export|timeline|files|health|sql`: analytics over the synced executions, from the
 // local store or a deployed table. Wiring only: parse the command line, open the store, run one query of
 // local/history, print it. Exit codes: 0 done, 1 failed (one line saying what to do), 2 bad usage, 130 Ctrl-C.
 import { createWriteStream } from 'node:fs';
@@ -11,6 +11,7 @@ import {
   HistoryInputError,
   LargePayloadUnavailableError,
 } from '../../functions/core/history/history.errors';
+import { readJobHealth } from '../../functions/core/history/job-health-reader';
 import { csvLine } from '../history/csv';
 import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../history/export-record';
 import {
@@ -22,7 +23,7 @@ import {
   showExecution,
 } from '../history/history-queries';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
-import { openStore, type Store } from '../store/open-store';
+import { openStore, requireName, type Store } from '../store/open-store';
 import { SqlQueryError, SqlTimeoutError } from '../warehouse/sql-result';
 import { writeChunk } from './cli-output';
 import { type Explained, runCli, SetupError } from './cli-runner';
@@ -30,6 +31,7 @@ import { checkDataDir, checkOutputFile } from './cli-values';
 import { COMMAND_USAGE, type HistoryCommand, parseHistoryArgs, USAGE } from './history-args';
 import {
   renderCopiesNotDone,
+  renderHealthTable,
   renderListCsv,
   renderListTable,
   renderShow,
@@ -138,6 +140,16 @@ async function run(command: HistoryCommand, store: Store): Promise<void> {
     }
     case 'sql':
       throw new Error('sql runs without the table store');
+    case 'health': {
+      // What the sync's last evaluation left in the state table: no Product-Live request, no Scan.
+      const report = await readJobHealth(
+        { client: store.doc, stateTableName: requireName(store, 'stateTable', '--state-table NAME') },
+        command.jobId !== undefined ? { jobId: command.jobId } : {},
+      );
+      return command.output === 'json'
+        ? json({ jobs: report.jobs, evaluatedAt: report.evaluatedAt, asOf: report.asOf })
+        : print(renderHealthTable(report, command.jobId));
+    }
     case 'timeline': {
       const timeline = await queryTimeline(reader, {
         period: command.period,

@@ -1,7 +1,13 @@
 // `npm start`: the whole system on this machine (docs/local.md).
 //   npm start                      start the local stack, sync now and every --every, run the launcher
 //   npm start -- --once [--json]   one sync run, print its summary, publish its events, exit 0 (ok) or 1 (failed)
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import {
+  checkJobExpectations,
+  expectationsToJson,
+  type JobExpectations,
+} from '../../functions/core/health/job-expectations';
 import { type InboxRule, InboxRules } from '../../functions/core/inbox-rules';
 import {
   ProductLiveAuthError,
@@ -43,6 +49,10 @@ ${API_KEY_USAGE}
   --inbox PREFIX=JOB_ID[:INPUT_KEY]
                          an inbox rule (repeatable): an object created in the local bucket product-live-inbox
                          under PREFIX launches JOB_ID with the object at input[INPUT_KEY] (default "file")
+  --job-expectations FILE
+                         what is expected of the jobs, as the CDK context key jobExpectations takes it (JSON:
+                         {"<job id>" or "*": {"every": "24h", "maxConsecutiveFailures": 2, "maxDuration": "30m",
+                         "grace": "1h"}}); what is not set is learned from the runs (docs/health.md)
   --seed N               emulator demo data seed (default 1)
   --executions N         emulator demo executions (default 400)
   --emulator-port PORT   default ${DEFAULT_LOCAL_PORTS.emulator}
@@ -79,6 +89,8 @@ interface StartOptions {
   uiPort: number | undefined;
   /** Inbox rules (--inbox). */
   inbox: InboxRule[];
+  /** The file of --job-expectations, read and checked by readJobExpectations. */
+  jobExpectationsFile: string | undefined;
 }
 
 /**
@@ -133,6 +145,7 @@ export function parseStartArgs(
       sqs: parsePort(values['sqs-port'], '--sqs-port'),
     },
     inbox: parseInboxRules(values.inbox ?? []),
+    jobExpectationsFile: values['job-expectations'],
     uiPort: values['no-ui']
       ? undefined
       : values['ui-port'] === '0'
@@ -166,8 +179,38 @@ function parse(argv: readonly string[]) {
       'ui-port': { type: 'string' },
       'no-ui': { type: 'boolean' },
       inbox: { type: 'string', multiple: true },
+      'job-expectations': { type: 'string' },
     },
   });
+}
+
+/**
+ * The expectations of `--job-expectations FILE`: the JSON the CDK context key `jobExpectations` takes. A missing
+ * file, bad JSON, a bad duration or an unknown field is a UsageError naming the flag, the file and the place.
+ */
+export async function readJobExpectations(file: string): Promise<JobExpectations> {
+  const flag = `--job-expectations ${file}`;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `${flag}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : `cannot be read (${code ?? String(error)})`}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${flag}: not valid JSON (${(error as Error).message})`);
+  }
+  const checked = checkJobExpectations(value);
+  if ('problem' in checked) {
+    const where = checked.problem.path.length > 0 ? `${checked.problem.path.join('.')}: ` : '';
+    throw new UsageError(`${flag}: ${where}${checked.problem.message}`);
+  }
+  return checked.expectations;
 }
 
 /** Fails fast, with one line, when the real API rejects the key or cannot be reached. */
@@ -198,6 +241,10 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`warning: ${message}\n`),
   );
   await checkDataDir(options.dataDir);
+  const jobExpectations =
+    options.jobExpectationsFile !== undefined
+      ? await readJobExpectations(options.jobExpectationsFile)
+      : undefined;
   const say = (text: string) => {
     if (!options.quiet && !options.json) process.stdout.write(`${text}\n`);
   };
@@ -215,7 +262,11 @@ async function main(argv: readonly string[]): Promise<number> {
       demo: options.demo,
       inbox: options.inbox,
       ...(options.once ? {} : { syncEveryMs: options.everyMs }),
-      settings: process.env,
+      // The expectations of the file win over a JOB_EXPECTATIONS in the shell.
+      settings: {
+        ...process.env,
+        ...(jobExpectations ? { JOB_EXPECTATIONS: JSON.stringify(expectationsToJson(jobExpectations)) } : {}),
+      },
       logLevel: options.verbose ? 'INFO' : options.quiet || options.json ? 'ERROR' : 'WARN',
     });
   } catch (error) {

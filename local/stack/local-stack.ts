@@ -199,6 +199,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const logLevel = options.logLevel ?? 'WARN';
     let onProgress: ((progress: SyncProgress) => void) | undefined;
+    const eventSink = fileEventSink(join(dataDir, EVENTS_FILE), ACCOUNT_ID, servers.region);
     const sync = createSyncHandler({
       config: syncConfig,
       clients,
@@ -210,6 +211,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         tracing: false,
       }),
       hooks: { onProgress: (progress) => onProgress?.(progress) },
+      // The job health changes go to the events file, as the status changes do.
+      eventSink,
     });
     const lake = createLakeHandler({
       config: loadLakeConfig(environment),
@@ -259,7 +262,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tracing: false,
     });
     const events = createEventsHandler({
-      sink: fileEventSink(join(dataDir, EVENTS_FILE), ACCOUNT_ID, servers.region),
+      sink: eventSink,
       ...eventsObservability,
       onResult: (result) => {
         eventsPublished += result.published;

@@ -50,6 +50,19 @@ export interface OpenStoreOptions {
   note?: (message: string) => void;
 }
 
+/** A store's name that a command needs; absent, a StoreError naming the flag that gives it. */
+export function requireName<K extends keyof StoreNames>(
+  store: Store,
+  name: K,
+  flag: string,
+): NonNullable<StoreNames[K]> {
+  const value = store.names[name];
+  if (value === undefined || value === '') {
+    throw new StoreError(`this command needs the store's ${String(name)}: pass ${flag} (or --stack NAME)`);
+  }
+  return value as NonNullable<StoreNames[K]>;
+}
+
 /** Opens the store the command line chose; a store that cannot be opened is a StoreError saying what to do. */
 export async function openStore(choice: StoreChoice, options: OpenStoreOptions): Promise<Store> {
   return choice.kind === 'local' ? openLocal(choice, options) : openDeployed(choice, options);

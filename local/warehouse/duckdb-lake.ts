@@ -1,6 +1,6 @@
 // Layer flow: `npm run history -- sql`, the dashboard, the benchmarks -> this module -> DuckDB (embedded) over a
-// local copy of the lake (views `executions`, `files` over its Parquet). Read-only by construction (read-only-sql.ts),
-// file access limited to the lake's directory, configuration locked; results stream, interruptible at any time.
+// local copy of the lake (views `executions`, `files`, `sync_runs` over its Parquet). Read-only by construction
+// (read-only-sql.ts), file access limited to the lake's directory, configuration locked; results stream, interruptible.
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -35,6 +35,7 @@ const DUCKDB_TYPES: Readonly<Record<LakeColumnType, string>> = {
   timestamp: 'TIMESTAMP',
   bigint: 'BIGINT',
   int: 'INTEGER',
+  boolean: 'BOOLEAN',
 };
 
 /** A DuckDB database whose `executions` and `files` views read the lake under `lakeDir` (read-only). */

@@ -2,6 +2,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEventsConfig } from '../../functions/core/config';
 import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
+import {
+  JOB_HEALTH_DETAIL_TYPE,
+  type JobHealthEventDetail,
+} from '../../functions/core/events/job-health-event';
 import { type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 
@@ -264,7 +268,7 @@ describe('failure alerts', () => {
   });
 
   // biome-ignore lint/suspicious/useExpect: its assertion is hasResourceProperties, which throws on a mismatch
-  it('refuses publishing without TLS and lets only the alert rule publish', () => {
+  it('refuses publishing without TLS and lets only the alert rules publish', () => {
     const topicRef = { Ref: alertingView.logicalId(alerts().topic) };
     alerting.statelessTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [topicRef],
@@ -286,7 +290,10 @@ describe('failure alerts', () => {
             Principal: { Service: 'events.amazonaws.com' },
             Condition: {
               ArnNotEqualsIfExists: {
-                'aws:SourceArn': { 'Fn::GetAtt': [alertingView.logicalId(alerts().rule), 'Arn'] },
+                'aws:SourceArn': [
+                  { 'Fn::GetAtt': [alertingView.logicalId(alerts().rule), 'Arn'] },
+                  { 'Fn::GetAtt': [alertingView.logicalId(alerts().healthRule as never), 'Arn'] },
+                ],
               },
             },
           }),
@@ -326,6 +333,70 @@ describe('failure alerts', () => {
       'Duration: <detail-durationMs> ms',
       'Files: s3://FilesBucket/executions/<detail-jobId>/<detail-executionId>/',
     ]);
+  });
+
+  it('alerts on jobs that become late or failing (alertHealthStates by default), on the same topic', () => {
+    const healthRule = alerts().healthRule;
+    if (!healthRule) throw new Error('no health alert rule');
+    const rule = alertingView.statelessResource(healthRule).Properties as Props;
+    expect(rule.EventPattern).toEqual({
+      source: [EVENT_SOURCE],
+      'detail-type': [JOB_HEALTH_DETAIL_TYPE],
+      detail: { state: ['late', 'failing'] },
+    });
+    expect(rule.EventBusName).toBeUndefined();
+    const [target] = rule.Targets as Array<{
+      Arn: unknown;
+      InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: never };
+    }>;
+    expect(target?.Arn).toEqual({ Ref: alertingView.logicalId(alerts().topic) });
+    // Every field the message reads is one the event carries.
+    const paths = Object.values(target?.InputTransformer.InputPathsMap ?? {});
+    const detail: JobHealthEventDetail = {
+      eventId: 'j:late:t',
+      jobId: 'j',
+      title: null,
+      state: 'late',
+      previousState: 'healthy',
+      reasons: ['r'],
+      reason: 'r',
+      lastRunAt: null,
+      lastSuccessAt: null,
+      expectedBy: null,
+      consecutiveFailures: 0,
+      usualIntervalMs: null,
+      stateSince: 't',
+    };
+    for (const path of paths) expect(Object.keys(detail)).toContain(path.replace('$.detail.', ''));
+    const lines = alertingView
+      .describe(target?.InputTransformer.InputTemplate as never, 'stateless')
+      .split('\n')
+      .map((line) => JSON.parse(line) as string);
+    expect(lines).toEqual([
+      'Product-Live job <detail-title> is <detail-state> (was <detail-previousState>)',
+      'Job: <detail-title> (<detail-jobId>)',
+      'Why: <detail-reason>',
+      'Last run: <detail-lastRunAt>; last success: <detail-lastSuccessAt>',
+      'Expected by: <detail-expectedBy>; failures in a row: <detail-consecutiveFailures>',
+      'Since: <detail-stateSince> (npm run history -- health --job <detail-jobId> --stack ...)',
+    ]);
+  });
+
+  it('alerts on the health states of alertHealthStates, and on none with an empty list', () => {
+    const slow = synthesize({
+      context: {
+        alertEmails: 'ops@example.com',
+        alertHealthStates: 'Slow,late',
+        eventBusName: 'product-live',
+      },
+    });
+    const rule = new TemplateView(slow).statelessResource(slow.stateless.alerts?.healthRule as never)
+      .Properties as Props;
+    expect(rule.EventPattern).toMatchObject({ detail: { state: ['slow', 'late'] } });
+    expect(rule.EventBusName).toBe('product-live');
+    const none = synthesize({ context: { alertEmails: 'ops@example.com', alertHealthStates: '[]' } });
+    expect(none.stateless.alerts?.healthRule).toBeUndefined();
+    expect(Object.keys(none.statelessTemplate.findResources('AWS::Events::Rule'))).toHaveLength(1);
   });
 
   it('outputs the alert topic ARN', () => {

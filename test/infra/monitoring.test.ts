@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { HEALTH_STATES } from '../../functions/core/health/health-states';
 import { type Synthesized, synthesize } from './support/synth';
 import { TemplateView } from './support/template-view';
 
@@ -354,6 +355,25 @@ describe('dashboard', () => {
       expect(metrics).toContain(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${queue}.QueueName`);
     }
     expect(metrics).toContain('AWS/Lambda IteratorAge FunctionName EventsFunction');
+  });
+
+  it('graphs the jobs in each health state, and the health changes, with the names the sync publishes', () => {
+    const metrics = graphed();
+    for (const state of HEALTH_STATES) {
+      const name = `Jobs${state.charAt(0).toUpperCase()}${state.slice(1)}`;
+      expect(metrics, name).toContain(`ProductLiveSync ${name} service sync`);
+    }
+    for (const name of [
+      'HealthChanges',
+      'HealthEventsPublished',
+      'HealthEventsPending',
+      'HealthEvaluationsFailed',
+    ]) {
+      expect(metrics, name).toContain(`ProductLiveSync ${name} service sync`);
+    }
+    const widget = body().widgets.find((w) => String(w.properties.title).startsWith('Jobs per health state'));
+    // A level after each run: its maximum, never a sum of runs.
+    expect(JSON.stringify(widget?.properties.metrics)).toContain('"stat":"Maximum"');
   });
 
   it('graphs errors, durations and throttles of all four functions', () => {

@@ -84,15 +84,29 @@ describe('stateful stack: tables', () => {
     expect(stream(synth.stateful.idempotencyTable)).toBeUndefined();
   });
 
-  it('expires idempotency records with the TTL attribute Powertools writes, and only there', () => {
+  it('expires idempotency records (the attribute Powertools writes) and sync runs (deleteAfter), never executions', () => {
     const ttl = (table: unknown) =>
       (view.statefulResource(table as never).Properties as Props).TimeToLiveSpecification;
     expect(ttl(synth.stateful.idempotencyTable)).toEqual({
       AttributeName: IDEMPOTENCY_TABLE.timeToLiveAttribute,
       Enabled: true,
     });
+    expect(ttl(synth.stateful.stateTable)).toEqual({ AttributeName: 'deleteAfter', Enabled: true });
     expect(ttl(synth.stateful.executionsTable)).toBeUndefined();
-    expect(ttl(synth.stateful.stateTable)).toBeUndefined();
+  });
+
+  it("lists the state table's sync runs and job health records by a sparse index, kind then sort key", () => {
+    const props = view.statefulResource(synth.stateful.stateTable).Properties as Props;
+    expect(props.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byKind',
+        KeySchema: [
+          { AttributeName: 'kind', KeyType: 'HASH' },
+          { AttributeName: 'sortKey', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
   });
 });
 

@@ -47,12 +47,41 @@ describe('sync function', () => {
       FILE_COPY_RETRY_DELAY_SECONDS: '300',
       SYNC_TIME_MARGIN_SECONDS: '180',
       SYNC_LEASE_SECONDS: '960',
+      EVENT_BUS_NAME: 'default',
+      JOB_EXPECTATIONS: '{}',
+      SYNC_RUN_RETENTION_DAYS: '400',
       POWERTOOLS_SERVICE_NAME: 'sync',
       POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
+  });
+
+  it('passes jobExpectations, syncRunRetentionDays and eventBusName to the sync, as its loader reads them', () => {
+    const custom = synthesize({
+      context: {
+        jobExpectations: JSON.stringify({
+          '65819BA43AD5B963658AB35D': { every: '24h', maxConsecutiveFailures: 1, maxDuration: '30m' },
+          '*': { maxConsecutiveFailures: 3, every: 'never' },
+        }),
+        syncRunRetentionDays: '30',
+        eventBusName: 'product-live',
+      },
+    });
+    const env = new TemplateView(custom).environmentOf(custom.stateless.sync.handler.function);
+    expect(env).toMatchObject({ SYNC_RUN_RETENTION_DAYS: '30', EVENT_BUS_NAME: 'product-live' });
+    const config = loadSyncConfig({ ...env, AWS_LAMBDA_FUNCTION_NAME: 'sync' });
+    expect(config.jobExpectations).toEqual({
+      '65819ba43ad5b963658ab35d': {
+        everyMs: 86_400_000,
+        maxConsecutiveFailures: 1,
+        maxDurationMs: 1_800_000,
+      },
+      '*': { maxConsecutiveFailures: 3, everyMs: null },
+    });
+    expect(config.syncRunRetentionDays).toBe(30);
+    expect(config.eventBusName).toBe('product-live');
   });
 
   it("passes the function's own configuration check, as a Lambda would run it", () => {
@@ -192,6 +221,7 @@ describe('sync permissions', () => {
           resources: [
             'ExecutionsTable.Arn/index/byFilesDue',
             'ExecutionsTable.Arn/index/byFilesFailed',
+            'ExecutionsTable.Arn/index/byJob',
             'ExecutionsTable.Arn/index/byMonth',
             'ExecutionsTable.Arn/index/byOpen',
             'ExecutionsTable.Arn/index/byStatus',
@@ -200,6 +230,14 @@ describe('sync permissions', () => {
         {
           actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           resources: ['StateTable.Arn'],
+        },
+        // The job health records, by the state table's sparse index.
+        { actions: ['dynamodb:Query'], resources: ['StateTable.Arn/index/byKind'] },
+        // The job health changes, on the configured bus, as this application's source only.
+        {
+          actions: ['events:PutEvents'],
+          resources: ['arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default'],
+          condition: { StringEquals: { 'events:source': 'product-live.job-executions' } },
         },
         {
           actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],

@@ -75,6 +75,8 @@ describe('lake function', () => {
           actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           resources: ['StateTable.Arn'],
         },
+        // The sync runs of a day (table sync_runs), by the state table's sparse index.
+        { actions: ['dynamodb:Query'], resources: ['StateTable.Arn/index/byKind'] },
         { actions: ['s3:GetObject'], resources: ['FilesBucket.Arn/executions/*/execution.json'] },
         { actions: ['s3:DeleteObject', 's3:PutObject'], resources: ['LakeBucket.Arn/lake/*'] },
       ]),
@@ -122,7 +124,7 @@ describe('Glue tables over the lake', () => {
     return input;
   };
 
-  it.each(['executions', 'files'] as const)(
+  it.each(['executions', 'files', 'sync_runs'] as const)(
     '%s: the columns of the lake definition, Parquet, under lake/%s/',
     (name) => {
       const input = tableInput(name);
@@ -130,19 +132,29 @@ describe('Glue tables over the lake', () => {
       expect(storage.Columns).toEqual(
         LAKE_TABLES[name].columns.map((column) => ({
           Name: column.name,
-          Type: { string: 'string', timestamp: 'timestamp', bigint: 'bigint', int: 'int' }[column.type],
+          Type: {
+            string: 'string',
+            timestamp: 'timestamp',
+            bigint: 'bigint',
+            int: 'int',
+            boolean: 'boolean',
+          }[column.type],
           Comment: column.comment,
         })),
       );
       expect(input.PartitionKeys).toEqual([
-        { Name: 'day', Type: 'string', Comment: "UTC day of the execution's createdAt" },
+        {
+          Name: 'day',
+          Type: 'string',
+          Comment: name === 'sync_runs' ? 'UTC day the run started' : "UTC day of the execution's createdAt",
+        },
       ]);
       expect(storage.InputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
       expect(JSON.stringify(storage.Location)).toContain(`/lake/${name}/`);
     },
   );
 
-  it.each(['executions', 'files'] as const)(
+  it.each(['executions', 'files', 'sync_runs'] as const)(
     '%s: partition projection on day, from the sync start date (no crawler)',
     (name) => {
       expect(tableInput(name).Parameters).toMatchObject({

@@ -2,7 +2,7 @@
 // DynamoDB Local) and the command lines (as subprocesses). See test/support/bad-input-catalogue.ts.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -311,7 +311,7 @@ describe('bad input: command lines', () => {
     const result = await cli('local/cli/history.ts', ['frobnicate']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      'unknown command "frobnicate" (expected stats, list, show, export, timeline, sql, files)',
+      'unknown command "frobnicate" (expected stats, list, show, export, timeline, sql, files, health)',
     );
   });
 
@@ -330,6 +330,35 @@ describe('bad input: command lines', () => {
       'error: --bucket: "../../etc" is not a valid S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens,',
     );
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it(badInput('cli.job-expectations-file'), async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'expectations-'));
+    try {
+      const missing = await cli('local/cli/start.ts', [
+        '--once',
+        '--job-expectations',
+        join(directory, 'nope.json'),
+      ]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`--job-expectations ${join(directory, 'nope.json')}: no such file`);
+      const notJson = join(directory, 'not.json');
+      await writeFile(notJson, '{"*": {every: "24h"}}');
+      const bad = await cli('local/cli/start.ts', ['--once', '--job-expectations', notJson]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`--job-expectations ${notJson}: not valid JSON (`);
+      const duration = join(directory, 'duration.json');
+      await writeFile(duration, '{"*": {"maxDuration": "30 minutes"}}');
+      const wrong = await cli('local/cli/start.ts', ['--once', '--job-expectations', duration]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toContain(
+        `--job-expectations ${duration}: *.maxDuration: expected a duration such as 30m, 24h or 7d, got "30 minutes"`,
+      );
+      // Nothing was started: no local stack state was written.
+      expect(wrong.stdout).not.toContain('Local stack running');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it(badInput('cli.history-since'), async () => {

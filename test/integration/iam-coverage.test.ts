@@ -7,7 +7,11 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLaunchConfig } from '../../functions/core/config';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
+import {
+  EVENT_DETAIL_TYPE,
+  EVENT_SOURCE,
+  type ExecutionEvent,
+} from '../../functions/core/events/execution-event';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
 import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
 import { aJobExecution } from '../builders/job-execution.builder';
@@ -360,6 +364,45 @@ describe('IAM grants cover every AWS call the code makes', () => {
     }
   });
 
+  it('the sync role allows the PutEvents of its job health changes, on the configured bus and with its source', async () => {
+    const calls: Call[] = [];
+    const client = new EventBridgeClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'RECORDED', secretAccessKey: 'RECORDED' },
+    });
+    // Answered here: no EventBridge emulator; what matters is the request the sink builds.
+    client.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const input = args.input as { Entries?: Array<{ EventBusName?: string; Source?: string }> };
+        const entries = input.Entries ?? [];
+        calls.push({
+          action: `events:${String(context.commandName).replace(/Command$/, '')}`,
+          resource: `arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/${String(entries[0]?.EventBusName)}`,
+        });
+        return {
+          output: { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) },
+        } as never;
+      },
+      { step: 'initialize', name: 'recordIamCalls' },
+    );
+    const h = await createSyncHarness({ emulator: { demo: { seed: 53, executions: 30, days: 3 } } });
+    try {
+      const environment = view.environmentOf(synth.stateless.sync.handler.function);
+      // The sync built with the sink its handler.ts wires (EventBridge, the bus of its environment).
+      const summary = await h.sync({
+        sink: eventBridgeSink(client, String(environment.EVENT_BUS_NAME)),
+      });
+      expect(summary.health?.eventsPublished).toBeGreaterThan(0);
+      const statements = view.statementsOf(synth.stateless.sync.handler.role);
+      expect([...new Set(calls.map(({ action }) => action))]).toEqual(['events:PutEvents']);
+      expect(unique(calls).filter((call) => !allowed(statements, call))).toEqual([]);
+      const putEvents = statements.find((statement) => statement.actions.includes('events:PutEvents'));
+      expect(putEvents?.condition).toEqual({ StringEquals: { 'events:source': EVENT_SOURCE } });
+    } finally {
+      await h.close();
+    }
+  });
+
   it('the events role allows the PutEvents the sink makes, on the configured bus and with its source', async () => {
     const calls: Array<Call & { sources: string[] }> = [];
     // No EventBridge emulator: any credentials sign the request the sink builds.
@@ -386,29 +429,28 @@ describe('IAM grants cover every AWS call the code makes', () => {
     const environment = view.environmentOf(synth.stateless.events.handler.function);
     const sink = eventBridgeSink(client, String(environment.EVENT_BUS_NAME));
     const execution = aJobExecution({ status: 'FAILED' });
-    const refused = await sink.put([
-      {
-        source: EVENT_SOURCE,
-        detailType: EVENT_DETAIL_TYPE,
-        time: execution.createdAt,
-        detail: {
-          eventId: `${execution.id}:FAILED`,
-          executionId: execution.id,
-          jobId: execution.jobId,
-          pipelineId: null,
-          title: null,
-          status: 'FAILED',
-          previousStatus: 'RUNNING',
-          createdAt: execution.createdAt,
-          startedAt: null,
-          endedAt: null,
-          durationMs: null,
-          files: [],
-          origin: 'sync',
-          launch: null,
-        },
+    const event: ExecutionEvent = {
+      source: EVENT_SOURCE,
+      detailType: EVENT_DETAIL_TYPE,
+      time: execution.createdAt,
+      detail: {
+        eventId: `${execution.id}:FAILED`,
+        executionId: execution.id,
+        jobId: execution.jobId,
+        pipelineId: null,
+        title: null,
+        status: 'FAILED',
+        previousStatus: 'RUNNING',
+        createdAt: execution.createdAt,
+        startedAt: null,
+        endedAt: null,
+        durationMs: null,
+        files: [],
+        origin: 'sync',
+        launch: null,
       },
-    ]);
+    };
+    const refused = await sink.put([event]);
     expect(refused).toEqual([null]);
     const statements = view.statementsOf(synth.stateless.events.handler.role);
     expect(calls.map(({ action }) => action)).toEqual(['events:PutEvents']);

@@ -63,6 +63,37 @@ export const BAD_INPUTS = {
     input: 'secret value `{"key": "…"}`',
     outcome: '`secret product-live/api-key is JSON without a non-empty "apiKey" string`',
   },
+  'config.job-expectations-duration': {
+    area: 'configuration',
+    input:
+      '`JOB_EXPECTATIONS` (CDK context `jobExpectations`) `{"65819ba43ad5b963658ab35d": {"every": "24x"}}`',
+    outcome:
+      'cold start (or synth) fails: `JOB_EXPECTATIONS: expected a JSON object of job expectations …: 65819ba43ad5b963658ab35d.every: expected a duration such as 30m, 24h or 7d or "never", got "24x"`',
+  },
+  'config.job-expectations-field': {
+    area: 'configuration',
+    input: '`jobExpectations` `{"*": {"evry": "24h"}}` (a misspelt field)',
+    outcome:
+      'synth fails: `jobExpectations: … *: unknown field "evry" (expected every, maxConsecutiveFailures, maxDuration, grace)`',
+  },
+  'config.job-expectations-key': {
+    area: 'configuration',
+    input: '`jobExpectations` `{"nightly-export": {"every": "24h"}}` (a job title, not its id)',
+    outcome:
+      'synth fails: `jobExpectations: … nightly-export: expected a job id (24 hexadecimal characters) or "*" as a key`',
+  },
+  'config.job-expectations-json': {
+    area: 'configuration',
+    input: '`JOB_EXPECTATIONS={"*": {every: "24h"}}` (not JSON)',
+    outcome:
+      "cold start fails: `JOB_EXPECTATIONS: expected a JSON object of job expectations …: <the JSON parser's message>`",
+  },
+  'config.alert-health-states': {
+    area: 'configuration',
+    input: 'CDK context `alertHealthStates=late,stale`',
+    outcome:
+      'synth fails: `alertHealthStates: expected job health states … out of healthy, late, failing, slow, unknown …: "stale" is not one`',
+  },
   'config.budget-split': {
     area: 'configuration',
     input: 'CDK context `syncRequestsPerMinute=45` with the default launch share 10',
@@ -366,7 +397,14 @@ export const BAD_INPUTS = {
     area: 'CLI',
     input: '`npm run history -- frobnicate`',
     outcome:
-      'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline, sql, files)`',
+      'exit 2: `unknown command "frobnicate" (expected stats, list, show, export, timeline, sql, files, health)`',
+  },
+  'cli.job-expectations-file': {
+    area: 'CLI',
+    input:
+      '`npm start -- --job-expectations FILE`, FILE missing, not JSON, or with `"maxDuration": "30 minutes"`',
+    outcome:
+      'exit 2 before anything starts: `--job-expectations FILE: no such file` / `not valid JSON (…)` / `*.maxDuration: expected a duration such as 30m, 24h or 7d, got "30 minutes"`',
   },
   'cli.history-sql-bucket': {
     area: 'CLI',

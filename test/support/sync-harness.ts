@@ -6,6 +6,7 @@ import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import { loadLakeConfig, loadSyncConfig, type SyncConfig } from '../../functions/core/config';
+import type { BusEvent, BusEventSink } from '../../functions/core/events/bus-event';
 import { discoverFiles } from '../../functions/core/executions/file-discovery';
 import { RecordingMetrics } from '../../functions/core/observability';
 import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
@@ -44,6 +45,10 @@ export interface SyncHarness {
    * or (half the time) after it took effect, as a lost response would. Off (rate 0) by default.
    */
   sdkFaults: { rate: number; random: () => number; injected: number };
+  /** The events the sync's job health pass published, in order (redeliveries included). */
+  healthEvents: BusEvent[];
+  /** Decides whether the health events' sink refuses an event (a reason) or accepts it (null, the default). */
+  refuseHealthEvent: (event: BusEvent) => string | null;
   /**
    * One sync run through the sync function's handler; `config` overrides the harness configuration,
    * `deps` replaces use-case dependencies (a store that fails at a chosen moment).
@@ -54,6 +59,8 @@ export interface SyncHarness {
     clients?: Partial<SyncClients>;
     /** The invocation's event (default `{}`, as the schedule sends). */
     event?: Record<string, unknown>;
+    /** Where the job health changes go (default: the harness's recording sink, healthEvents). */
+    sink?: BusEventSink;
   }): Promise<SyncSummary>;
   /**
    * One lake run through the lake function's handler, on the harness clock (marks settle at once: the clock
@@ -150,7 +157,17 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
   );
   const executions = new ExecutionRepository(clients.doc, store.executionsTable);
   const state = new SyncStateRepository(clients.doc, store.stateTable);
-  return {
+  const healthEvents: BusEvent[] = [];
+  const eventSink: BusEventSink = {
+    async put(events) {
+      return events.map((event) => {
+        const refused = harness.refuseHealthEvent(event);
+        if (refused === null) healthEvents.push(event);
+        return refused;
+      });
+    },
+  };
+  const harness: SyncHarness = {
     emulator,
     clock,
     clients,
@@ -161,6 +178,8 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
     metrics,
     uploads,
     sdkFaults,
+    healthEvents,
+    refuseHealthEvent: () => null,
     sync: (overrides = {}) => {
       const handler = createSyncHandler({
         config: { ...baseConfig, ...overrides.config },
@@ -176,6 +195,7 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
         },
         // In-place retries of file copies wait for nothing: the test clock does not move inside a run.
         overrides: { remainingTimeMs: () => 900_000, sleep: async () => {}, ...overrides.deps },
+        eventSink: overrides.sink ?? eventSink,
       });
       return handler(overrides.event ?? {}, lambdaContext('sync', 900_000));
     },
@@ -212,6 +232,7 @@ export async function createSyncHarness(options: SyncHarnessOptions = {}): Promi
     },
     close: () => emulator.stop(),
   };
+  return harness;
 }
 
 /**

@@ -207,6 +207,49 @@ describe('bad input: configuration', () => {
     );
   });
 
+  it(badInput('config.job-expectations-duration'), () => {
+    const value = '{"65819ba43ad5b963658ab35d": {"every": "24x"}}';
+    const expected =
+      '65819ba43ad5b963658ab35d.every: expected a duration such as 30m, 24h or 7d or "never", got "24x"';
+    expect(() => loadSyncConfig({ ...syncEnv, JOB_EXPECTATIONS: value })).toThrow(
+      'JOB_EXPECTATIONS: expected a JSON object of job expectations',
+    );
+    expect(() => loadSyncConfig({ ...syncEnv, JOB_EXPECTATIONS: value })).toThrow(expected);
+    const context: Record<string, unknown> = { jobExpectations: value };
+    expect(() => loadInfraConfig((key) => context[key])).toThrow(`jobExpectations: expected a JSON object`);
+    expect(() => loadInfraConfig((key) => context[key])).toThrow(expected);
+  });
+
+  it(badInput('config.job-expectations-field'), () => {
+    const context: Record<string, unknown> = { jobExpectations: '{"*": {"evry": "24h"}}' };
+    expect(() => loadInfraConfig((key) => context[key])).toThrow(
+      '*: unknown field "evry" (expected every, maxConsecutiveFailures, maxDuration, grace)',
+    );
+  });
+
+  it(badInput('config.job-expectations-key'), () => {
+    const context: Record<string, unknown> = { jobExpectations: { 'nightly-export': { every: '24h' } } };
+    expect(() => loadInfraConfig((key) => context[key])).toThrow(
+      'jobExpectations: expected a JSON object of job expectations',
+    );
+    expect(() => loadInfraConfig((key) => context[key])).toThrow(
+      'nightly-export: expected a job id (24 hexadecimal characters) or "*" as a key',
+    );
+  });
+
+  it(badInput('config.job-expectations-json'), () => {
+    expect(() => loadSyncConfig({ ...syncEnv, JOB_EXPECTATIONS: '{"*": {every: "24h"}}' })).toThrow(
+      /JOB_EXPECTATIONS: expected a JSON object of job expectations.*: Expected property name/,
+    );
+  });
+
+  it(badInput('config.alert-health-states'), () => {
+    const context: Record<string, unknown> = { alertHealthStates: 'late,stale' };
+    expect(() => loadInfraConfig((key) => context[key])).toThrow(
+      /alertHealthStates: expected job health states .*out of healthy, late, failing, slow, unknown.*: "stale" is not one/,
+    );
+  });
+
   it(badInput('config.budget-split'), () => {
     const context: Record<string, unknown> = { syncRequestsPerMinute: '45' };
     expect(() => loadInfraConfig((key) => context[key])).toThrow(

@@ -113,6 +113,7 @@ const summary = (overrides: Partial<SyncSummary> = {}): SyncSummary => ({
   durationMs: 3_000,
   skipped: false,
   error: null,
+  health: null,
   audit: null,
   ...overrides,
 });

@@ -5,6 +5,7 @@ import {
   CreateTableCommand,
   type CreateTableCommandInput,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   type DynamoDBClient,
   ResourceInUseException,
   UpdateTableCommand,
@@ -59,6 +60,7 @@ export async function ensureTable(
     if (error instanceof ResourceInUseException) {
       await addMissingIndexes(client, definition, tableName);
       await enableMissingStream(client, definition, tableName);
+      await enableMissingTimeToLive(client, definition, tableName);
       return;
     }
     throw error;
@@ -72,6 +74,24 @@ export async function ensureTable(
       }),
     );
   }
+}
+
+/** Turns on the definition's TTL on a table created before it had one. */
+async function enableMissingTimeToLive(
+  client: DynamoDBClient,
+  definition: TableDefinition,
+  tableName: string,
+): Promise<void> {
+  if (!definition.timeToLiveAttribute) return;
+  const current = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  const status = current.TimeToLiveDescription?.TimeToLiveStatus;
+  if (status === 'ENABLED' || status === 'ENABLING') return;
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: definition.timeToLiveAttribute, Enabled: true },
+    }),
+  );
 }
 
 /** Turns on the definition's stream on a table created before it had one. */

@@ -42,6 +42,12 @@ export type StoredState = Pick<
   'id' | 'statusRank' | 'fingerprint' | 'files' | 'removedFromApiAt'
 >;
 
+/** A run of a job as the health pass reads it. */
+export type RunOfJob = Pick<
+  ExecutionItem,
+  'id' | 'status' | 'createdAt' | 'startedAt' | 'endedAt' | 'durationMs' | 'title' | 'removedFromApiAt'
+>;
+
 /** The oldest and newest createdAt stored. */
 export interface CreatedAtRange {
   first: string;
@@ -348,6 +354,51 @@ export class ExecutionRepository {
       ExpressionAttributeNames: { '#failed': 'filesFailed' },
       ExpressionAttributeValues: { ':failed': FILES_FAILED_FLAG },
     });
+  }
+
+  /**
+   * The `limit` most recent runs of a job, newest first: one Query of the index byJob (a page), with only the
+   * fields the health pass reads.
+   */
+  async recentRunsOfJob(jobId: string, limit: number): Promise<RunOfJob[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: EXECUTION_INDEXES.byJob,
+        KeyConditionExpression: '#jobId = :jobId',
+        ExpressionAttributeNames: {
+          '#jobId': 'jobId',
+          '#id': 'id',
+          '#status': 'status',
+          '#createdAt': 'createdAt',
+          '#startedAt': 'startedAt',
+          '#endedAt': 'endedAt',
+          '#durationMs': 'durationMs',
+          '#title': 'title',
+          '#removed': 'removedFromApiAt',
+        },
+        ExpressionAttributeValues: { ':jobId': jobId },
+        ProjectionExpression: '#id, #status, #createdAt, #startedAt, #endedAt, #durationMs, #title, #removed',
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []) as RunOfJob[];
+  }
+
+  /** The jobs with an execution created in a month (`YYYY-MM`; index byMonth, only the job ids read). */
+  async jobIdsOfMonth(month: string): Promise<Set<string>> {
+    const jobs = new Set<string>();
+    for await (const item of this.query<{ jobId: string }>({
+      IndexName: EXECUTION_INDEXES.byMonth,
+      KeyConditionExpression: '#month = :month',
+      ExpressionAttributeNames: { '#month': 'month', '#jobId': 'jobId' },
+      ExpressionAttributeValues: { ':month': month },
+      ProjectionExpression: '#jobId',
+    })) {
+      jobs.add(item.jobId);
+    }
+    return jobs;
   }
 
   /** The oldest and newest createdAt stored, or undefined when the table holds no execution. */

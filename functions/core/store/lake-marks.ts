@@ -7,6 +7,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 export const LAKE_MARKS_ITEM = 'lake-marks';
+/** The marks of the `sync_runs` table's days (the days sync runs started on), apart from the executions' days. */
+export const SYNC_RUN_MARKS_ITEM = 'lake-marks-sync-runs';
 
 /** A writer process marks a day at most once in this window (LakeMarks `reuseMs` in the functions). */
 export const LAKE_MARK_REUSE_MS = 10_000;
@@ -49,11 +51,14 @@ export interface LakeMarksOptions {
    * lake clears only marks older than its settle time, which must exceed this (docs: LAKE_SETTLE_MS).
    */
   reuseMs?: number;
+  /** The state table item holding the marks (default LAKE_MARKS_ITEM, the executions' days). */
+  item?: string;
 }
 
 export class LakeMarks implements DayMarker {
   private readonly now: () => number;
   private readonly reuseMs: number;
+  private readonly item: string;
   /** Days this process marked, and when (epoch ms). */
   private readonly recent = new Map<string, number>();
 
@@ -64,6 +69,7 @@ export class LakeMarks implements DayMarker {
   ) {
     this.now = options.now ?? Date.now;
     this.reuseMs = options.reuseMs ?? 0;
+    this.item = options.item ?? LAKE_MARKS_ITEM;
   }
 
   /** Marks days for the lake (call it before writing their executions). */
@@ -85,7 +91,7 @@ export class LakeMarks implements DayMarker {
 
   async read(): Promise<LakeMarksState> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { name: LAKE_MARKS_ITEM }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { name: this.item }, ConsistentRead: true }),
     );
     const item = result.Item ?? {};
     return {
@@ -100,7 +106,7 @@ export class LakeMarks implements DayMarker {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { name: LAKE_MARKS_ITEM },
+          Key: { name: this.item },
           UpdateExpression: 'REMOVE #days.#day',
           ConditionExpression: '#days.#day = :token',
           ExpressionAttributeNames: { '#days': 'days', '#day': day },
@@ -119,7 +125,7 @@ export class LakeMarks implements DayMarker {
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { name: LAKE_MARKS_ITEM },
+        Key: { name: this.item },
         UpdateExpression: 'SET #initializedAt = :at',
         ExpressionAttributeNames: { '#initializedAt': 'initializedAt' },
         ExpressionAttributeValues: { ':at': atIso },
@@ -137,7 +143,7 @@ export class LakeMarks implements DayMarker {
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { name: LAKE_MARKS_ITEM },
+          Key: { name: this.item },
           UpdateExpression: `SET ${assignments.join(', ')}`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: { ':token': token },
@@ -151,7 +157,7 @@ export class LakeMarks implements DayMarker {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { name: LAKE_MARKS_ITEM },
+          Key: { name: this.item },
           UpdateExpression: 'SET #days = if_not_exists(#days, :empty)',
           ExpressionAttributeNames: { '#days': 'days' },
           ExpressionAttributeValues: { ':empty': {} },

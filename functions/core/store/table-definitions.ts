@@ -91,11 +91,30 @@ export const EXECUTIONS_TABLE: TableDefinition = {
   ],
 };
 
-/** Sync checkpoint and lease: a handful of small items keyed by name. */
+export const STATE_INDEXES = { byKind: 'byKind' } as const;
+
+/**
+ * The kinds of the state table's items that come many at a time, listed by the sparse index byKind (partition
+ * `kind`, sorted by `sortKey`): one item per sync run (sorted by its start, expiring after its retention) and one
+ * health record per job (sorted by job id). The singletons (lease, checkpoint, audit, marks) carry no kind.
+ */
+export const STATE_ITEM_KINDS = { syncRun: 'sync-run', jobHealth: 'job-health' } as const;
+
+/**
+ * Sync checkpoint and lease, and the items of STATE_ITEM_KINDS: the sync runs (each deleted by TTL once its
+ * `deleteAfter`, epoch seconds, has passed) and the job health records (docs/health.md "Where it is kept").
+ */
 export const STATE_TABLE: TableDefinition = {
   logicalName: 'SyncState',
   partitionKey: { name: 'name', type: 'S' },
-  indexes: [],
+  indexes: [
+    {
+      indexName: STATE_INDEXES.byKind,
+      partitionKey: { name: 'kind', type: 'S' },
+      sortKey: { name: 'sortKey', type: 'S' },
+    },
+  ],
+  timeToLiveAttribute: 'deleteAfter',
 };
 
 /** Powertools idempotency records for launches (its default key attribute `id`, TTL `expiration`). */

@@ -1,11 +1,12 @@
-// Layer flow: domain. The two tables of the warehouse (docs/analytics.md "SQL"): their columns, defined once for
-// the Parquet writer (the lake function), the Glue tables (the CDK stack) and the empty views of the SQL
-// engine (the history CLI); where their objects live; and how a stored execution becomes their rows.
+// Layer flow: domain. The tables of the warehouse (docs/warehouse.md): their columns, defined once for the Parquet
+// writer (the lake function), the Glue tables (the CDK stack) and the views of the SQL engine (the history CLI,
+// the dashboard); where their objects live; and how a stored execution, and a sync run, become their rows.
 import type { FileCopy } from '../executions/execution-record';
 import type { ExecutionItem } from '../store/execution-repository';
+import type { SyncRunRecord } from '../store/sync-run-repository';
 
 /** Column types, named as Athena and Glue name them. */
-export type LakeColumnType = 'string' | 'timestamp' | 'bigint' | 'int';
+export type LakeColumnType = 'string' | 'timestamp' | 'bigint' | 'int' | 'boolean';
 
 export interface LakeColumn {
   readonly name: string;
@@ -13,17 +14,21 @@ export interface LakeColumn {
   readonly comment: string;
 }
 
-export type LakeTableName = 'executions' | 'files';
+export type LakeTableName = 'executions' | 'files' | 'sync_runs';
 
 export interface LakeTable {
   readonly name: LakeTableName;
   readonly comment: string;
   /** The columns stored in the Parquet objects; `day` is the partition, taken from the object's key. */
   readonly columns: readonly LakeColumn[];
+  /** What the `day` partition is the day of. */
+  readonly partitionComment: string;
 }
 
-/** The partition column of both tables: the UTC day of the execution's createdAt, `YYYY-MM-DD`. */
+/** The partition column of every table: a UTC day, `YYYY-MM-DD`. */
 export const PARTITION_COLUMN = 'day';
+
+const EXECUTION_DAY = "UTC day of the execution's createdAt";
 
 const column = (name: string, type: LakeColumnType, comment: string): LakeColumn => ({ name, type, comment });
 
@@ -58,6 +63,7 @@ export const EXECUTIONS_TABLE: LakeTable = {
     ),
     column('launch_requested_at', 'timestamp', 'when that launch request was sent to the queue, UTC'),
   ],
+  partitionComment: EXECUTION_DAY,
 };
 
 export const FILES_TABLE: LakeTable = {
@@ -78,11 +84,47 @@ export const FILES_TABLE: LakeTable = {
     column('copied_at', 'timestamp', 'UTC'),
     column('created_at', 'timestamp', "the execution's createdAt, UTC"),
   ],
+  partitionComment: EXECUTION_DAY,
+};
+
+export const SYNC_RUNS_TABLE: LakeTable = {
+  name: 'sync_runs',
+  comment: "One row per sync run (the sync function's summary of it), skipped runs included",
+  columns: [
+    column('run_id', 'string', 'the invocation and a random part'),
+    column('started_at', 'timestamp', 'UTC'),
+    column('finished_at', 'timestamp', 'UTC'),
+    column('duration_ms', 'bigint', 'the run, health evaluation included'),
+    column('result', 'string', 'ok, failed (stopped on an error) or skipped (another run held the lease)'),
+    column('error', 'string', 'why a failed run stopped; null otherwise'),
+    column('more_remaining', 'boolean', 'the run left work for the next one (time budget, or an error)'),
+    column('watermark', 'timestamp', 'every execution created before it was stored when the run ended'),
+    column('api_requests', 'int', 'Product-Live requests of the run'),
+    column('throttled', 'int', '429 responses waited out'),
+    column('executions_new', 'int', 'executions stored for the first time'),
+    column('executions_updated', 'int', 'executions whose stored view changed'),
+    column('executions_unchanged', 'int', 'executions read again without a change'),
+    column('executions_open_refreshed', 'int', 'open executions re-read'),
+    column('files_copied', 'int', 'file copies made'),
+    column('files_skipped', 'int', 'files already copied'),
+    column('files_pending', 'int', 'file copies left for a later run'),
+    column('files_failed', 'int', 'file copies failed for good'),
+    column('audit_months_checked', 'int', 'months the completeness audit compared; null without an audit'),
+    column('audit_months_differing', 'int', 'months whose counts differed'),
+    column('audit_executions_recovered', 'int', 'executions the audit stored'),
+    column('audit_executions_removed', 'int', 'executions the audit found gone from the API'),
+    column('audit_api_requests', 'int', "the audit's Product-Live requests"),
+    column('health_jobs', 'int', 'jobs evaluated after the run; null when none was'),
+    column('health_changes', 'int', 'jobs whose health state changed'),
+    column('health_duration_ms', 'bigint', 'time of the health evaluation'),
+  ],
+  partitionComment: 'UTC day the run started',
 };
 
 export const LAKE_TABLES: Readonly<Record<LakeTableName, LakeTable>> = {
   executions: EXECUTIONS_TABLE,
   files: FILES_TABLE,
+  sync_runs: SYNC_RUNS_TABLE,
 };
 
 /** The Glue database of the deployed stack (CDK context `glueDatabaseName` may name another). */
@@ -102,7 +144,7 @@ export function lakeObjectKey(table: LakeTableName, day: string): string {
 }
 
 /** A cell: text, an instant, a whole number (bigint columns as bigint), or null. */
-export type LakeValue = string | Date | bigint | number | null;
+export type LakeValue = string | Date | bigint | number | boolean | null;
 export type LakeRow = Record<string, LakeValue>;
 
 const instant = (iso: string | undefined): Date | null => (iso ? new Date(iso) : null);
@@ -156,6 +198,38 @@ export function fileRows(item: ExecutionItem): LakeRow[] {
       copied_at: instant(file.copiedAt),
       created_at: instant(item.createdAt),
     }));
+}
+
+/** The sync_runs row of a kept run. */
+export function syncRunRow(run: SyncRunRecord): LakeRow {
+  return {
+    run_id: run.runId,
+    started_at: instant(run.startedAt),
+    finished_at: instant(run.finishedAt),
+    duration_ms: BigInt(run.durationMs),
+    result: run.result,
+    error: run.error,
+    more_remaining: run.moreRemaining,
+    watermark: instant(run.watermark ?? undefined),
+    api_requests: run.apiRequests,
+    throttled: run.throttled,
+    executions_new: run.executions.new,
+    executions_updated: run.executions.updated,
+    executions_unchanged: run.executions.unchanged,
+    executions_open_refreshed: run.executions.openRefreshed,
+    files_copied: run.files.copied,
+    files_skipped: run.files.skipped,
+    files_pending: run.files.pending,
+    files_failed: run.files.failed,
+    audit_months_checked: run.audit?.monthsChecked ?? null,
+    audit_months_differing: run.audit?.monthsDiffering ?? null,
+    audit_executions_recovered: run.audit?.executionsRecovered ?? null,
+    audit_executions_removed: run.audit?.executionsRemovedFromApi ?? null,
+    audit_api_requests: run.audit?.apiRequests ?? null,
+    health_jobs: run.health?.jobs ?? null,
+    health_changes: run.health?.changed ?? null,
+    health_duration_ms: run.health ? BigInt(run.health.durationMs) : null,
+  };
 }
 
 /** The UTC day (`YYYY-MM-DD`) of an ISO instant. */

@@ -1,6 +1,6 @@
 // Layer flow: the lake writer -> this adapter -> hyparquet-writer. Encodes the rows of a lake table as one
 // Parquet object (Snappy, column statistics): timestamps as INT64 TIMESTAMP_MILLIS (UTC), bigint columns as
-// INT64, int columns as INT32, text as UTF-8. DuckDB and Athena read the types back as typed.
+// INT64, int columns as INT32, booleans as BOOLEAN, text as UTF-8. DuckDB and Athena read the types back as typed.
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { LakeColumnType, LakeRow, LakeTable } from './lake-tables';
 
@@ -9,6 +9,7 @@ const PARQUET_TYPES = {
   timestamp: 'TIMESTAMP',
   bigint: 'INT64',
   int: 'INT32',
+  boolean: 'BOOLEAN',
 } as const satisfies Record<LakeColumnType, string>;
 
 /** The rows of `table` as one Parquet file. */

@@ -65,6 +65,7 @@ export class TemplateView {
     if (stateless.alerts) {
       name(stateless, stateless.alerts.topic, 'AlertTopic');
       name(stateless, stateless.alerts.rule, 'AlertRule');
+      if (stateless.alerts.healthRule) name(stateless, stateless.alerts.healthRule, 'HealthAlertRule');
       name(stateless, stateless.alerts.key, 'AlertTopicKey');
     }
   }
