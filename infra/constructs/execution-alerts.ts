@@ -41,7 +41,7 @@ function alertMessage(filesBucketName: string): RuleTargetInput {
 }
 
 /** The job health alert e-mail: what the job is now and why, when it last ran and succeeded, what is expected. */
-export function healthAlertMessage(): RuleTargetInput {
+function healthAlertMessage(): RuleTargetInput {
   const detail = (field: string) => EventField.fromPath(`$.detail.${field}`);
   return RuleTargetInput.fromMultilineText(
     [

@@ -56,7 +56,7 @@ export function evaluateJobHealth(
   set: SetExpectation,
   asOfMs: number,
 ): JobHealthEvaluation {
-  const problems: Array<{ state: HealthState; reason: string }> = [];
+  const problems: Problem[] = [];
   const notes: string[] = [];
 
   // The interval: set, learned from the recent runs (on the weekdays the job runs on), or unknown.
@@ -89,51 +89,16 @@ export function evaluateJobHealth(
 
   // Failures in a row.
   const maxFailures = set.maxConsecutiveFailures ?? DEFAULT_MAX_CONSECUTIVE_FAILURES;
-  if (facts.consecutiveFailures >= maxFailures && facts.lastEnded) {
-    const count = `${facts.failuresAtLeast ? 'at least ' : ''}${facts.consecutiveFailures}`;
-    const since = facts.lastSuccessAt
-      ? `the last success was created ${formatInstantText(facts.lastSuccessAt)}`
-      : 'no success on record';
-    problems.push({
-      state: 'failing',
-      reason: `its last ${count} ended runs did not complete (the last one ${facts.lastEnded.status}, created ${formatInstantText(facts.lastEnded.createdAt)}); ${since}; at most ${maxFailures - 1} in a row expected`,
-    });
-  }
+  const failing = failingProblem(facts, maxFailures);
+  if (failing) problems.push(failing);
 
   // The last ended run's duration.
   const durations = learnDurations(facts.durations);
   const slowAfterMs = set.maxDurationMs ?? durations.slowAfterMs;
-  const lastDuration = facts.lastEnded?.durationMs ?? null;
-  if (slowAfterMs !== null && lastDuration !== null && lastDuration > slowAfterMs && facts.lastEnded) {
-    const limit =
-      set.maxDurationMs !== undefined
-        ? `at most ${formatDurationText(set.maxDurationMs)} expected (maxDuration)`
-        : `usually at most ${formatDurationText(durations.p95Ms ?? 0)} (p95), slow beyond ${formatDurationText(slowAfterMs)}`;
-    problems.push({
-      state: 'slow',
-      reason: `its last ended run took ${formatDurationText(lastDuration)} (created ${formatInstantText(facts.lastEnded.createdAt)}); ${limit}`,
-    });
-  }
+  const slow = slowProblem(facts, set, durations, slowAfterMs);
+  if (slow) problems.push(slow);
 
-  const order: readonly HealthState[] = ['late', 'failing', 'slow'];
-  const shown = order.find((state) => problems.some((problem) => problem.state === state));
-  let state: HealthState;
-  let reasons: string[];
-  if (shown) {
-    state = shown;
-    reasons = order.flatMap((s) => problems.filter((problem) => problem.state === s).map((p) => p.reason));
-  } else if (schedule !== null) {
-    state = 'healthy';
-    reasons = notes;
-  } else {
-    state = 'unknown';
-    const runs = facts.runTimes.length;
-    reasons = [
-      `too few runs to learn its interval (${runs} of the ${MIN_RUNS_TO_LEARN} needed) and no "every" set${
-        facts.lastRunAt ? `; last run ${formatInstantText(facts.lastRunAt)}` : ''
-      }`,
-    ];
-  }
+  const { state, reasons } = stateOf(problems, schedule === null ? undefined : notes, facts);
   return {
     state,
     reasons,
@@ -146,6 +111,71 @@ export function evaluateJobHealth(
     slowAfterMs,
     consecutiveFailures: facts.consecutiveFailures,
     maxConsecutiveFailures: maxFailures,
+  };
+}
+
+type Problem = { state: HealthState; reason: string };
+
+/** `failing` when the last `maxFailures` ended runs did not complete. */
+function failingProblem(facts: JobRunFacts, maxFailures: number): Problem | undefined {
+  if (facts.consecutiveFailures < maxFailures || !facts.lastEnded) return undefined;
+  const count = `${facts.failuresAtLeast ? 'at least ' : ''}${facts.consecutiveFailures}`;
+  const since = facts.lastSuccessAt
+    ? `the last success was created ${formatInstantText(facts.lastSuccessAt)}`
+    : 'no success on record';
+  return {
+    state: 'failing',
+    reason: `its last ${count} ended runs did not complete (the last one ${facts.lastEnded.status}, created ${formatInstantText(facts.lastEnded.createdAt)}); ${since}; at most ${maxFailures - 1} in a row expected`,
+  };
+}
+
+/** `slow` when the last ended run took longer than maxDuration (or the learned threshold). */
+function slowProblem(
+  facts: JobRunFacts,
+  set: SetExpectation,
+  durations: ReturnType<typeof learnDurations>,
+  slowAfterMs: number | null,
+): Problem | undefined {
+  const lastDuration = facts.lastEnded?.durationMs ?? null;
+  if (slowAfterMs === null || lastDuration === null || lastDuration <= slowAfterMs || !facts.lastEnded) {
+    return undefined;
+  }
+  const limit =
+    set.maxDurationMs !== undefined
+      ? `at most ${formatDurationText(set.maxDurationMs)} expected (maxDuration)`
+      : `usually at most ${formatDurationText(durations.p95Ms ?? 0)} (p95), slow beyond ${formatDurationText(slowAfterMs)}`;
+  return {
+    state: 'slow',
+    reason: `its last ended run took ${formatDurationText(lastDuration)} (created ${formatInstantText(facts.lastEnded.createdAt)}); ${limit}`,
+  };
+}
+
+/**
+ * The state shown: the first problem of late, failing, slow (with every problem's reason); else healthy with
+ * its notes when the interval is known (`notes` given), else unknown.
+ */
+function stateOf(
+  problems: readonly Problem[],
+  notes: string[] | undefined,
+  facts: JobRunFacts,
+): { state: HealthState; reasons: string[] } {
+  const order: readonly HealthState[] = ['late', 'failing', 'slow'];
+  const shown = order.find((state) => problems.some((problem) => problem.state === state));
+  if (shown) {
+    return {
+      state: shown,
+      reasons: order.flatMap((s) => problems.filter((problem) => problem.state === s).map((p) => p.reason)),
+    };
+  }
+  if (notes) return { state: 'healthy', reasons: notes };
+  const runs = facts.runTimes.length;
+  return {
+    state: 'unknown',
+    reasons: [
+      `too few runs to learn its interval (${runs} of the ${MIN_RUNS_TO_LEARN} needed) and no "every" set${
+        facts.lastRunAt ? `; last run ${formatInstantText(facts.lastRunAt)}` : ''
+      }`,
+    ],
   };
 }
 

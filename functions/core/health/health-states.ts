@@ -6,7 +6,7 @@ export const HEALTH_STATES = ['healthy', 'late', 'failing', 'slow', 'unknown'] a
 export type HealthState = (typeof HEALTH_STATES)[number];
 
 /** When a job is several of these at once, the first one is its state (its reasons list them all). */
-export const PROBLEM_STATES = ['late', 'failing', 'slow'] as const satisfies readonly HealthState[];
+const PROBLEM_STATES = ['late', 'failing', 'slow'] as const satisfies readonly HealthState[];
 
 /** The states that e-mail the alert topic unless `alertHealthStates` says otherwise. */
 export const DEFAULT_ALERT_HEALTH_STATES = ['late', 'failing'] as const satisfies readonly HealthState[];

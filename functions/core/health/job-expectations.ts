@@ -6,13 +6,13 @@ import * as z from '../zod';
 import { parseDurationText } from './durations';
 
 /** The key that sets expectations for every job (a job's own entry wins field by field). */
-export const EVERY_JOB = '*';
+const EVERY_JOB = '*';
 
 /** What a user may set for a job, as the JSON gives it. */
-export const EXPECTATION_FIELDS = ['every', 'maxConsecutiveFailures', 'maxDuration', 'grace'] as const;
+const EXPECTATION_FIELDS = ['every', 'maxConsecutiveFailures', 'maxDuration', 'grace'] as const;
 
 /** `every: "never"`: the job runs on demand (or is retired), its lateness is not judged. */
-export const NEVER = 'never';
+const NEVER = 'never';
 
 /** An expectation as set, in milliseconds; a field left out is learned (or its default). */
 export interface SetExpectation {
@@ -61,56 +61,50 @@ export function checkJobExpectations(
     }
     const set: SetExpectation = {};
     for (const [field, raw] of Object.entries(entry as Record<string, unknown>)) {
-      const at = [key, field];
-      switch (field) {
-        case 'every': {
-          if (raw === NEVER) {
-            set.everyMs = null;
-            break;
-          }
-          const ms = duration(raw);
-          if (ms === undefined) {
-            return {
-              problem: { path: at, message: `expected ${DURATION_HELP} or "${NEVER}", got ${describe(raw)}` },
-            };
-          }
-          set.everyMs = ms;
-          break;
-        }
-        case 'maxDuration':
-        case 'grace': {
-          const ms = duration(raw);
-          if (ms === undefined) {
-            return { problem: { path: at, message: `expected ${DURATION_HELP}, got ${describe(raw)}` } };
-          }
-          if (field === 'maxDuration') set.maxDurationMs = ms;
-          else set.graceMs = ms;
-          break;
-        }
-        case 'maxConsecutiveFailures': {
-          if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > MAX_FAILURES) {
-            return {
-              problem: {
-                path: at,
-                message: `expected an integer from 1 to ${MAX_FAILURES}, got ${describe(raw)}`,
-              },
-            };
-          }
-          set.maxConsecutiveFailures = raw;
-          break;
-        }
-        default:
-          return {
-            problem: {
-              path: [key],
-              message: `unknown field "${field}" (expected ${EXPECTATION_FIELDS.join(', ')})`,
-            },
-          };
-      }
+      const problem = setField(set, field, raw, [key, field]);
+      if (problem) return { problem };
     }
     expectations[key.toLowerCase() === EVERY_JOB ? EVERY_JOB : key.toLowerCase()] = set;
   }
   return { expectations };
+}
+
+/** Sets one field of a job's expectation from its raw value; the problem, when the field or value is wrong. */
+function setField(set: SetExpectation, field: string, raw: unknown, at: string[]): Problem | undefined {
+  switch (field) {
+    case 'every': {
+      if (raw === NEVER) {
+        set.everyMs = null;
+        return undefined;
+      }
+      const ms = duration(raw);
+      if (ms === undefined) {
+        return { path: at, message: `expected ${DURATION_HELP} or "${NEVER}", got ${describe(raw)}` };
+      }
+      set.everyMs = ms;
+      return undefined;
+    }
+    case 'maxDuration':
+    case 'grace': {
+      const ms = duration(raw);
+      if (ms === undefined) return { path: at, message: `expected ${DURATION_HELP}, got ${describe(raw)}` };
+      if (field === 'maxDuration') set.maxDurationMs = ms;
+      else set.graceMs = ms;
+      return undefined;
+    }
+    case 'maxConsecutiveFailures': {
+      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > MAX_FAILURES) {
+        return { path: at, message: `expected an integer from 1 to ${MAX_FAILURES}, got ${describe(raw)}` };
+      }
+      set.maxConsecutiveFailures = raw;
+      return undefined;
+    }
+    default:
+      return {
+        path: at.slice(0, 1),
+        message: `unknown field "${field}" (expected ${EXPECTATION_FIELDS.join(', ')})`,
+      };
+  }
 }
 
 /** The schema of the setting (JSON text, or the value itself from CDK context): see checkJobExpectations. */

@@ -11,24 +11,24 @@ export const MIN_RUNS_TO_LEARN = 5;
 /** The most recent gaps between runs the interval is learned from. */
 export const LEARNING_GAPS = 30;
 /** A gap more than this many times the next largest one is set aside (a pause, an outage)... */
-export const OUTLIER_RATIO = 1.5;
+const OUTLIER_RATIO = 1.5;
 /** ...at most this share of the gaps (none while fewer than 10 gaps are known). */
-export const MAX_SET_ASIDE_SHARE = 0.1;
+const MAX_SET_ASIDE_SHARE = 0.1;
 /** A weekday is one the job runs on when a run fell on it within this long before the job's last run... */
-export const WEEKDAY_WINDOW_MS = 56 * DAY_MS;
+const WEEKDAY_WINDOW_MS = 56 * DAY_MS;
 /** ...and the pattern is trusted once each such weekday had runs in this many distinct weeks of the last four. */
 export const WEEKDAY_WEEKS = 3;
 /** Weekdays are learned only for jobs that run at least daily on their days (median gap at most this). */
-export const WEEKDAY_MAX_MEDIAN_GAP_MS = 26 * HOUR_MS;
+const WEEKDAY_MAX_MEDIAN_GAP_MS = 26 * HOUR_MS;
 /** The grace after the expected run: a quarter of the interval, within [30 minutes, 12 hours]. */
-export const GRACE_SHARE = 0.25;
-export const MIN_GRACE_MS = 30 * 60_000;
-export const MAX_GRACE_MS = 12 * HOUR_MS;
+const GRACE_SHARE = 0.25;
+const MIN_GRACE_MS = 30 * 60_000;
+const MAX_GRACE_MS = 12 * HOUR_MS;
 /** The ended runs the usual duration and the slow threshold are learned from. */
 export const DURATION_RUNS = 30;
 /** Learned slow threshold: twice the p95 of the earlier runs, and at least a minute above it. */
-export const SLOW_FACTOR = 2;
-export const SLOW_MARGIN_MS = 60_000;
+const SLOW_FACTOR = 2;
+const SLOW_MARGIN_MS = 60_000;
 
 /** The weekdays (UTC, 0 = Sunday) a job runs on; null: every day. */
 export type Weekdays = readonly number[] | null;
@@ -174,7 +174,7 @@ export function learnDurations(durationsNewestFirst: readonly number[]): Learned
 }
 
 /** The nearest-rank percentile of ascending values (as `history stats`): always an observed value. */
-export function nearestRank(sorted: readonly number[], percent: number): number | undefined {
+function nearestRank(sorted: readonly number[], percent: number): number | undefined {
   if (sorted.length === 0) return undefined;
   return sorted[Math.max(1, Math.ceil((percent * sorted.length) / 100)) - 1];
 }

@@ -67,7 +67,7 @@ export async function readJobHealth(
 }
 
 /** A record as the report shows it. */
-export function toEntry(record: JobHealthRecord): JobHealthEntry {
+function toEntry(record: JobHealthRecord): JobHealthEntry {
   const { evaluation, facts } = record;
   return {
     jobId: record.jobId,

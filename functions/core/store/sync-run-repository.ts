@@ -5,7 +5,7 @@ import { type DynamoDBDocumentClient, PutCommand, paginateQuery, QueryCommand } 
 import { STATE_INDEXES, STATE_ITEM_KINDS } from './table-definitions';
 
 /** How long a sync run's record is kept unless `syncRunRetentionDays` says otherwise. */
-export const DEFAULT_SYNC_RUN_RETENTION_DAYS = 400;
+const DEFAULT_SYNC_RUN_RETENTION_DAYS = 400;
 
 /** How a run ended: its work done (`ok`, maybe with more left for the next run), stopped on an error, or skipped. */
 export type SyncRunResult = 'ok' | 'failed' | 'skipped';
