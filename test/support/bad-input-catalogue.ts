@@ -1,7 +1,8 @@
 // The bad-input catalogue: every bad input the project has been tried against, and what it gets. The
 // docs/reliability.md table "Bad input catalogue" lists exactly these rows (a unit test keeps the two in
 // step), and each row has one test, named by `badInput(id)` (in test/unit/bad-input.test.ts,
-// test/integration/bad-input.test.ts, or, for launches that carry files, test/integration/launch-files.test.ts).
+// test/integration/bad-input.test.ts, or, for launches that carry files, test/integration/launch-files.test.ts, or,
+// for task tokens, test/integration/task-callbacks-cli.test.ts).
 
 export interface BadInput {
   area:
@@ -386,6 +387,16 @@ export const BAD_INPUTS = {
     area: 'CLI',
     input: '`npm run launch -- --job ID --file file=PATH` with no file at PATH',
     outcome: 'exit 2 before anything is put in the inbox or sent: `--file file: PATH does not exist`',
+  },
+  'cli.launch-task-token-empty': {
+    area: 'CLI',
+    input: "`npm run launch -- --job ID --task-token ''`",
+    outcome: 'exit 2 before anything is sent: `taskToken: must not be empty`',
+  },
+  'cli.launch-task-token-long': {
+    area: 'CLI',
+    input: '`npm run launch -- --job ID --task-token TOKEN` with a token over 2048 characters',
+    outcome: 'exit 2 before anything is sent: `taskToken: must be at most 2048 characters`',
   },
   'cli.inbox-reserved': {
     area: 'CLI',

@@ -142,6 +142,7 @@ describe('bad input catalogue: docs/reliability.md lists every row', () => {
       '../unit/bad-input.test.ts',
       '../integration/bad-input.test.ts',
       '../integration/launch-files.test.ts',
+      '../integration/task-callbacks-cli.test.ts',
     ]
       .map((file) => readFileSync(resolve(import.meta.dirname, file), 'utf8'))
       .join('\n');
