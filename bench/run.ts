@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   dashboard: () => import('./dashboard.bench'),
   events: () => import('./events.bench'),
   'sql-export': () => import('./sql-export.bench'),
+  'task-callbacks': () => import('./task-callbacks.bench'),
 };
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]
