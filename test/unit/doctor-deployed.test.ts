@@ -153,7 +153,7 @@ function healthy(): void {
     Parameters: { 'projection.enabled': 'true', 'projection.day.type': 'date' },
     StorageDescriptor: { Location: `s3://lake-bucket/lake/${name}/` },
   });
-  glueTables = { executions: table('executions'), files: table('files') };
+  glueTables = { executions: table('executions'), files: table('files'), sync_runs: table('sync_runs') };
   queueDepths = {
     [OUTPUTS.stateless.LaunchQueueUrl as string]: depth(0),
     [OUTPUTS.stateless.LaunchDeadLetterQueueUrl as string]: depth(0),
