@@ -19,12 +19,7 @@ import {
   memo,
   type SyncCadence,
 } from './doctor-context';
-import {
-  type JobHealthSource,
-  type SyncRunsSource,
-  UNAVAILABLE_JOB_HEALTH,
-  UNAVAILABLE_SYNC_RUNS,
-} from './health-sources';
+import { storeJobHealth, storeSyncRuns } from './health-sources';
 import { readStateSnapshot } from './state-snapshot';
 
 /** The stack outputs doctor reads, by what they name (infra/stacks/*.ts define them). */
@@ -121,8 +116,6 @@ export interface DeployedContextOptions {
   clients: DoctorAwsClients;
   now?: () => number;
   fetch?: DoctorContext['fetch'];
-  syncRuns?: SyncRunsSource;
-  jobHealth?: JobHealthSource;
 }
 
 /** A context over a deployed store (opened by the caller with openStore). */
@@ -204,8 +197,8 @@ export function createDeployedContext(input: DeployedContextOptions): DoctorCont
     store: async () => store,
     state,
     cadence,
-    syncRuns: input.syncRuns ?? UNAVAILABLE_SYNC_RUNS,
-    jobHealth: input.jobHealth ?? UNAVAILABLE_JOB_HEALTH,
+    syncRuns: storeSyncRuns(async () => store),
+    jobHealth: storeJobHealth(async () => store),
     ...(input.fetch ? { fetch: input.fetch } : {}),
   };
 }

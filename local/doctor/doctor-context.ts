@@ -54,9 +54,9 @@ export interface DoctorContext {
   /** The state table's items, read once; a NotCheckedError without a state table. */
   state(): Promise<StateSnapshot>;
   cadence(): Promise<SyncCadence>;
-  /** The sync's runs kept as data (issue 26), where this version keeps them. */
+  /** The sync's runs kept as data (`sync_runs`): the state table's sync run records. */
   readonly syncRuns: SyncRunsSource;
-  /** The jobs' health (issue 26), where this version evaluates it. */
+  /** The jobs' health: the state table's job health records, as the sync's last evaluation left them. */
   readonly jobHealth: JobHealthSource;
   /** The transport of the one Product-Live request (tests pass a fake responder; default the global fetch). */
   readonly fetch?: FetchLike;

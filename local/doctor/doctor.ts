@@ -20,7 +20,6 @@ import {
   notChecked,
 } from './doctor-check';
 import type { DoctorContext, DoctorOptions } from './doctor-context';
-import type { JobHealthSource, SyncRunsSource } from './health-sources';
 import { createLocalContext, type GivenKey, type LocalTarget } from './local-target';
 import { isAccessDenied, oneLine } from './wording';
 
@@ -85,10 +84,6 @@ export interface DoctorDeps {
   onResult?: (result: CheckResult) => void;
   /** Told what is checked, once the target is known. */
   onTarget?: (label: string) => void;
-  /** The sync's runs kept as data (issue 26); default: not kept in this version. */
-  syncRuns?: SyncRunsSource;
-  /** The jobs' health (issue 26); default: not evaluated in this version. */
-  jobHealth?: JobHealthSource;
 }
 
 /**
@@ -100,8 +95,6 @@ export async function runDoctor(invocation: DoctorInvocation, deps: DoctorDeps):
     options: invocation.options,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    ...(deps.syncRuns ? { syncRuns: deps.syncRuns } : {}),
-    ...(deps.jobHealth ? { jobHealth: deps.jobHealth } : {}),
   };
   if (invocation.store.kind === 'local') {
     const context = await createLocalContext({

@@ -15,12 +15,7 @@ import {
   memo,
   type SyncCadence,
 } from './doctor-context';
-import {
-  type JobHealthSource,
-  type SyncRunsSource,
-  UNAVAILABLE_JOB_HEALTH,
-  UNAVAILABLE_SYNC_RUNS,
-} from './health-sources';
+import { storeJobHealth, storeSyncRuns } from './health-sources';
 import { readStateSnapshot } from './state-snapshot';
 
 /** The data directory's stack.json, and what it says about `npm start`. */
@@ -65,8 +60,6 @@ export interface LocalContextOptions {
   note?: (message: string) => void;
   now?: () => number;
   fetch?: DoctorContext['fetch'];
-  syncRuns?: SyncRunsSource;
-  jobHealth?: JobHealthSource;
 }
 
 /** A context over a data directory, whether or not `npm start` runs on it. */
@@ -114,8 +107,8 @@ export async function createLocalContext(
     store,
     state,
     cadence: async () => localCadence(running),
-    syncRuns: input.syncRuns ?? UNAVAILABLE_SYNC_RUNS,
-    jobHealth: input.jobHealth ?? UNAVAILABLE_JOB_HEALTH,
+    syncRuns: storeSyncRuns(store),
+    jobHealth: storeJobHealth(store),
     ...(input.fetch ? { fetch: input.fetch } : {}),
     close: async () => {
       await opened?.close();

@@ -42,7 +42,6 @@ import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { codeVersion } from '../../infra/code-version';
 import { runDoctor } from '../../local/doctor/doctor';
 import type { DoctorReport } from '../../local/doctor/doctor-check';
-import type { JobHealthSource, SyncRunsSource } from '../../local/doctor/health-sources';
 import { fakeFetch, jsonReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
 
@@ -122,6 +121,8 @@ const summary = (overrides: Partial<SyncSummary> = {}): SyncSummary => ({
 let stateItems: Record<string, Record<string, unknown> | undefined>;
 /** What each index of the executions table answers. */
 let indexItems: Record<string, Array<Record<string, unknown>>>;
+/** What the state table's index byKind holds, by kind (`sync-run`, `job-health`), as the repositories write it. */
+let kindItems: Record<string, Array<Record<string, unknown>>>;
 let schedules: Record<string, Partial<GetScheduleCommandOutput> | undefined>;
 let glueTables: Record<string, Table | undefined>;
 let queueDepths: Record<string, Record<string, string>>;
@@ -135,8 +136,16 @@ function healthy(): void {
     audit: { lastCompletedAt: ago(5 * HOUR) },
     'lake-marks': { initializedAt: ago(30 * 24 * HOUR), days: { '2026-12-07': `${NOW - 2 * MINUTE}:abcd` } },
     lease: undefined,
+    'job-health-evaluated': { evaluatedAt: ago(3 * MINUTE), asOf: ago(4 * MINUTE), jobs: 2 },
   };
   indexItems = { byFilesDue: [], byFilesFailed: [], byOpen: [] };
+  kindItems = {
+    'sync-run': [syncRun(13), syncRun(8), syncRun(3)],
+    'job-health': [
+      jobHealth('65819ba43ad5b963658ab35d', 'Nightly export'),
+      jobHealth('65819ba43ad5b963658ab35e', 'Feed'),
+    ],
+  };
   schedules = {
     'sync-schedule': {
       Name: 'sync-schedule',
@@ -153,7 +162,7 @@ function healthy(): void {
     Parameters: { 'projection.enabled': 'true', 'projection.day.type': 'date' },
     StorageDescriptor: { Location: `s3://lake-bucket/lake/${name}/` },
   });
-  glueTables = { executions: table('executions'), files: table('files') };
+  glueTables = { executions: table('executions'), files: table('files'), sync_runs: table('sync_runs') };
   queueDepths = {
     [OUTPUTS.stateless.LaunchQueueUrl as string]: depth(0),
     [OUTPUTS.stateless.LaunchDeadLetterQueueUrl as string]: depth(0),
@@ -182,9 +191,13 @@ function healthy(): void {
     const item = stateItems[input.Key.name];
     return { Item: item ? { name: input.Key.name, ...item } : undefined };
   });
-  dynamo.on(QueryCommand).callsFake((input: { IndexName?: string }) => ({
-    Items: indexItems[input.IndexName ?? ''] ?? [],
-  }));
+  dynamo
+    .on(QueryCommand)
+    .callsFake((input: QueryInput) =>
+      input.TableName === 'state-table' && input.IndexName === 'byKind'
+        ? { Items: byKind(input) }
+        : { Items: indexItems[input.IndexName ?? ''] ?? [] },
+    );
   lambda.on(GetFunctionConfigurationCommand).resolves({
     FunctionName: 'sync-fn',
     FunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:sync-fn',
@@ -233,6 +246,74 @@ function healthy(): void {
   });
 }
 
+type QueryInput = {
+  TableName?: string;
+  IndexName?: string;
+  ScanIndexForward?: boolean;
+  Limit?: number;
+  ExpressionAttributeValues?: Record<string, unknown>;
+};
+
+/** The index byKind as DynamoDB answers it: one kind, sorted by sortKey, within `:from`..`:to` when given. */
+function byKind(input: QueryInput): Array<Record<string, unknown>> {
+  const values = input.ExpressionAttributeValues ?? {};
+  const from = values[':from'] as string | undefined;
+  const to = values[':to'] as string | undefined;
+  const items = (kindItems[values[':kind'] as string] ?? [])
+    .filter(
+      (item) =>
+        (from === undefined || String(item.sortKey) >= from) &&
+        (to === undefined || String(item.sortKey) <= to),
+    )
+    .sort((a, b) => String(a.sortKey).localeCompare(String(b.sortKey)));
+  if (input.ScanIndexForward === false) items.reverse();
+  return input.Limit === undefined ? items : items.slice(0, input.Limit);
+}
+
+/** A sync run's item in the state table (SyncRunRepository.save), started `minutesAgo`. */
+function syncRun(
+  minutesAgo: number,
+  result: 'ok' | 'failed' | 'skipped' = 'ok',
+  error: string | null = null,
+): Record<string, unknown> {
+  const startedAt = ago(minutesAgo * MINUTE);
+  const runId = `run-${minutesAgo}`;
+  return {
+    name: `sync-run#${startedAt}#${runId}`,
+    kind: 'sync-run',
+    sortKey: `${startedAt}#${runId}`,
+    runId,
+    startedAt,
+    finishedAt: ago(minutesAgo * MINUTE - 3_000),
+    durationMs: 3_000,
+    result,
+    error,
+    apiRequests: 2,
+  };
+}
+
+/** A job's health item in the state table (JobHealthRepository.put). */
+function jobHealth(
+  jobId: string,
+  title: string,
+  state: 'healthy' | 'late' | 'failing' | 'slow' | 'unknown' = 'healthy',
+  reasons: string[] = [],
+  consecutiveFailures = 0,
+): Record<string, unknown> {
+  return {
+    name: `job-health#${jobId}`,
+    kind: 'job-health',
+    sortKey: jobId,
+    jobId,
+    facts: { title, lastRunAt: ago(HOUR), lastSuccessAt: ago(HOUR) },
+    evaluation: { state, reasons, consecutiveFailures, maxConsecutiveFailures: 2 },
+    previousState: null,
+    stateSince: ago(24 * HOUR),
+    evaluatedAt: ago(3 * MINUTE),
+    asOf: ago(4 * MINUTE),
+  };
+}
+
 function depth(waiting: number, inFlight = 0): Record<string, string> {
   return {
     ApproximateNumberOfMessages: String(waiting),
@@ -243,15 +324,7 @@ function depth(waiting: number, inFlight = 0): Record<string, string> {
 
 beforeEach(healthy);
 
-async function doctor(
-  options: {
-    api?: boolean;
-    athena?: boolean;
-    stackName?: string | null;
-    syncRuns?: SyncRunsSource;
-    jobHealth?: JobHealthSource;
-  } = {},
-) {
+async function doctor(options: { api?: boolean; athena?: boolean; stackName?: string | null } = {}) {
   return runDoctor(
     {
       store: {
@@ -269,8 +342,6 @@ async function doctor(
       env: {},
       now: () => NOW,
       fetch: productLive.fetch,
-      ...(options.syncRuns ? { syncRuns: options.syncRuns } : {}),
-      ...(options.jobHealth ? { jobHealth: options.jobHealth } : {}),
       clients: () => ({
         lambda: new LambdaClient({ region: 'eu-west-1' }),
         scheduler: new SchedulerClient({ region: 'eu-west-1' }),
@@ -927,66 +998,160 @@ describe('alarms.state', () => {
   });
 });
 
-describe('sync.run-errors and jobs.health (issue 26: sync_runs and job health)', () => {
-  it('ok: not available in this version, when the store keeps neither', async () => {
-    const report = await doctor();
-    expect(check(report, 'sync.run-errors')).toEqual({
+describe('sync.run-errors: the sync runs the state table keeps (sync_runs)', () => {
+  it('ok: the runs of the last 24 h ended ok (runs skipped for the lease and older runs left out)', async () => {
+    kindItems['sync-run'] = [
+      syncRun(25 * 60, 'failed', 'HTTP 500'),
+      syncRun(9),
+      syncRun(6, 'skipped'),
+      syncRun(3),
+    ];
+    expect(await outcome('sync.run-errors')).toEqual({
       id: 'sync.run-errors',
       status: 'ok',
-      summary: 'not available in this version',
+      summary: '2 runs in the last 24 h, none stopped on an error',
       fix: null,
-    });
-    expect(check(report, 'jobs.health')).toMatchObject({
-      status: 'ok',
-      summary: 'not available in this version',
     });
   });
 
-  it('judges the runs and the jobs a source gives: ok, warn and fail', async () => {
-    const run = (minutesAgo: number, error: string | null) => ({
-      startedAt: ago(minutesAgo * MINUTE),
-      error,
-    });
-    const runs = (records: Array<ReturnType<typeof run>>): SyncRunsSource => ({
-      runsSince: async () => records,
-    });
-    expect(await outcome('sync.run-errors', { syncRuns: runs([run(5, null), run(10, null)]) })).toMatchObject(
-      {
-        status: 'ok',
-        summary: '2 runs in the last 24 h, none stopped on an error',
-      },
-    );
-    expect(
-      await outcome('sync.run-errors', { syncRuns: runs([run(5, null), run(10, 'HTTP 502')]) }),
-    ).toMatchObject({
-      status: 'warn',
-      summary: expect.stringContaining('1 of 2 runs in the last 24 h stopped on an error'),
-    });
-    expect(
-      await outcome('sync.run-errors', {
-        syncRuns: runs([run(5, 'HTTP 401'), run(10, 'HTTP 401'), run(15, 'HTTP 401')]),
+  it('reads them with one Query of the index byKind from 24 h ago, never a Scan', async () => {
+    await doctor();
+    const queries = dynamo
+      .commandCalls(QueryCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) => input.ExpressionAttributeValues?.[':kind'] === 'sync-run');
+    expect(queries).toEqual([
+      expect.objectContaining({
+        TableName: 'state-table',
+        IndexName: 'byKind',
+        ExpressionAttributeValues: expect.objectContaining({ ':from': ago(24 * HOUR) }),
       }),
-    ).toMatchObject({ status: 'fail', fix: expect.stringContaining('aws logs tail /aws/lambda/sync-fn') });
+    ]);
+    expect(dynamo.calls().map((call) => (call.args[0] as object).constructor.name)).not.toContain(
+      'ScanCommand',
+    );
+  });
 
-    const job = (state: 'healthy' | 'late' | 'failing', title: string) => ({
-      jobId: '65819ba43ad5b963658ab35d',
-      title,
-      state,
-      reasons: [`${title} is ${state}`],
-    });
-    const jobs = (records: Array<ReturnType<typeof job>>): JobHealthSource => ({ jobs: async () => records });
-    expect(await outcome('jobs.health', { jobHealth: jobs([job('healthy', 'Export')]) })).toMatchObject({
+  it('ok: no run in the last 24 h (sync.last-run judges that)', async () => {
+    kindItems['sync-run'] = [];
+    expect(await outcome('sync.run-errors')).toMatchObject({
       status: 'ok',
+      summary: 'no sync run in the last 24 h (see sync.last-run)',
     });
-    expect(await outcome('jobs.health', { jobHealth: jobs([job('late', 'Feed')]) })).toMatchObject({
+  });
+
+  it('warn: some runs stopped on an error, the newest ones did not all', async () => {
+    kindItems['sync-run'] = [syncRun(13), syncRun(8, 'failed', 'HTTP 502 from Product-Live'), syncRun(3)];
+    expect(await outcome('sync.run-errors')).toMatchObject({
       status: 'warn',
-      summary: 'late: Feed (Feed is late)',
+      summary:
+        '1 of 3 runs in the last 24 h stopped on an error (the latest at 2026-12-07 11:52:00Z: HTTP 502 from Product-Live)',
+      fix: expect.stringContaining('aws logs tail /aws/lambda/sync-fn'),
     });
-    expect(
-      await outcome('jobs.health', { jobHealth: jobs([job('failing', 'Export'), job('late', 'Feed')]) }),
-    ).toMatchObject({
+  });
+
+  it('fail: the three newest runs stopped on an error', async () => {
+    kindItems['sync-run'] = [
+      syncRun(18),
+      syncRun(13, 'failed', 'HTTP 401'),
+      syncRun(8, 'failed', 'HTTP 401'),
+      syncRun(3, 'failed', 'HTTP 401'),
+    ];
+    expect(await outcome('sync.run-errors')).toMatchObject({
       status: 'fail',
-      summary: 'failing: Export (Export is failing) | late: Feed (Feed is late)',
+      summary: expect.stringContaining('3 of 4 runs in the last 24 h stopped on an error'),
+      fix: expect.stringContaining('aws logs tail /aws/lambda/sync-fn'),
+    });
+  });
+
+  it('not checked (a warn) on a state table without the index byKind (deployed from older code)', async () => {
+    dynamo.on(QueryCommand, { IndexName: 'byKind' }).rejects(
+      Object.assign(new Error('The table does not have the specified index: byKind'), {
+        name: 'ValidationException',
+      }),
+    );
+    const report = await doctor();
+    for (const id of ['sync.run-errors', 'jobs.health']) {
+      expect(check(report, id)).toMatchObject({
+        status: 'warn',
+        summary: expect.stringContaining('the state table has no index byKind'),
+        fix: expect.stringContaining('npx cdk deploy --all'),
+      });
+    }
+  });
+});
+
+describe('jobs.health: the job health records the state table keeps', () => {
+  it('ok: no job late or failing, slow and unknown ones counted', async () => {
+    expect(await outcome('jobs.health')).toMatchObject({
+      status: 'ok',
+      summary: '2 jobs, none late or failing',
+    });
+    kindItems['job-health']?.push(
+      jobHealth('65819ba43ad5b963658ab35f', 'Images', 'slow', ['the last run took 2h; usually 10m']),
+      jobHealth('65819ba43ad5b963658ab360', 'New one', 'unknown', ['2 runs: too few to learn']),
+    );
+    expect(await outcome('jobs.health')).toMatchObject({
+      status: 'ok',
+      summary: '4 jobs, none late or failing (1 slow, 1 unknown)',
+    });
+  });
+
+  it('ok: before the first evaluation, saying so', async () => {
+    kindItems['job-health'] = [];
+    stateItems['job-health-evaluated'] = undefined;
+    expect(await outcome('jobs.health')).toMatchObject({
+      status: 'ok',
+      summary: 'no job evaluated yet (the sync evaluates every job after its runs)',
+    });
+  });
+
+  it('reads them with a Query of the index byKind, never a Scan', async () => {
+    await doctor();
+    expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'state-table',
+      IndexName: 'byKind',
+      ExpressionAttributeValues: { ':kind': 'job-health' },
+    });
+  });
+
+  it('warn: a late job, named with its reason', async () => {
+    kindItems['job-health']?.push(
+      jobHealth('65819ba43ad5b963658ab35f', 'Supplier feed', 'late', [
+        'no run since 2026-12-05 02:00; usually every 24h',
+      ]),
+    );
+    expect(await outcome('jobs.health')).toMatchObject({
+      status: 'warn',
+      summary: 'late: Supplier feed (no run since 2026-12-05 02:00; usually every 24h)',
+      fix: "see each job's reasons and last runs: npm run history -- health --stack ProductLiveSync",
+    });
+  });
+
+  it('fail: a failing job, and a job late and failing at once counts as failing', async () => {
+    kindItems['job-health']?.push(
+      jobHealth(
+        '65819ba43ad5b963658ab35f',
+        'Export',
+        'failing',
+        ['the last 2 ended runs did not complete'],
+        2,
+      ),
+      jobHealth(
+        '65819ba43ad5b963658ab360',
+        'Supplier feed',
+        'late',
+        ['no run since 2026-12-05 02:00; usually every 24h', 'the last 3 ended runs did not complete'],
+        3,
+      ),
+      jobHealth('65819ba43ad5b963658ab361', 'Prices', 'late', [
+        'no run since 2026-12-06 02:00; usually every 24h',
+      ]),
+    );
+    expect(await outcome('jobs.health')).toMatchObject({
+      status: 'fail',
+      summary:
+        'failing: Export (the last 2 ended runs did not complete); Supplier feed (no run since 2026-12-05 02:00; usually every 24h; the last 3 ended runs did not complete) | late: Prices (no run since 2026-12-06 02:00; usually every 24h)',
       fix: expect.stringContaining('npm run history -- health --stack ProductLiveSync'),
     });
   });

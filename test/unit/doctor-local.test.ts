@@ -5,12 +5,19 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobHealthEvaluation } from '../../functions/core/health/evaluate-job-health';
+import type { HealthState } from '../../functions/core/health/health-states';
+import { type JobHealthRecord, JobHealthRepository } from '../../functions/core/store/job-health-repository';
+import { type SyncRunRecord, SyncRunRepository } from '../../functions/core/store/sync-run-repository';
 import { codeVersion, comparePackageVersions } from '../../infra/code-version';
 import { JavaMissingError } from '../../local/aws/dynamodb-local';
 import { UsageError } from '../../local/cli/cli-runner';
 import { parseDoctorArgs } from '../../local/cli/doctor-args';
 import { apiKeyCheck } from '../../local/doctor/checks/api-key';
+import { jobsHealthCheck, syncRunErrorsCheck } from '../../local/doctor/checks/health-checks';
 import { launchQueuesCheck } from '../../local/doctor/checks/launch-queues';
 import { localDataDirCheck } from '../../local/doctor/checks/local-data-dir';
 import { localJavaCheck } from '../../local/doctor/checks/local-java';
@@ -20,7 +27,7 @@ import { syncLastRunCheck, syncLeaseCheck } from '../../local/doctor/checks/sync
 import { runChecks } from '../../local/doctor/doctor';
 import { type DoctorCheck, type DoctorReport, NotCheckedError, ok } from '../../local/doctor/doctor-check';
 import type { DoctorContext } from '../../local/doctor/doctor-context';
-import { UNAVAILABLE_JOB_HEALTH, UNAVAILABLE_SYNC_RUNS } from '../../local/doctor/health-sources';
+import { storeJobHealth, storeSyncRuns } from '../../local/doctor/health-sources';
 import {
   type LocalApiTarget,
   type LocalTarget,
@@ -108,8 +115,8 @@ function localContext(
     store: target.openStore,
     state: async () => overrides.state ?? emptyState(),
     cadence: async () => localCadence(stackFile.status === 'running' ? stackFile.state : undefined),
-    syncRuns: UNAVAILABLE_SYNC_RUNS,
-    jobHealth: UNAVAILABLE_JOB_HEALTH,
+    syncRuns: storeSyncRuns(target.openStore),
+    jobHealth: storeJobHealth(target.openStore),
     ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
   };
 }
@@ -395,6 +402,159 @@ describe('sync.lease and launch.queues over a stopped local stack', () => {
     expect(await syncLastRunCheck().run(localContext({ state }))).toMatchObject({ status: 'ok' });
     expect(await syncLastRunCheck().run(localContext({ state, stackFile: running }))).toMatchObject({
       status: 'fail',
+    });
+  });
+});
+
+/**
+ * The local store's state table in memory, behind a real document client (the repositories page with it): PutItem,
+ * GetItem, and Query of the index byKind (its kind, sorted by sortKey, within a BETWEEN). Any other command throws:
+ * no Scan.
+ */
+function memoryStateTable() {
+  const items = new Map<string, Record<string, unknown>>();
+  const commands: string[] = [];
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  doc.send = (async (command: object) => {
+    commands.push(command.constructor.name);
+    if (command instanceof PutCommand) {
+      const item = command.input.Item as Record<string, unknown>;
+      items.set(String(item.name), item);
+      return {};
+    }
+    if (command instanceof GetCommand) return { Item: items.get(String(command.input.Key?.name)) };
+    if (command instanceof QueryCommand && command.input.IndexName === 'byKind') {
+      const values = command.input.ExpressionAttributeValues ?? {};
+      const found = [...items.values()]
+        .filter((item) => item.kind === values[':kind'])
+        .filter((item) => values[':from'] === undefined || String(item.sortKey) >= String(values[':from']))
+        .filter((item) => values[':to'] === undefined || String(item.sortKey) <= String(values[':to']))
+        .sort((a, b) => String(a.sortKey).localeCompare(String(b.sortKey)));
+      if (command.input.ScanIndexForward === false) found.reverse();
+      return { Items: found };
+    }
+    throw new Error(`unexpected ${command.constructor.name}`);
+  }) as typeof doc.send;
+  const store = { kind: 'local', names: { stateTable: 'product-live-sync-state' }, doc } as unknown as Store;
+  const runs = new SyncRunRepository(doc, 'product-live-sync-state');
+  const health = new JobHealthRepository(doc, 'product-live-sync-state');
+  return {
+    store,
+    commands,
+    /** Keeps a run as the sync does, started `minutesAgo`. */
+    run: (minutesAgo: number, result: SyncRunRecord['result'] = 'ok', error: string | null = null) =>
+      runs.save({
+        runId: `run-${minutesAgo}`,
+        startedAt: new Date(NOW - minutesAgo * MINUTE).toISOString(),
+        finishedAt: new Date(NOW - minutesAgo * MINUTE + 2_000).toISOString(),
+        durationMs: 2_000,
+        result,
+        error,
+      } as SyncRunRecord),
+    /** Keeps a job's health as the sync's health pass does. */
+    job: (title: string, state: HealthState, reasons: string[] = [], consecutiveFailures = 0) =>
+      health.put({
+        jobId: `job-${title}`,
+        facts: { title },
+        evaluation: {
+          state,
+          reasons,
+          consecutiveFailures,
+          maxConsecutiveFailures: 2,
+        } as Partial<JobHealthEvaluation>,
+        previousState: null,
+        stateSince: new Date(NOW - 60 * MINUTE).toISOString(),
+        evaluatedAt: new Date(NOW - MINUTE).toISOString(),
+        asOf: new Date(NOW - MINUTE).toISOString(),
+        refreshedAt: new Date(NOW - MINUTE).toISOString(),
+        pendingEvent: null,
+      } as unknown as JobHealthRecord),
+    evaluated: () =>
+      health.saveEvaluated({
+        evaluatedAt: new Date(NOW - MINUTE).toISOString(),
+        asOf: new Date(NOW - MINUTE).toISOString(),
+        jobs: 1,
+      }),
+  };
+}
+
+describe('sync.run-errors over the local store (its sync run records)', () => {
+  const judge = async (table: ReturnType<typeof memoryStateTable>) =>
+    syncRunErrorsCheck().run(localContext({ openStore: async () => table.store }));
+
+  it('ok: the runs of the last 24 h ended ok; a skipped run and a run of yesterday are left out', async () => {
+    const table = memoryStateTable();
+    await table.run(25 * 60, 'failed', 'HTTP 500');
+    await table.run(3);
+    await table.run(2, 'skipped');
+    await table.run(1);
+    expect(await judge(table)).toEqual(ok('2 runs in the last 24 h, none stopped on an error'));
+    expect(table.commands.filter((name) => name !== 'PutCommand')).toEqual(['QueryCommand']);
+  });
+
+  it('warn: a run stopped on an error, the latest named, with where the runs print', async () => {
+    const table = memoryStateTable();
+    await table.run(3, 'failed', 'HTTP 503 from Product-Live');
+    await table.run(2);
+    await table.run(1);
+    expect(await judge(table)).toMatchObject({
+      status: 'warn',
+      summary:
+        '1 of 3 runs in the last 24 h stopped on an error (the latest at 2026-12-07 11:57:00Z: HTTP 503 from Product-Live)',
+      fix: expect.stringContaining('npm start prints each run'),
+    });
+  });
+
+  it('fail: the three newest runs stopped on an error', async () => {
+    const table = memoryStateTable();
+    await table.run(4);
+    for (const minutesAgo of [3, 2, 1]) await table.run(minutesAgo, 'failed', 'HTTP 401');
+    expect(await judge(table)).toMatchObject({
+      status: 'fail',
+      summary: expect.stringContaining('3 of 4 runs in the last 24 h stopped on an error'),
+    });
+  });
+});
+
+describe('jobs.health over the local store (its job health records)', () => {
+  const judge = async (table: ReturnType<typeof memoryStateTable>) =>
+    jobsHealthCheck().run(localContext({ openStore: async () => table.store }));
+
+  it('ok: every job healthy, or none evaluated yet', async () => {
+    const empty = memoryStateTable();
+    expect(await judge(empty)).toEqual(
+      ok('no job evaluated yet (the sync evaluates every job after its runs)'),
+    );
+    const table = memoryStateTable();
+    await table.job('Nightly export', 'healthy');
+    await table.job('Images', 'unknown', ['2 runs: too few to learn']);
+    await table.evaluated();
+    expect(await judge(table)).toEqual(ok('2 jobs, none late or failing (1 unknown)'));
+    expect(table.commands.filter((name) => name !== 'PutCommand').sort()).toEqual([
+      'GetCommand',
+      'QueryCommand',
+    ]);
+  });
+
+  it('warn: a late job, with the command that shows its reasons', async () => {
+    const table = memoryStateTable();
+    await table.job('Nightly export', 'healthy');
+    await table.job('Supplier feed', 'late', ['no run since 2026-12-05 02:00; usually every 24h']);
+    expect(await judge(table)).toEqual({
+      status: 'warn',
+      summary: 'late: Supplier feed (no run since 2026-12-05 02:00; usually every 24h)',
+      fix: "see each job's reasons and last runs: npm run history -- health --data-dir /data",
+    });
+  });
+
+  it('fail: a failing job', async () => {
+    const table = memoryStateTable();
+    await table.job('Nightly export', 'failing', ['the last 2 ended runs did not complete'], 2);
+    await table.job('Supplier feed', 'late', ['no run since 2026-12-05 02:00; usually every 24h']);
+    expect(await judge(table)).toMatchObject({
+      status: 'fail',
+      summary:
+        'failing: Nightly export (the last 2 ended runs did not complete) | late: Supplier feed (no run since 2026-12-05 02:00; usually every 24h)',
     });
   });
 });

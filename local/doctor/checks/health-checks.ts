@@ -1,11 +1,9 @@
-// Checks sync.run-errors and jobs.health: the sync's recent runs (`sync_runs`) and the jobs' health, where the store
-// keeps them (issue 26). Without them: ok, "not available in this version". The judgment is here, over the records
-// the sources give (local/doctor/health-sources.ts).
+// Checks sync.run-errors and jobs.health: the sync's recent runs (`sync_runs`) and the jobs' health, as the state
+// table keeps them (docs/health.md). The judgment is here, over the records the sources give
+// (local/doctor/health-sources.ts: one Query of the index byKind each).
 import { type DoctorCheck, type Finding, fail, ok, warn } from '../doctor-check';
-import type { JobHealthRecord, SyncRunRecord } from '../health-sources';
+import type { JobHealth, JobHealthRecord, SyncRunRecord } from '../health-sources';
 import { count, instant, oneLine } from '../wording';
-
-const NOT_AVAILABLE = 'not available in this version';
 
 /** How far back sync.run-errors looks. */
 const RUN_ERRORS_WINDOW_MS = 24 * 3_600_000;
@@ -20,7 +18,6 @@ export function syncRunErrorsCheck(): DoctorCheck {
     async run(context) {
       const since = new Date(context.now() - RUN_ERRORS_WINDOW_MS).toISOString();
       const runs = await context.syncRuns.runsSince(since);
-      if (runs === undefined) return ok(NOT_AVAILABLE);
       return judgeRunErrors(runs, context.fixes.syncLogs);
     },
   };
@@ -46,24 +43,48 @@ export function jobsHealthCheck(): DoctorCheck {
     id: 'jobs.health',
     targets: ['local', 'aws'],
     async run(context) {
-      const jobs = await context.jobHealth.jobs();
-      if (jobs === undefined) return ok(NOT_AVAILABLE);
-      return judgeJobHealth(jobs, `npm run history -- health ${context.fixes.storeFlags}`);
+      const health = await context.jobHealth.read();
+      return judgeJobHealth(health, `npm run history -- health ${context.fixes.storeFlags}`);
     },
   };
 }
 
-/** Failing jobs are a fail, late ones a warn; each named with its first reason. */
-function judgeJobHealth(jobs: readonly JobHealthRecord[], command: string): Finding {
-  const name = (job: JobHealthRecord) => `${job.title ?? job.jobId} (${job.reasons[0] ?? job.state})`;
-  const failing = jobs.filter((job) => job.state === 'failing');
-  const late = jobs.filter((job) => job.state === 'late');
+/** How many jobs a summary names in each state; the others are counted. */
+const JOBS_NAMED = 5;
+
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, JOBS_NAMED).join('; ');
+  return names.length > JOBS_NAMED ? `${shown}; and ${names.length - JOBS_NAMED} more` : shown;
+}
+
+/**
+ * Failing jobs are a fail (a job late and failing at once too), late ones a warn; each named with its reasons (a
+ * failing one) or its first reason (a late one). Slow and unknown jobs are counted in the ok summary.
+ */
+function judgeJobHealth({ jobs, evaluatedAt }: JobHealth, command: string): Finding {
+  if (jobs.length === 0) {
+    return ok(
+      evaluatedAt === null
+        ? 'no job evaluated yet (the sync evaluates every job after its runs)'
+        : `no job in the history (evaluated ${instant(evaluatedAt)})`,
+    );
+  }
+  const name = (job: JobHealthRecord, reasons: readonly string[]) =>
+    `${job.title ?? job.jobId} (${reasons.length > 0 ? reasons.join('; ') : job.state})`;
+  const failing = jobs.filter((job) => job.failing);
+  const late = jobs.filter((job) => job.state === 'late' && !job.failing);
   if (failing.length === 0 && late.length === 0) {
-    return ok(`${count(jobs.length, 'job', 'jobs')}, none late or failing`);
+    const others = (['slow', 'unknown'] as const)
+      .map((state) => [state, jobs.filter((job) => job.state === state).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([state, n]) => `${n} ${state}`);
+    return ok(
+      `${count(jobs.length, 'job', 'jobs')}, none late or failing${others.length > 0 ? ` (${others.join(', ')})` : ''}`,
+    );
   }
   const parts = [
-    ...(failing.length > 0 ? [`failing: ${failing.map(name).join('; ')}`] : []),
-    ...(late.length > 0 ? [`late: ${late.map(name).join('; ')}`] : []),
+    ...(failing.length > 0 ? [`failing: ${listed(failing.map((job) => name(job, job.reasons)))}`] : []),
+    ...(late.length > 0 ? [`late: ${listed(late.map((job) => name(job, job.reasons.slice(0, 1))))}`] : []),
   ];
   const fix = `see each job's reasons and last runs: ${command}`;
   return failing.length > 0 ? fail(parts.join(' | '), fix) : warn(parts.join(' | '), fix);
