@@ -132,12 +132,13 @@ export function createFollowHandler(deps: FollowHandlerDeps) {
     const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
     count('FollowedExecutions', summary.followed);
     count('FollowedExecutionsEnded', summary.ended);
+    count('SettlingExecutions', summary.settling);
     count('ApiRequests', summary.apiRequests);
     count('FilesCopied', summary.files.copied);
     count('FilesFailed', summary.files.failed);
     count('PassesSkipped', summary.skipped ? 1 : 0);
     count('PassesFailed', summary.error ? 1 : 0);
-    if (summary.followed > 0) logger.info('follow summary', { summary });
+    if (summary.followed > 0 || summary.settling > 0) logger.info('follow summary', { summary });
     return summary;
   };
 

@@ -17,6 +17,8 @@ import type { SyncExecutionStore, SyncStateStore } from '../sync/sync-deps';
 
 /** Ids per `in` query (the sync's own bound). */
 const MAX_IDS_PER_QUERY = 100;
+/** The files-due index read to its end: every execution with a pending copy, due or not. */
+const EVERY_DUE_TIME = '9999-12-31T23:59:59.999Z';
 
 /** Which open executions a pass follows: every one a launch started, or only those a task token waits on. */
 export type FollowScope = 'launched' | 'awaited';
@@ -38,7 +40,10 @@ export interface FollowDeps {
   remainingTimeMs: () => number;
   sleep?: (ms: number) => Promise<void>;
   logger: AppLogger;
-  /** Told, once per pass, the followed executions still open after it (heartbeats to their waiters). */
+  /**
+   * Told, once per pass, the followed executions still unsettled after it: open, or ended with file copies
+   * still pending (their waiters wait for the files too; heartbeats keep them waiting).
+   */
   onStillOpen?: (executions: readonly FollowedExecution[]) => Promise<void>;
 }
 
@@ -57,6 +62,8 @@ export interface FollowSummary {
   followed: number;
   /** Of those, how many the API now reports ended. */
   ended: number;
+  /** Ended executions of the scope whose file copies were pending at the pass's start (no API call). */
+  settling: number;
   apiRequests: number;
   files: { copied: number; skipped: number; failed: number; pending: number };
   /** The sync held the lease: it does this work itself. */
@@ -90,6 +97,7 @@ export async function runFollow(deps: FollowDeps, options: FollowOptions): Promi
   const summary = (overrides: Partial<FollowSummary>): FollowSummary => ({
     followed: 0,
     ended: 0,
+    settling: 0,
     apiRequests: deps.api.requestCount - requestsBefore,
     files: files.counts,
     skipped: false,
@@ -99,12 +107,14 @@ export async function runFollow(deps: FollowDeps, options: FollowOptions): Promi
   });
 
   const followed = await openFollowed(deps, options.scope);
-  if (followed.length === 0) return summary({});
+  const settling = await endedWithFilesPending(deps, options.scope);
+  if (followed.length === 0 && settling.length === 0) return summary({});
+  const counts = { followed: followed.length, settling: settling.length };
   if (!(await deps.state.acquireLease(options.runId, startedAt, options.leaseMs))) {
     deps.logger.info('a sync run holds the lease: it re-reads the open executions itself');
     // Their waiters still hear that they are open: a long sync run must not run out their heartbeats.
-    await stillOpen(deps, followed);
-    return summary({ followed: followed.length, skipped: true });
+    await stillOpen(deps, [...followed, ...settling]);
+    return summary({ ...counts, skipped: true });
   }
   try {
     const writer = new ExecutionWriter({
@@ -126,14 +136,16 @@ export async function runFollow(deps: FollowDeps, options: FollowOptions): Promi
     await writer.write(views);
     const ended = views.filter((view) => isTerminalStatus(view.status));
     const open = followed.filter((execution) => !ended.some((view) => view.id === execution.id));
-    await stillOpen(deps, open);
-    return summary({ followed: followed.length, ended: ended.length });
+    // The copies of ended awaited executions that are due now; those still pending keep their waiters waiting.
+    const stillSettling = await copyPendingFiles(deps, files, settling, outOfTime);
+    await stillOpen(deps, [...open, ...stillSettling]);
+    return summary({ ...counts, ended: ended.length });
   } catch (error) {
     const text = describeError(error);
     deps.logger.error('follow pass stopped on an error; the next pass (or sync run) tries again', {
       error: text,
     });
-    return summary({ followed: followed.length, error: text });
+    return summary({ ...counts, error: text });
   } finally {
     await deps.state
       .releaseLease(options.runId)
@@ -153,6 +165,41 @@ async function stillOpen(deps: FollowDeps, open: readonly FollowedExecution[]): 
       error: describeError(error),
     });
   }
+}
+
+/**
+ * Ended executions of the scope with a file copy pending (the files-due index, due or not): their result waits
+ * for their files. From the store alone (no API call).
+ */
+async function endedWithFilesPending(deps: FollowDeps, scope: FollowScope): Promise<ExecutionItem[]> {
+  const found: ExecutionItem[] = [];
+  for await (const item of deps.executions.listFilesDue(EVERY_DUE_TIME)) {
+    if (!item.launch || (scope === 'awaited' && !item.launch.awaited)) continue;
+    if (isTerminalStatus(item.status)) found.push(item);
+  }
+  return found;
+}
+
+/** Copies the due files of these executions (read again, consistently); returns those still unsettled. */
+async function copyPendingFiles(
+  deps: FollowDeps,
+  files: FileCopies,
+  settling: readonly ExecutionItem[],
+  outOfTime: () => boolean,
+): Promise<ExecutionItem[]> {
+  const unsettled: ExecutionItem[] = [];
+  for (const execution of settling) {
+    if (outOfTime()) {
+      unsettled.push(execution);
+      continue;
+    }
+    const item = await deps.executions.get(execution.id);
+    if (!item) continue;
+    await files.copyWritten([item]);
+    const after = await deps.executions.get(execution.id);
+    if (after?.files.some((file) => file.status === 'pending')) unsettled.push(after);
+  }
+  return unsettled;
 }
 
 /** The open executions a pass follows, from the store alone (no API call). */

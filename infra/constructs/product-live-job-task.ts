@@ -43,9 +43,9 @@ export interface ProductLiveJobTaskProps
   readonly input?: Record<string, unknown>;
   /**
    * Requests with the same key start at most one execution. Default: derived from the state machine execution
-   * and this state's name (DEFAULT_TASK_IDEMPOTENCY_KEY). Inside a Map state, add the item's index
-   * (`JsonPath.format('{}:{}', DEFAULT_TASK_IDEMPOTENCY_KEY, JsonPath.stringAt('$$.Map.Item.Index'))`): every
-   * iteration is its own launch.
+   * and this state's name (ProductLiveJobTask.DEFAULT_IDEMPOTENCY_KEY). Inside a Map state, add the item's index
+   * (`JsonPath.format('{}:{}', ProductLiveJobTask.DEFAULT_IDEMPOTENCY_KEY, JsonPath.stringAt('$$.Map.Item.Index'))`):
+   * every iteration is its own launch.
    */
   readonly idempotencyKey?: string;
   /**
@@ -63,6 +63,9 @@ export interface ProductLiveJobTaskProps
  * state with `ProductLive.<STATUS>`, a refused request with `ProductLive.Rejected` (Catch them by name).
  */
 export class ProductLiveJobTask extends SqsSendMessage {
+  /** The key used when none is given: derived from the state machine execution and the state's name. */
+  static readonly DEFAULT_IDEMPOTENCY_KEY = DEFAULT_TASK_IDEMPOTENCY_KEY;
+
   constructor(scope: Construct, id: string, props: ProductLiveJobTaskProps) {
     const { queue, jobId, input, idempotencyKey, heartbeat, timeout, ...state } = props;
     super(scope, id, {

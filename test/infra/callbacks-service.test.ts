@@ -195,6 +195,19 @@ describe('ProductLiveJobTask', () => {
     });
     expect(task.HeartbeatSeconds).toBeUndefined();
   });
+
+  it('makes each iteration of a Map its own launch from the default key and the item index', () => {
+    const { task } = taskOf({
+      idempotencyKey: JsonPath.format(
+        '{}:{}',
+        ProductLiveJobTask.DEFAULT_IDEMPOTENCY_KEY,
+        JsonPath.stringAt('$$.Map.Item.Index'),
+      ),
+    });
+    expect((task.Parameters as { MessageBody: Props }).MessageBody['idempotencyKey.$']).toBe(
+      "States.Format('{}:{}', States.Format('sfn:{}', States.Hash(States.Format('{}#{}', $$.Execution.Id, $$.State.Name), 'SHA-256')), $$.Map.Item.Index)",
+    );
+  });
 });
 
 describe('example state machine', () => {

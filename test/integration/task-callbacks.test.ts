@@ -188,11 +188,21 @@ describe('a launch followed to its end', () => {
     const itemAfterFirst = (await s.h.storedItems())[0];
     expect(itemAfterFirst?.status).toBe('COMPLETED');
 
-    // The files come through: the write that settles the last one yields the result, and the callback.
+    // Ended, files still failing: the next pass finds it by its pending copies (no API call for it) and keeps
+    // its waiter waiting with a heartbeat.
+    sfn.resetHistory();
+    const settlingPass = await s.follow();
+    expect(settlingPass).toMatchObject({ followed: 0, settling: 1, apiRequests: 0 });
+    expect(calls(SendTaskHeartbeatCommand)).toEqual([{ taskToken: 'token-A' }]);
+    await s.drainStream();
+    expect(calls(SendTaskSuccessCommand)).toEqual([]);
+
+    // The files come through: the follow pass copies them, the write that settles the last one yields the
+    // result, and the callback.
     s.h.emulator.setFaults({ rate: 0 });
-    // Ended and no longer open: the follow pass does not see it; the sync (or a later pass) copies the files.
-    // Here the follow function's files phase is the sync's: run the copies through a pass over the due files.
-    await copyDueFiles(s);
+    sfn.resetHistory();
+    expect(await s.follow()).toMatchObject({ followed: 0, settling: 1, files: { pending: 0 } });
+    expect(calls(SendTaskHeartbeatCommand)).toEqual([]);
     await s.drainStream();
     const results = s.events.published.filter((event) => event.detailType === RESULT_DETAIL_TYPE);
     expect(results).toHaveLength(1);
