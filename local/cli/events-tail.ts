@@ -6,6 +6,7 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RESULT_DETAIL_TYPE, type ResultEventDetail } from '../../functions/core/events/execution-event';
+import { JOB_HEALTH_DETAIL_TYPE, type JobHealthEvent } from '../../functions/core/events/job-health-event';
 import { KNOWN_STATUSES } from '../../functions/core/product-live/product-live.schema';
 import { EVENTS_FILE, type EventLine } from '../stack/file-event-sink';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
@@ -17,8 +18,10 @@ export interface TailOptions {
   file: string;
   /** Only events with one of these statuses; empty: every event. */
   statuses: ReadonlySet<string>;
-  /** Only result events (`Job Execution Result`), no status changes. */
+  /** Only result events (`Job Execution Result`), no status changes (with `health`: both kinds). */
   results: boolean;
+  /** Only job health changes (`Job Health Change`) (with `results`: both kinds). */
+  health: boolean;
   json: boolean;
   /** How many of the existing events to show first. */
   lines: number;
@@ -27,7 +30,7 @@ export interface TailOptions {
   follow: boolean;
 }
 
-/** Parses `tail [--status S[,S]] [--results] [--json] [--lines N] [--no-follow] [--data-dir DIR]`. */
+/** Parses `tail [--status S[,S]] [--results] [--health] [--json] [--lines N] [--no-follow] [--data-dir DIR]`. */
 export function parseTailArgs(argv: readonly string[]): TailOptions {
   let parsed: ReturnType<typeof parse>;
   try {
@@ -56,6 +59,7 @@ export function parseTailArgs(argv: readonly string[]): TailOptions {
     file: join(parsed.values['data-dir'] ?? DEFAULT_DATA_DIR, EVENTS_FILE),
     statuses,
     results: parsed.values.results ?? false,
+    health: parsed.values.health ?? false,
     json: parsed.values.json ?? false,
     lines: parseCount(parsed.values.lines, '--lines') ?? 10,
     follow: !(parsed.values['no-follow'] ?? false),
@@ -70,6 +74,7 @@ function parse(argv: readonly string[]) {
     options: {
       status: { type: 'string', multiple: true },
       results: { type: 'boolean' },
+      health: { type: 'boolean' },
       json: { type: 'boolean' },
       lines: { type: 'string' },
       'no-follow': { type: 'boolean' },
@@ -78,8 +83,11 @@ function parse(argv: readonly string[]) {
   });
 }
 
+/** A line of the events file: an execution's event (status change or result), or a job health change. */
+export type TailEvent = EventLine | EventLine<JobHealthEvent>;
+
 /** A parsed line of the events file, or why it is not one. */
-export function parseEventLine(text: string): EventLine | { invalid: string } {
+export function parseEventLine(text: string): TailEvent | { invalid: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -87,22 +95,38 @@ export function parseEventLine(text: string): EventLine | { invalid: string } {
     return { invalid: 'not JSON' };
   }
   const detail = (value as { detail?: unknown } | null)?.detail as Record<string, unknown> | undefined;
-  if (
-    !detail ||
-    typeof detail !== 'object' ||
-    typeof detail.executionId !== 'string' ||
-    typeof detail.status !== 'string'
-  ) {
+  if (!detail || typeof detail !== 'object') return { invalid: 'no detail' };
+  if ((value as { 'detail-type'?: unknown })['detail-type'] === JOB_HEALTH_DETAIL_TYPE) {
+    if (typeof detail.jobId !== 'string' || typeof detail.state !== 'string') {
+      return { invalid: 'a job health change without jobId and state' };
+    }
+    return value as EventLine<JobHealthEvent>;
+  }
+  if (typeof detail.executionId !== 'string' || typeof detail.status !== 'string') {
     return { invalid: 'no detail with executionId and status' };
   }
   return value as EventLine;
+}
+
+function isHealth(event: TailEvent): event is EventLine<JobHealthEvent> {
+  return event['detail-type'] === JOB_HEALTH_DETAIL_TYPE;
+}
+
+/** A job health change for people: when, the change, the job, and the reason that explains the state. */
+function formatHealthEvent(event: EventLine<JobHealthEvent>): string {
+  const { detail } = event;
+  const change = `health ${detail.previousState ?? 'new'} → ${detail.state}`;
+  return [event.time, change.padEnd(22), truncate(detail.title ?? detail.jobId, 40).padEnd(40), detail.jobId]
+    .join('  ')
+    .concat(detail.reason ? `  ${detail.reason}` : '');
 }
 
 /**
  * One event for people: when, status (from the previous one; `result` for a result event), job title,
  * execution, duration, files, origin and the launch's key.
  */
-export function formatEvent(event: EventLine): string {
+export function formatEvent(event: TailEvent): string {
+  if (isHealth(event)) return formatHealthEvent(event);
   const detail = event.detail;
   const failed = isResult(event) ? event.detail.files.filter((file) => file.status === 'failed').length : 0;
   const change = isResult(event)
@@ -125,7 +149,7 @@ export function formatEvent(event: EventLine): string {
     .concat(files, `  (${detail.origin})`, launch);
 }
 
-function isResult(event: EventLine): event is EventLine & { detail: ResultEventDetail } {
+function isResult(event: TailEvent): event is EventLine & { detail: ResultEventDetail } {
   return event['detail-type'] === RESULT_DETAIL_TYPE;
 }
 
@@ -144,15 +168,20 @@ export async function tailEvents(
   signal: AbortSignal,
   pollMs = 250,
 ): Promise<void> {
-  const matches = (event: EventLine) =>
-    (options.statuses.size === 0 || options.statuses.has(event.detail.status)) &&
-    (!options.results || isResult(event));
-  const show = (event: EventLine, raw: string) => {
+  // --results and --health choose kinds (both: either kind); --status keeps executions' events of those statuses.
+  const kindShown = (event: TailEvent) =>
+    (!options.results && !options.health) ||
+    (options.results && isResult(event)) ||
+    (options.health && isHealth(event));
+  const matches = (event: TailEvent) =>
+    kindShown(event) &&
+    (options.statuses.size === 0 || (!isHealth(event) && options.statuses.has(event.detail.status)));
+  const show = (event: TailEvent, raw: string) => {
     if (matches(event)) output.write(`${options.json ? raw : formatEvent(event)}\n`);
   };
   const reader = new LineReader(options.file);
   let lineNumber = 0;
-  const take = (raw: string): EventLine | undefined => {
+  const take = (raw: string): TailEvent | undefined => {
     lineNumber += 1;
     if (raw.trim() === '') return undefined;
     const event = parseEventLine(raw);
@@ -170,7 +199,7 @@ export async function tailEvents(
     );
   }
   if (first.missing) output.warn(`waiting for ${options.file} (npm start writes it)`);
-  const recent: Array<[EventLine, string]> = [];
+  const recent: Array<[TailEvent, string]> = [];
   for (const raw of first.lines) {
     const event = take(raw);
     if (!event || !matches(event)) continue;

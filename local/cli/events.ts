@@ -8,11 +8,12 @@ import { parseTailArgs, tailEvents } from './events-tail';
 const USAGE = `usage: npm run events -- tail [options]
 
 Shows the job execution events that \`npm start\` published to <data-dir>/events.ndjson (the local stand-in
-for EventBridge): status changes and results, the last ones, then each new one as it comes, until Ctrl-C.
+for EventBridge): status changes, results and job health changes, the last ones, then each new one as it comes, until Ctrl-C.
 
 options:
   --status STATUS[,STATUS]  only these statuses (repeatable), e.g. --status FAILED,TIMEDOUT
   --results                 only results (Job Execution Result: ended, every file settled)
+  --health                  only job health changes (Job Health Change); with --results, both
   --json                    print each event as the JSON line written (EventBridge's envelope)
   --lines N                 how many past events to show first (default 10; 0 for new ones only)
   --no-follow               print the past events and exit
@@ -24,6 +25,7 @@ examples:
   npm run events -- tail --status FAILED --status TIMEDOUT
   npm run events -- tail --json --lines 0 | jq .detail.eventId
   npm run events -- tail --results --json | jq '.detail | {executionId, status, launch}'
+  npm run events -- tail --health --no-follow --lines 50
 
 exit codes: 0 done, 2 a bad command line or no events file (with --no-follow)`;
 

@@ -7,6 +7,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  EVENT_DETAIL_TYPE,
   type ExecutionEvent,
   fitToEventSize,
   MAX_DETAIL_BYTES,
@@ -14,6 +15,7 @@ import {
   resultOf,
   statusChangeOf,
 } from '../../functions/core/events/execution-event';
+import { jobHealthEvent } from '../../functions/core/events/job-health-event';
 import { type FileCopy, toExecutionFields } from '../../functions/core/executions/execution-record';
 import type { ExecutionItem } from '../../functions/core/store/execution-repository';
 import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
@@ -350,10 +352,12 @@ describe('events tail', () => {
       file: '/d/events.ndjson',
       statuses: new Set(['FAILED', 'TIMEDOUT']),
       results: false,
+      health: false,
       json: true,
       lines: 10,
       follow: false,
     });
+    expect(parseTailArgs(['tail', '--health'])).toMatchObject({ health: true, results: false });
     expect(() => parseTailArgs(['tail', '--status', 'BROKEN'])).toThrow(/not a status/);
     expect(() => parseTailArgs(['follow'])).toThrow(/unknown command "follow"/);
     expect(() => parseTailArgs([])).toThrow(/a command is needed/);
@@ -400,6 +404,54 @@ describe('events tail', () => {
     );
     expect(parseEventLine('{not json')).toEqual({ invalid: 'not JSON' });
     expect(parseEventLine('{"detail":{}}')).toEqual({ invalid: 'no detail with executionId and status' });
+    expect(parseEventLine('{"detail-type":"Job Health Change","detail":{"jobId":"j"}}')).toEqual({
+      invalid: 'a job health change without jobId and state',
+    });
+  });
+
+  it("shows job health changes beside the executions' events, and filters each kind", async () => {
+    const health = jobHealthEvent({
+      eventId: 'j-1:late:2026-12-07T02:00:00.000Z',
+      jobId: '65819ba43ad5b963658ab35d',
+      title: 'Supplier feed',
+      state: 'late',
+      previousState: 'healthy',
+      reasons: ['no run since 2026-12-05 02:00 UTC; usually every 24h'],
+      reason: 'no run since 2026-12-05 02:00 UTC; usually every 24h',
+      lastRunAt: '2026-12-05T02:00:00.000Z',
+      lastSuccessAt: '2026-12-05T02:00:00.000Z',
+      expectedBy: '2026-12-06T08:00:00.000Z',
+      consecutiveFailures: 0,
+      usualIntervalMs: 86_400_000,
+      stateSince: '2026-12-07T02:00:00.000Z',
+    });
+    const healthLine = parseEventLine(JSON.stringify(toEventLine(health, '1', 'r')));
+    if ('invalid' in healthLine) throw new Error(healthLine.invalid);
+    expect(formatEvent(healthLine)).toMatch(
+      /health healthy → late .*Supplier feed .*65819ba43ad5b963658ab35d {2}no run since 2026-12-05 02:00 UTC; usually every 24h$/,
+    );
+    const file = join(await mkdtemp(join(tmpdir(), 'tail-health-')), 'events.ndjson');
+    const failed = statusChangeOf(undefined, anItem({ status: 'FAILED' })) as ExecutionEvent;
+    await writeFile(
+      file,
+      [toEventLine(failed, '1', 'r'), toEventLine(health, '1', 'r')]
+        .map((line) => `${JSON.stringify(line)}\n`)
+        .join(''),
+    );
+    const shown = async (flags: string[]) => {
+      const written: string[] = [];
+      const options = { ...parseTailArgs(['tail', '--no-follow', ...flags]), file };
+      await tailEvents(
+        options,
+        { write: (text) => written.push(text), warn: () => undefined },
+        new AbortController().signal,
+      );
+      return written.map((text) => (JSON.parse(text) as { 'detail-type': string })['detail-type']);
+    };
+    expect(await shown(['--json'])).toEqual([EVENT_DETAIL_TYPE, 'Job Health Change']);
+    expect(await shown(['--json', '--health'])).toEqual(['Job Health Change']);
+    expect(await shown(['--json', '--results'])).toEqual([]);
+    expect(await shown(['--json', '--status', 'FAILED'])).toEqual([EVENT_DETAIL_TYPE]);
   });
 
   it('shows the last matching events, skips lines that are not events, then follows appends and a replaced file', async () => {
@@ -422,6 +474,7 @@ describe('events tail', () => {
         file,
         statuses: new Set(['FAILED']),
         results: false,
+        health: false,
         json: true,
         lines: 2,
         follow: true,
