@@ -104,17 +104,17 @@ Example:
   },
   sql: {
     summary:
-      'SQL over the warehouse tables `executions` and `files` (DuckDB over the lake; Athena with\n' +
+      'SQL over the warehouse tables `executions`, `files` and `sync_runs` (DuckDB over the lake; Athena with\n' +
       '                   --engine athena); named queries with --query NAME',
     usage: `Usage: npm run history -- sql "SQL" [--json | --csv] [--timeout DURATION] [--max-rows N]
        npm run history -- sql --query NAME [--json | --csv]
        npm run history -- sql --queries
 
 Runs one read-only query on the warehouse: the tables \`executions\` and \`files\`, partitioned by \`day\` (UTC day
-of the execution's createdAt). Locally DuckDB reads the lake's Parquet objects (copied to DIR/lake-cache,
-refreshed by ETag and checked against their recorded SHA-256 before each query) and runs exactly one SELECT as
-its own parser sees it (WITH … SELECT, FROM …, DESCRIBE, SHOW, SUMMARIZE too) or a plain EXPLAIN of one; with
---engine athena the same SQL runs on Athena in the deployed account. Rows are written as they come. Columns:
+of the execution's createdAt), and \`sync_runs\` (one row per sync run, by the day it started). Locally DuckDB
+reads the lake's Parquet objects (copied to DIR/lake-cache, refreshed by ETag and checked against their recorded
+SHA-256 before each query) and runs exactly one SELECT as its own parser sees it (WITH … SELECT, FROM …, DESCRIBE,
+SHOW, SUMMARIZE too) or a plain EXPLAIN of one; with --engine athena the same SQL runs on Athena in the deployed account. Rows are written as they come. Columns:
 docs/analytics.md.
 
   --query NAME     a named query instead of SQL: ${NAMED_QUERIES.map((query) => query.name).join(', ')}

@@ -44,9 +44,11 @@ describe('failing', () => {
     const set = { maxConsecutiveFailures: 3 };
     expect(evaluateJobHealth(dailyEndingInFailures(2), set, SOON_AFTER).state).toBe('healthy');
     expect(evaluateJobHealth(dailyEndingInFailures(3), set, SOON_AFTER).state).toBe('failing');
-    expect(evaluateJobHealth(dailyEndingInFailures(1), { maxConsecutiveFailures: 1 }, SOON_AFTER).state).toBe(
-      'failing',
-    );
+    const single = evaluateJobHealth(dailyEndingInFailures(1), { maxConsecutiveFailures: 1 }, SOON_AFTER);
+    expect(single.state).toBe('failing');
+    // One run, and none tolerated, in words that read.
+    expect(single.reasons[0]).toMatch(/^its last ended run did not complete \(the last one FAILED, /);
+    expect(single.reasons[0]).toMatch(/; no failure expected$/);
   });
 
   it('returns to healthy after one completed run; open runs do not break or end a streak', () => {

@@ -119,13 +119,18 @@ type Problem = { state: HealthState; reason: string };
 /** `failing` when the last `maxFailures` ended runs did not complete. */
 function failingProblem(facts: JobRunFacts, maxFailures: number): Problem | undefined {
   if (facts.consecutiveFailures < maxFailures || !facts.lastEnded) return undefined;
-  const count = `${facts.failuresAtLeast ? 'at least ' : ''}${facts.consecutiveFailures}`;
+  const runs =
+    facts.consecutiveFailures === 1 && !facts.failuresAtLeast
+      ? 'its last ended run did not complete'
+      : `its last ${facts.consecutiveFailures}${facts.failuresAtLeast ? ' or more' : ''} ended runs did not complete`;
   const since = facts.lastSuccessAt
     ? `the last success was created ${formatInstantText(facts.lastSuccessAt)}`
     : 'no success on record';
+  const tolerated =
+    maxFailures === 1 ? 'no failure expected' : `at most ${maxFailures - 1} in a row expected`;
   return {
     state: 'failing',
-    reason: `its last ${count} ended runs did not complete (the last one ${facts.lastEnded.status}, created ${formatInstantText(facts.lastEnded.createdAt)}); ${since}; at most ${maxFailures - 1} in a row expected`,
+    reason: `${runs} (the last one ${facts.lastEnded.status}, created ${formatInstantText(facts.lastEnded.createdAt)}); ${since}; ${tolerated}`,
   };
 }
 

@@ -99,7 +99,7 @@ export function lakeGlueCheck(): DoctorCheck {
       if (elsewhere.length > 0)
         return warn(`the Glue tables point elsewhere: ${elsewhere.join('; ')}`, redeploy);
       return ok(
-        `the Glue tables ${database}.executions and .files read s3://${bucket}/lake/ with partition projection on ${PARTITION_COLUMN}`,
+        `the Glue tables ${database}.${Object.keys(LAKE_TABLES).join(', .')} read s3://${bucket}/lake/ with partition projection on ${PARTITION_COLUMN}`,
       );
     },
   };
