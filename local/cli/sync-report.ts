@@ -67,11 +67,26 @@ export function formatSummary(summary: SyncSummary): string {
     ['API requests', `${summary.apiRequests} (${summary.throttled} throttled)`],
     ['watermark', summary.watermark ?? '(first window not complete yet)'],
     ['audit', describeAudit(summary)],
+    ['job health', describeHealth(summary)],
     ['more remaining', summary.moreRemaining ? 'yes: the next run continues' : 'no'],
     ['duration', `${(summary.durationMs / 1000).toFixed(1)} s`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** The job health line: the jobs per state, the changes and their events (`npm run history -- health`). */
+function describeHealth(summary: SyncSummary): string {
+  const health = summary.health;
+  if (!health) return 'not evaluated';
+  if (health.error) return `not evaluated: ${health.error}`;
+  const states = Object.entries(health.byState)
+    .filter(([, count]) => count > 0)
+    .map(([state, count]) => `${count} ${state}`);
+  const changes =
+    `${health.changed} changed (${health.eventsPublished} event${health.eventsPublished === 1 ? '' : 's'} published` +
+    `${health.eventsPending > 0 ? `, ${health.eventsPending} pending` : ''})`;
+  return `${health.jobs} job${health.jobs === 1 ? '' : 's'}${states.length > 0 ? `: ${states.join(', ')}` : ''}; ${changes}`;
 }
 
 /** The audit line: not due, or what it found. */
