@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // The status palette: Okabe–Ito colours, distinguishable with the common colour-vision deficiencies; a status
-// is always written next to its colour too, so colour is never the only cue.
+// is always written next to its colour too, so colour is never the only cue. A job's health state (healthy, late,
+// failing, slow, unknown) takes a colour of the same palette.
 import { h } from './dom';
 
 export const STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'USER_ERROR', 'FAILED', 'TERMINATED', 'TIMEDOUT'];
@@ -26,5 +27,27 @@ export function statusBadge(status: string): HTMLElement {
     { class: 'status', 'data-status': status },
     h('span', { class: 'swatch', 'aria-hidden': 'true' }),
     status,
+  );
+}
+
+const HEALTH_COLOURS: Readonly<Record<string, string>> = {
+  healthy: '#009E73',
+  late: '#E69F00',
+  failing: '#D55E00',
+  slow: '#0072B2',
+  unknown: '#999999',
+};
+
+export function healthColour(state: string): string {
+  return HEALTH_COLOURS[state] ?? '#000000';
+}
+
+/** A job's health state as a badge: its colour as a swatch, and its name (docs/health.md "The states"). */
+export function healthBadge(state: string): HTMLElement {
+  return h(
+    'span',
+    { class: 'status', 'data-health': state },
+    h('span', { class: 'swatch', 'aria-hidden': 'true' }),
+    state,
   );
 }
