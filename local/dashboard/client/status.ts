@@ -30,19 +30,10 @@ export function statusBadge(status: string): HTMLElement {
   );
 }
 
-const HEALTH_COLOURS: Readonly<Record<string, string>> = {
-  healthy: '#009E73',
-  late: '#E69F00',
-  failing: '#D55E00',
-  slow: '#0072B2',
-  unknown: '#999999',
-};
-
-export function healthColour(state: string): string {
-  return HEALTH_COLOURS[state] ?? '#000000';
-}
-
-/** A job's health state as a badge: its colour as a swatch, and its name (docs/health.md "The states"). */
+/**
+ * A job's health state as a badge: its colour as a swatch (dashboard.css: healthy green, late orange, failing
+ * vermillion, slow blue, unknown grey), and its name (docs/health.md "The states").
+ */
 export function healthBadge(state: string): HTMLElement {
   return h(
     'span',
