@@ -1,13 +1,21 @@
 // Layer flow: dashboard server (HTTP adapter) -> these use cases -> the history queries of `npm run history`
 // (local/history: listExecutions, showExecution, the StatsAccumulator of `history stats`), the lake
-// (execution-rows.ts) where it is the faster path, the state table (sync-health.ts) and the launch queues
+// (execution-rows.ts) where it is the faster path, the state table (sync-health.ts; the job health records the
+// sync keeps there, readJobHealth of `history health`) and the launch queues
 // (launch-queues.ts). One method per view of site-map.ts, of the same name. Every view is read-only. The
 // dependencies are passed in, so tests give their own.
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { HealthState } from '../../functions/core/health/health-states';
+import { HEALTH_STATES } from '../../functions/core/health/health-states';
 import type { HistoryReader } from '../../functions/core/history/history-reader';
+import {
+  type JobHealthEntry,
+  type JobHealthReport,
+  readJobHealth,
+} from '../../functions/core/history/job-health-reader';
 import type { Period } from '../../functions/core/history/period';
 import { KNOWN_STATUSES, TERMINAL_STATUSES } from '../../functions/core/product-live/product-live.schema';
 import { dayOf } from '../../functions/core/warehouse/lake-tables';
@@ -66,6 +74,16 @@ export interface JobView {
   /** The ended runs' durations, oldest first. */
   durations: { createdAt: string[]; durationMs: number[]; status: string[] };
   recent: ExecutionSummary[];
+  /** The job's health as the sync's last evaluation left it (`history health --job ID`); null without a state table. */
+  health: { entry: JobHealthEntry | null; evaluatedAt: string | null } | null;
+}
+
+/** Every job's health (or the job filter's), problems first: `history health --json` with the counts per state. */
+export interface JobHealthView extends JobHealthReport {
+  /** False without a state table (the sync keeps the job health records there). */
+  available: boolean;
+  /** How many jobs are in each state. */
+  counts: Record<HealthState, number>;
 }
 
 export interface FileView {
@@ -205,8 +223,8 @@ export class DashboardData {
     });
   }
 
-  /** The sync's health and the launch queues. */
-  async health(): Promise<HealthView> {
+  /** The sync's health (with its runs of the period) and the launch queues. */
+  async health({ period }: ViewRequest<'health'>): Promise<HealthView> {
     const launches = this.deps.launches;
     const [sync, queues] = await Promise.all([
       readSyncHealth({
@@ -214,6 +232,7 @@ export class DashboardData {
         ...(this.deps.state ? { state: this.deps.state } : {}),
         ...(this.deps.activity ? { activity: this.deps.activity } : {}),
         requestsPerMinute: this.deps.syncRequestsPerMinute,
+        period,
         now: this.now,
       }),
       launches
@@ -231,7 +250,8 @@ export class DashboardData {
 
   /** One job: its figures, runs per day, durations over time, and its recent executions. */
   async job({ jobId, filters, period }: ViewRequest<'job'>): Promise<JobView> {
-    const [{ rows, dayCounts, source }, recent] = await Promise.all([
+    const state = this.deps.state;
+    const [{ rows, dayCounts, source }, recent, health] = await Promise.all([
       readPeriodRows(this.deps.reader, this.deps.lake, period, { jobId }),
       listExecutions(this.deps.reader, {
         period,
@@ -239,6 +259,7 @@ export class DashboardData {
         limit: LIST_LIMIT,
         ...(filters.status !== null ? { status: filters.status } : {}),
       }),
+      state ? readJobHealth({ client: state.client, stateTableName: state.tableName }, { jobId }) : undefined,
     ]);
     const durations: JobView['durations'] = { createdAt: [], durationMs: [], status: [] };
     for (const row of rows) {
@@ -257,7 +278,22 @@ export class DashboardData {
       timeline: dayTimeline(dayCounts, period, this.now(), filters.status),
       durations,
       recent: recent.executions,
+      health: health ? { entry: health.jobs[0] ?? null, evaluatedAt: health.evaluatedAt } : null,
     };
+  }
+
+  /** Every job's health (or the job filter's), needs attention first, as the sync's last evaluation left it. */
+  async jobHealth({ filters }: ViewRequest<'jobHealth'>): Promise<JobHealthView> {
+    const state = this.deps.state;
+    const report: JobHealthReport = state
+      ? await readJobHealth(
+          { client: state.client, stateTableName: state.tableName },
+          filters.job !== null ? { jobId: filters.job } : {},
+        )
+      : { jobs: [], evaluatedAt: null, asOf: null };
+    const counts = Object.fromEntries(HEALTH_STATES.map((name) => [name, 0])) as Record<HealthState, number>;
+    for (const job of report.jobs) counts[job.state] += 1;
+    return { ...report, available: state !== undefined, counts };
   }
 
   /** One execution as `history show` reads it: times, input and output, and its file copies. */

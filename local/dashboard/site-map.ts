@@ -42,7 +42,8 @@ export const VIEWS = {
   overview: { path: '/api/overview', filters: FILTER_NAMES, download: false },
   failures: { path: '/api/failures', filters: FILTER_NAMES, download: false },
   executions: { path: '/api/executions', filters: FILTER_NAMES, download: false },
-  health: { path: '/api/health', filters: [], download: false },
+  health: { path: '/api/health', filters: PERIOD_FILTERS, download: false },
+  jobHealth: { path: '/api/job-health', filters: ['job'], download: false },
   job: { path: '/api/jobs/:jobId', filters: ['since', 'until', 'status'], download: false },
   execution: { path: '/api/executions/:id', filters: [], download: false },
   file: { path: '/api/executions/:id/files/:index', filters: [], download: true },
@@ -60,7 +61,11 @@ interface PageDefinition {
 
 /** Every page of the dashboard; each is rendered by its file in client/pages/ (`job`: job-page.ts). */
 export const PAGES = {
-  overview: { path: '/', views: ['overview', 'failures', 'executions', 'health'], filters: FILTER_NAMES },
+  overview: {
+    path: '/',
+    views: ['overview', 'jobHealth', 'failures', 'executions', 'health'],
+    filters: FILTER_NAMES,
+  },
   job: { path: '/jobs/:jobId', views: ['job'], filters: ['since', 'until', 'status'] },
   execution: { path: '/executions/:id', views: ['execution', 'file'], filters: [] },
 } as const satisfies Record<string, PageDefinition>;

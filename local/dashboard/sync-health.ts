@@ -1,10 +1,12 @@
 // Layer flow: dashboard data -> this module -> the state table (read-only: the sync's checkpoint, lease and
-// audit, its last run's summary, the lake's marks) and the sparse file-copy indexes of the executions table
-// (`history files`). `npm start` also hands each run's summary to the dashboard in-process (SyncActivity), so
+// audit, its last run's summary, the lake's marks, the kept sync runs of the period) and the sparse file-copy
+// indexes of the executions table (`history files`). `npm start` also hands each run's summary to the dashboard in-process (SyncActivity), so
 // that the page refreshes once the lake run after it is done too.
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { HistoryReader } from '../../functions/core/history/history-reader';
+import type { Period } from '../../functions/core/history/period';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
+import { SyncRunRepository, type SyncRunResult } from '../../functions/core/store/sync-run-repository';
 import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { listCopiesNotDone } from '../history/history-queries';
@@ -38,7 +40,25 @@ export interface SyncHealth {
   };
   files: { pending: number; failed: number };
   lake: { markedDays: number; built: boolean };
+  /** The kept sync runs that started in the period (the newest SYNC_RUN_POINTS of them), oldest first. */
+  runs: SyncRunsView;
 }
+
+/** The sync's runs over time, as its chart draws them: one entry per run, oldest first. */
+export interface SyncRunsView {
+  startedAt: string[];
+  durationMs: number[];
+  result: SyncRunResult[];
+  apiRequests: number[];
+  throttled: number[];
+  /** Why a run stopped early (result `failed`), else null. */
+  error: Array<string | null>;
+  /** More runs started in the period than are drawn (the oldest are left out). */
+  more: boolean;
+}
+
+/** At most this many runs are drawn (the newest of the period): a week of runs every 5 minutes is 2,016. */
+export const SYNC_RUN_POINTS = 2_500;
 
 export interface SyncHealthSource {
   reader: HistoryReader;
@@ -46,6 +66,8 @@ export interface SyncHealthSource {
   activity?: () => SyncActivity | undefined;
   /** The sync's share of the Product-Live rate limit (SYNC_REQUESTS_PER_MINUTE). */
   requestsPerMinute: number;
+  /** The period whose sync runs are drawn (all kept runs when absent). */
+  period?: Period;
   now: () => number;
 }
 
@@ -54,13 +76,14 @@ export async function readSyncHealth(source: SyncHealthSource): Promise<SyncHeal
   const nowMs = source.now();
   const activity = source.activity?.();
   const repository = source.state && new SyncStateRepository(source.state.client, source.state.tableName);
-  const [checkpoint, audit, lease, marks, copies, stored] = await Promise.all([
+  const [checkpoint, audit, lease, marks, copies, stored, runs] = await Promise.all([
     repository?.getCheckpoint(),
     repository?.getAudit(),
     source.state ? readLease(source.state.client, source.state.tableName) : undefined,
     source.state ? new LakeMarks(source.state.client, source.state.tableName).read() : undefined,
     listCopiesNotDone(source.reader, {}),
     activity ? undefined : repository?.getLastRun(),
+    source.state ? readSyncRuns(source.state, source.period ?? {}) : emptyRuns(),
   ]);
   // The process running the sync knows its last run; over any other store, the sync saved it.
   const last =
@@ -100,6 +123,44 @@ export async function readSyncHealth(source: SyncHealthSource): Promise<SyncHeal
       failed: copies.filter((copy) => copy.status === 'failed').length,
     },
     lake: { markedDays: Object.keys(marks?.marks ?? {}).length, built: marks?.initializedAt !== undefined },
+    runs,
+  };
+}
+
+/** The kept runs that started in the period, the newest SYNC_RUN_POINTS of them (one Query of byKind). */
+async function readSyncRuns(
+  state: { client: DynamoDBDocumentClient; tableName: string },
+  period: Period,
+): Promise<SyncRunsView> {
+  const newestFirst = await new SyncRunRepository(state.client, state.tableName).listRecent(
+    SYNC_RUN_POINTS + 1,
+    {
+      ...(period.since !== undefined ? { since: period.since } : {}),
+      ...(period.until !== undefined ? { until: period.until } : {}),
+    },
+  );
+  const view = emptyRuns();
+  view.more = newestFirst.length > SYNC_RUN_POINTS;
+  for (const run of newestFirst.slice(0, SYNC_RUN_POINTS).reverse()) {
+    view.startedAt.push(run.startedAt);
+    view.durationMs.push(run.durationMs);
+    view.result.push(run.result);
+    view.apiRequests.push(run.apiRequests);
+    view.throttled.push(run.throttled);
+    view.error.push(run.error);
+  }
+  return view;
+}
+
+function emptyRuns(): SyncRunsView {
+  return {
+    startedAt: [],
+    durationMs: [],
+    result: [],
+    apiRequests: [],
+    throttled: [],
+    error: [],
+    more: false,
   };
 }
 

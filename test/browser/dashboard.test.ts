@@ -2,7 +2,9 @@
 // a real sync of the emulator and a lake run: every page loads cleanly, the overview's per-job figures are those
 // of `history stats --json`, filters live in the URL, a job's two charts span the period it shows, downloads
 // return the recorded bytes, user data renders as text, traversal is refused, the keyboard reaches every filter,
-// and a sync refreshes the page without a reload.
+// and a sync refreshes the page without a reload. Job health: the overview lists the jobs that need attention first
+// (those of `history health --json`, with their reasons), a job page shows its reasons and marks its expected-by
+// time on its runs chart, and the sync health draws the kept sync runs.
 // Screenshots of each page go to test-output/dashboard/ (not committed) for a person to look at.
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp } from 'node:fs/promises';
@@ -11,7 +13,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryReader } from '../../functions/core/history/history-reader';
+import type { JobHealthEntry } from '../../functions/core/history/job-health-reader';
 import { LakeMarks } from '../../functions/core/store/lake-marks';
+import { SyncRunRepository } from '../../functions/core/store/sync-run-repository';
 import { SqsLaunchQueue } from '../../functions/launch/launch-queue';
 import { provisionStore } from '../../local/aws/provision';
 import { CHARTS_DRAWN_MARK } from '../../local/dashboard/client/marks';
@@ -32,14 +36,24 @@ let server: DashboardServer;
 let browser: Browser;
 let cacheDir: string;
 let hostileJobId: string;
+let failingJobId: string;
 let lakeSnapshots: LakeSnapshots;
 
 beforeAll(async () => {
   const browserStarting = launchChromium();
-  harness = await createSyncHarness({ emulator: { demo: { seed: 7, executions: 120 } } });
+  harness = await createSyncHarness({
+    emulator: { demo: { seed: 7, executions: 120 } },
+    // The emulator's clock stands in 2024: kept for 400 days, the runs would expire (DynamoDB Local's TTL) now.
+    config: { syncRunRetentionDays: 36_500 },
+  });
   const h = harness;
   hostileJobId = h.emulator.addJob({ title: HOSTILE_TITLE }).id;
   h.emulator.createExecution(hostileJobId);
+  // A job whose last two runs failed: failing (the learned default is 2 in a row), whatever the demo data.
+  failingJobId = h.emulator.addJob({ title: 'Price import', kind: 'no-files' }).id;
+  for (let run = 0; run < 2; run++) {
+    h.emulator.createExecution(failingJobId, {}, { runTimeMs: 60_000, outcome: 'FAILED' });
+  }
   h.clock.advance(10 * 60_000);
   expect((await h.sync()).error).toBeNull();
   expect(await h.lake()).toMatchObject({ complete: true });
@@ -120,6 +134,24 @@ async function jobFigures(page: Page): Promise<Array<Record<string, string>>> {
 function cliEnv(): Record<string, string | undefined> {
   const { EXECUTIONS_TABLE_NAME: _t, FILES_BUCKET_NAME: _f, ...rest } = process.env;
   return { ...rest, ...harness.clients.env };
+}
+
+/** Every job's health as `npm run history -- health --json` reads it from the state table. */
+async function cliHealth(): Promise<JobHealthEntry[]> {
+  const cli = await runHistoryCli(
+    ['health', '--json', '--table', harness.store.executionsTable, '--state-table', harness.store.stateTable],
+    cliEnv(),
+  );
+  expect(cli.code, cli.stderr).toBe(0);
+  return (JSON.parse(cli.stdout) as { jobs: JobHealthEntry[] }).jobs;
+}
+
+/** The x range a chart was drawn over (`data-x-from`, `data-x-to`). */
+function chartRange(page: Page, chart: string): Promise<Array<string | null>> {
+  return page.$eval(`figure[data-chart="${chart}"]`, (figure) => [
+    figure.getAttribute('data-x-from'),
+    figure.getAttribute('data-x-to'),
+  ]);
 }
 
 async function copiedExecution(): Promise<{
@@ -255,6 +287,120 @@ describe('dashboard in Chromium', () => {
     expect(await range('runs-per-day')).toEqual(period);
     expect(await range('durations')).toEqual(period);
     expect(await page.locator('figure[data-chart="durations"] tbody tr').count()).toBe(created.length);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("spans a job's durations over its runs chart's days over an open-ended period too", async () => {
+    const jobId = (await harness.storedItems()).find((item) => item.durationMs !== undefined)?.jobId ?? '';
+    for (const query of ['since=all', 'since=2023-01-01']) {
+      const { page, problems } = await openPage(`/jobs/${jobId}?${query}`);
+      await waitForCharts(page);
+      const runs = await chartRange(page, 'runs-per-day');
+      expect(runs[0], query).not.toBeNull();
+      expect(await chartRange(page, 'durations'), query).toEqual(runs);
+      expect(problems).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('lists the jobs that need attention first, with their reasons: those of `history health --json`', async () => {
+    const health = await cliHealth();
+    const attention = health.filter((job) => ['late', 'failing', 'slow'].includes(job.state));
+    expect(attention.find((job) => job.jobId === failingJobId)?.state).toBe('failing');
+    const { page, problems } = await openPage('/?since=all');
+    await waitForCharts(page);
+    // The first section of the overview.
+    expect(await page.$eval('main section', (section) => section.id)).toBe('attention');
+    const listed = await page.$$eval('[data-list="attention"] > li', (items) =>
+      items.map((item) => ({
+        jobId: item.getAttribute('data-job-id'),
+        state: item.getAttribute('data-health'),
+        badge: item.querySelector('.status')?.textContent,
+        reasons: [...item.querySelectorAll('[data-list="reasons"] li')].map((li) => li.textContent),
+      })),
+    );
+    expect(listed).toEqual(
+      attention.map((job) => ({
+        jobId: job.jobId,
+        state: job.state,
+        badge: job.state,
+        reasons: job.reasons,
+      })),
+    );
+    expect(listed.find((job) => job.jobId === failingJobId)?.reasons[0]).toMatch(
+      /^its last 2 ended runs did not complete/,
+    );
+    // Every job's state in the jobs table.
+    const states = await page.$$eval('table[data-table="jobs"] tr[data-job-id]', (rows) =>
+      rows.map((row) => [
+        row.getAttribute('data-job-id'),
+        row.querySelector('td[data-health-state]')?.getAttribute('data-health-state'),
+      ]),
+    );
+    const byJob = new Map(health.map((job) => [job.jobId, job.state]));
+    expect(states.length).toBeGreaterThan(3);
+    for (const [jobId, state] of states) expect(state, String(jobId)).toBe(byJob.get(jobId ?? '') ?? 'null');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows a job's state and reasons, and marks its expected-by time on its runs chart", async () => {
+    const health = await cliHealth();
+    const expected = health.find((job) => job.expectedBy !== null);
+    if (!expected?.expectedBy) throw new Error('no job of the demo data has an expected-by time');
+    const { page, problems } = await openPage(`/jobs/${expected.jobId}?since=all`);
+    await waitForCharts(page);
+    expect(await page.getAttribute('#health [data-health]', 'data-health')).toBe(expected.state);
+    expect(
+      await page.$$eval('#health [data-list="reasons"] li', (items) => items.map((li) => li.textContent)),
+    ).toEqual(expected.reasons);
+    const figure = 'figure[data-chart="runs-per-day"]';
+    expect(await page.getAttribute(figure, 'data-mark-expected-by')).toBe(expected.expectedBy);
+    expect(await page.getAttribute(figure, 'data-mark-expected-by-drawn')).toBe('true');
+    const [from, to] = await chartRange(page, 'runs-per-day');
+    expect(Date.parse(from ?? '')).toBeLessThanOrEqual(Date.parse(expected.expectedBy));
+    expect(Date.parse(to ?? '')).toBeGreaterThanOrEqual(Date.parse(expected.expectedBy));
+    expect(await chartRange(page, 'durations')).toEqual([from, to]);
+    expect(await page.textContent(`${figure} [data-mark="expected-by"]`)).toContain(
+      expected.expectedBy.slice(0, 19).replace('T', ' '),
+    );
+    await page.close();
+
+    // The failing job: its reasons in words.
+    const failing = health.find((job) => job.jobId === failingJobId);
+    const other = await openPage(`/jobs/${failingJobId}?since=all`);
+    await waitForCharts(other.page);
+    expect(await other.page.getAttribute('#health [data-health]', 'data-health')).toBe('failing');
+    expect(
+      await other.page.$$eval('#health [data-list="reasons"] li', (items) =>
+        items.map((li) => li.textContent),
+      ),
+    ).toEqual(failing?.reasons);
+    expect([...problems, ...other.problems]).toEqual([]);
+    await other.page.close();
+  });
+
+  it("draws the sync's kept runs over time (requests, duration, failures) over the overview's days", async () => {
+    const runs = (
+      await new SyncRunRepository(harness.clients.doc, harness.store.stateTable).listRecent(100)
+    ).reverse();
+    expect(runs.length).toBeGreaterThan(0);
+    const { page, problems } = await openPage('/?since=all');
+    await waitForCharts(page);
+    const figure = 'figure[data-chart="sync-runs"]';
+    expect(await chartRange(page, 'sync-runs')).toEqual(await chartRange(page, 'runs-per-day'));
+    expect(await page.locator(`${figure} canvas`).count()).toBeGreaterThan(0);
+    const rows = await page.$$eval(`${figure} tbody tr`, (trs) =>
+      trs.map((tr) => [...tr.children].map((cell) => cell.textContent)),
+    );
+    expect(rows.map((row) => [row[0], row[1], row[2]])).toEqual(
+      runs.map((run) => [
+        `${run.startedAt.slice(0, 19).replace('T', ' ')} UTC`,
+        run.result,
+        run.apiRequests.toLocaleString('en-US'),
+      ]),
+    );
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -64,15 +64,19 @@ export class SyncRunRepository {
     );
   }
 
-  /** The `limit` most recent runs, newest first (one Query of the index, no Scan). */
-  async listRecent(limit: number): Promise<SyncRunRecord[]> {
+  /**
+   * The `limit` most recent runs, newest first (one Query of the index, no Scan); with `range`, those that started
+   * in [since, until) (either bound may be left out).
+   */
+  async listRecent(limit: number, range: { since?: string; until?: string } = {}): Promise<SyncRunRecord[]> {
     const runs: SyncRunRecord[] = [];
     if (limit < 1) return runs;
+    const query = this.rangeQuery(range);
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
-          ...this.kindQuery(),
+          ...query,
           ScanIndexForward: false,
           Limit: limit - runs.length,
           ExclusiveStartKey: startKey,
@@ -113,6 +117,31 @@ export class SyncRunRepository {
       }),
     );
     return first && last ? { first, last } : undefined;
+  }
+
+  /** The kind query, narrowed to the runs that started in [since, until) when given. */
+  private rangeQuery(range: { since?: string; until?: string }) {
+    const query = this.kindQuery();
+    const from = range.since;
+    const to =
+      range.until !== undefined ? `${new Date(Date.parse(range.until) - 1).toISOString()}#\uffff` : undefined;
+    if (from === undefined && to === undefined) return query;
+    const condition =
+      from !== undefined && to !== undefined
+        ? '#sortKey BETWEEN :from AND :to'
+        : from !== undefined
+          ? '#sortKey >= :from'
+          : '#sortKey <= :to';
+    return {
+      ...query,
+      KeyConditionExpression: `${query.KeyConditionExpression} AND ${condition}`,
+      ExpressionAttributeNames: { ...query.ExpressionAttributeNames, '#sortKey': 'sortKey' },
+      ExpressionAttributeValues: {
+        ...query.ExpressionAttributeValues,
+        ...(from !== undefined ? { ':from': from } : {}),
+        ...(to !== undefined ? { ':to': to } : {}),
+      },
+    };
   }
 
   private kindQuery() {

@@ -1,12 +1,16 @@
 /// <reference lib="dom" />
 // The sync's health and the launches, as the overview shows them (docs/dashboard.md, "Sync health and launches").
 import type { HealthView } from '../dashboard-data';
+import { type ChartSpan, syncRunsChart } from './charts';
 import { h, table } from './dom';
 import { formatCount, formatDuration, formatInstant, formatRate } from './format';
 import { facts } from './page-parts';
 
-/** The last run, the lease, the lag, the budget, the audit, the file copies, the lake; the launch queues. */
-export function healthPanel(health: HealthView): HTMLElement {
+/**
+ * The last run, the lease, the lag, the budget, the audit, the file copies, the lake; the sync's runs of the period
+ * over `span` (the page's other charts' days; `drawn` once drawn); the launch queues.
+ */
+export function healthPanel(health: HealthView, span: ChartSpan | null, drawn?: () => void): HTMLElement {
   const { sync, launches } = health;
   const last = sync.lastRun;
   const syncFacts = facts([
@@ -83,6 +87,8 @@ export function healthPanel(health: HealthView): HTMLElement {
     { class: 'health' },
     h('h3', {}, 'Sync'),
     syncFacts,
+    h('h3', {}, 'Sync runs over time'),
+    syncRunsChart(sync.runs, span, drawn),
     h('h3', {}, 'Launches'),
     ...launchFacts,
   );

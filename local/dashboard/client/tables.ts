@@ -7,40 +7,55 @@ import type { FilterValues } from './api';
 import { h, table } from './dom';
 import { formatCount, formatDuration, formatInstant, formatRate } from './format';
 import { executionLink, jobLink } from './links';
-import { statusBadge } from './status';
+import { healthBadge, statusBadge } from './status';
 
-/** Per job: runs, success rate, p50 and p95 durations, last run and last failure; the total last. */
-export function jobsTable(jobs: readonly JobStats[], total: JobStats, filters: FilterValues): HTMLElement {
-  const row = (job: JobStats, isTotal: boolean) => [
-    {
-      content: isTotal ? (job.title ?? 'All jobs') : jobLink(job.jobId ?? '', job.title, filters),
-      header: true,
-    },
-    { content: formatCount(job.runs), attributes: { 'data-field': 'runs', 'data-value': job.runs } },
-    {
-      content: formatRate(job.successRate),
-      attributes: { 'data-field': 'successRate', 'data-value': job.successRate ?? 'null' },
-    },
-    {
-      content: formatDuration(job.durationMs.p50),
-      attributes: { 'data-field': 'p50', 'data-value': job.durationMs.p50 ?? 'null' },
-    },
-    {
-      content: formatDuration(job.durationMs.p95),
-      attributes: { 'data-field': 'p95', 'data-value': job.durationMs.p95 ?? 'null' },
-    },
-    {
-      content: formatInstant(job.lastRunAt),
-      attributes: { 'data-field': 'lastRunAt', 'data-value': job.lastRunAt ?? 'null' },
-    },
-    {
-      content: formatInstant(job.lastFailureAt),
-      attributes: { 'data-field': 'lastFailureAt', 'data-value': job.lastFailureAt ?? 'null' },
-    },
-  ];
+/**
+ * Per job: its health state (from `states`, by job id), runs, success rate, p50 and p95 durations, last run and
+ * last failure; the total last.
+ */
+export function jobsTable(
+  jobs: readonly JobStats[],
+  total: JobStats,
+  filters: FilterValues,
+  states: ReadonlyMap<string, string> = new Map(),
+): HTMLElement {
+  const row = (job: JobStats, isTotal: boolean) => {
+    const state = isTotal ? undefined : states.get(job.jobId ?? '');
+    return [
+      {
+        content: isTotal ? (job.title ?? 'All jobs') : jobLink(job.jobId ?? '', job.title, filters),
+        header: true,
+      },
+      {
+        content: state ? healthBadge(state) : '–',
+        attributes: isTotal ? {} : { 'data-health-state': state ?? 'null' },
+      },
+      { content: formatCount(job.runs), attributes: { 'data-field': 'runs', 'data-value': job.runs } },
+      {
+        content: formatRate(job.successRate),
+        attributes: { 'data-field': 'successRate', 'data-value': job.successRate ?? 'null' },
+      },
+      {
+        content: formatDuration(job.durationMs.p50),
+        attributes: { 'data-field': 'p50', 'data-value': job.durationMs.p50 ?? 'null' },
+      },
+      {
+        content: formatDuration(job.durationMs.p95),
+        attributes: { 'data-field': 'p95', 'data-value': job.durationMs.p95 ?? 'null' },
+      },
+      {
+        content: formatInstant(job.lastRunAt),
+        attributes: { 'data-field': 'lastRunAt', 'data-value': job.lastRunAt ?? 'null' },
+      },
+      {
+        content: formatInstant(job.lastFailureAt),
+        attributes: { 'data-field': 'lastFailureAt', 'data-value': job.lastFailureAt ?? 'null' },
+      },
+    ];
+  };
   const element = table(
-    'Per job: runs, success rate (COMPLETED ÷ ended runs), duration p50 and p95 of ended runs, last run, last failure',
-    ['Job', 'Runs', 'Success rate', 'p50', 'p95', 'Last run', 'Last failure'],
+    'Per job: health state, runs, success rate (COMPLETED ÷ ended runs), duration p50 and p95 of ended runs, last run, last failure',
+    ['Job', 'Health', 'Runs', 'Success rate', 'p50', 'p95', 'Last run', 'Last failure'],
     [...jobs.map((job) => row(job, false)), row(total, true)],
     { class: 'jobs', 'data-table': 'jobs' },
   );

@@ -1,11 +1,21 @@
 /// <reference lib="dom" />
-// One job (`/jobs/ID`): its figures, its runs per day and the durations of its ended runs (both charts over the
-// same days: the period shown), and its recent executions.
+// One job (`/jobs/ID`): its figures, its health with its reasons, its runs per day (the expected-by time marked)
+// and the durations of its ended runs (both charts over the same days: the period shown, through the expected-by
+// day when the period runs to now), and its recent executions.
 import { PAGES } from '../../site-map';
-import { destroyCharts, durationsChart, markChartsDrawn, runsPerDayChart, timelineSpan } from '../charts';
+import {
+  type ChartMark,
+  destroyCharts,
+  durationsChart,
+  markChartsDrawn,
+  runsPerDayChart,
+  spanThrough,
+  timelineSpan,
+} from '../charts';
 import { h, replace } from '../dom';
 import { filterForm } from '../filters';
 import { formatCount, formatDuration, formatInstant, formatRate } from '../format';
+import { jobHealthPanel } from '../job-health';
 import { pageHref } from '../links';
 import type { RenderPage } from '../page-context';
 import { facts, periodLine, section } from '../page-parts';
@@ -18,7 +28,9 @@ export const renderJobPage: RenderPage<'job'> = async (main, { params, filters, 
   const stats = job.stats;
   const title = stats?.title ?? jobId;
   document.title = `${title} · job · dashboard`;
-  const span = timelineSpan(job.timeline);
+  const expectedBy = job.health?.entry?.expectedBy ?? null;
+  const marks: ChartMark[] = expectedBy ? [{ id: 'expected-by', at: expectedBy, label: 'expected by' }] : [];
+  const span = spanThrough(timelineSpan(job.timeline), job.period.until === null ? expectedBy : null);
   const drawn = markChartsDrawn(2);
   replace(
     main,
@@ -39,7 +51,12 @@ export const renderJobPage: RenderPage<'job'> = async (main, { params, filters, 
           ['Last failure', formatInstant(stats.lastFailureAt)],
         ])
       : h('p', { class: 'empty' }, 'No run of this job in this period.'),
-    section('Runs over time', 'runs', runsPerDayChart('Runs per day by status', job.timeline, span, drawn)),
+    section('Health', 'health', jobHealthPanel(job.health)),
+    section(
+      'Runs over time',
+      'runs',
+      runsPerDayChart('Runs per day by status', job.timeline, span, drawn, marks),
+    ),
     section('Durations over time', 'durations', durationsChart(job.durations, span, drawn)),
     section(
       'Recent executions',

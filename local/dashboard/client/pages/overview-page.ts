@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
-// The overview (`/`): runs per day, the per-job figures, the latest failures, the executions that match the
-// filters, the sync's health and the launches. The figures come first; the slower parts fill in as they arrive.
+// The overview (`/`): the jobs that need attention (late, failing, slow), runs per day, the per-job figures with
+// each job's health state, the latest failures, the executions that match the filters, the sync's health with its
+// runs over time, and the launches. The figures come first; the slower parts fill in as they arrive.
 import type { FailureView } from '../../dashboard-data';
 import { PAGES } from '../../site-map';
 import { destroyCharts, markChartsDrawn, runsPerDayChart, timelineSpan } from '../charts';
@@ -8,6 +9,7 @@ import { h, replace } from '../dom';
 import { filterForm } from '../filters';
 import { formatDuration, formatInstant } from '../format';
 import { healthPanel } from '../health-panel';
+import { attentionList } from '../job-health';
 import { executionLink } from '../links';
 import type { RenderPage } from '../page-context';
 import { fill, periodLine, section } from '../page-parts';
@@ -16,11 +18,18 @@ import { executionsTable, jobsTable } from '../tables';
 
 export const renderOverviewPage: RenderPage<'overview'> = async (main, { filters, view, rerender }) => {
   const overview = view('overview');
+  const jobHealth = view('jobHealth').catch((error: unknown) =>
+    error instanceof Error ? error : new Error(String(error)),
+  );
   const failures = view('failures');
   const executions = view('executions');
   const health = view('health');
-  const figures = await overview;
+  const [figures, jobs] = await Promise.all([overview, jobHealth]);
   destroyCharts();
+  const span = timelineSpan(figures.timeline);
+  // Two charts: runs per day, and the sync's runs (drawn once the health view is in).
+  const drawn = markChartsDrawn(2);
+  const states = new Map(jobs instanceof Error ? [] : jobs.jobs.map((job) => [job.jobId, job.state]));
   const failuresSlot = h('div', { 'aria-busy': 'true' }, 'Loading…');
   const executionsSlot = h('div', {}, 'Loading…');
   const healthSlot = h('div', {}, 'Loading…');
@@ -34,17 +43,9 @@ export const renderOverviewPage: RenderPage<'overview'> = async (main, { filters
       onChange: rerender,
     }),
     periodLine(figures),
-    section(
-      'Runs per day',
-      'runs',
-      runsPerDayChart(
-        'Runs per day by status',
-        figures.timeline,
-        timelineSpan(figures.timeline),
-        markChartsDrawn(1),
-      ),
-    ),
-    section('Jobs', 'jobs', jobsTable(figures.stats.jobs, figures.stats.total, filters)),
+    section('Needs attention', 'attention', attentionList(jobs, filters)),
+    section('Runs per day', 'runs', runsPerDayChart('Runs per day by status', figures.timeline, span, drawn)),
+    section('Jobs', 'jobs', jobsTable(figures.stats.jobs, figures.stats.total, filters, states)),
     section('Latest failures', 'failures', failuresSlot),
     section('Executions', 'executions', executionsSlot),
     section('Sync health and launches', 'health', healthSlot),
@@ -55,7 +56,14 @@ export const renderOverviewPage: RenderPage<'overview'> = async (main, { filters
       const list = await executions;
       return executionsTable('Executions matching the filters, newest first', list.executions, list.more);
     }),
-    fill(healthSlot, async () => healthPanel(await health)),
+    fill(healthSlot, async () => {
+      try {
+        return healthPanel(await health, span, drawn);
+      } catch (error) {
+        drawn();
+        throw error;
+      }
+    }),
   ]);
   failuresSlot.removeAttribute('aria-busy');
 };
