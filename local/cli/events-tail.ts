@@ -4,14 +4,13 @@
 // as written.
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { RESULT_DETAIL_TYPE, type ResultEventDetail } from '../../functions/core/events/execution-event';
 import { KNOWN_STATUSES } from '../../functions/core/product-live/product-live.schema';
 import { EVENTS_FILE, type EventLine } from '../stack/file-event-sink';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { formatDuration, truncate } from './cli-output';
 import { UsageError } from './cli-runner';
-import { parseCount } from './cli-values';
+import { parseCommandLine, parseCount } from './cli-values';
 
 export interface TailOptions {
   file: string;
@@ -29,12 +28,7 @@ export interface TailOptions {
 
 /** Parses `tail [--status S[,S]] [--results] [--json] [--lines N] [--no-follow] [--data-dir DIR]`. */
 export function parseTailArgs(argv: readonly string[]): TailOptions {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parse(argv);
   const [command, ...rest] = parsed.positionals;
   if (command !== 'tail') {
     throw new UsageError(
@@ -63,9 +57,7 @@ export function parseTailArgs(argv: readonly string[]): TailOptions {
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
+  return parseCommandLine(argv, {
     allowPositionals: true,
     options: {
       status: { type: 'string', multiple: true },
