@@ -4,18 +4,9 @@ import { DEFAULT_DASHBOARD_PORT } from '../stack/local-stack-settings';
 import type { StoreChoice } from '../store/open-store';
 import { UsageError } from './cli-runner';
 import { parseCommandLine, parsePort } from './cli-values';
-import { parseStoreChoice, STORE_OPTIONS, type StoreFlag, storeUsage } from './store-options';
+import { EVERY_STORE_FLAG, parseStoreChoice, STORE_OPTIONS, storeUsage } from './store-options';
 
-const DASHBOARD_STORE_FLAGS: readonly StoreFlag[] = [
-  'data-dir',
-  'stack',
-  'table',
-  'state-table',
-  'files-bucket',
-  'lake-bucket',
-  'queue-url',
-  'dlq-url',
-];
+const DASHBOARD_STORE_FLAGS = EVERY_STORE_FLAG;
 
 export const DASHBOARD_USAGE = `usage: npm run dashboard -- [--ui-port PORT] [--data-dir DIR | --stack NAME | --table NAME [options]]
 

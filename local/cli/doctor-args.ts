@@ -5,18 +5,9 @@ import type { DoctorInvocation } from '../doctor/doctor';
 import { readApiKeyOption } from './api-key-option';
 import { UsageError } from './cli-runner';
 import { parseCommandLine } from './cli-values';
-import { parseStoreChoice, STORE_OPTIONS, type StoreFlag, storeUsage } from './store-options';
+import { EVERY_STORE_FLAG, parseStoreChoice, STORE_OPTIONS, storeUsage } from './store-options';
 
-const DOCTOR_STORE_FLAGS: readonly StoreFlag[] = [
-  'data-dir',
-  'stack',
-  'table',
-  'state-table',
-  'files-bucket',
-  'lake-bucket',
-  'queue-url',
-  'dlq-url',
-];
+const DOCTOR_STORE_FLAGS = EVERY_STORE_FLAG;
 
 export const DOCTOR_USAGE = `usage: npm run doctor -- [--data-dir DIR | --stack NAME | --table NAME [options]] [options]
 
