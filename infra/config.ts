@@ -4,7 +4,7 @@
 // A bad value fails the synth with a message naming the key, what was expected and what was given.
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { variablesOf } from '../functions/core/config';
+import { ConfigError, variablesOf } from '../functions/core/config';
 import {
   DEFAULT_API_URL,
   DEFAULT_FIND_PATH,
@@ -46,14 +46,12 @@ import { LAUNCH_QUEUE } from '../functions/core/store/queue-definitions';
 import { DEFAULT_GLUE_DATABASE } from '../functions/core/warehouse/lake-tables';
 import * as z from '../functions/core/zod';
 
-/** Raised when a context value is missing or invalid; lists every problem at once. */
-export class InfraConfigError extends Error {
-  override readonly name = 'InfraConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(
-      `Invalid CDK context (cdk.json "context" or -c key=value):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
-  }
+/** A context value is missing or invalid: every problem at once, one a line. */
+function contextError(problems: readonly string[]): ConfigError {
+  return new ConfigError(
+    problems,
+    `Invalid CDK context (cdk.json "context" or -c key=value):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  );
 }
 
 /** The longest visibility timeout SQS accepts. */
@@ -588,10 +586,10 @@ export interface DerivedSettings {
   syncLagAlarmPeriod: Duration;
 }
 
-/** Reads every key from `context` (e.g. `key => app.node.tryGetContext(key)`); throws InfraConfigError. */
+/** Reads every key from `context` (e.g. `key => app.node.tryGetContext(key)`); throws a ConfigError. */
 export function loadInfraConfig(context: (key: string) => unknown): InfraConfig {
   const { values, problems } = readSettings(CONTEXT_KEYS, context);
-  if (problems.length > 0) throw new InfraConfigError(problems);
+  if (problems.length > 0) throw contextError(problems);
   // No problem reported: every key with a default has a value (the optional ones may be undefined).
   const v = values as ContextValues;
 
@@ -632,7 +630,7 @@ export function loadInfraConfig(context: (key: string) => unknown): InfraConfig 
         `(${normalLagMinutes} minutes); the alarm would always be on`,
     );
   }
-  if (problems.length > 0) throw new InfraConfigError(problems);
+  if (problems.length > 0) throw contextError(problems);
 
   const {
     syncTimeoutMinutes,

@@ -31,11 +31,17 @@ import {
   urlPath,
 } from './settings';
 
-/** Raised at cold start when an environment variable is missing or invalid. */
+/**
+ * Settings that are missing or invalid, every problem at once (one line each, as readSettings words them):
+ * a function's environment at cold start, or the CDK context at synth (infra/config.ts, with its own message).
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration: ${problems.join('; ')}`);
+  constructor(
+    readonly problems: readonly string[],
+    message = `Invalid configuration: ${problems.join('; ')}`,
+  ) {
+    super(message);
   }
 }
 

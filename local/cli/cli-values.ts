@@ -2,7 +2,45 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { UsageError } from './cli-runner';
+
+/** How a CLI words the command lines node's parseArgs refuses (the wording is each CLI's documented own). */
+interface CommandLineWording {
+  /** `unknown flag --x` instead of node's `Unknown option '--x'`. */
+  unknownFlag?: boolean;
+  /** Flags refused with a message of their own instead (e.g. `--api-key`, never taken by some commands). */
+  refused?: Readonly<Record<string, string>>;
+  /** The usage shown is that of the command named (the first argument that is not a flag). */
+  byCommand?: boolean;
+}
+
+/**
+ * Parses a command line strictly (node's parseArgs: an unknown flag, a missing value or an unexpected
+ * argument throws): what it refuses is a UsageError, so the CLI prints it with the usage and exits 2.
+ */
+export function parseCommandLine<const O extends ParseArgsOptionsConfig, const P extends boolean = false>(
+  argv: readonly string[],
+  config: { options: O; allowPositionals?: P },
+  wording: CommandLineWording = {},
+) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: (config.allowPositionals ?? false) as P,
+      options: config.options,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const named = wording.byCommand ? argv.find((argument) => !argument.startsWith('-')) : undefined;
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    const refusal = unknown === undefined ? undefined : wording.refused?.[unknown];
+    if (refusal !== undefined) throw new UsageError(refusal, named);
+    if (unknown !== undefined && wording.unknownFlag) throw new UsageError(`unknown flag ${unknown}`, named);
+    throw new UsageError(message, named);
+  }
+}
 
 /** Parses `90s`, `1m`, `5m`, `1h` (or a plain number of seconds) into milliseconds. */
 export function parseDuration(text: string, flag: string): number {

@@ -1,22 +1,12 @@
 // Command line of `npm run dashboard`, parsed strictly: an unknown flag or a malformed value is a UsageError
 // (exit 2 with the usage text), never silently ignored. The store flags are those of every store command.
-import { parseArgs } from 'node:util';
 import { DEFAULT_DASHBOARD_PORT } from '../stack/local-stack-settings';
 import type { StoreChoice } from '../store/open-store';
 import { UsageError } from './cli-runner';
-import { parsePort } from './cli-values';
-import { parseStoreChoice, STORE_OPTIONS, type StoreFlag, storeUsage } from './store-options';
+import { parseCommandLine, parsePort } from './cli-values';
+import { EVERY_STORE_FLAG, parseStoreChoice, STORE_OPTIONS, storeUsage } from './store-options';
 
-const DASHBOARD_STORE_FLAGS: readonly StoreFlag[] = [
-  'data-dir',
-  'stack',
-  'table',
-  'state-table',
-  'files-bucket',
-  'lake-bucket',
-  'queue-url',
-  'dlq-url',
-];
+const DASHBOARD_STORE_FLAGS = EVERY_STORE_FLAG;
 
 export const DASHBOARD_USAGE = `usage: npm run dashboard -- [--ui-port PORT] [--data-dir DIR | --stack NAME | --table NAME [options]]
 
@@ -56,13 +46,7 @@ export function parseDashboardArgs(
   argv: readonly string[],
   env: Record<string, string | undefined>,
 ): DashboardInvocation {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    const unknown = /^Unknown option '([^']+)'/.exec(error instanceof Error ? error.message : '');
-    throw new UsageError(unknown ? `unknown flag ${unknown[1]}` : (error as Error).message);
-  }
+  const { values } = parseCommandLine(argv, { options: OPTIONS }, { unknownFlag: true });
   if (values['ui-port'] !== undefined && values['ui-port'].trim() === '')
     throw new UsageError('--ui-port needs a value');
   const port =
@@ -77,8 +61,4 @@ export function parseDashboardArgs(
     throw new UsageError('--lake-bucket needs --state-table (its marks say which days the lake holds)');
   }
   return { port, store };
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS });
 }

@@ -1,22 +1,13 @@
 // Command line of `npm run doctor`, parsed strictly: an unknown flag or a malformed value is a UsageError (exit 2
 // with the usage), never silently ignored. The store flags are those of `npm run history`; the key is never taken
 // on the command line.
-import { parseArgs } from 'node:util';
 import type { DoctorInvocation } from '../doctor/doctor';
 import { readApiKeyOption } from './api-key-option';
 import { UsageError } from './cli-runner';
-import { parseStoreChoice, STORE_OPTIONS, type StoreFlag, storeUsage } from './store-options';
+import { parseCommandLine } from './cli-values';
+import { EVERY_STORE_FLAG, parseStoreChoice, STORE_OPTIONS, storeUsage } from './store-options';
 
-const DOCTOR_STORE_FLAGS: readonly StoreFlag[] = [
-  'data-dir',
-  'stack',
-  'table',
-  'state-table',
-  'files-bucket',
-  'lake-bucket',
-  'queue-url',
-  'dlq-url',
-];
+const DOCTOR_STORE_FLAGS = EVERY_STORE_FLAG;
 
 export const DOCTOR_USAGE = `usage: npm run doctor -- [--data-dir DIR | --stack NAME | --table NAME [options]] [options]
 
@@ -57,25 +48,18 @@ const OPTIONS = {
   ...STORE_OPTIONS,
 } as const;
 
+const REFUSED = {
+  '--api-key':
+    '--api-key is not taken: a key on the command line is in the process list, where other users of this machine can read it; use --api-key-file PATH or the environment variable PRODUCT_LIVE_API_KEY',
+};
+
 /** Parses `npm run doctor` arguments (and the environment's store names, API URL and key). */
 export function parseDoctorArgs(
   argv: readonly string[],
   env: Record<string, string | undefined>,
   warn: (message: string) => void = () => undefined,
 ): DoctorInvocation & { json: boolean } {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const unknown = /^Unknown option '([^']+)'/.exec(message);
-    if (unknown?.[1] === '--api-key') {
-      throw new UsageError(
-        '--api-key is not taken: a key on the command line is in the process list, where other users of this machine can read it; use --api-key-file PATH or the environment variable PRODUCT_LIVE_API_KEY',
-      );
-    }
-    throw new UsageError(unknown ? `unknown flag ${unknown[1]}` : message);
-  }
+  const { values } = parseCommandLine(argv, { options: OPTIONS }, { unknownFlag: true, refused: REFUSED });
   const store = parseStoreChoice(values, env, DOCTOR_STORE_FLAGS);
   const flagUrl = values['api-url'];
   if (store.kind === 'aws') {
@@ -121,8 +105,4 @@ export function parseDoctorArgs(
         }
       : undefined,
   };
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: OPTIONS });
 }

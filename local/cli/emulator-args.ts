@@ -1,6 +1,5 @@
 // Command-line flags of `npm run emulator`, parsed strictly: an unknown or malformed flag is an error
 // (exit code 2 with the usage text), never silently ignored.
-import { parseArgs } from 'node:util';
 import {
   type EmulatorOptions,
   EXECUTION_ORDERS,
@@ -10,6 +9,7 @@ import {
 } from '../emulator';
 import { API_KEY_OPTIONS, type ApiKeySourceName, readApiKeyOption } from './api-key-option';
 import { UsageError } from './cli-runner';
+import { parseCommandLine } from './cli-values';
 
 export const USAGE = `Usage: npm run emulator -- [options]
 
@@ -48,12 +48,7 @@ export function parseEmulatorArgs(
   env: Record<string, string | undefined> = {},
   warn: (message: string) => void = () => undefined,
 ): EmulatorCommand {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
+  const { values } = parse(argv);
   const port = parseInteger('--port', values.port, 4010, 0, 65_535);
   const executions = parseInteger('--executions', values.executions, 400, 0, 1_000_000);
   const seed = values.seed ?? '1';
@@ -87,10 +82,7 @@ export function parseEmulatorArgs(
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
+  return parseCommandLine(argv, {
     options: {
       port: { type: 'string' },
       host: { type: 'string' },

@@ -4,7 +4,6 @@
 // as written.
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { RESULT_DETAIL_TYPE, type ResultEventDetail } from '../../functions/core/events/execution-event';
 import { JOB_HEALTH_DETAIL_TYPE, type JobHealthEvent } from '../../functions/core/events/job-health-event';
 import { KNOWN_STATUSES } from '../../functions/core/product-live/product-live.schema';
@@ -12,7 +11,7 @@ import { EVENTS_FILE, type EventLine } from '../stack/file-event-sink';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { formatDuration, truncate } from './cli-output';
 import { UsageError } from './cli-runner';
-import { parseCount } from './cli-values';
+import { parseCommandLine, parseCount } from './cli-values';
 
 export interface TailOptions {
   file: string;
@@ -32,12 +31,7 @@ export interface TailOptions {
 
 /** Parses `tail [--status S[,S]] [--results] [--health] [--json] [--lines N] [--no-follow] [--data-dir DIR]`. */
 export function parseTailArgs(argv: readonly string[]): TailOptions {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parse(argv);
   const [command, ...rest] = parsed.positionals;
   if (command !== 'tail') {
     throw new UsageError(
@@ -67,9 +61,7 @@ export function parseTailArgs(argv: readonly string[]): TailOptions {
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
+  return parseCommandLine(argv, {
     allowPositionals: true,
     options: {
       status: { type: 'string', multiple: true },

@@ -1,6 +1,5 @@
 // Command line of `npm run history`, parsed strictly: an unknown flag, a flag the command does not take or
 // a malformed value is an error (exit 2 with the usage text), never silently ignored.
-import { parseArgs } from 'node:util';
 import { HistoryInputError } from '../../functions/core/history/history.errors';
 import { type Period, resolvePeriod } from '../../functions/core/history/period';
 import { DEFAULT_GLUE_DATABASE } from '../../functions/core/warehouse/lake-tables';
@@ -14,7 +13,7 @@ import { parseStoreChoice, STORE_OPTIONS, type StoreFlag, storeUsage } from './s
 /** The store flags of the history commands (sql has its own: --data-dir and --bucket, or --stack). */
 const HISTORY_STORE_FLAGS: readonly StoreFlag[] = ['data-dir', 'stack', 'table', 'files-bucket'];
 
-import { parseBucketName, parseCount, parseDuration } from './cli-values';
+import { parseBucketName, parseCommandLine, parseCount, parseDuration } from './cli-values';
 
 /** `history sql --timeout` when not given. */
 const DEFAULT_SQL_TIMEOUT = '60s';
@@ -300,16 +299,7 @@ export interface ParseContext {
 
 /** Parses the history CLI's arguments (without the node and script paths). */
 export function parseHistoryArgs(argv: readonly string[], context: ParseContext): HistoryInvocation {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    const named = argv.find((argument) => !argument.startsWith('-'));
-    const unknown = /^Unknown option '([^']+)'/.exec(error instanceof Error ? error.message : '');
-    if (unknown) throw new UsageError(`unknown flag ${unknown[1]}`, named);
-    throw new UsageError(error instanceof Error ? error.message : String(error), named);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(argv);
   const [name, ...rest] = positionals;
   if (name === undefined) throw new UsageError(`a command is required: ${HISTORY_COMMANDS.join(', ')}`);
   if (!(HISTORY_COMMANDS as readonly string[]).includes(name)) {
@@ -532,5 +522,9 @@ function sqlStore(values: Values, env: Record<string, string | undefined>): Stor
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: OPTIONS });
+  return parseCommandLine(
+    argv,
+    { options: OPTIONS, allowPositionals: true },
+    { unknownFlag: true, byCommand: true },
+  );
 }

@@ -7,7 +7,12 @@ import type { JobHealthReport } from '../../functions/core/history/job-health-re
 import type { Period } from '../../functions/core/history/period';
 import { csvLine } from '../history/csv';
 import type { HistoryStats, JobStats } from '../history/execution-stats';
-import type { CopyNotDone, ExecutionDetail, ExecutionList } from '../history/history-queries';
+import {
+  type CopyNotDone,
+  type ExecutionDetail,
+  type ExecutionList,
+  SUMMARY_FIELDS,
+} from '../history/history-queries';
 import type { Timeline } from '../history/timeline';
 import {
   formatBytes,
@@ -147,21 +152,7 @@ export function renderListTable(list: ExecutionList, limit: number | undefined):
   return `${table}\n\n${footer}`;
 }
 
-const LIST_CSV_COLUMNS = [
-  'id',
-  'jobId',
-  'pipelineId',
-  'title',
-  'status',
-  'createdAt',
-  'startedAt',
-  'endedAt',
-  'durationMs',
-  'filesTotal',
-  'filesCopied',
-  'filesPending',
-  'filesFailed',
-] as const;
+const LIST_CSV_COLUMNS = [...SUMMARY_FIELDS, 'filesTotal', 'filesCopied', 'filesPending', 'filesFailed'];
 
 /** The list as CSV. */
 export function renderListCsv(list: ExecutionList): string {
@@ -169,15 +160,7 @@ export function renderListCsv(list: ExecutionList): string {
     csvLine(LIST_CSV_COLUMNS),
     ...list.executions.map((execution) =>
       csvLine([
-        execution.id,
-        execution.jobId,
-        execution.pipelineId,
-        execution.title,
-        execution.status,
-        execution.createdAt,
-        execution.startedAt,
-        execution.endedAt,
-        execution.durationMs,
+        ...SUMMARY_FIELDS.map((field) => execution[field]),
         execution.files.total,
         execution.files.copied,
         execution.files.pending,

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { RESERVED_INBOX_PREFIX } from '../../functions/core/inbox-rules';
@@ -16,7 +15,7 @@ import { LaunchMessage } from '../../functions/launch/launch-message.schema';
 import { LOCAL_S3_SETTINGS } from '../aws/local-aws-servers';
 import { DEFAULT_DATA_DIR, type LocalStackState, readRunningStack } from '../stack/local-stack-settings';
 import { runCli, SetupError, UsageError } from './cli-runner';
-import { checkDataDir, parseDuration } from './cli-values';
+import { checkDataDir, parseCommandLine, parseDuration } from './cli-values';
 import { type LocalFile, readLocalFiles } from './launch-files';
 import { renderWaitResult, WAIT_EXIT_CODES, waitForResult } from './launch-wait';
 
@@ -53,12 +52,7 @@ was refused, 2 a bad command line or a setup problem (no running stack, a file t
 ${WAIT_EXIT_CODES.timeout} with --wait: no result within --timeout`;
 
 async function main(argv: readonly string[]): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const { values } = parse(argv);
   if (!values.job) throw new UsageError('--job is required');
   let input: unknown;
   if (values.input !== undefined) {
@@ -222,10 +216,7 @@ async function sha256Of(path: string): Promise<string> {
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
+  return parseCommandLine(argv, {
     options: {
       job: { type: 'string' },
       input: { type: 'string' },

@@ -2,7 +2,6 @@
 //   npm start                      start the local stack, sync now and every --every, run the launcher
 //   npm start -- --once [--json]   one sync run, print its summary, publish its events, exit 0 (ok) or 1 (failed)
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import {
   checkJobExpectations,
   expectationsToJson,
@@ -26,7 +25,7 @@ import {
 } from '../stack/local-stack-settings';
 import { API_KEY_OPTIONS, API_KEY_USAGE, readApiKeyOption } from './api-key-option';
 import { runCli, SetupError, UsageError } from './cli-runner';
-import { checkDataDir, parseCount, parseDuration, parsePort } from './cli-values';
+import { checkDataDir, parseCommandLine, parseCount, parseDuration, parsePort } from './cli-values';
 import { formatLakeLine, formatSummary, ProgressReporter } from './sync-report';
 
 export const START_USAGE = `usage: npm start -- [options]
@@ -102,12 +101,7 @@ export function parseStartArgs(
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void = () => undefined,
 ): StartOptions {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    values = parse(argv).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const { values } = parse(argv);
   const apiUrl = values['api-url'] ?? env.PRODUCT_LIVE_API_URL;
   const apiKey = readApiKeyOption(values, env, warn)?.key;
   if (apiUrl && !/^https?:\/\/[^\s]+$/.test(apiUrl))
@@ -155,10 +149,7 @@ export function parseStartArgs(
 }
 
 function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
+  return parseCommandLine(argv, {
     options: {
       once: { type: 'boolean' },
       audit: { type: 'boolean' },

@@ -22,6 +22,9 @@ export const STORE_OPTIONS = {
 
 export type StoreFlag = keyof typeof STORE_OPTIONS;
 
+/** Every store flag, in the order of the usage texts (the CLIs that take them all: dashboard, doctor). */
+export const EVERY_STORE_FLAG = Object.keys(STORE_OPTIONS) as readonly StoreFlag[];
+
 /** The flags naming a part of a deployed store, with the environment variable that gives it too. */
 const DEPLOYED_FLAGS = {
   table: { name: 'executionsTable', env: 'EXECUTIONS_TABLE_NAME' },

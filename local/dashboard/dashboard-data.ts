@@ -20,7 +20,13 @@ import type { Period } from '../../functions/core/history/period';
 import { KNOWN_STATUSES, TERMINAL_STATUSES } from '../../functions/core/product-live/product-live.schema';
 import { dayOf } from '../../functions/core/warehouse/lake-tables';
 import { computeStats, type HistoryStats, type JobStats } from '../history/execution-stats';
-import { type ExecutionSummary, listExecutions, showExecution } from '../history/history-queries';
+import {
+  type ExecutionHeading,
+  type ExecutionSummary,
+  headingOf,
+  listExecutions,
+  showExecution,
+} from '../history/history-queries';
 import { DashboardRequestError, type ViewFilters, type ViewRequest } from './dashboard-routes';
 import { type DayCount, type LakeAccess, type RowsSource, readPeriodRows } from './execution-rows';
 import { type LaunchesView, type LaunchQueueUrls, readLaunches } from './launch-queues';
@@ -100,15 +106,7 @@ export interface FileView {
   downloadable: boolean;
 }
 
-export interface ExecutionView {
-  id: string;
-  jobId: string;
-  title: string | null;
-  status: string;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
+export interface ExecutionView extends ExecutionHeading {
   syncedAt: string;
   removedFromApiAt: string | null;
   input: unknown;
@@ -300,14 +298,7 @@ export class DashboardData {
   async execution({ id }: ViewRequest<'execution'>): Promise<ExecutionView> {
     const { execution, item } = await showExecution(this.deps.reader, id);
     return {
-      id: item.id,
-      jobId: item.jobId,
-      title: item.title ?? null,
-      status: item.status,
-      createdAt: item.createdAt,
-      startedAt: item.startedAt ?? null,
-      endedAt: item.endedAt ?? null,
-      durationMs: item.durationMs ?? null,
+      ...headingOf(item),
       syncedAt: item.syncedAt,
       removedFromApiAt: item.removedFromApiAt ?? null,
       input: execution.input ?? null,

@@ -44,17 +44,35 @@ export interface ListFilter {
   limit?: number;
 }
 
-/** One line of `history list`. */
-export interface ExecutionSummary {
+/** What every view of one execution starts with (a `history list` line, the dashboard's execution page). */
+export interface ExecutionHeading {
   id: string;
   jobId: string;
-  pipelineId: string | null;
   title: string | null;
   status: string;
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
   durationMs: number | null;
+}
+
+/** The heading of a stored execution (what it does not record: null). */
+export function headingOf(item: ExecutionItem): ExecutionHeading {
+  return {
+    id: item.id,
+    jobId: item.jobId,
+    title: item.title ?? null,
+    status: item.status,
+    createdAt: item.createdAt,
+    startedAt: item.startedAt ?? null,
+    endedAt: item.endedAt ?? null,
+    durationMs: item.durationMs ?? null,
+  };
+}
+
+/** One line of `history list`. */
+export interface ExecutionSummary extends ExecutionHeading {
+  pipelineId: string | null;
   files: { total: number; copied: number; pending: number; failed: number };
 }
 
@@ -64,7 +82,8 @@ export interface ExecutionList {
   more: boolean;
 }
 
-const LIST_ATTRIBUTES = [
+/** The fields of a `history list` line but its file counts, in the order of its JSON and CSV. */
+export const SUMMARY_FIELDS = [
   'id',
   'jobId',
   'pipelineId',
@@ -74,8 +93,9 @@ const LIST_ATTRIBUTES = [
   'startedAt',
   'endedAt',
   'durationMs',
-  'files',
-] as const;
+] as const satisfies readonly (keyof ExecutionSummary)[];
+
+const LIST_ATTRIBUTES = [...SUMMARY_FIELDS, 'files'];
 
 /** The executions matching the filter, newest first. */
 export async function listExecutions(reader: HistoryReader, filter: ListFilter): Promise<ExecutionList> {
@@ -100,16 +120,12 @@ export async function listExecutions(reader: HistoryReader, filter: ListFilter):
 function toSummary(item: ExecutionItem): ExecutionSummary {
   const files = item.files ?? [];
   const count = (status: FileCopy['status']) => files.filter((file) => file.status === status).length;
+  const { id, jobId, ...heading } = headingOf(item);
   return {
-    id: item.id,
-    jobId: item.jobId,
+    id,
+    jobId,
     pipelineId: item.pipelineId ?? null,
-    title: item.title ?? null,
-    status: item.status,
-    createdAt: item.createdAt,
-    startedAt: item.startedAt ?? null,
-    endedAt: item.endedAt ?? null,
-    durationMs: item.durationMs ?? null,
+    ...heading,
     files: {
       total: files.length,
       copied: count('copied'),

@@ -1,12 +1,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import {
-  CONTEXT_KEYS,
-  type ContextKey,
-  functionEnvironment,
-  InfraConfigError,
-  loadInfraConfig,
-} from '../../infra/config';
+import { ConfigError } from '../../functions/core/config';
+import { CONTEXT_KEYS, type ContextKey, functionEnvironment, loadInfraConfig } from '../../infra/config';
 import { createApp } from '../../infra/create-app';
 
 const load = (context: Record<string, unknown> = {}) => loadInfraConfig((key) => context[key]);
@@ -15,10 +10,10 @@ function problemsOf(context: Record<string, unknown>): string[] {
   try {
     load(context);
   } catch (error) {
-    expect(error).toBeInstanceOf(InfraConfigError);
-    return [...(error as InfraConfigError).problems];
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
   }
-  throw new Error('expected an InfraConfigError');
+  throw new Error('expected a ConfigError');
 }
 
 describe('CDK context configuration', () => {
@@ -205,7 +200,7 @@ describe('CDK context configuration', () => {
   });
 
   it('fails with a message naming the key, the expectation and the value given', () => {
-    expect(() => load({ syncPageSize: 'abc' })).toThrow(InfraConfigError);
+    expect(() => load({ syncPageSize: 'abc' })).toThrow(ConfigError);
     expect(() => load({ syncPageSize: 'abc' })).toThrow(
       'syncPageSize: expected an integer from 1 to 10000, got "abc"',
     );

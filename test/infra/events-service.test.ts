@@ -6,7 +6,7 @@ import {
   JOB_HEALTH_DETAIL_TYPE,
   type JobHealthEventDetail,
 } from '../../functions/core/events/job-health-event';
-import { type Synthesized, synthesize } from './support/synth';
+import { commonEnvironment, type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 
 let synth: Synthesized;
@@ -62,11 +62,7 @@ describe('events function', () => {
     const environment = view.environmentOf(synth.stateless.events.handler.function);
     expect(environment).toEqual({
       EVENT_BUS_NAME: 'default',
-      POWERTOOLS_SERVICE_NAME: 'events',
-      POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      POWERTOOLS_TRACE_ENABLED: 'true',
-      NODE_OPTIONS: '--enable-source-maps',
+      ...commonEnvironment('events'),
     });
     expect(loadEventsConfig(environment)).toEqual({ eventBusName: 'default' });
   });

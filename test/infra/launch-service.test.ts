@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLaunchConfig } from '../../functions/core/config';
-import { type Synthesized, synthesize } from './support/synth';
+import { commonEnvironment, type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 
 let synth: Synthesized;
@@ -51,11 +51,7 @@ describe('launch function', () => {
       LAUNCH_INBOX_BUCKET: 'InboxBucket',
       LAUNCH_IDEMPOTENCY_TTL_SECONDS: String(30 * 24 * 3600),
       LAUNCH_MAX_RECEIVE_COUNT: '10',
-      POWERTOOLS_SERVICE_NAME: 'launch',
-      POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      POWERTOOLS_TRACE_ENABLED: 'true',
-      NODE_OPTIONS: '--enable-source-maps',
+      ...commonEnvironment('launch'),
     });
   });
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSyncConfig } from '../../functions/core/config';
-import { type Synthesized, synthesize } from './support/synth';
+import { commonEnvironment, type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 
 let synth: Synthesized;
@@ -50,11 +50,7 @@ describe('sync function', () => {
       EVENT_BUS_NAME: 'default',
       JOB_EXPECTATIONS: '{}',
       SYNC_RUN_RETENTION_DAYS: '400',
-      POWERTOOLS_SERVICE_NAME: 'sync',
-      POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      POWERTOOLS_TRACE_ENABLED: 'true',
-      NODE_OPTIONS: '--enable-source-maps',
+      ...commonEnvironment('sync'),
     });
   });
 

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadLakeConfig } from '../../functions/core/config';
 import { LAKE_TABLES, type LakeTableName } from '../../functions/core/warehouse/lake-tables';
 import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
-import { type Synthesized, synthesize } from './support/synth';
+import { commonEnvironment, type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 
 let synth: Synthesized;
@@ -45,11 +45,7 @@ describe('lake function', () => {
       FILES_BUCKET_NAME: 'FilesBucket',
       LAKE_BUCKET_NAME: 'LakeBucket',
       LAKE_TIME_MARGIN_SECONDS: '180',
-      POWERTOOLS_SERVICE_NAME: 'lake',
-      POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      POWERTOOLS_TRACE_ENABLED: 'true',
-      NODE_OPTIONS: '--enable-source-maps',
+      ...commonEnvironment('lake'),
     });
     expect(loadLakeConfig(environment)).toMatchObject({
       lakeBucketName: 'LakeBucket',

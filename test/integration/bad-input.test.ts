@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FileCopy } from '../../functions/core/executions/execution-record';
 import { createEmulator } from '../../local/emulator';
 import { badInput } from '../support/bad-input-catalogue';
+import { closed } from '../support/child-output';
 import { createSyncHarness, listKeys, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness | undefined;
@@ -226,15 +227,7 @@ function cli(
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
+  return closed(child);
 }
 
 function withoutKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -15,6 +15,7 @@ import type { JobExecution } from '../../functions/core/product-live/product-liv
 import { LOCAL_S3_SETTINGS } from '../../local/aws/local-aws-servers';
 import { createEmulator, type Emulator, systemClock } from '../../local/emulator';
 import { queueDepth } from '../../local/stack/sqs-launch-poller';
+import { closed } from '../support/child-output';
 import {
   type ProcessResult,
   ROOT,
@@ -232,34 +233,24 @@ describe('npm start -- --inbox, npm run launch -- --file --wait --json, and a fi
     const dropped = { name: 'prix décembre+remise 2026.csv', bytes: Buffer.from('sku;prix\nC-3;4,50 €\n') };
     const path = join(dataDir, 'to-drop.csv');
     await writeFile(path, dropped.bytes);
-    const cli = await new Promise<ProcessResult>((resolve) => {
-      // A shell's environment: the printed line, and no AWS settings of this machine.
-      const child = spawn(
-        'aws',
-        [
-          '--endpoint-url',
-          printed.s3Endpoint,
-          's3',
-          'cp',
-          path,
-          `s3://product-live-inbox/imports/${dropped.name}`,
-        ],
-        {
-          cwd: ROOT,
-          env: { PATH: process.env.PATH ?? '', HOME: dataDir, ...printed.env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
+    // A shell's environment: the printed line, and no AWS settings of this machine.
+    const child = spawn(
+      'aws',
+      [
+        '--endpoint-url',
+        printed.s3Endpoint,
+        's3',
+        'cp',
+        path,
+        `s3://product-live-inbox/imports/${dropped.name}`,
+      ],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: dataDir, ...printed.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const cli = await closed(child);
     expect(cli.code, cli.stderr).toBe(0);
     expect(await inboxKeys()).toContain(`imports/${dropped.name}`);
 

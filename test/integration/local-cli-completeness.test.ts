@@ -11,6 +11,7 @@ import { discoverFiles } from '../../functions/core/executions/file-discovery';
 import type { SyncSummary } from '../../functions/sync/sync-summary';
 import { findFreePort } from '../../local/aws/local-aws-servers';
 import { createEmulator, type Emulator, ManualClock } from '../../local/emulator';
+import { closed } from '../support/child-output';
 
 const root = resolve(import.meta.dirname, '../..');
 const HOUR = 3_600_000;
@@ -56,15 +57,7 @@ async function startOnce(extra: string[] = []): Promise<Result> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
+  return closed(child);
 }
 
 function summaryOf(result: Result): SyncSummary {

@@ -1,5 +1,4 @@
 // Drives `npm start` and `npm run launch` as a user would, as subprocesses on free ports.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { findFreePort } from '../../local/aws/local-aws-servers';
 import { createEmulator } from '../../local/emulator';
 import type { EventLine } from '../../local/stack/file-event-sink';
 import type { LocalStackState } from '../../local/stack/local-stack-settings';
+import { freeStackPorts, startProcess, waitFor } from '../support/local-stack-process';
 
 const root = resolve(import.meta.dirname, '../..');
 let dataDir: string;
@@ -24,48 +24,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function freePorts(): Promise<string[]> {
-  const [emulator, dynamodb, s3, sqs] = await Promise.all(
-    ['emulator', 'dynamodb', 's3', 'sqs'].map((name) => findFreePort(name)),
-  );
-  return [
-    '--emulator-port',
-    String(emulator),
-    '--dynamodb-port',
-    String(dynamodb),
-    '--s3-port',
-    String(s3),
-    '--sqs-port',
-    String(sqs),
-  ];
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  return spawn(command, args, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function finish(child: ChildProcess): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolveResult) =>
-    child.on('close', (code, signal) => resolveResult({ code, signal, stdout, stderr })),
-  );
-}
-
-const npm = (args: string[], env?: NodeJS.ProcessEnv) => finish(run('npm', ['-s', ...args], env));
+const npm = (args: string[], env?: NodeJS.ProcessEnv) => startProcess('npm', ['-s', ...args], env).done;
 
 /** The events `npm start` published to the data directory's events file. */
 async function eventLines(): Promise<EventLine[]> {
@@ -86,7 +45,7 @@ async function portIsFree(port: number): Promise<boolean> {
 
 describe('npm start -- --once', () => {
   it('syncs the demo data, prints the JSON summary, and the next run on the same data dir is incremental', async () => {
-    const ports = await freePorts();
+    const ports = await freeStackPorts();
     const first = await npm(['start', '--', '--once', '--json', '--data-dir', dataDir, ...ports]);
     expect(first.code, first.stderr).toBe(0);
     const summary = JSON.parse(first.stdout) as SyncSummary;
@@ -143,7 +102,7 @@ describe('npm start -- --once', () => {
       '--json',
       '--data-dir',
       dataDir,
-      ...(await freePorts()),
+      ...(await freeStackPorts()),
     ]);
     expect(second.code, second.stderr).toBe(0);
     const again = JSON.parse(second.stdout) as SyncSummary;
@@ -178,7 +137,7 @@ describe('npm start -- --once', () => {
   });
 
   it('prints a readable summary table without --json', async () => {
-    const result = await npm(['start', '--', '--once', '--data-dir', dataDir, ...(await freePorts())]);
+    const result = await npm(['start', '--', '--once', '--data-dir', dataDir, ...(await freeStackPorts())]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Local stack running:');
     expect(result.stdout).toMatch(/executions\s+0 new/);
@@ -191,7 +150,7 @@ describe('npm run dashboard', () => {
   it('serves the data directory of a stopped stack read-only on the loopback interface, and stops on Ctrl-C', async () => {
     // The --once tests above left a synced data directory behind and no stack running.
     const uiPort = await findFreePort('dashboard');
-    const child = run('npm', [
+    const { child, output, done } = startProcess('npm', [
       '-s',
       'run',
       'dashboard',
@@ -201,15 +160,10 @@ describe('npm run dashboard', () => {
       '--ui-port',
       String(uiPort),
     ]);
-    const done = finish(child);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
     const base = `http://127.0.0.1:${uiPort}`;
     try {
-      await waitFor(() => output.includes('Press Ctrl-C to stop.'), 60_000);
-      expect(output).toContain(`Dashboard: ${base}`);
+      await waitFor(() => output().stdout.includes('Press Ctrl-C to stop.'), 60_000);
+      expect(output().stdout).toContain(`Dashboard: ${base}`);
       const health = await fetch(`${base}/api/health`);
       expect(health.status).toBe(200);
       // The last run's summary the sync saved in the state table, read without npm start running.
@@ -231,8 +185,8 @@ describe('npm run dashboard', () => {
 
 describe('npm start (long-running) with npm run launch', () => {
   it('launches a demo job from the queue, stores the execution within one interval, and stops cleanly on Ctrl-C', async () => {
-    const ports = await freePorts();
-    const child = run('npm', [
+    const ports = await freeStackPorts();
+    const { child, output, done } = startProcess('npm', [
       '-s',
       'start',
       '--',
@@ -244,17 +198,12 @@ describe('npm start (long-running) with npm run launch', () => {
       '--ui-port',
       '0',
     ]);
-    const done = finish(child);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
     try {
-      await waitFor(() => output.includes('Press Ctrl-C to stop.'), 60_000);
+      await waitFor(() => output().stdout.includes('Press Ctrl-C to stop.'), 60_000);
       const state = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8')) as LocalStackState;
       // The dashboard (--ui-port 0: a free port) answers over the stack's store.
-      const dashboardUrl = /Dashboard\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      expect(dashboardUrl, output).toBeDefined();
+      const dashboardUrl = /Dashboard\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output().stdout)?.[1];
+      expect(dashboardUrl, output().stdout).toBeDefined();
       expect((await fetch(`${dashboardUrl}/api/version`)).status).toBe(200);
       const jobs = (await (
         await fetch(`${state.endpoints.productLive}/v1/data_factory/job_executions?size=50`, {
@@ -345,22 +294,22 @@ describe('npm start: clear errors with exit code 2', () => {
 
   it('says what to install when Java is missing', async () => {
     const binDir = join(root, 'node_modules', '.bin');
-    const child = run(
+    const { done } = startProcess(
       join(binDir, 'tsx'),
-      ['local/cli/start.ts', '--once', '--data-dir', dataDir, ...(await freePorts())],
+      ['local/cli/start.ts', '--once', '--data-dir', dataDir, ...(await freeStackPorts())],
       {
         ...process.env,
         PATH: binDir,
       },
     );
-    const result = await finish(child);
+    const result = await done;
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/JDK 17 or newer is required to run DynamoDB Local .*install one/);
   });
 
   it('names the taken port and the flag that changes it', async () => {
-    const ports = await freePorts();
+    const ports = await freeStackPorts();
     const dynamodbPort = Number(ports[3]);
     const blocker = createServer();
     await new Promise<void>((resolveListen) => blocker.listen(dynamodbPort, '127.0.0.1', resolveListen));
@@ -421,12 +370,3 @@ describe('npm start: clear errors with exit code 2', () => {
     expect(unreachable.stderr).not.toContain('k-123');
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '../../local/aws/local-aws-servers';
 import type { LocalStackState } from '../../local/stack/local-stack-settings';
+import { captureOutput, closed } from './child-output';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -31,18 +32,7 @@ export function startProcess(
   env: NodeJS.ProcessEnv = process.env,
 ): RunningProcess {
   const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const done = new Promise<ProcessResult>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, output: () => ({ stdout, stderr }), done };
+  return { child, output: captureOutput(child), done: closed(child) };
 }
 
 /** Free ports for every server of `npm start`, as its flags. */

@@ -8,6 +8,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionFields, FileCopy, LaunchInfo } from '../executions/execution-record';
 import { hasFailedCopy, pendingFilesMarker } from '../executions/execution-record';
@@ -84,6 +85,20 @@ export class ExecutionRepository {
     this.marks = options.marks;
   }
 
+  /** One conditional update of a stored execution: 'stale' when its condition does not hold. */
+  private async conditionalUpdate(
+    id: string,
+    update: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
+  ): Promise<WriteOutcome> {
+    try {
+      await this.client.send(new UpdateCommand({ TableName: this.tableName, Key: { id }, ...update }));
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      throw error;
+    }
+  }
+
   /** Marks the lake days of executions about to be written (before the write: a crash leaves the mark). */
   private async markDays(items: Iterable<Pick<ExecutionItem, 'createdAt'>>): Promise<void> {
     if (this.marks) await this.marks.mark([...items].map(dayOfItem));
@@ -132,25 +147,15 @@ export class ExecutionRepository {
    */
   async upsert(item: ExecutionItem): Promise<WriteOutcome> {
     await this.markDays([item]);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id: item.id },
-          ...toUpdate(withIndexMarkers(item), {
-            onlyIfAbsent: ['firstSyncedAt'],
-            removeIfUndefined: REMOVABLE_ATTRIBUTES,
-          }),
-          // The newer view wins; so does any view of an execution marked as gone from the API (it is back).
-          ConditionExpression:
-            'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint) OR attribute_exists(#removedFromApiAt)',
-        }),
-      );
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
-      throw error;
-    }
+    return this.conditionalUpdate(item.id, {
+      ...toUpdate(withIndexMarkers(item), {
+        onlyIfAbsent: ['firstSyncedAt'],
+        removeIfUndefined: REMOVABLE_ATTRIBUTES,
+      }),
+      // The newer view wins; so does any view of an execution marked as gone from the API (it is back).
+      ConditionExpression:
+        'attribute_not_exists(#id) OR #statusRank < :statusRank OR (#statusRank = :statusRank AND #fingerprint <> :fingerprint) OR attribute_exists(#removedFromApiAt)',
+    });
   }
 
   /**
@@ -159,23 +164,13 @@ export class ExecutionRepository {
    */
   async setLaunch(item: Pick<ExecutionItem, 'id' | 'createdAt'>, launch: LaunchInfo): Promise<WriteOutcome> {
     await this.markDays([item]);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id: item.id },
-          UpdateExpression: 'SET #launch = if_not_exists(#launch, :launch)',
-          // Never an item of its own: only a stored execution gets its launch.
-          ConditionExpression: 'attribute_exists(#id)',
-          ExpressionAttributeNames: { '#launch': 'launch', '#id': 'id' },
-          ExpressionAttributeValues: { ':launch': launch },
-        }),
-      );
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
-      throw error;
-    }
+    return this.conditionalUpdate(item.id, {
+      UpdateExpression: 'SET #launch = if_not_exists(#launch, :launch)',
+      // Never an item of its own: only a stored execution gets its launch.
+      ConditionExpression: 'attribute_exists(#id)',
+      ExpressionAttributeNames: { '#launch': 'launch', '#id': 'id' },
+      ExpressionAttributeValues: { ':launch': launch },
+    });
   }
 
   /**
@@ -184,22 +179,12 @@ export class ExecutionRepository {
    * 'stale' when the execution or its launch is not stored.
    */
   async attachWaiter(item: Pick<ExecutionItem, 'id'>): Promise<WriteOutcome> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id: item.id },
-          UpdateExpression: 'SET #launch.#awaited = :true ADD #launch.#waiters :one',
-          ConditionExpression: 'attribute_exists(#launch)',
-          ExpressionAttributeNames: { '#launch': 'launch', '#awaited': 'awaited', '#waiters': 'waiters' },
-          ExpressionAttributeValues: { ':true': true, ':one': 1 },
-        }),
-      );
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
-      throw error;
-    }
+    return this.conditionalUpdate(item.id, {
+      UpdateExpression: 'SET #launch.#awaited = :true ADD #launch.#waiters :one',
+      ConditionExpression: 'attribute_exists(#launch)',
+      ExpressionAttributeNames: { '#launch': 'launch', '#awaited': 'awaited', '#waiters': 'waiters' },
+      ExpressionAttributeValues: { ':true': true, ':one': 1 },
+    });
   }
 
   /**
@@ -208,42 +193,22 @@ export class ExecutionRepository {
    */
   async releaseWaiters(item: Pick<ExecutionItem, 'id' | 'launch'>): Promise<WriteOutcome> {
     const waiters = item.launch?.waiters ?? 0;
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id: item.id },
-          UpdateExpression: 'SET #launch.#awaited = :false',
-          ConditionExpression:
-            waiters === 0 ? 'attribute_not_exists(#launch.#waiters)' : '#launch.#waiters = :waiters',
-          ExpressionAttributeNames: { '#launch': 'launch', '#awaited': 'awaited', '#waiters': 'waiters' },
-          ExpressionAttributeValues: { ':false': false, ...(waiters === 0 ? {} : { ':waiters': waiters }) },
-        }),
-      );
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
-      throw error;
-    }
+    return this.conditionalUpdate(item.id, {
+      UpdateExpression: 'SET #launch.#awaited = :false',
+      ConditionExpression:
+        waiters === 0 ? 'attribute_not_exists(#launch.#waiters)' : '#launch.#waiters = :waiters',
+      ExpressionAttributeNames: { '#launch': 'launch', '#awaited': 'awaited', '#waiters': 'waiters' },
+      ExpressionAttributeValues: { ':false': false, ...(waiters === 0 ? {} : { ':waiters': waiters }) },
+    });
   }
 
   /** Inserts an execution only if no view of it is stored yet (the launch's first record). */
   async insertIfAbsent(item: ExecutionItem): Promise<WriteOutcome> {
     await this.markDays([item]);
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id: item.id },
-          ...toUpdate(withIndexMarkers(item)),
-          ConditionExpression: 'attribute_not_exists(#id)',
-        }),
-      );
-      return 'written';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
-      throw error;
-    }
+    return this.conditionalUpdate(item.id, {
+      ...toUpdate(withIndexMarkers(item)),
+      ConditionExpression: 'attribute_not_exists(#id)',
+    });
   }
 
   /** Records the state of an execution's file copies, and its place in the files-due and failed indexes. */
@@ -297,21 +262,13 @@ export class ExecutionRepository {
     await this.markDays(items);
     let marked = 0;
     for (const { id } of items) {
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id },
-            UpdateExpression: 'SET #removed = :at REMOVE #open',
-            ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#removed)',
-            ExpressionAttributeNames: { '#id': 'id', '#removed': 'removedFromApiAt', '#open': 'openFlag' },
-            ExpressionAttributeValues: { ':at': atIso },
-          }),
-        );
-        marked += 1;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
+      const outcome = await this.conditionalUpdate(id, {
+        UpdateExpression: 'SET #removed = :at REMOVE #open',
+        ConditionExpression: 'attribute_exists(#id) AND attribute_not_exists(#removed)',
+        ExpressionAttributeNames: { '#id': 'id', '#removed': 'removedFromApiAt', '#open': 'openFlag' },
+        ExpressionAttributeValues: { ':at': atIso },
+      });
+      if (outcome === 'written') marked += 1;
     }
     return marked;
   }

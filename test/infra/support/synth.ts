@@ -69,3 +69,17 @@ export function synthesize(options: SynthOptions = {}): Synthesized {
     statelessTemplate: Template.fromStack(built.stateless),
   };
 }
+
+/**
+ * The variables every function gets besides its own, with the app's defaults (cdk.json's context): the
+ * Powertools service (the function's name), namespace, log level and tracer, and source maps.
+ */
+export function commonEnvironment(service: string): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: service,
+    POWERTOOLS_METRICS_NAMESPACE: 'ProductLiveSync',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_TRACE_ENABLED: 'true',
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
