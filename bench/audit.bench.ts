@@ -2,7 +2,7 @@
 // nothing missing (one count per month boundary), and an audit after 10 executions appeared late, scattered
 // over the months (their months are re-read and the 10 stored). Beside them, the first audit of an account
 // without executions, from the default start date (1970-01-01).
-import { createEmulator, type EmulatorJob, ManualClock } from '../local/emulator';
+import { createEmulator, type EmulatorJob, ManualClock } from '#local/emulator/index';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatDuration } from './support/bench-report';

@@ -2,8 +2,8 @@
 // BatchWriteItem throughput of the same DynamoDB Local for the same items. The ratio says how much of the
 // store's write capacity the sync's own work (finding pages, reading stored states, checkpointing) leaves.
 import { loadavg } from 'node:os';
-import { ExecutionRepository } from '../functions/core/store/execution-repository';
-import { EXECUTION_INDEXES, EXECUTIONS_TABLE } from '../functions/core/store/table-definitions';
+import { ExecutionRepository } from '#core/store/execution-repository';
+import { EXECUTION_INDEXES, EXECUTIONS_TABLE } from '#core/store/table-definitions';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatNumber } from './support/bench-report';

@@ -2,7 +2,7 @@
 // in real time, over a backfill long enough for more than three windows of requests. Does the client stay
 // under the limit (no 429), does it use the whole budget, and does every request carry a full page?
 
-import { RateBudget } from '../functions/core/product-live/rate-budget';
+import { RateBudget } from '#core/product-live/rate-budget';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatDuration, formatNumber } from './support/bench-report';

@@ -2,9 +2,9 @@
 // then 5 new ones and the end of 20 that were open: how many API requests and how long the incremental run
 // takes, against a naive full refresh of the same data (list every page, write every item).
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { ProductLiveClient } from '../functions/core/product-live/product-live-client';
-import type { ExecutionItem } from '../functions/core/store/execution-repository';
-import { createEmulator, type EmulatorJob, ManualClock } from '../local/emulator';
+import { ProductLiveClient } from '#core/product-live/product-live-client';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { createEmulator, type EmulatorJob, ManualClock } from '#local/emulator/index';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatDuration } from './support/bench-report';

@@ -4,28 +4,24 @@
 // A bad value fails the synth with a message naming the key, what was expected and what was given.
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ConfigError, variablesOf } from '../functions/core/config';
+import { ConfigError, variablesOf } from '#core/config';
 import {
   DEFAULT_API_URL,
   DEFAULT_FIND_PATH,
   LAUNCH_RESERVE_MARGIN_SECONDS,
   PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT,
   PRODUCT_LIVE_TIMEOUT_SECONDS,
-} from '../functions/core/defaults';
-import { FUNCTION_NAMES, type FunctionName } from '../functions/core/function-registry';
-import {
-  DEFAULT_ALERT_HEALTH_STATES,
-  HEALTH_STATES,
-  type HealthState,
-} from '../functions/core/health/health-states';
+} from '#core/defaults';
+import { FUNCTION_NAMES, type FunctionName } from '#core/function-registry';
+import { DEFAULT_ALERT_HEALTH_STATES, HEALTH_STATES, type HealthState } from '#core/health/health-states';
 import {
   expectationsToJson,
   JOB_EXPECTATIONS_HELP,
   JobExpectationsSchema,
-} from '../functions/core/health/job-expectations';
-import { InboxRules } from '../functions/core/inbox-rules';
-import { KNOWN_STATUSES, type KnownStatus } from '../functions/core/product-live/product-live.schema';
-import { locationText } from '../functions/core/s3-locations';
+} from '#core/health/job-expectations';
+import { InboxRules } from '#core/inbox-rules';
+import { KNOWN_STATUSES, type KnownStatus } from '#core/product-live/product-live.schema';
+import { locationText } from '#core/s3-locations';
 import {
   boolean,
   email,
@@ -41,10 +37,10 @@ import {
   s3LocationList,
   setting,
   urlPath,
-} from '../functions/core/settings';
-import { LAUNCH_QUEUE } from '../functions/core/store/queue-definitions';
-import { DEFAULT_GLUE_DATABASE } from '../functions/core/warehouse/lake-tables';
-import * as z from '../functions/core/zod';
+} from '#core/settings';
+import { LAUNCH_QUEUE } from '#core/store/queue-definitions';
+import { DEFAULT_GLUE_DATABASE } from '#core/warehouse/lake-tables';
+import * as z from '#core/zod';
 
 /** A context value is missing or invalid: every problem at once, one a line. */
 function contextError(problems: readonly string[]): ConfigError {

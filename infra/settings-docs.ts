@@ -3,8 +3,8 @@
 // `npm run docs:settings` rewrites them; a test fails when the page and the definitions disagree.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENV_VARIABLES, type EnvVariable } from '../functions/core/config';
-import { FUNCTIONS, type FunctionName } from '../functions/core/function-registry';
+import { ENV_VARIABLES, type EnvVariable } from '#core/config';
+import { FUNCTIONS, type FunctionName } from '#core/function-registry';
 import { CONTEXT_KEYS, type ContextKey } from './config';
 import { PROJECT_ROOT } from './constructs/project-function';
 

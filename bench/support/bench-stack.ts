@@ -6,20 +6,20 @@ import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import { DeleteTableCommand, DescribeTableCommand, waitUntilTableNotExists } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { forEachConcurrently } from '../../functions/core/concurrency';
-import { loadSyncConfig, type SyncConfig } from '../../functions/core/config';
-import { mergeFileCopies, toExecutionFields } from '../../functions/core/executions/execution-record';
-import { RecordingMetrics } from '../../functions/core/observability';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import type { ProductLiveClientOptions } from '../../functions/core/product-live/product-live-client';
-import { ensureTable } from '../../functions/core/store/create-tables';
-import { type ExecutionItem, ExecutionRepository } from '../../functions/core/store/execution-repository';
-import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
-import type { TableDefinition } from '../../functions/core/store/table-definitions';
-import type { SyncDeps, SyncExecutionStore, SyncStateStore } from '../../functions/sync/run-sync';
-import { createSyncHandler } from '../../functions/sync/sync-handler';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { type LocalService, startLocalAwsServers } from '../../local/aws/local-aws-servers';
+import { forEachConcurrently } from '#core/concurrency';
+import { loadSyncConfig, type SyncConfig } from '#core/config';
+import { mergeFileCopies, toExecutionFields } from '#core/executions/execution-record';
+import { RecordingMetrics } from '#core/observability';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import type { ProductLiveClientOptions } from '#core/product-live/product-live-client';
+import { ensureTable } from '#core/store/create-tables';
+import { type ExecutionItem, ExecutionRepository } from '#core/store/execution-repository';
+import { SyncStateRepository } from '#core/store/sync-state-repository';
+import type { TableDefinition } from '#core/store/table-definitions';
+import type { SyncDeps, SyncExecutionStore, SyncStateStore } from '#functions/sync/run-sync';
+import { createSyncHandler } from '#functions/sync/sync-handler';
+import type { SyncSummary } from '#functions/sync/sync-summary';
+import { type LocalService, startLocalAwsServers } from '#local/aws/local-aws-servers';
 import {
   createLocalClients,
   type LocalAwsClients,
@@ -28,15 +28,15 @@ import {
   storeEnvironment,
   uniqueStoreNames,
   withoutStream,
-} from '../../local/aws/provision';
+} from '#local/aws/provision';
 import {
   type Clock,
   createEmulator,
   type Emulator,
   type EmulatorJob,
   type EmulatorOptions,
-} from '../../local/emulator';
-import { lambdaContext } from '../../local/stack/local-stack';
+} from '#local/emulator/index';
+import { lambdaContext } from '#local/stack/local-stack';
 import type { BenchResources } from './bench-resources';
 
 /** The batch size and in-flight batches of ExecutionRepository.insertMany (functions/core/store). */

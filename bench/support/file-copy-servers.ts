@@ -3,8 +3,8 @@
 // and S3 are remote. Protocol (IPC): the child sends `ready` with the endpoints and the file's SHA-256;
 // the parent sends `stop`; the child stops both servers (s3rver's temporary directory is removed) and exits.
 // It also exits if the parent goes away.
-import { startLocalAwsServers } from '../../local/aws/local-aws-servers';
-import { createEmulator, systemClock } from '../../local/emulator';
+import { startLocalAwsServers } from '#local/aws/local-aws-servers';
+import { createEmulator, systemClock } from '#local/emulator/index';
 
 /** What the child reports once it serves the file. */
 export interface FileServersReady {

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { LOCAL_S3_SETTINGS, startLocalAwsServers } from '../../local/aws/local-aws-servers';
-import { createEmulator, type EmulatorUpload, systemClock } from '../../local/emulator';
-import { createFileContentStream } from '../../local/emulator/file-store';
+import { LOCAL_S3_SETTINGS, startLocalAwsServers } from '#local/aws/local-aws-servers';
+import { createFileContentStream } from '#local/emulator/file-store';
+import { createEmulator, type EmulatorUpload, systemClock } from '#local/emulator/index';
 
 /** What the child reports once the object is in S3 and the emulator listens. */
 export interface UploadServersReady {

@@ -9,19 +9,19 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { createDocumentClient } from '../core/aws-clients';
+import { createDocumentClient } from '#core/aws-clients';
 import {
   callbackDue,
   type OutputLoader,
   sendResult,
   type TaskCallbackClient,
-} from '../core/callbacks/task-callbacks';
-import type { CallbacksConfig } from '../core/config';
-import { describeError } from '../core/errors';
-import { s3PayloadLoader } from '../core/history/large-payload';
-import { observedHandler } from '../core/observability';
-import type { ExecutionItem } from '../core/store/execution-repository';
-import { TaskTokenRepository } from '../core/store/task-token-repository';
+} from '#core/callbacks/task-callbacks';
+import type { CallbacksConfig } from '#core/config';
+import { describeError } from '#core/errors';
+import { s3PayloadLoader } from '#core/history/large-payload';
+import { observedHandler } from '#core/observability';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { TaskTokenRepository } from '#core/store/task-token-repository';
 
 export interface CallbacksHandlerDeps {
   config: CallbacksConfig;

@@ -3,10 +3,10 @@
 // The SDK clients are traced as X-Ray subsegments.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { createS3Client } from '../core/aws-clients';
-import { stepFunctionsCallbacks } from '../core/callbacks/step-functions-client';
-import { loadCallbacksConfig } from '../core/config';
-import { createObservability } from '../core/observability';
+import { createS3Client } from '#core/aws-clients';
+import { stepFunctionsCallbacks } from '#core/callbacks/step-functions-client';
+import { loadCallbacksConfig } from '#core/config';
+import { createObservability } from '#core/observability';
 import { createCallbacksHandler } from './callbacks-handler';
 
 const config = loadCallbacksConfig();

@@ -2,7 +2,7 @@
 // entry per event, in order; PutEvents answers per entry, so a partly refused call reports which entries to send
 // again.
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { BusEvent, BusEventSink } from '../core/events/bus-event';
+import type { BusEvent, BusEventSink } from '#core/events/bus-event';
 
 /** An event sink over an EventBridge bus (a name or an ARN; `default` is the account's default bus). */
 export function eventBridgeSink(client: EventBridgeClient, eventBusName: string): BusEventSink {

@@ -2,8 +2,8 @@
 // (production wiring, once per container) -> createEventsHandler -> publishStatusChanges -> EventBridge. The
 // EventBridge client is traced as an X-Ray subsegment.
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { loadEventsConfig } from '../core/config';
-import { createObservability } from '../core/observability';
+import { loadEventsConfig } from '#core/config';
+import { createObservability } from '#core/observability';
 import { eventBridgeSink } from './eventbridge-sink';
 import { createEventsHandler } from './events-handler';
 

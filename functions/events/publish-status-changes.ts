@@ -5,15 +5,10 @@
 // the stream redelivers from there, so events stay in order per execution and none is lost (docs/events.md).
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda';
-import { describeError } from '../core/errors';
-import {
-  type ExecutionEvent,
-  fitToEventSize,
-  resultOf,
-  statusChangeOf,
-} from '../core/events/execution-event';
-import type { AppLogger } from '../core/observability';
-import type { ExecutionItem } from '../core/store/execution-repository';
+import { describeError } from '#core/errors';
+import { type ExecutionEvent, fitToEventSize, resultOf, statusChangeOf } from '#core/events/execution-event';
+import type { AppLogger } from '#core/observability';
+import type { ExecutionItem } from '#core/store/execution-repository';
 
 /** PutEvents takes at most 10 entries and 256 KB per call. */
 const MAX_ENTRIES_PER_CALL = 10;

@@ -5,10 +5,10 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { createS3Client } from '../core/aws-clients';
-import { stepFunctionsCallbacks } from '../core/callbacks/step-functions-client';
-import { loadFollowConfig } from '../core/config';
-import { createObservability } from '../core/observability';
+import { createS3Client } from '#core/aws-clients';
+import { stepFunctionsCallbacks } from '#core/callbacks/step-functions-client';
+import { loadFollowConfig } from '#core/config';
+import { createObservability } from '#core/observability';
 import { createFollowHandler } from './follow-handler';
 
 const config = loadFollowConfig();

@@ -2,18 +2,18 @@
 // open executions that a launch started -> one Product-Live find (`in` on their ids) -> the sync's writer and
 // files phase, under the sync's lease. So a launched execution's end, and its files, are stored within one
 // follow interval, whatever the sync's own schedule (docs/launches.md "Following a launch").
-import { describeError } from '../core/errors';
-import type { AppLogger } from '../core/observability';
+import { describeError } from '#core/errors';
+import type { AppLogger } from '#core/observability';
 import {
   type FindQuery,
   isTerminalStatus,
   type JobExecution,
   type JobExecutionList,
-} from '../core/product-live/product-live.schema';
-import type { ExecutionItem } from '../core/store/execution-repository';
-import { ExecutionWriter } from '../sync/execution-writer';
-import { type Copier, FileCopies, type FileCopyStore } from '../sync/file-copies';
-import type { SyncExecutionStore, SyncStateStore } from '../sync/sync-deps';
+} from '#core/product-live/product-live.schema';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { ExecutionWriter } from '#functions/sync/execution-writer';
+import { type Copier, FileCopies, type FileCopyStore } from '#functions/sync/file-copies';
+import type { SyncExecutionStore, SyncStateStore } from '#functions/sync/sync-deps';
 
 /** Ids per `in` query (the sync's own bound). */
 const MAX_IDS_PER_QUERY = 100;

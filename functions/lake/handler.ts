@@ -2,9 +2,9 @@
 // createLakeHandler -> runLake. Configuration from the environment; names of logs and metrics from the
 // Powertools variables the stack sets; the SDK clients traced as X-Ray subsegments.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createS3Client } from '../core/aws-clients';
-import { loadLakeConfig } from '../core/config';
-import { createObservability } from '../core/observability';
+import { createS3Client } from '#core/aws-clients';
+import { loadLakeConfig } from '#core/config';
+import { createObservability } from '#core/observability';
 import { createLakeHandler } from './lake-handler';
 
 const config = loadLakeConfig();

@@ -3,12 +3,12 @@
 // the lake bucket. Each marked day is rewritten whole from the store, one object per table, replaced atomically;
 // its mark is cleared only if nobody marked the day again meanwhile and the mark has settled (docs/warehouse.md
 // "How the lake stays current").
-import { forEachConcurrently } from '../core/concurrency';
-import { describeError } from '../core/errors';
-import type { AppLogger } from '../core/observability';
-import type { ExecutionItem } from '../core/store/execution-repository';
-import { LAKE_SETTLE_MS, type LakeMarksState, type MarkToken, markedAt } from '../core/store/lake-marks';
-import type { SyncRunRecord } from '../core/store/sync-run-repository';
+import { forEachConcurrently } from '#core/concurrency';
+import { describeError } from '#core/errors';
+import type { AppLogger } from '#core/observability';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { LAKE_SETTLE_MS, type LakeMarksState, type MarkToken, markedAt } from '#core/store/lake-marks';
+import type { SyncRunRecord } from '#core/store/sync-run-repository';
 import {
   dayOf,
   EXECUTIONS_TABLE,
@@ -19,8 +19,8 @@ import {
   lakeObjectKey,
   SYNC_RUNS_TABLE,
   syncRunRow,
-} from '../core/warehouse/lake-tables';
-import { toParquet } from '../core/warehouse/parquet';
+} from '#core/warehouse/lake-tables';
+import { toParquet } from '#core/warehouse/parquet';
 import type { LakeSummary } from './lake-summary';
 
 /** The lease of the lake in the state table (one lake run at a time). */

@@ -1,8 +1,8 @@
 // Layer flow: launch message parsing -> findFileReferences / checkReadable -> the launch use case, which uploads
 // each referenced S3 object and puts the returned file in its place (replaceFileReferences). A reference is
 // `{"object": "s3_object", "uri": "s3://BUCKET/KEY", "fileName"?}` anywhere in `input` (docs/launches.md).
-import { isBucketName, locationText, type S3Location } from '../core/s3-locations';
-import * as z from '../core/zod';
+import { isBucketName, locationText, type S3Location } from '#core/s3-locations';
+import * as z from '#core/zod';
 
 /** The discriminator of a file reference, in the style of the API's own `data_factory_file`. */
 export const S3_OBJECT = 's3_object';

@@ -6,10 +6,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createS3Client } from '../core/aws-clients';
-import { stepFunctionsCallbacks } from '../core/callbacks/step-functions-client';
-import { loadLaunchConfig } from '../core/config';
-import { createObservability } from '../core/observability';
+import { createS3Client } from '#core/aws-clients';
+import { stepFunctionsCallbacks } from '#core/callbacks/step-functions-client';
+import { loadLaunchConfig } from '#core/config';
+import { createObservability } from '#core/observability';
 import { createLaunchHandler } from './launch-handler';
 
 const observability = createObservability();

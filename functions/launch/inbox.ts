@@ -1,8 +1,8 @@
 // Layer flow: the launch queue (S3's "Object Created" events of the inbox bucket, routed by EventBridge; locally
 // the inbox poller's) -> inboxRequest -> a launch request for the job whose rule claims the object's prefix, keyed
 // by bucket, key and version so that a redelivered notification launches nothing twice (docs/launches.md).
-import { DEFAULT_INBOX_INPUT_KEY, type InboxRule, RESERVED_INBOX_PREFIX } from '../core/inbox-rules';
-import * as z from '../core/zod';
+import { DEFAULT_INBOX_INPUT_KEY, type InboxRule, RESERVED_INBOX_PREFIX } from '#core/inbox-rules';
+import * as z from '#core/zod';
 import { S3_OBJECT } from './file-references';
 
 /** S3's "Object Created" event as EventBridge delivers it (the fields used here; others are kept). */

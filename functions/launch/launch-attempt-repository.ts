@@ -10,14 +10,14 @@
 // Both expire with the table's TTL attribute, like the idempotency records.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, realSleep, type Sleep } from '../core/store/dynamo-batch';
-import { ATTEMPT_KEY_PREFIX } from '../core/store/task-token-repository';
+import { batchGetAll, realSleep, type Sleep } from '#core/store/dynamo-batch';
+import { ATTEMPT_KEY_PREFIX } from '#core/store/task-token-repository';
 import type { LaunchAttempt, LaunchAttemptStore, LaunchRecord, RecordedUpload } from './launch-job';
 
 export const CLAIM_KEY_PREFIX = 'launch-claim#';
 
 /** Raised when DynamoDB keeps returning unprocessed claim keys after every retry. */
-export { UnprocessedItemsError as UnprocessedClaimKeysError } from '../core/store/dynamo-batch';
+export { UnprocessedItemsError as UnprocessedClaimKeysError } from '#core/store/dynamo-batch';
 
 export interface LaunchAttemptRepositoryOptions {
   /** Lifetime of markers and claims; the idempotency records' lifetime (LAUNCH_IDEMPOTENCY_TTL_SECONDS). */

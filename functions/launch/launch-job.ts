@@ -4,27 +4,27 @@
 // nothing here reads the environment.
 //
 // Why markers and claims, and where the guarantee ends: docs/launches.md "Exactly once".
-import { MAX_INLINE_RAW_BYTES } from '../core/defaults';
-import { describeError } from '../core/errors';
-import type { LaunchInfo } from '../core/executions/execution-record';
-import { fingerprint, mergeFileCopies, toExecutionFields } from '../core/executions/execution-record';
-import type { AppLogger } from '../core/observability';
-import { findAllPages } from '../core/product-live/find-pages';
-import { and, eq, greaterOrEqual } from '../core/product-live/find-query';
-import { startedNothing } from '../core/product-live/product-live.errors';
+import { MAX_INLINE_RAW_BYTES } from '#core/defaults';
+import { describeError } from '#core/errors';
+import type { LaunchInfo } from '#core/executions/execution-record';
+import { fingerprint, mergeFileCopies, toExecutionFields } from '#core/executions/execution-record';
+import type { AppLogger } from '#core/observability';
+import { findAllPages } from '#core/product-live/find-pages';
+import { and, eq, greaterOrEqual } from '#core/product-live/find-query';
+import { startedNothing } from '#core/product-live/product-live.errors';
 import type {
   CreateJobExecutionRequest,
   FindQuery,
   JobExecution,
   JobExecutionList,
-} from '../core/product-live/product-live.schema';
+} from '#core/product-live/product-live.schema';
 import type {
   CallOptions,
   PageOptions,
   UploadedFile,
   UploadSource,
-} from '../core/product-live/product-live-client';
-import type { ExecutionItem, WriteOutcome } from '../core/store/execution-repository';
+} from '#core/product-live/product-live-client';
+import type { ExecutionItem, WriteOutcome } from '#core/store/execution-repository';
 import { type FileReference, pathKey, replaceFileReferences } from './file-references';
 import type { ObjectInfo, ObjectSource } from './s3-objects';
 

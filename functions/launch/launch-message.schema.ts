@@ -2,7 +2,7 @@
 // an S3 event for the inbox (inbox.ts). The contract (DESIGN.md): {"jobId": "<24 hex>", "input": {...}?,
 // "idempotencyKey": "<string>"?, "taskToken": "<Step Functions task token>"?}. Unknown fields are rejected
 // rather than ignored: a misspelt `idempotencyKey` silently dropped would turn a redelivery into a second launch.
-import * as z from '../core/zod';
+import * as z from '#core/zod';
 import { isS3Event } from './inbox';
 import { InvalidLaunchMessageError } from './launch.errors';
 

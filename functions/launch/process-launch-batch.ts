@@ -8,9 +8,9 @@ import {
   IdempotencyValidationError,
 } from '@aws-lambda-powertools/idempotency';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { describeError as describe } from '../core/errors';
-import type { InboxRule } from '../core/inbox-rules';
-import type { AppLogger } from '../core/observability';
+import { describeError as describe } from '#core/errors';
+import type { InboxRule } from '#core/inbox-rules';
+import type { AppLogger } from '#core/observability';
 import {
   isOutcomeUnknown,
   ProductLiveApiError,
@@ -18,7 +18,7 @@ import {
   ProductLiveNotFoundError,
   ProductLiveRateLimitError,
   startedNothing,
-} from '../core/product-live/product-live.errors';
+} from '#core/product-live/product-live.errors';
 import { FileReferenceError, findFileReferences, type ReadableLocation } from './file-references';
 import { inboxRequest } from './inbox';
 import { InvalidLaunchMessageError, LaunchDeadlineError } from './launch.errors';

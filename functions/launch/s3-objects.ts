@@ -7,7 +7,7 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { isUploadContentType, MAX_UPLOAD_BYTES } from '../core/product-live/product-live-client';
+import { isUploadContentType, MAX_UPLOAD_BYTES } from '#core/product-live/product-live-client';
 
 /** What HeadObject says of a referenced object. */
 export interface ObjectInfo {

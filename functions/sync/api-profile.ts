@@ -2,7 +2,7 @@
 // learned about the API (the find path that answers, whether `in`, `or` and `lower` are accepted, the page
 // size and the `in` batch it accepts) is kept between runs, so that a cold start does not pay to learn it
 // again, and forgotten after a day, so that a change on the API's side is noticed.
-import type { ApiProfile } from '../core/store/sync-state-repository';
+import type { ApiProfile } from '#core/store/sync-state-repository';
 
 /** How long what was learned is trusted. */
 const API_PROFILE_MAX_AGE_MS = 24 * 3600_000;

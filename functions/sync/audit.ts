@@ -3,17 +3,17 @@
 // month, that the store holds every execution the API has, re-reads what differs and marks what the API no
 // longer returns; cut short by the time budget, it resumes in the next run (docs/sync.md "The audit").
 
-import type { AppLogger } from '../core/observability';
-import { and, greaterOrEqual } from '../core/product-live/find-query';
-import { isApiStatus } from '../core/product-live/product-live.errors';
-import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
-import type { CreatedAtRange, ExecutionRepository } from '../core/store/execution-repository';
+import type { AppLogger } from '#core/observability';
+import { and, greaterOrEqual } from '#core/product-live/find-query';
+import { isApiStatus } from '#core/product-live/product-live.errors';
+import type { FindQuery, JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import type { CreatedAtRange, ExecutionRepository } from '#core/store/execution-repository';
 import type {
   AuditInterval,
   AuditProgress,
   AuditState,
   SyncStateRepository,
-} from '../core/store/sync-state-repository';
+} from '#core/store/sync-state-repository';
 import type { ApiProfileTracker } from './api-profile';
 
 /** The run summary's `audit`: what the audit (this one, across the runs it took so far) found. */

@@ -2,8 +2,8 @@
 // conditional upserts), the files bucket (payloads too large for an item), then the files phase (FileCopies).
 // A view is written only if it is newer: a terminal state is never replaced by an open one (docs/sync.md).
 import Bottleneck from 'bottleneck/light';
-import { settleAll } from '../core/concurrency';
-import { MAX_INLINE_RAW_BYTES } from '../core/defaults';
+import { settleAll } from '#core/concurrency';
+import { MAX_INLINE_RAW_BYTES } from '#core/defaults';
 import {
   type ExecutionFields,
   executionS3Prefix,
@@ -11,9 +11,9 @@ import {
   mergeFileCopies,
   statusRank,
   toExecutionFields,
-} from '../core/executions/execution-record';
-import type { JobExecution } from '../core/product-live/product-live.schema';
-import type { ExecutionItem, StoredState } from '../core/store/execution-repository';
+} from '#core/executions/execution-record';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import type { ExecutionItem, StoredState } from '#core/store/execution-repository';
 import type { FileCopies } from './file-copies';
 import type { SyncDeps, SyncExecutionStore } from './sync-deps';
 

@@ -3,12 +3,12 @@
 // to a later run with a doubling delay; a copy fails for good only for a permanent reason or once it is past
 // Product-Live's 90-day retention (docs/sync.md "Files").
 import Bottleneck from 'bottleneck/light';
-import { settleAll } from '../core/concurrency';
-import { describeError } from '../core/errors';
-import type { FileCopy } from '../core/executions/execution-record';
-import type { CopyRequest, CopyResult, FileCopyFailure } from '../core/files/file-copier';
-import type { AppLogger } from '../core/observability';
-import type { ExecutionItem, ExecutionRepository } from '../core/store/execution-repository';
+import { settleAll } from '#core/concurrency';
+import { describeError } from '#core/errors';
+import type { FileCopy } from '#core/executions/execution-record';
+import type { CopyRequest, CopyResult, FileCopyFailure } from '#core/files/file-copier';
+import type { AppLogger } from '#core/observability';
+import type { ExecutionItem, ExecutionRepository } from '#core/store/execution-repository';
 
 /** What the files phase needs from the execution store. */
 export type FileCopyStore = Pick<

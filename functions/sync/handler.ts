@@ -6,10 +6,10 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createS3Client } from '../core/aws-clients';
-import { loadSyncConfig } from '../core/config';
-import { createObservability } from '../core/observability';
-import { eventBridgeSink } from '../events/eventbridge-sink';
+import { createS3Client } from '#core/aws-clients';
+import { loadSyncConfig } from '#core/config';
+import { createObservability } from '#core/observability';
+import { eventBridgeSink } from '#functions/events/eventbridge-sink';
 import { createSyncHandler } from './sync-handler';
 
 const config = loadSyncConfig();

@@ -2,17 +2,17 @@
 // table: one Query lists them all), the runs of the jobs whose runs changed (one byJob Query each), the pure
 // learning and evaluation (functions/core/health), an event sink for the changes. No Product-Live request, no
 // Scan: lateness is noticed without any new execution (docs/health.md "When it is evaluated").
-import { forEachConcurrently } from '../core/concurrency';
-import { describeError } from '../core/errors';
-import type { BusEventSink } from '../core/events/bus-event';
-import { healthEventId, type JobHealthEventDetail, jobHealthEvent } from '../core/events/job-health-event';
-import { evaluateJobHealth } from '../core/health/evaluate-job-health';
-import { HEALTH_STATES, type HealthState } from '../core/health/health-states';
-import { expectationFor, type JobExpectations } from '../core/health/job-expectations';
-import { buildRunFacts, type JobRunFacts, RUNS_READ } from '../core/health/job-run-facts';
-import type { AppLogger } from '../core/observability';
-import type { ExecutionRepository } from '../core/store/execution-repository';
-import type { JobHealthRecord, JobHealthRepository } from '../core/store/job-health-repository';
+import { forEachConcurrently } from '#core/concurrency';
+import { describeError } from '#core/errors';
+import type { BusEventSink } from '#core/events/bus-event';
+import { healthEventId, type JobHealthEventDetail, jobHealthEvent } from '#core/events/job-health-event';
+import { evaluateJobHealth } from '#core/health/evaluate-job-health';
+import { HEALTH_STATES, type HealthState } from '#core/health/health-states';
+import { expectationFor, type JobExpectations } from '#core/health/job-expectations';
+import { buildRunFacts, type JobRunFacts, RUNS_READ } from '#core/health/job-run-facts';
+import type { AppLogger } from '#core/observability';
+import type { ExecutionRepository } from '#core/store/execution-repository';
+import type { JobHealthRecord, JobHealthRepository } from '#core/store/job-health-repository';
 
 /** The health records the pass reads and writes. */
 export type HealthRecordStore = Pick<

@@ -1,9 +1,9 @@
 // Layer flow: runSync -> OpenRefresh -> Product-Live find (`in` on id, `window OR in`) and GET, the execution
 // writer. A createdAt cursor never sees an execution change, so the ones stored as open are re-read at every
 // run; one the API answers 404 for is kept and marked (docs/sync.md, step 2).
-import { isApiStatus } from '../core/product-live/product-live.errors';
-import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
-import type { PassState } from '../core/store/sync-state-repository';
+import { isApiStatus } from '#core/product-live/product-live.errors';
+import type { FindQuery, JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import type { PassState } from '#core/store/sync-state-repository';
 import { smallerPageSize, windowPageSize } from './page-size';
 import type { RunContext, SyncApi, SyncExecutionStore } from './sync-deps';
 

@@ -1,9 +1,9 @@
 // Layer flow: sync handler -> runSync (use case) -> its parts: the open refresh, the window, the audit, the
 // writer and the files phase. This file holds the lease, what the run learned about the API, the audit
 // hand-off and the summary. The algorithm and its reasons: docs/sync.md.
-import { describeError } from '../core/errors';
-import type { JobExecution } from '../core/product-live/product-live.schema';
-import type { Checkpoint } from '../core/store/sync-state-repository';
+import { describeError } from '#core/errors';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import type { Checkpoint } from '#core/store/sync-state-repository';
 import { ApiProfileTracker } from './api-profile';
 import { type AuditSummary, runAudit } from './audit';
 import { ExecutionWriter } from './execution-writer';

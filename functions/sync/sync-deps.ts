@@ -1,12 +1,12 @@
 // Layer flow: the sync handler, the local stack, the benchmarks, the tests -> these contracts -> runSync and
 // its parts (open-refresh.ts, sync-window.ts, execution-writer.ts). What a run is given, and what its parts
 // share; run-sync.ts re-exports the contracts, so callers import them from there.
-import type { BusEventSink } from '../core/events/bus-event';
-import type { JobExpectations } from '../core/health/job-expectations';
-import type { AppLogger } from '../core/observability';
-import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
-import type { ExecutionRepository } from '../core/store/execution-repository';
-import type { SyncStateRepository } from '../core/store/sync-state-repository';
+import type { BusEventSink } from '#core/events/bus-event';
+import type { JobExpectations } from '#core/health/job-expectations';
+import type { AppLogger } from '#core/observability';
+import type { FindQuery, JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import type { ExecutionRepository } from '#core/store/execution-repository';
+import type { SyncStateRepository } from '#core/store/sync-state-repository';
 import type { ApiProfileTracker } from './api-profile';
 import type { Copier } from './file-copies';
 import type { HealthRecordStore, HealthRunsSource } from './job-health-pass';

@@ -1,6 +1,6 @@
 // Layer flow: the sync handler (after each run) -> this mapping -> the sync run's record in the state table
 // (SyncRunRepository) and, through the lake, the warehouse table `sync_runs`.
-import type { SyncRunRecord } from '../core/store/sync-run-repository';
+import type { SyncRunRecord } from '#core/store/sync-run-repository';
 import type { SyncSummary } from './sync-summary';
 
 /** The record of a run from its summary, its id and when it started and ended. */

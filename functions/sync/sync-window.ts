@@ -1,9 +1,9 @@
 // Layer flow: runSync -> SyncWindow -> Product-Live find (`createdAt >= lower`, offset pages), the execution
 // writer, the checkpoint in the sync state table. It pages the window, verifies it with a second pass when
 // the first cannot prove it complete, and checkpoints after each page's writes (docs/sync.md, steps 3-5).
-import { isApiStatus } from '../core/product-live/product-live.errors';
-import type { FindQuery, JobExecution, JobExecutionList } from '../core/product-live/product-live.schema';
-import type { PassState } from '../core/store/sync-state-repository';
+import { isApiStatus } from '#core/product-live/product-live.errors';
+import type { FindQuery, JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import type { PassState } from '#core/store/sync-state-repository';
 import { smallerPageSize, windowPageSize } from './page-size';
 import type { RunContext, SyncApi, SyncExecutionStore, SyncOptions, SyncStateStore } from './sync-deps';
 

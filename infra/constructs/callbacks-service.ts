@@ -11,7 +11,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
+import { FILES_KEY_PREFIX } from '#core/defaults';
 import type { InfraConfig } from '../config';
 import { acknowledgeWildcardResources, grantTaskCallbacks, TASK_CALLBACK_ACTIONS } from '../nag';
 import { EVENTS_FAILURE_RETENTION_DAYS, EVENTS_MAX_RECORD_AGE } from './events-service';

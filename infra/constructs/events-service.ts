@@ -9,7 +9,7 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EVENT_SOURCE } from '../../functions/core/events/execution-event';
+import { EVENT_SOURCE } from '#core/events/execution-event';
 import type { InfraConfig } from '../config';
 import { ProjectFunction } from './project-function';
 

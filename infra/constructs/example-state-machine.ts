@@ -13,7 +13,7 @@ import {
   Succeed,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { REJECTED_ERROR } from '../../functions/core/callbacks/task-callbacks';
+import { REJECTED_ERROR } from '#core/callbacks/task-callbacks';
 import { acknowledgeActionsOnWildcard } from '../nag';
 import { ProductLiveJobTask } from './product-live-job-task';
 

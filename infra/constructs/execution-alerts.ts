@@ -11,9 +11,9 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
-import { JOB_HEALTH_DETAIL_TYPE } from '../../functions/core/events/job-health-event';
+import { FILES_KEY_PREFIX } from '#core/defaults';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '#core/events/execution-event';
+import { JOB_HEALTH_DETAIL_TYPE } from '#core/events/job-health-event';
 import type { InfraConfig } from '../config';
 
 export interface ExecutionAlertsProps {

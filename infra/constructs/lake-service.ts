@@ -7,13 +7,9 @@ import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import { FILES_KEY_PREFIX } from '../../functions/core/defaults';
-import {
-  EVERY_EXECUTION_PARTITIONS,
-  EXECUTION_INDEXES,
-  STATE_INDEXES,
-} from '../../functions/core/store/table-definitions';
-import { LAKE_KEY_PREFIX } from '../../functions/core/warehouse/lake-tables';
+import { FILES_KEY_PREFIX } from '#core/defaults';
+import { EVERY_EXECUTION_PARTITIONS, EXECUTION_INDEXES, STATE_INDEXES } from '#core/store/table-definitions';
+import { LAKE_KEY_PREFIX } from '#core/warehouse/lake-tables';
 import type { InfraConfig } from '../config';
 import { acknowledgeWildcardResources } from '../nag';
 import { ProjectFunction } from './project-function';

@@ -17,8 +17,8 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT } from '../../functions/core/defaults';
-import type { FunctionName } from '../../functions/core/function-registry';
+import { PRODUCT_LIVE_REQUESTS_PER_MINUTE_LIMIT } from '#core/defaults';
+import type { FunctionName } from '#core/function-registry';
 import type { InfraConfig } from '../config';
 import { serviceMetric } from './monitoring';
 import type { ProjectFunction } from './project-function';

@@ -9,7 +9,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { FUNCTIONS, type FunctionName } from '../../functions/core/function-registry';
+import { FUNCTIONS, type FunctionName } from '#core/function-registry';
 import { functionEnvironment, type InfraConfig } from '../config';
 import { acknowledgeTracingWildcard } from '../nag';
 import { BUNDLING } from './bundling-settings';

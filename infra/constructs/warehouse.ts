@@ -23,8 +23,8 @@ import {
   type LakeTableName,
   lakeTablePrefix,
   PARTITION_COLUMN,
-} from '../../functions/core/warehouse/lake-tables';
-import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
+} from '#core/warehouse/lake-tables';
+import { NAMED_QUERIES } from '#core/warehouse/named-queries';
 import type { InfraConfig } from '../config';
 
 const GLUE_TYPES: Readonly<Record<LakeColumnType, Type>> = {

@@ -30,7 +30,7 @@ import {
   type KeyAttribute,
   STATE_TABLE,
   type TableDefinition,
-} from '../../functions/core/store/table-definitions';
+} from '#core/store/table-definitions';
 import type { InfraConfig } from '../config';
 import { Warehouse } from '../constructs/warehouse';
 

@@ -3,7 +3,7 @@
 // props.
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/function-registry';
+import { FUNCTION_NAMES, type FunctionName } from '#core/function-registry';
 import { codeVersion } from '../code-version';
 import type { InfraConfig } from '../config';
 import { ApiKeySecret } from '../constructs/api-key-secret';

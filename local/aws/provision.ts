@@ -6,15 +6,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../../functions/core/aws-clients';
-import { ensureTable } from '../../functions/core/store/create-tables';
-import { LAUNCH_DEAD_LETTER_QUEUE, LAUNCH_QUEUE } from '../../functions/core/store/queue-definitions';
+import { createDocumentClient } from '#core/aws-clients';
+import { ensureTable } from '#core/store/create-tables';
+import { LAUNCH_DEAD_LETTER_QUEUE, LAUNCH_QUEUE } from '#core/store/queue-definitions';
 import {
   EXECUTIONS_TABLE,
   IDEMPOTENCY_TABLE,
   STATE_TABLE,
   type TableDefinition,
-} from '../../functions/core/store/table-definitions';
+} from '#core/store/table-definitions';
 import {
   LOCAL_REGION,
   LOCAL_S3_SETTINGS,

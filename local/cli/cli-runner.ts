@@ -5,7 +5,7 @@
 //   2  the command could not run as asked: a bad command line (the usage follows), or a problem of this
 //      machine or its settings the user can fix first (Java missing, a port taken, no local store, a key
 //      the API refuses, an API that cannot be reached)
-import { describeError } from '../../functions/core/errors';
+import { describeError } from '#core/errors';
 
 /** A bad command line: the CLI prints the message and the usage (of `command`, when given) and exits 2. */
 export class UsageError extends Error {

@@ -4,9 +4,9 @@
 // as written.
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESULT_DETAIL_TYPE, type ResultEventDetail } from '../../functions/core/events/execution-event';
-import { JOB_HEALTH_DETAIL_TYPE, type JobHealthEvent } from '../../functions/core/events/job-health-event';
-import { KNOWN_STATUSES } from '../../functions/core/product-live/product-live.schema';
+import { RESULT_DETAIL_TYPE, type ResultEventDetail } from '#core/events/execution-event';
+import { JOB_HEALTH_DETAIL_TYPE, type JobHealthEvent } from '#core/events/job-health-event';
+import { KNOWN_STATUSES } from '#core/product-live/product-live.schema';
 import { EVENTS_FILE, type EventLine } from '../stack/file-event-sink';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import { formatDuration, truncate } from './cli-output';

@@ -1,9 +1,9 @@
 // Command line of `npm run history`, parsed strictly: an unknown flag, a flag the command does not take or
 // a malformed value is an error (exit 2 with the usage text), never silently ignored.
-import { HistoryInputError } from '../../functions/core/history/history.errors';
-import { type Period, resolvePeriod } from '../../functions/core/history/period';
-import { DEFAULT_GLUE_DATABASE } from '../../functions/core/warehouse/lake-tables';
-import { NAMED_QUERIES, namedQuery } from '../../functions/core/warehouse/named-queries';
+import { HistoryInputError } from '#core/history/history.errors';
+import { type Period, resolvePeriod } from '#core/history/period';
+import { DEFAULT_GLUE_DATABASE } from '#core/warehouse/lake-tables';
+import { NAMED_QUERIES, namedQuery } from '#core/warehouse/named-queries';
 import { TIMELINE_BUCKETS, type TimelineBucket } from '../history/timeline';
 import { DEFAULT_DATA_DIR } from '../stack/local-stack-settings';
 import type { StoreChoice } from '../store/open-store';

@@ -1,10 +1,10 @@
 // How `npm run history` shows its answers: aligned tables and a bar chart for people, CSV and JSON for
 // programs. The JSON of stats is DESIGN's "Machine-readable output" shape, printed as the queries return it.
 
-import { type LaunchInfo, launchViewOf } from '../../functions/core/executions/execution-record';
-import { formatDurationText } from '../../functions/core/health/durations';
-import type { JobHealthReport } from '../../functions/core/history/job-health-reader';
-import type { Period } from '../../functions/core/history/period';
+import { type LaunchInfo, launchViewOf } from '#core/executions/execution-record';
+import { formatDurationText } from '#core/health/durations';
+import type { JobHealthReport } from '#core/history/job-health-reader';
+import type { Period } from '#core/history/period';
 import { csvLine } from '../history/csv';
 import type { HistoryStats, JobStats } from '../history/execution-stats';
 import {

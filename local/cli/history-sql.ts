@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
+import { NAMED_QUERIES } from '#core/warehouse/named-queries';
 import type { LocalAwsServers } from '../aws/local-aws-servers';
 import { LOCAL_S3_SETTINGS } from '../aws/provision';
 import { LOCAL_LAKE_BUCKET_NAME, readRunningStack } from '../stack/local-stack-settings';

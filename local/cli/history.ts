@@ -10,8 +10,8 @@ import {
   ExecutionNotFoundError,
   HistoryInputError,
   LargePayloadUnavailableError,
-} from '../../functions/core/history/history.errors';
-import { readJobHealth } from '../../functions/core/history/job-health-reader';
+} from '#core/history/history.errors';
+import { readJobHealth } from '#core/history/job-health-reader';
 import { csvLine } from '../history/csv';
 import { EXPORT_CSV_COLUMNS, toExportCsvValues } from '../history/export-record';
 import {

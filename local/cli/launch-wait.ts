@@ -2,9 +2,9 @@
 // the request's attempt marker in the idempotency table (the execution it started, or why it was refused),
 // then the execution's item until it has ended and every file of it is settled. Read-only.
 
-import { isTerminalStatus } from '../../functions/core/product-live/product-live.schema';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import { LaunchAttemptRepository } from '../../functions/launch/launch-attempt-repository';
+import { isTerminalStatus } from '#core/product-live/product-live.schema';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { LaunchAttemptRepository } from '#functions/launch/launch-attempt-repository';
 import { openStore } from '../store/open-store';
 import { SetupError } from './cli-runner';
 

@@ -6,14 +6,11 @@ import {
   checkJobExpectations,
   expectationsToJson,
   type JobExpectations,
-} from '../../functions/core/health/job-expectations';
-import { type InboxRule, InboxRules } from '../../functions/core/inbox-rules';
-import {
-  ProductLiveAuthError,
-  ProductLiveError,
-} from '../../functions/core/product-live/product-live.errors';
-import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
+} from '#core/health/job-expectations';
+import { type InboxRule, InboxRules } from '#core/inbox-rules';
+import { ProductLiveAuthError, ProductLiveError } from '#core/product-live/product-live.errors';
+import { ProductLiveClient } from '#core/product-live/product-live-client';
+import type { SyncSummary } from '#functions/sync/sync-summary';
 import { findFreePort, JavaMissingError, PortInUseError } from '../aws/local-aws-servers';
 import type { SyncActivity } from '../dashboard';
 import { type LocalStack, startLocalStack } from '../stack/local-stack';

@@ -1,8 +1,8 @@
 // Human output of a sync run: a progress line while it runs (a bar once totalElements gives the total) and
 // an aligned summary table at the end. `--json` prints the summary object instead.
-import type { LakeSummary } from '../../functions/lake/lake-summary';
-import type { SyncProgress } from '../../functions/sync/run-sync';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
+import type { LakeSummary } from '#functions/lake/lake-summary';
+import type { SyncProgress } from '#functions/sync/run-sync';
+import type { SyncSummary } from '#functions/sync/sync-summary';
 
 /** Renders progress events to a stream: one rewritten line on a terminal, one line per page otherwise. */
 export class ProgressReporter {

@@ -8,17 +8,13 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { HealthState } from '../../functions/core/health/health-states';
-import { HEALTH_STATES } from '../../functions/core/health/health-states';
-import type { HistoryReader } from '../../functions/core/history/history-reader';
-import {
-  type JobHealthEntry,
-  type JobHealthReport,
-  readJobHealth,
-} from '../../functions/core/history/job-health-reader';
-import type { Period } from '../../functions/core/history/period';
-import { KNOWN_STATUSES, TERMINAL_STATUSES } from '../../functions/core/product-live/product-live.schema';
-import { dayOf } from '../../functions/core/warehouse/lake-tables';
+import type { HealthState } from '#core/health/health-states';
+import { HEALTH_STATES } from '#core/health/health-states';
+import type { HistoryReader } from '#core/history/history-reader';
+import { type JobHealthEntry, type JobHealthReport, readJobHealth } from '#core/history/job-health-reader';
+import type { Period } from '#core/history/period';
+import { KNOWN_STATUSES, TERMINAL_STATUSES } from '#core/product-live/product-live.schema';
+import { dayOf } from '#core/warehouse/lake-tables';
 import { computeStats, type HistoryStats, type JobStats } from '../history/execution-stats';
 import {
   type ExecutionHeading,

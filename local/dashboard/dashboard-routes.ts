@@ -1,8 +1,8 @@
 // Layer flow: the dashboard's HTTP server -> this module (pure) -> the Route the server dispatches, from the one
 // definition of the pages and views (site-map.ts); anything else is a 404. Ids and file indexes are checked
 // against their patterns before they reach a query, so a crafted path (`..`, encoded separators) never names a key.
-import { HistoryInputError } from '../../functions/core/history/history.errors';
-import { type Period, resolvePeriod } from '../../functions/core/history/period';
+import { HistoryInputError } from '#core/history/history.errors';
+import { type Period, resolvePeriod } from '#core/history/period';
 import {
   DEFAULT_SINCE,
   type FilterName,

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { ExecutionNotFoundError, HistoryInputError } from '../../functions/core/history/history.errors';
+import { ExecutionNotFoundError, HistoryInputError } from '#core/history/history.errors';
 import { PortInUseError } from '../aws/local-aws-servers';
 import type { Asset, DashboardAssets } from './dashboard-assets';
 import type { DashboardViews } from './dashboard-data';

@@ -2,8 +2,8 @@
 // what the dashboard's views read: the history reader, the state table, the lake's local copy, the files
 // bucket, the launch queues. Only reads are sent; the dashboard opens no store itself.
 import { join, resolve } from 'node:path';
-import { ENV_VARIABLES } from '../../functions/core/config';
-import { LakeMarks } from '../../functions/core/store/lake-marks';
+import { ENV_VARIABLES } from '#core/config';
+import { LakeMarks } from '#core/store/lake-marks';
 import type { Store } from '../store/open-store';
 import type { DashboardDeps } from './dashboard-data';
 import { LakeSnapshots } from './lake-snapshots';

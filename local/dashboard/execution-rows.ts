@@ -3,10 +3,10 @@
 // days marked for a rewrite. The rows feed the same StatsAccumulator as `history stats`, so the dashboard's
 // figures and the CLI's are the same numbers; the lake only makes reading 100,000 executions fast.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { HistoryReader } from '../../functions/core/history/history-reader';
-import type { Period } from '../../functions/core/history/period';
-import type { LakeMarksState } from '../../functions/core/store/lake-marks';
-import { dayRange } from '../../functions/core/warehouse/lake-tables';
+import type { HistoryReader } from '#core/history/history-reader';
+import type { Period } from '#core/history/period';
+import type { LakeMarksState } from '#core/store/lake-marks';
+import { dayRange } from '#core/warehouse/lake-tables';
 import type { StatsRow } from '../history/execution-stats';
 import type { DuckDbLake } from '../warehouse/duckdb-lake';
 

@@ -2,7 +2,7 @@
 // as `history sql` does) and DuckDB over the local copy. The copy is refreshed when the marks change: the sync
 // marks the days it writes and the lake run clears a day's mark once it rewrote the day, so a changed lake
 // always comes with changed marks. Read-only: nothing is written but the local copy.
-import type { LakeMarks, LakeMarksState } from '../../functions/core/store/lake-marks';
+import type { LakeMarks, LakeMarksState } from '#core/store/lake-marks';
 import { DuckDbLake } from '../warehouse/duckdb-lake';
 import { refreshLakeCache } from '../warehouse/lake-cache';
 import type { LakeAccess, LakeLocation, LakeSnapshot } from './execution-rows';

@@ -3,12 +3,12 @@
 // indexes of the executions table (`history files`). `npm start` also hands each run's summary to the dashboard in-process (SyncActivity), so
 // that the page refreshes once the lake run after it is done too.
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { HistoryReader } from '../../functions/core/history/history-reader';
-import type { Period } from '../../functions/core/history/period';
-import { LakeMarks } from '../../functions/core/store/lake-marks';
-import { SyncRunRepository, type SyncRunResult } from '../../functions/core/store/sync-run-repository';
-import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
+import type { HistoryReader } from '#core/history/history-reader';
+import type { Period } from '#core/history/period';
+import { LakeMarks } from '#core/store/lake-marks';
+import { SyncRunRepository, type SyncRunResult } from '#core/store/sync-run-repository';
+import { SyncStateRepository } from '#core/store/sync-state-repository';
+import type { SyncSummary } from '#functions/sync/sync-summary';
 import { listCopiesNotDone } from '../history/history-queries';
 
 /** What the process running the sync (`npm start`) knows of its last run. */

@@ -8,7 +8,7 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import { GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigError, ENV_VARIABLES, loadSyncConfig, type SyncConfig } from '../../functions/core/config';
+import { ConfigError, ENV_VARIABLES, loadSyncConfig, type SyncConfig } from '#core/config';
 import { stackPrefixOf } from '../store/deployed-stack';
 import type { Store } from '../store/open-store';
 import { NotCheckedError } from './doctor-check';

@@ -1,7 +1,7 @@
 // Layer flow: runDoctor -> a DoctorContext (local-target.ts or deployed-target.ts) -> the checks. What the checks read
 // is fetched once and shared (the store, the state table's items, the sync's cadence); every read is lazy, so a
 // check that does not apply costs nothing.
-import type { FetchLike } from '../../functions/core/product-live/product-live-client';
+import type { FetchLike } from '#core/product-live/product-live-client';
 import type { Store } from '../store/open-store';
 import type { DeployedTarget } from './deployed-target';
 import type { JobHealthSource, SyncRunsSource } from './health-sources';

@@ -1,7 +1,7 @@
 // Layer flow: `npm run doctor` (local/cli/doctor.ts) -> runDoctor -> a context over the local stack or a deployed one
 // -> every check of DOCTOR_CHECKS that applies, one after the other -> the report. Read-only: every check reads;
 // the one Product-Live request (api.key, unless --no-api) and the one Athena query (--athena) are the only costs.
-import type { FetchLike } from '../../functions/core/product-live/product-live-client';
+import type { FetchLike } from '#core/product-live/product-live-client';
 import { openStore, type StoreChoice } from '../store/open-store';
 import { DOCTOR_CHECKS } from './checks';
 import {

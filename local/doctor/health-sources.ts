@@ -2,9 +2,9 @@
 // opened (local or deployed): its sync run records (SyncRunRepository) and its job health records
 // (JobHealthRepository), each listed by one Query of the index byKind, never a Scan; plus one GetItem for when the
 // jobs were last evaluated. Read-only, and no Product-Live request.
-import { JobHealthRepository } from '../../functions/core/store/job-health-repository';
-import { SyncRunRepository } from '../../functions/core/store/sync-run-repository';
-import { STATE_INDEXES } from '../../functions/core/store/table-definitions';
+import { JobHealthRepository } from '#core/store/job-health-repository';
+import { SyncRunRepository } from '#core/store/sync-run-repository';
+import { STATE_INDEXES } from '#core/store/table-definitions';
 import type { Store } from '../store/open-store';
 import { NotCheckedError } from './doctor-check';
 

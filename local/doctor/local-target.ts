@@ -3,7 +3,7 @@
 // Local started on the directory), and the Product-Live API and key to try. Nothing here writes.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ENV_VARIABLES } from '../../functions/core/config';
+import { ENV_VARIABLES } from '#core/config';
 import { DEFAULT_API_KEY } from '../emulator/emulator-options';
 import { type LocalStackState, STACK_STATE_FILE } from '../stack/local-stack-settings';
 import { openStore, type Store } from '../store/open-store';

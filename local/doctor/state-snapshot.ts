@@ -1,14 +1,14 @@
 // Layer flow: the doctor's data checks -> readStateSnapshot -> the state table, read once with GetItem only: the
 // sync's checkpoint, its last run's summary, its lease, the audit, the lake's day marks.
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { LakeMarks, type LakeMarksState } from '../../functions/core/store/lake-marks';
+import { LakeMarks, type LakeMarksState } from '#core/store/lake-marks';
 import {
   type AuditState,
   type Checkpoint,
   type LastRun,
   SyncStateRepository,
-} from '../../functions/core/store/sync-state-repository';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
+} from '#core/store/sync-state-repository';
+import type { SyncSummary } from '#functions/sync/sync-summary';
 
 /** The sync's lease item, as the repository writes it (`acquireLease`). */
 export interface LeaseItem {

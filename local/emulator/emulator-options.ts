@@ -1,6 +1,6 @@
 // Options of `createEmulator`, validated once at construction: a typo or an out-of-range knob fails
 // loudly there (EmulatorConfigError naming the option) instead of silently changing a test's meaning.
-import { MAX_UPLOAD_BYTES } from '../../functions/core/product-live/product-live-client';
+import { MAX_UPLOAD_BYTES } from '#core/product-live/product-live-client';
 import type { Clock } from './clock';
 import type { DemoOptions } from './demo-data';
 import { EmulatorConfigError } from './emulator-errors';

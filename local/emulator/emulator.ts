@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
+import type { JobExecution } from '#core/product-live/product-live.schema';
 import { type Clock, createMonotonicNow, systemClock } from './clock';
 import { generateDemoData } from './demo-data';
 import {

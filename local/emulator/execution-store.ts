@@ -4,7 +4,7 @@
 // at any instant is a pure function of the clock: reads "advance" to now in O(1) per execution, and the
 // sorted orders (which depend only on createdAt and id) stay cached across requests.
 import { createHash } from 'node:crypto';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
+import type { JobExecution } from '#core/product-live/product-live.schema';
 import { JobWithoutPipelineError, UnknownExecutionError, UnknownJobError } from './emulator-errors';
 import {
   contentTypeFor,

@@ -2,9 +2,9 @@
 // in the shape of `history stats --json` (DESIGN "Machine-readable output"). Rows are added one by one, so
 // a caller can stream a period of any length; only the durations are kept (for the percentiles).
 
-import type { Period } from '../../functions/core/history/period';
-import { isTerminalStatus, KNOWN_STATUSES } from '../../functions/core/product-live/product-live.schema';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
+import type { Period } from '#core/history/period';
+import { isTerminalStatus, KNOWN_STATUSES } from '#core/product-live/product-live.schema';
+import type { ExecutionItem } from '#core/store/execution-repository';
 import { nearestRank } from './percentiles';
 
 /** The stored fields the statistics read. */

@@ -1,7 +1,7 @@
 // Layer flow: history queries -> this module (pure). The exported form of an execution: for NDJSON exactly
 // DESIGN's "Machine-readable output" shape (the API object as the API returned it, unknown fields included,
 // plus its file copies), and for CSV one flat row per execution.
-import type { FileCopy, LaunchView } from '../../functions/core/executions/execution-record';
+import type { FileCopy, LaunchView } from '#core/executions/execution-record';
 import type { CsvValue } from './csv';
 
 /** A file of an exported execution. A copy not (yet) made has null size, sha256 and contentType. */

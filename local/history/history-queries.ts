@@ -1,10 +1,10 @@
 // Layer flow: history CLI, dashboard (or a notebook) -> these use cases -> HistoryReader (DynamoDB Queries)
 // and the pure statistics, timeline and export modules. Each takes the reader as its dependency.
-import { type FileCopy, launchViewOf } from '../../functions/core/executions/execution-record';
-import { ExecutionNotFoundError } from '../../functions/core/history/history.errors';
-import type { HistoryReader } from '../../functions/core/history/history-reader';
-import type { Period } from '../../functions/core/history/period';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
+import { type FileCopy, launchViewOf } from '#core/executions/execution-record';
+import { ExecutionNotFoundError } from '#core/history/history.errors';
+import type { HistoryReader } from '#core/history/history-reader';
+import type { Period } from '#core/history/period';
+import type { ExecutionItem } from '#core/store/execution-repository';
 import { type HistoryStats, StatsAccumulator } from './execution-stats';
 import { type ExportRecord, toExportRecord } from './export-record';
 import {

@@ -1,8 +1,8 @@
 // Layer flow: history queries -> this module (pure). Runs and failures per day or hour (UTC buckets), with
 // the empty buckets of the period included so that a chart shows quiet days as gaps, not as nothing.
 
-import { HistoryInputError } from '../../functions/core/history/history.errors';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
+import { HistoryInputError } from '#core/history/history.errors';
+import type { ExecutionItem } from '#core/store/execution-repository';
 import { isFailureStatus } from './execution-stats';
 
 export const TIMELINE_BUCKETS = ['day', 'hour'] as const;

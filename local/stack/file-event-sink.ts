@@ -4,8 +4,8 @@
 // reads the file reads what a rule's target would receive (docs/events.md).
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
-import type { BusEvent, BusEventSink } from '../../functions/core/events/bus-event';
-import type { ExecutionEvent } from '../../functions/core/events/execution-event';
+import type { BusEvent, BusEventSink } from '#core/events/bus-event';
+import type { ExecutionEvent } from '#core/events/execution-event';
 
 export const EVENTS_FILE = 'events.ndjson';
 export const EVENTS_CHECKPOINT_FILE = 'events-checkpoint.json';

@@ -3,7 +3,7 @@
 // "heartbeat", "taskToken", "output" | "error" + "cause", "at"}`, so that a test or a script can play the
 // waiting state machine (docs/local.md "Task tokens"). A local file accepts every token.
 import { appendFile } from 'node:fs/promises';
-import type { TaskCallbackClient } from '../../functions/core/callbacks/task-callbacks';
+import type { TaskCallbackClient } from '#core/callbacks/task-callbacks';
 
 export const TASK_CALLBACKS_FILE = 'task-callbacks.ndjson';
 export const CALLBACKS_CHECKPOINT_FILE = 'callbacks-checkpoint.json';

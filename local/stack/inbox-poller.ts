@@ -5,8 +5,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { type _Object, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { RESERVED_INBOX_PREFIX } from '../../functions/core/inbox-rules';
-import { encodeEventKey } from '../../functions/launch/inbox';
+import { RESERVED_INBOX_PREFIX } from '#core/inbox-rules';
+import { encodeEventKey } from '#functions/launch/inbox';
 
 /** Where the poller records the objects it has announced (`<data-dir>/inbox-seen.json`). */
 export const INBOX_SEEN_FILE = 'inbox-seen.json';

@@ -6,8 +6,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context } from 'aws-lambda';
-import { createCallbacksHandler } from '../../functions/callbacks/callbacks-handler';
-import type { TaskCallbackClient } from '../../functions/core/callbacks/task-callbacks';
+import type { TaskCallbackClient } from '#core/callbacks/task-callbacks';
 import {
   ENV_VARIABLES,
   type EnvVariableName,
@@ -16,18 +15,19 @@ import {
   loadLakeConfig,
   loadLaunchConfig,
   loadSyncConfig,
-} from '../../functions/core/config';
-import type { InboxRule } from '../../functions/core/inbox-rules';
-import { createObservability } from '../../functions/core/observability';
-import { createEventsHandler } from '../../functions/events/events-handler';
-import { createFollowHandler } from '../../functions/follow/follow-handler';
-import type { FollowSummary } from '../../functions/follow/run-follow';
-import { createLakeHandler } from '../../functions/lake/lake-handler';
-import type { LakeSummary } from '../../functions/lake/lake-summary';
-import { createLaunchHandler } from '../../functions/launch/launch-handler';
-import type { SyncProgress } from '../../functions/sync/run-sync';
-import { createSyncHandler } from '../../functions/sync/sync-handler';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
+} from '#core/config';
+import type { InboxRule } from '#core/inbox-rules';
+import { createObservability } from '#core/observability';
+import { createCallbacksHandler } from '#functions/callbacks/callbacks-handler';
+import { createEventsHandler } from '#functions/events/events-handler';
+import { createFollowHandler } from '#functions/follow/follow-handler';
+import type { FollowSummary } from '#functions/follow/run-follow';
+import { createLakeHandler } from '#functions/lake/lake-handler';
+import type { LakeSummary } from '#functions/lake/lake-summary';
+import { createLaunchHandler } from '#functions/launch/launch-handler';
+import type { SyncProgress } from '#functions/sync/run-sync';
+import { createSyncHandler } from '#functions/sync/sync-handler';
+import type { SyncSummary } from '#functions/sync/sync-summary';
 import {
   type LocalAwsServers,
   localLastDeliveryReceiveCount,

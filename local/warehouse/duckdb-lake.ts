@@ -17,7 +17,7 @@ import {
   type LakeTable,
   lakeTablePrefix,
   PARTITION_COLUMN,
-} from '../../functions/core/warehouse/lake-tables';
+} from '#core/warehouse/lake-tables';
 import { prepareReadOnly, toQueryError } from './read-only-sql';
 import {
   collectRows,

@@ -8,8 +8,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type _Object, GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { forEachConcurrently } from '../../functions/core/concurrency';
-import { LAKE_KEY_PREFIX } from '../../functions/core/warehouse/lake-tables';
+import { forEachConcurrently } from '#core/concurrency';
+import { LAKE_KEY_PREFIX } from '#core/warehouse/lake-tables';
 
 const MANIFEST = 'manifest.json';
 const LOCK = '.refresh.lock';

@@ -1,6 +1,6 @@
 // A tiny HTTP responder passed to ProductLiveClient as its `fetch` option (dependency injection, no
 // module mocking). It records every request and answers from a script or a handler function.
-import type { FetchLike } from '../../functions/core/product-live/product-live-client';
+import type { FetchLike } from '#core/product-live/product-live-client';
 
 /** A request as the fake server saw it. */
 export interface RecordedRequest {

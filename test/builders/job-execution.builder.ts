@@ -4,7 +4,7 @@ import {
   isTerminalStatus,
   type JobExecution,
   type JobExecutionList,
-} from '../../functions/core/product-live/product-live.schema';
+} from '#core/product-live/product-live.schema';
 
 const BASE_CREATED_AT = Date.parse('2023-12-21T14:04:18.511Z');
 let sequence = 0;

@@ -1,7 +1,7 @@
 // Test builders: generated run histories of one job (daily, hourly, weekdays only, a few times a day,
 // irregular, paused then resumed), as the health pass reads runs from the store (RunView), newest first.
-import type { RunView } from '../../functions/core/health/job-run-facts';
-import { createSeededRandom } from '../../local/emulator/seeded-random';
+import type { RunView } from '#core/health/job-run-facts';
+import { createSeededRandom } from '#local/emulator/seeded-random';
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;

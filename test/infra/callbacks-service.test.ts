@@ -6,12 +6,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, JsonPath, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadCallbacksConfig, loadFollowConfig } from '../../functions/core/config';
-import {
-  AWAITED_EXECUTIONS_FILTER,
-  CALLBACKS_RETRY_ATTEMPTS,
-} from '../../infra/constructs/callbacks-service';
-import { ProductLiveJobTask } from '../../infra/constructs/product-live-job-task';
+import { loadCallbacksConfig, loadFollowConfig } from '#core/config';
+import { AWAITED_EXECUTIONS_FILTER, CALLBACKS_RETRY_ATTEMPTS } from '#infra/constructs/callbacks-service';
+import { ProductLiveJobTask } from '#infra/constructs/product-live-job-task';
 import { type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 

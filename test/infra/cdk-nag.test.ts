@@ -4,8 +4,8 @@ import { Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { STATE_MACHINE_WILDCARD_ACTIONS } from '../../infra/constructs/example-state-machine';
-import { createApp } from '../../infra/create-app';
+import { STATE_MACHINE_WILDCARD_ACTIONS } from '#infra/constructs/example-state-machine';
+import { createApp } from '#infra/create-app';
 import { cdkJsonContext, type Synthesized, synthesize } from './support/synth';
 import { TemplateView } from './support/template-view';
 

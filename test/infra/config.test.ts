@@ -1,8 +1,8 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/core/config';
-import { CONTEXT_KEYS, type ContextKey, functionEnvironment, loadInfraConfig } from '../../infra/config';
-import { createApp } from '../../infra/create-app';
+import { ConfigError } from '#core/config';
+import { CONTEXT_KEYS, type ContextKey, functionEnvironment, loadInfraConfig } from '#infra/config';
+import { createApp } from '#infra/create-app';
 
 const load = (context: Record<string, unknown> = {}) => loadInfraConfig((key) => context[key]);
 

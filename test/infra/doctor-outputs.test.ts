@@ -1,8 +1,8 @@
 // The stack outputs `npm run doctor -- --stack NAME` finds the deployment by (local/doctor/deployed-target.ts): each
 // names the resource it says, and Version is the checkout's code version.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { codeVersion } from '../../infra/code-version';
-import { DOCTOR_OUTPUTS } from '../../local/doctor/deployed-target';
+import { codeVersion } from '#infra/code-version';
+import { DOCTOR_OUTPUTS } from '#local/doctor/deployed-target';
 import { type Synthesized, synthesize } from './support/synth';
 import { TemplateView } from './support/template-view';
 

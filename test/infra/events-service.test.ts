@@ -1,11 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadEventsConfig } from '../../functions/core/config';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
-import {
-  JOB_HEALTH_DETAIL_TYPE,
-  type JobHealthEventDetail,
-} from '../../functions/core/events/job-health-event';
+import { loadEventsConfig } from '#core/config';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '#core/events/execution-event';
+import { JOB_HEALTH_DETAIL_TYPE, type JobHealthEventDetail } from '#core/events/job-health-event';
 import { commonEnvironment, type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 

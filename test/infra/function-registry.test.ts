@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV_VARIABLES, variablesOf } from '../../functions/core/config';
-import { FUNCTION_NAMES, FUNCTIONS } from '../../functions/core/function-registry';
+import { ENV_VARIABLES, variablesOf } from '#core/config';
+import { FUNCTION_NAMES, FUNCTIONS } from '#core/function-registry';
 import { type Synthesized, synthesize } from './support/synth';
 import { TemplateView } from './support/template-view';
 

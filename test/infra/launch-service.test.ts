@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadLaunchConfig } from '../../functions/core/config';
+import { loadLaunchConfig } from '#core/config';
 import { commonEnvironment, type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HEALTH_STATES } from '../../functions/core/health/health-states';
+import { HEALTH_STATES } from '#core/health/health-states';
 import { type Synthesized, synthesize } from './support/synth';
 import { TemplateView } from './support/template-view';
 

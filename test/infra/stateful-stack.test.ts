@@ -5,7 +5,7 @@ import {
   IDEMPOTENCY_TABLE,
   STATE_TABLE,
   type TableDefinition,
-} from '../../functions/core/store/table-definitions';
+} from '#core/store/table-definitions';
 import { type Synthesized, synthesize } from './support/synth';
 import { TemplateView } from './support/template-view';
 

@@ -2,9 +2,9 @@
 // results buckets, the Glue tables over the lake (columns from the one definition, partition projection on
 // `day`), the Athena workgroup (enforced settings) and its named queries.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadLakeConfig } from '../../functions/core/config';
-import { LAKE_TABLES, type LakeTableName } from '../../functions/core/warehouse/lake-tables';
-import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
+import { loadLakeConfig } from '#core/config';
+import { LAKE_TABLES, type LakeTableName } from '#core/warehouse/lake-tables';
+import { NAMED_QUERIES } from '#core/warehouse/named-queries';
 import { commonEnvironment, type Synthesized, synthesize } from './support/synth';
 import { sortStatements, TemplateView } from './support/template-view';
 

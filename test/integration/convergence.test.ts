@@ -7,14 +7,14 @@
 // Seeded: a failure prints its seed; CONVERGENCE_SEED=<n> replays it. SOAK=1 runs a longer variant.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { discoverFiles } from '../../functions/core/executions/file-discovery';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import { ExecutionRepository } from '../../functions/core/store/execution-repository';
-import { LAKE_MARK_REUSE_MS, LakeMarks } from '../../functions/core/store/lake-marks';
-import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { type Emulator, ManualClock } from '../../local/emulator';
-import { createSeededRandom, type SeededRandom } from '../../local/emulator/seeded-random';
+import { discoverFiles } from '#core/executions/file-discovery';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { ExecutionRepository } from '#core/store/execution-repository';
+import { LAKE_MARK_REUSE_MS, LakeMarks } from '#core/store/lake-marks';
+import { SyncStateRepository } from '#core/store/sync-state-repository';
+import type { SyncSummary } from '#functions/sync/sync-summary';
+import { type Emulator, ManualClock } from '#local/emulator/index';
+import { createSeededRandom, type SeededRandom } from '#local/emulator/seeded-random';
 import { createEventsHarness, statusesPerExecution } from '../support/events-harness';
 import { expectLakeToEqualStore } from '../support/lake-check';
 import { createSyncHarness, expectStoreToEqualEmulator } from '../support/sync-harness';

@@ -6,8 +6,8 @@ import {
   JobExecution,
   JobExecutionList,
   NamedFileLink,
-} from '../../functions/core/product-live/product-live.schema';
-import { type Emulator, EmulatorAlreadyStartedError, ManualClock } from '../../local/emulator/index';
+} from '#core/product-live/product-live.schema';
+import { type Emulator, EmulatorAlreadyStartedError, ManualClock } from '#local/emulator/index';
 import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const T0 = '2024-06-01T12:00:00.000Z';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobExecutionList, UploadedFile } from '../../functions/core/product-live/product-live.schema';
+import { JobExecutionList, UploadedFile } from '#core/product-live/product-live.schema';
 import { captureOutput } from '../support/child-output';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

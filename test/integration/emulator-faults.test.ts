@@ -1,8 +1,8 @@
 // Injected faults (one-shot and random), latency, the request log and the onRequest hook, and a stop()
 // that does not wait for hung connections.
 import { describe, expect, it } from 'vitest';
-import { JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
-import type { Emulator, FaultKind } from '../../local/emulator/index';
+import { JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import type { Emulator, FaultKind } from '#local/emulator/index';
 import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const startEmulator = async (options: TestEmulatorOptions = {}): Promise<Emulator> =>

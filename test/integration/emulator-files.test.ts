@@ -2,7 +2,7 @@
 // content types, empty and large files, a 1 GiB stream, download auth, redirects, truncation.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Emulator, ManualClock } from '../../local/emulator/index';
+import type { Emulator, ManualClock } from '#local/emulator/index';
 import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const startEmulator = async (options: TestEmulatorOptions = {}): Promise<Emulator> =>

@@ -3,8 +3,8 @@
 // (`emulator.executions()`) filtered by plain JavaScript.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { type JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
-import { createEmulator, type Emulator, ManualClock } from '../../local/emulator/index';
+import { type JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import { createEmulator, type Emulator, ManualClock } from '#local/emulator/index';
 
 const SAME_AT = '2024-05-20T08:30:00.125Z';
 const ErrorBody = z.object({

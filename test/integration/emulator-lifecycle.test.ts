@@ -1,8 +1,8 @@
 // The execution lifecycle over HTTP, driven by a ManualClock: PENDING -> RUNNING -> terminal, one run at
 // a time per pipeline in FIFO order, outputs (and their files) appearing only once a run has ended.
 import { describe, expect, it } from 'vitest';
-import { JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
-import { type Emulator, ManualClock } from '../../local/emulator/index';
+import { JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import { type Emulator, ManualClock } from '#local/emulator/index';
 import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const T0 = '2024-06-01T12:00:00.000Z';

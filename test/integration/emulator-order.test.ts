@@ -1,8 +1,8 @@
 // Result orders (ascending, descending, insertion, shuffled), equal createdAt values, and the offset
 // paging drift a client meets when executions are created while it pages.
 import { describe, expect, it } from 'vitest';
-import { type JobExecution, JobExecutionList } from '../../functions/core/product-live/product-live.schema';
-import type { Emulator } from '../../local/emulator/index';
+import { type JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import type { Emulator } from '#local/emulator/index';
 import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const SAME_AT = '2024-05-15T09:00:00.000Z';

@@ -2,7 +2,7 @@
 // Retry-After in each configured style, recovering exactly when the window slides. Time is a ManualClock.
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { type Emulator, ManualClock } from '../../local/emulator/index';
+import { type Emulator, ManualClock } from '#local/emulator/index';
 import { startEmulator as startTestEmulator, type TestEmulatorOptions } from '../support/emulator';
 
 const T0 = Date.parse('2024-06-01T12:00:00.000Z');

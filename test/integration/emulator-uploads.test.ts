@@ -15,16 +15,16 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
-import { isApiStatus } from '../../functions/core/product-live/product-live.errors';
-import { JobExecution } from '../../functions/core/product-live/product-live.schema';
+import { isApiStatus } from '#core/product-live/product-live.errors';
+import { JobExecution } from '#core/product-live/product-live.schema';
 import {
   MAX_UPLOAD_BYTES,
   ProductLiveClient,
   type ProductLiveClientOptions,
   UploadedFile,
   type UploadSource,
-} from '../../functions/core/product-live/product-live-client';
-import { createEmulator, type Emulator } from '../../local/emulator/index';
+} from '#core/product-live/product-live-client';
+import { createEmulator, type Emulator } from '#local/emulator/index';
 import { startEmulator, type TestEmulatorOptions } from '../support/emulator';
 import { localAwsClients } from '../support/local-aws';
 

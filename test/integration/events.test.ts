@@ -2,9 +2,9 @@
 // function store becomes exactly one event per stored status (per execution, in order), rewrites that keep
 // the status publish nothing, and refused or crashed publications are delivered again, never lost.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '../../functions/core/events/execution-event';
-import { OPEN_STATUSES } from '../../functions/core/product-live/product-live.schema';
-import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE } from '#core/events/execution-event';
+import { OPEN_STATUSES } from '#core/product-live/product-live.schema';
+import { ExecutionRepository } from '#core/store/execution-repository';
 import { createEventsHarness, type EventsHarness, statusesPerExecution } from '../support/events-harness';
 import { closeLaunchHarnesses, createLaunchHarness } from '../support/launch-harness';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';

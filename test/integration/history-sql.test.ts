@@ -8,13 +8,13 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NAMED_QUERIES } from '../../functions/core/warehouse/named-queries';
-import { ManualClock } from '../../local/emulator';
-import type { HistoryStats } from '../../local/history/execution-stats';
-import { isFailureStatus } from '../../local/history/execution-stats';
-import type { CopyNotDone, ExecutionList } from '../../local/history/history-queries';
-import type { Timeline } from '../../local/history/timeline';
-import { removeLakeCopies } from '../../local/warehouse/lake-cache';
+import { NAMED_QUERIES } from '#core/warehouse/named-queries';
+import { ManualClock } from '#local/emulator/index';
+import type { HistoryStats } from '#local/history/execution-stats';
+import { isFailureStatus } from '#local/history/execution-stats';
+import type { CopyNotDone, ExecutionList } from '#local/history/history-queries';
+import type { Timeline } from '#local/history/timeline';
+import { removeLakeCopies } from '#local/warehouse/lake-cache';
 import { type CliResult, runHistoryCli, startHistoryCli } from '../support/history-cli';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';
 

@@ -3,21 +3,21 @@
 // and a recording middleware proves that only key lookups and index Queries reach DynamoDB.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/core/aws-clients';
-import { ExecutionNotFoundError } from '../../functions/core/history/history.errors';
-import { HistoryReader } from '../../functions/core/history/history-reader';
-import { s3PayloadLoader } from '../../functions/core/history/large-payload';
-import type { Period } from '../../functions/core/history/period';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import { type JobStats, TOTAL_TITLE } from '../../local/history/execution-stats';
+import { createDocumentClient } from '#core/aws-clients';
+import { ExecutionNotFoundError } from '#core/history/history.errors';
+import { HistoryReader } from '#core/history/history-reader';
+import { s3PayloadLoader } from '#core/history/large-payload';
+import type { Period } from '#core/history/period';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { type JobStats, TOTAL_TITLE } from '#local/history/execution-stats';
 import {
   exportExecutions,
   listExecutions,
   queryStats,
   queryTimeline,
   showExecution,
-} from '../../local/history/history-queries';
+} from '#local/history/history-queries';
 import { aJobExecution } from '../builders/job-execution.builder';
 import { createTestStore, localAwsClients, storeOffloadedExecution } from '../support/local-aws';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';

@@ -6,14 +6,10 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadLaunchConfig } from '../../functions/core/config';
-import {
-  EVENT_DETAIL_TYPE,
-  EVENT_SOURCE,
-  type ExecutionEvent,
-} from '../../functions/core/events/execution-event';
-import { LakeMarks } from '../../functions/core/store/lake-marks';
-import { eventBridgeSink } from '../../functions/events/eventbridge-sink';
+import { loadLaunchConfig } from '#core/config';
+import { EVENT_DETAIL_TYPE, EVENT_SOURCE, type ExecutionEvent } from '#core/events/execution-event';
+import { LakeMarks } from '#core/store/lake-marks';
+import { eventBridgeSink } from '#functions/events/eventbridge-sink';
 import { aJobExecution } from '../builders/job-execution.builder';
 import { synthesize } from '../infra/support/synth';
 import { type Statement, TemplateView } from '../infra/support/template-view';

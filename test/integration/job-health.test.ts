@@ -5,15 +5,12 @@
 // `history health --json` prints what the store holds; and `sync_runs` in the lake equals the runs that happened.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusEvent } from '../../functions/core/events/bus-event';
-import { EVENT_SOURCE } from '../../functions/core/events/execution-event';
-import {
-  JOB_HEALTH_DETAIL_TYPE,
-  type JobHealthEventDetail,
-} from '../../functions/core/events/job-health-event';
-import { JobHealthRepository } from '../../functions/core/store/job-health-repository';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { type EmulatorJob, ManualClock } from '../../local/emulator';
+import type { BusEvent } from '#core/events/bus-event';
+import { EVENT_SOURCE } from '#core/events/execution-event';
+import { JOB_HEALTH_DETAIL_TYPE, type JobHealthEventDetail } from '#core/events/job-health-event';
+import { JobHealthRepository } from '#core/store/job-health-repository';
+import type { SyncSummary } from '#functions/sync/sync-summary';
+import { type EmulatorJob, ManualClock } from '#local/emulator/index';
 import { runHistoryCli } from '../support/history-cli';
 import { queryLake } from '../support/lake-check';
 import { createSyncHarness, type SyncHarness } from '../support/sync-harness';

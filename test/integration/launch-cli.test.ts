@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { LOCAL_S3_SETTINGS } from '../../local/aws/local-aws-servers';
-import { createEmulator, type Emulator, systemClock } from '../../local/emulator';
-import { queueDepth } from '../../local/stack/sqs-launch-poller';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import { LOCAL_S3_SETTINGS } from '#local/aws/local-aws-servers';
+import { createEmulator, type Emulator, systemClock } from '#local/emulator/index';
+import { queueDepth } from '#local/stack/sqs-launch-poller';
 import { closed } from '../support/child-output';
 import {
   type ProcessResult,

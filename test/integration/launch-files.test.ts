@@ -11,13 +11,13 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { ChangeMessageVisibilityCommand, type Message } from '@aws-sdk/client-sqs';
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { InboxRule } from '../../functions/core/inbox-rules';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { LaunchAttemptRepository } from '../../functions/launch/launch-attempt-repository';
-import type { LaunchAttemptStore } from '../../functions/launch/launch-job';
-import { LOCAL_S3_SETTINGS } from '../../local/aws/local-aws-servers';
-import type { EmulatorOptions } from '../../local/emulator';
-import { InboxPoller } from '../../local/stack/inbox-poller';
+import type { InboxRule } from '#core/inbox-rules';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import { LaunchAttemptRepository } from '#functions/launch/launch-attempt-repository';
+import type { LaunchAttemptStore } from '#functions/launch/launch-job';
+import { LOCAL_S3_SETTINGS } from '#local/aws/local-aws-servers';
+import type { EmulatorOptions } from '#local/emulator/index';
+import { InboxPoller } from '#local/stack/inbox-poller';
 import { badInput } from '../support/bad-input-catalogue';
 import {
   closeLaunchHarnesses,

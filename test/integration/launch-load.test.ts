@@ -4,7 +4,7 @@
 // exactly one execution, and the DLQ must hold exactly the poison messages.
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSeededRandom } from '../../local/emulator/seeded-random';
+import { createSeededRandom } from '#local/emulator/seeded-random';
 import {
   closeLaunchHarnesses,
   createLaunchHarness,

@@ -2,11 +2,11 @@ import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message } fr
 import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { ExecutionRepository } from '../../functions/core/store/execution-repository';
-import { LakeMarks } from '../../functions/core/store/lake-marks';
-import { LaunchAttemptRepository } from '../../functions/launch/launch-attempt-repository';
-import type { LaunchAttemptStore } from '../../functions/launch/launch-job';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import { ExecutionRepository } from '#core/store/execution-repository';
+import { LakeMarks } from '#core/store/lake-marks';
+import { LaunchAttemptRepository } from '#functions/launch/launch-attempt-repository';
+import type { LaunchAttemptStore } from '#functions/launch/launch-job';
 import {
   closeLaunchHarnesses,
   createLaunchHarness as createHarness,
@@ -58,7 +58,7 @@ describe('launch: exactly once', () => {
     for (const [name, value] of Object.entries({ ...h.env, POWERTOOLS_LOG_LEVEL: 'SILENT' }))
       vi.stubEnv(name, value);
     vi.resetModules();
-    const { handler } = await import('../../functions/launch/handler');
+    const { handler } = await import('#functions/launch/handler');
     const bodies = Array.from({ length: 10 }, (_, index) => ({
       jobId: h.job.id,
       input: { orderId: `order-${index}` },

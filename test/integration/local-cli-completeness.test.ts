@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverFiles } from '../../functions/core/executions/file-discovery';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { findFreePort } from '../../local/aws/local-aws-servers';
-import { createEmulator, type Emulator, ManualClock } from '../../local/emulator';
+import { discoverFiles } from '#core/executions/file-discovery';
+import type { SyncSummary } from '#functions/sync/sync-summary';
+import { findFreePort } from '#local/aws/local-aws-servers';
+import { createEmulator, type Emulator, ManualClock } from '#local/emulator/index';
 import { closed } from '../support/child-output';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -6,12 +6,12 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/core/aws-clients';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { findFreePort } from '../../local/aws/local-aws-servers';
-import { createEmulator } from '../../local/emulator';
-import type { EventLine } from '../../local/stack/file-event-sink';
-import type { LocalStackState } from '../../local/stack/local-stack-settings';
+import { createDocumentClient } from '#core/aws-clients';
+import type { SyncSummary } from '#functions/sync/sync-summary';
+import { findFreePort } from '#local/aws/local-aws-servers';
+import { createEmulator } from '#local/emulator/index';
+import type { EventLine } from '#local/stack/file-event-sink';
+import type { LocalStackState } from '#local/stack/local-stack-settings';
 import { freeStackPorts, startProcess, waitFor } from '../support/local-stack-process';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -1,24 +1,16 @@
 // The Product-Live client against the emulator over real HTTP: every endpoint, every find operator, paging
 // to the end (also when the server caps pages), and the error and throttling paths.
 import { afterEach, describe, expect, it } from 'vitest';
-import { findAllPages } from '../../functions/core/product-live/find-pages';
-import {
-  and,
-  eq,
-  greater,
-  greaterOrEqual,
-  inList,
-  or,
-  search,
-} from '../../functions/core/product-live/find-query';
+import { findAllPages } from '#core/product-live/find-pages';
+import { and, eq, greater, greaterOrEqual, inList, or, search } from '#core/product-live/find-query';
 import {
   ProductLiveApiError,
   ProductLiveAuthError,
   ProductLiveNotFoundError,
-} from '../../functions/core/product-live/product-live.errors';
-import type { FindQuery, JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
-import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '../../local/emulator';
+} from '#core/product-live/product-live.errors';
+import type { FindQuery, JobExecution } from '#core/product-live/product-live.schema';
+import { ProductLiveClient } from '#core/product-live/product-live-client';
+import { createEmulator, type Emulator, type EmulatorOptions, ManualClock } from '#local/emulator/index';
 
 let emulator: Emulator | undefined;
 afterEach(async () => {

@@ -10,8 +10,8 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEmulator, type Emulator } from '../../local/emulator';
-import { lambdaContext } from '../../local/stack/local-stack';
+import { createEmulator, type Emulator } from '#local/emulator/index';
+import { lambdaContext } from '#local/stack/local-stack';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from '../support/local-aws';
 import { listKeys } from '../support/sync-harness';
 
@@ -117,13 +117,13 @@ describe('security: the API key stays secret', () => {
     const results: unknown[] = [];
     try {
       vi.resetModules();
-      const sync = await import('../../functions/sync/handler');
+      const sync = await import('#functions/sync/handler');
       results.push(await sync.handler({}, lambdaContext('sync', 300_000)));
       rejectAll = true;
       results.push(await sync.handler({}, lambdaContext('sync', 300_000)));
       rejectAll = false;
 
-      const launch = await import('../../functions/launch/handler');
+      const launch = await import('#functions/launch/handler');
       const job = emulator.jobs().find((candidate) => candidate.pipelineId !== null);
       const bodies = [
         JSON.stringify({ jobId: job?.id, input: { order: 1 }, idempotencyKey: 'security-1' }),

@@ -2,8 +2,8 @@
 // budget that cuts it short, its request count), what the sync learns about the API (one request per quiet
 // run, kept across processes), against the emulator, DynamoDB Local and s3rver.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
-import { type EmulatorJob, ManualClock } from '../../local/emulator';
+import type { SyncSummary } from '#functions/sync/sync-summary';
+import { type EmulatorJob, ManualClock } from '#local/emulator/index';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness | undefined;

@@ -3,8 +3,8 @@
 // the open refresh's `in` batches against a server that refuses large pages; against the emulator, DynamoDB
 // Local and s3rver.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXECUTION_INDEXES } from '../../functions/core/store/table-definitions';
-import { ManualClock } from '../../local/emulator';
+import { EXECUTION_INDEXES } from '#core/store/table-definitions';
+import { ManualClock } from '#local/emulator/index';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness | undefined;

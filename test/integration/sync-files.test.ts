@@ -2,7 +2,7 @@
 // against the emulator, DynamoDB Local and s3rver. (File URLs on another port of the loopback host are a row
 // of the bad-input catalogue: test/integration/bad-input.test.ts.)
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FileCopy } from '../../functions/core/executions/execution-record';
+import type { FileCopy } from '#core/executions/execution-record';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness | undefined;

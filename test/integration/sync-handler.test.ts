@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SyncStateRepository } from '../../functions/core/store/sync-state-repository';
-import { createEmulator, type Emulator, ManualClock } from '../../local/emulator';
-import { lambdaContext } from '../../local/stack/local-stack';
+import { SyncStateRepository } from '#core/store/sync-state-repository';
+import { createEmulator, type Emulator, ManualClock } from '#local/emulator/index';
+import { lambdaContext } from '#local/stack/local-stack';
 import { createTestStore, localAwsClients, type TestStore } from '../support/local-aws';
 
 const API_KEY = 'handler-test-secret-key-4f1c';
@@ -50,7 +50,7 @@ describe('sync handler', () => {
     );
     try {
       vi.resetModules();
-      const { handler } = await import('../../functions/sync/handler');
+      const { handler } = await import('#functions/sync/handler');
       const summary = await handler({}, lambdaContext('sync', 600_000));
       expect(summary.error).toBeNull();
       expect(summary.executions.new).toBe(30);
@@ -74,7 +74,7 @@ describe('sync handler', () => {
   it('fails at cold start with a message naming a bad variable', async () => {
     process.env.SYNC_PAGE_SIZE = 'many';
     vi.resetModules();
-    await expect(import('../../functions/sync/handler')).rejects.toThrow(
+    await expect(import('#functions/sync/handler')).rejects.toThrow(
       'Invalid configuration: SYNC_PAGE_SIZE: expected an integer from 1 to 10000, got "many"',
     );
     delete process.env.SYNC_PAGE_SIZE;

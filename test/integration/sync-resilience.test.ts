@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CopyRequest, FileCopyError } from '../../functions/core/files/file-copier';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { type CopyRequest, FileCopyError } from '#core/files/file-copier';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { ExecutionRepository } from '#core/store/execution-repository';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness | undefined;
@@ -95,7 +95,7 @@ describe('sync: interrupted runs', () => {
   it('retries a failing copy in place, then defers it to a later run, keeps syncing, and copies it then', async () => {
     harness = await createSyncHarness({ emulator: { demo: { seed: 24, executions: 40 } } });
     const h = harness;
-    const real = (await import('../../functions/core/files/file-copier')).FileCopier;
+    const real = (await import('#core/files/file-copier')).FileCopier;
     const copier = new real({
       s3: h.clients.s3,
       bucket: h.store.filesBucket,

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { toExecutionFields } from '../../functions/core/executions/execution-record';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import type { ExecutionOrder } from '../../local/emulator';
+import { toExecutionFields } from '#core/executions/execution-record';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import type { ExecutionOrder } from '#local/emulator/index';
 import { createSyncHarness, expectStoreToEqualEmulator, type SyncHarness } from '../support/sync-harness';
 
 let harness: SyncHarness | undefined;

@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_DETAIL_TYPE, RESULT_DETAIL_TYPE } from '../../functions/core/events/execution-event';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { LOCAL_S3_SETTINGS } from '../../local/aws/local-aws-servers';
-import { createEmulator, type Emulator, systemClock } from '../../local/emulator';
-import { EVENTS_FILE } from '../../local/stack/file-event-sink';
-import { TASK_CALLBACKS_FILE, type TaskCallbackLine } from '../../local/stack/file-task-callbacks';
-import { queueDepth } from '../../local/stack/sqs-launch-poller';
+import { EVENT_DETAIL_TYPE, RESULT_DETAIL_TYPE } from '#core/events/execution-event';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import { LOCAL_S3_SETTINGS } from '#local/aws/local-aws-servers';
+import { createEmulator, type Emulator, systemClock } from '#local/emulator/index';
+import { EVENTS_FILE } from '#local/stack/file-event-sink';
+import { TASK_CALLBACKS_FILE, type TaskCallbackLine } from '#local/stack/file-task-callbacks';
+import { queueDepth } from '#local/stack/sqs-launch-poller';
 import { badInput } from '../support/bad-input-catalogue';
 import {
   type ProcessResult,

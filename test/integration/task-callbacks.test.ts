@@ -20,20 +20,16 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCallbacksHandler } from '../../functions/callbacks/callbacks-handler';
-import { stepFunctionsCallbacks } from '../../functions/core/callbacks/step-functions-client';
-import { loadCallbacksConfig, loadFollowConfig } from '../../functions/core/config';
-import {
-  EVENT_DETAIL_TYPE,
-  type ExecutionEvent,
-  RESULT_DETAIL_TYPE,
-} from '../../functions/core/events/execution-event';
-import { RecordingMetrics } from '../../functions/core/observability';
-import { createFollowHandler } from '../../functions/follow/follow-handler';
-import type { FollowSummary } from '../../functions/follow/run-follow';
-import { ManualClock, type TerminalOutcome } from '../../local/emulator';
-import { DynamoDBStreamPoller } from '../../local/stack/dynamodb-stream-poller';
-import { lambdaContext } from '../../local/stack/local-stack';
+import { stepFunctionsCallbacks } from '#core/callbacks/step-functions-client';
+import { loadCallbacksConfig, loadFollowConfig } from '#core/config';
+import { EVENT_DETAIL_TYPE, type ExecutionEvent, RESULT_DETAIL_TYPE } from '#core/events/execution-event';
+import { RecordingMetrics } from '#core/observability';
+import { createCallbacksHandler } from '#functions/callbacks/callbacks-handler';
+import { createFollowHandler } from '#functions/follow/follow-handler';
+import type { FollowSummary } from '#functions/follow/run-follow';
+import { ManualClock, type TerminalOutcome } from '#local/emulator/index';
+import { DynamoDBStreamPoller } from '#local/stack/dynamodb-stream-poller';
+import { lambdaContext } from '#local/stack/local-stack';
 import { createEventsHarness, type EventsHarness } from '../support/events-harness';
 import { closeLaunchHarnesses, createLaunchHarness, type Harness } from '../support/launch-harness';
 
@@ -370,8 +366,8 @@ describe('a launch followed to its end', () => {
  * copier, which are the sync's): one follow-scoped pass cannot, since it follows open executions only.
  */
 async function copyDueFiles(s: Setup, rewrite = false): Promise<void> {
-  const { createSyncHandler } = await import('../../functions/sync/sync-handler');
-  const { loadSyncConfig } = await import('../../functions/core/config');
+  const { createSyncHandler } = await import('#functions/sync/sync-handler');
+  const { loadSyncConfig } = await import('#core/config');
   const sync = createSyncHandler({
     config: loadSyncConfig({ ...s.h.env, FILE_COPY_RETRY_DELAY_SECONDS: '0' }),
     clients: { dynamo: s.h.clients.dynamo, s3: s.h.clients.s3 },

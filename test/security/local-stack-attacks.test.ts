@@ -14,8 +14,8 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListBucketsCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_S3_SETTINGS } from '../../local/aws/local-aws-servers';
-import { createEmulator, type Emulator } from '../../local/emulator';
+import { LOCAL_S3_SETTINGS } from '#local/aws/local-aws-servers';
+import { createEmulator, type Emulator } from '#local/emulator/index';
 import { launchChromium } from '../browser/support/chromium';
 import { type StartedStack, startNpmStart, waitFor } from '../support/local-stack-process';
 

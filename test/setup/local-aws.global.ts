@@ -1,7 +1,7 @@
 // Vitest global setup of the integration suite: one DynamoDB Local, one s3rver and one local SQS for the
 // whole run, on free ports; tests isolate themselves with their own table, bucket and queue names.
 import type { TestProject } from 'vitest/node';
-import { type LocalAwsServers, startLocalAwsServers } from '../../local/aws/local-aws-servers';
+import { type LocalAwsServers, startLocalAwsServers } from '#local/aws/local-aws-servers';
 
 declare module 'vitest' {
   export interface ProvidedContext {

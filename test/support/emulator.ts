@@ -8,7 +8,7 @@ import {
   type Emulator,
   type EmulatorOptions,
   ManualClock,
-} from '../../local/emulator';
+} from '#local/emulator/index';
 
 /** The instant every test clock starts at, unless a test gives its own. */
 const TEST_EPOCH = '2024-06-01T12:00:00.000Z';

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import type { ExecutionEvent } from '../../functions/core/events/execution-event';
-import { RecordingMetrics } from '../../functions/core/observability';
-import { createEventsHandler } from '../../functions/events/events-handler';
-import type { EventSink, PublishResult } from '../../functions/events/publish-status-changes';
-import { DynamoDBStreamPoller } from '../../local/stack/dynamodb-stream-poller';
-import { lambdaContext } from '../../local/stack/local-stack';
+import type { ExecutionEvent } from '#core/events/execution-event';
+import { RecordingMetrics } from '#core/observability';
+import { createEventsHandler } from '#functions/events/events-handler';
+import type { EventSink, PublishResult } from '#functions/events/publish-status-changes';
+import { DynamoDBStreamPoller } from '#local/stack/dynamodb-stream-poller';
+import { lambdaContext } from '#local/stack/local-stack';
 import { type CapturedLine, CapturingLogger } from './capturing-logger';
 import type { LocalAwsClients } from './local-aws';
 

@@ -1,27 +1,20 @@
 // Test support: in-memory stand-ins for the sync's stores and for a paging Product-Live API, with the same
 // semantics as the real ones (conditional writes by rank and fingerprint; offset paging over the order of
 // the moment). They let property-based tests run thousands of syncs in seconds.
-import { pendingFilesMarker } from '../../functions/core/executions/execution-record';
-import type { AppLogger } from '../../functions/core/observability';
-import {
-  ProductLiveApiError,
-  ProductLiveNotFoundError,
-} from '../../functions/core/product-live/product-live.errors';
-import type {
-  FindQuery,
-  JobExecution,
-  JobExecutionList,
-} from '../../functions/core/product-live/product-live.schema';
-import type { ExecutionItem, StoredState } from '../../functions/core/store/execution-repository';
-import type { ApiProfile, AuditState, Checkpoint } from '../../functions/core/store/sync-state-repository';
+import { pendingFilesMarker } from '#core/executions/execution-record';
+import type { AppLogger } from '#core/observability';
+import { ProductLiveApiError, ProductLiveNotFoundError } from '#core/product-live/product-live.errors';
+import type { FindQuery, JobExecution, JobExecutionList } from '#core/product-live/product-live.schema';
+import type { ExecutionItem, StoredState } from '#core/store/execution-repository';
+import type { ApiProfile, AuditState, Checkpoint } from '#core/store/sync-state-repository';
 import {
   runSync,
   type SyncApi,
   type SyncExecutionStore,
   type SyncOptions,
   type SyncStateStore,
-} from '../../functions/sync/run-sync';
-import type { SyncSummary } from '../../functions/sync/sync-summary';
+} from '#functions/sync/run-sync';
+import type { SyncSummary } from '#functions/sync/sync-summary';
 
 export class InMemoryExecutionStore implements SyncExecutionStore {
   readonly items = new Map<string, ExecutionItem>();

@@ -5,12 +5,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { HistoryReader } from '../../functions/core/history/history-reader';
-import { s3PayloadLoader } from '../../functions/core/history/large-payload';
-import { executionRow, fileRows, type LakeRow } from '../../functions/core/warehouse/lake-tables';
-import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
-import { refreshLakeCache, removeLakeCopies } from '../../local/warehouse/lake-cache';
-import type { SqlResult, SqlValue } from '../../local/warehouse/sql-result';
+import { HistoryReader } from '#core/history/history-reader';
+import { s3PayloadLoader } from '#core/history/large-payload';
+import { executionRow, fileRows, type LakeRow } from '#core/warehouse/lake-tables';
+import { DuckDbLake } from '#local/warehouse/duckdb-lake';
+import { refreshLakeCache, removeLakeCopies } from '#local/warehouse/lake-cache';
+import type { SqlResult, SqlValue } from '#local/warehouse/sql-result';
 import type { SyncHarness } from './sync-harness';
 
 /** A lake row as DuckDB gives it back (instants as ISO text, whole numbers as numbers). */

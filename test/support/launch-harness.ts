@@ -13,17 +13,17 @@ import {
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect, vi } from 'vitest';
-import { type LaunchConfig, loadLaunchConfig } from '../../functions/core/config';
-import type { InboxRule } from '../../functions/core/inbox-rules';
-import { RecordingMetrics } from '../../functions/core/observability';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import type { ExecutionItem } from '../../functions/core/store/execution-repository';
-import { createLaunchHandler, type LaunchHandlerDeps } from '../../functions/launch/launch-handler';
-import { localLastDeliveryReceiveCount } from '../../local/aws/local-aws-servers';
-import { storeEnvironment } from '../../local/aws/provision';
-import { type Emulator, type EmulatorJob, type EmulatorOptions, systemClock } from '../../local/emulator';
-import { lambdaContext as localLambdaContext } from '../../local/stack/local-stack';
-import { queueDepth, toSqsRecord as toRecord } from '../../local/stack/sqs-launch-poller';
+import { type LaunchConfig, loadLaunchConfig } from '#core/config';
+import type { InboxRule } from '#core/inbox-rules';
+import { RecordingMetrics } from '#core/observability';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import type { ExecutionItem } from '#core/store/execution-repository';
+import { createLaunchHandler, type LaunchHandlerDeps } from '#functions/launch/launch-handler';
+import { localLastDeliveryReceiveCount } from '#local/aws/local-aws-servers';
+import { storeEnvironment } from '#local/aws/provision';
+import { type Emulator, type EmulatorJob, type EmulatorOptions, systemClock } from '#local/emulator/index';
+import { lambdaContext as localLambdaContext } from '#local/stack/local-stack';
+import { queueDepth, toSqsRecord as toRecord } from '#local/stack/sqs-launch-poller';
 import { startEmulator } from './emulator';
 import { createTestStore, type LocalAwsClients, localAwsClients, type TestStore } from './local-aws';
 

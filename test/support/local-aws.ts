@@ -2,9 +2,9 @@
 // stores (tables, bucket, queues) so that test files never see each other's data.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { executionS3Prefix, toExecutionFields } from '../../functions/core/executions/execution-record';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { ExecutionRepository } from '../../functions/core/store/execution-repository';
+import { executionS3Prefix, toExecutionFields } from '#core/executions/execution-record';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import { ExecutionRepository } from '#core/store/execution-repository';
 import {
   type LocalAwsClients as Clients,
   createLocalClients,
@@ -12,7 +12,7 @@ import {
   type ProvisionOptions,
   provisionStore,
   uniqueStoreNames,
-} from '../../local/aws/provision';
+} from '#local/aws/provision';
 
 export interface LocalAwsClients extends Clients {
   /** Environment variables pointing a process (a CLI under test) at the local servers. */

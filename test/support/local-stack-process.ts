@@ -4,8 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFreePort } from '../../local/aws/local-aws-servers';
-import type { LocalStackState } from '../../local/stack/local-stack-settings';
+import { findFreePort } from '#local/aws/local-aws-servers';
+import type { LocalStackState } from '#local/stack/local-stack-settings';
 import { captureOutput, closed } from './child-output';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -13,34 +13,34 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { parseSecretValue } from '../../functions/core/api-key';
-import { loadSyncConfig } from '../../functions/core/config';
-import { toExecutionFields } from '../../functions/core/executions/execution-record';
-import { assertAllowedUrl } from '../../functions/core/files/url-policy';
-import { HistoryInputError } from '../../functions/core/history/history.errors';
-import { resolvePeriod } from '../../functions/core/history/period';
-import type { AppLogger } from '../../functions/core/observability';
+import { parseSecretValue } from '#core/api-key';
+import { loadSyncConfig } from '#core/config';
+import { toExecutionFields } from '#core/executions/execution-record';
+import { assertAllowedUrl } from '#core/files/url-policy';
+import { HistoryInputError } from '#core/history/history.errors';
+import { resolvePeriod } from '#core/history/period';
+import type { AppLogger } from '#core/observability';
 import {
   ProductLiveApiError,
   ProductLiveAuthError,
   ProductLiveNotFoundError,
   ProductLiveResponseError,
-} from '../../functions/core/product-live/product-live.errors';
-import type { JobExecution } from '../../functions/core/product-live/product-live.schema';
-import { ProductLiveClient } from '../../functions/core/product-live/product-live-client';
-import { EXECUTIONS_TABLE, executionRow, lakeObjectKey } from '../../functions/core/warehouse/lake-tables';
-import { toParquet } from '../../functions/core/warehouse/parquet';
-import { publishStatusChanges } from '../../functions/events/publish-status-changes';
-import { runLake } from '../../functions/lake/run-lake';
-import { parseLaunchMessage } from '../../functions/launch/launch-message.schema';
-import { classifyLaunchFailure } from '../../functions/launch/process-launch-batch';
-import { loadInfraConfig } from '../../infra/config';
-import { checkLocalRequest } from '../../local/aws/request-guard';
-import { UsageError } from '../../local/cli/cli-runner';
-import { checkDataDir } from '../../local/cli/cli-values';
-import { DuckDbLake } from '../../local/warehouse/duckdb-lake';
-import { refreshLakeCache, removeLakeCopies } from '../../local/warehouse/lake-cache';
-import { SqlInterruptedError, SqlTimeoutError } from '../../local/warehouse/sql-result';
+} from '#core/product-live/product-live.errors';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import { ProductLiveClient } from '#core/product-live/product-live-client';
+import { EXECUTIONS_TABLE, executionRow, lakeObjectKey } from '#core/warehouse/lake-tables';
+import { toParquet } from '#core/warehouse/parquet';
+import { publishStatusChanges } from '#functions/events/publish-status-changes';
+import { runLake } from '#functions/lake/run-lake';
+import { parseLaunchMessage } from '#functions/launch/launch-message.schema';
+import { classifyLaunchFailure } from '#functions/launch/process-launch-batch';
+import { loadInfraConfig } from '#infra/config';
+import { checkLocalRequest } from '#local/aws/request-guard';
+import { UsageError } from '#local/cli/cli-runner';
+import { checkDataDir } from '#local/cli/cli-values';
+import { DuckDbLake } from '#local/warehouse/duckdb-lake';
+import { refreshLakeCache, removeLakeCopies } from '#local/warehouse/lake-cache';
+import { SqlInterruptedError, SqlTimeoutError } from '#local/warehouse/sql-result';
 import { fakeFetch, jsonReply, textReply } from '../builders/fetch-responder';
 import { aJobExecution, aJobExecutionList } from '../builders/job-execution.builder';
 import { BAD_INPUTS, type BadInputId, badInput, readmeRow } from '../support/bad-input-catalogue';

@@ -3,7 +3,7 @@
 // instruments by itself), and the Tracer follows POWERTOOLS_TRACE_ENABLED, which the stack sets.
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createObservability } from '../../functions/core/observability';
+import { createObservability } from '#core/observability';
 
 const ENVIRONMENT = {
   AWS_REGION: 'eu-west-1',
@@ -39,32 +39,30 @@ async function tracedClients(load: () => Promise<unknown>): Promise<string[]> {
 
 describe('tracing', () => {
   it('traces every SDK client of the sync, launch, lake, events, follow and callbacks functions', async () => {
-    expect(await tracedClients(() => import('../../functions/sync/handler'))).toEqual([
+    expect(await tracedClients(() => import('#functions/sync/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
       'SecretsManagerClient',
     ]);
-    expect(await tracedClients(() => import('../../functions/launch/handler'))).toEqual([
+    expect(await tracedClients(() => import('#functions/launch/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
       'SFNClient',
       'SQSClient',
       'SecretsManagerClient',
     ]);
-    expect(await tracedClients(() => import('../../functions/lake/handler'))).toEqual([
+    expect(await tracedClients(() => import('#functions/lake/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
     ]);
-    expect(await tracedClients(() => import('../../functions/events/handler'))).toEqual([
-      'EventBridgeClient',
-    ]);
-    expect(await tracedClients(() => import('../../functions/follow/handler'))).toEqual([
+    expect(await tracedClients(() => import('#functions/events/handler'))).toEqual(['EventBridgeClient']);
+    expect(await tracedClients(() => import('#functions/follow/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
       'SFNClient',
       'SecretsManagerClient',
     ]);
-    expect(await tracedClients(() => import('../../functions/callbacks/handler'))).toEqual([
+    expect(await tracedClients(() => import('#functions/callbacks/handler'))).toEqual([
       'DynamoDBClient',
       'S3Client',
       'SFNClient',

@@ -2,8 +2,8 @@
 // Job health as the pages show it (docs/dashboard.md, "Job health"): the overview's "needs attention" list (late,
 // failing and slow jobs, each with its reasons) and a job page's state with its reasons and figures. The states
 // are those of the sync's last evaluation (after its last run), read from the state table as `history health`.
-import { needsAttention } from '../../../functions/core/health/health-states';
-import type { JobHealthEntry } from '../../../functions/core/history/job-health-reader';
+import { needsAttention } from '#core/health/health-states';
+import type { JobHealthEntry } from '#core/history/job-health-reader';
 import type { JobHealthView, JobView } from '../dashboard-data';
 import type { FilterValues } from './api';
 import { h } from './dom';

@@ -7,12 +7,9 @@ import {
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { ApiKeyError, parseSecretValue } from '../../../functions/core/api-key';
-import {
-  ProductLiveAuthError,
-  ProductLiveError,
-} from '../../../functions/core/product-live/product-live.errors';
-import { type FetchLike, ProductLiveClient } from '../../../functions/core/product-live/product-live-client';
+import { ApiKeyError, parseSecretValue } from '#core/api-key';
+import { ProductLiveAuthError, ProductLiveError } from '#core/product-live/product-live.errors';
+import { type FetchLike, ProductLiveClient } from '#core/product-live/product-live-client';
 import type { DeployedTarget } from '../deployed-target';
 import { type DoctorCheck, type Finding, fail, NotCheckedError, ok, warn } from '../doctor-check';
 import type { DoctorContext } from '../doctor-context';

@@ -4,7 +4,7 @@
 // result: GetSchedule and the byOpen index of the executions table).
 import { GetEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { ExecutionRepository } from '../../../functions/core/store/execution-repository';
+import { ExecutionRepository } from '#core/store/execution-repository';
 import type { DeployedTarget } from '../deployed-target';
 import { type DoctorCheck, fail, ok, warn } from '../doctor-check';
 import { awsErrorName, count, duration, instant, oneLine } from '../wording';

@@ -3,13 +3,13 @@
 // lake.athena (deployed: the workgroup is enabled; with --athena, a count(*) through it returns).
 import { GetWorkGroupCommand } from '@aws-sdk/client-athena';
 import { GetTableCommand, type GlueClient } from '@aws-sdk/client-glue';
-import { LAKE_SETTLE_MS, markedAt } from '../../../functions/core/store/lake-marks';
+import { LAKE_SETTLE_MS, markedAt } from '#core/store/lake-marks';
 import {
   LAKE_TABLES,
   type LakeTableName,
   lakeTablePrefix,
   PARTITION_COLUMN,
-} from '../../../functions/core/warehouse/lake-tables';
+} from '#core/warehouse/lake-tables';
 import { runAthenaQuery } from '../../warehouse/athena-engine';
 import { type DoctorCheck, fail, ok, warn } from '../doctor-check';
 import { awsErrorName, count, duration, instant, oneLine } from '../wording';

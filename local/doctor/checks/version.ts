@@ -1,6 +1,6 @@
 // Check version.code (deployed): the code the stacks were deployed from (output Version, infra/code-version.ts)
 // against this checkout's. A stack deployed from other code is a warn, never a fail: it may be on purpose.
-import { codeVersion, comparePackageVersions, packageVersionOf } from '../../../infra/code-version';
+import { codeVersion, comparePackageVersions, packageVersionOf } from '#infra/code-version';
 import { type DoctorCheck, ok, warn } from '../doctor-check';
 
 export function versionCheck(checkoutVersion: () => string = codeVersion): DoctorCheck {

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { afterAll } from 'vitest';
-import { PROJECT_ROOT } from '../../../infra/constructs/project-function';
-import { createApp, type ProductLiveSyncApp } from '../../../infra/create-app';
+import { PROJECT_ROOT } from '#infra/constructs/project-function';
+import { createApp, type ProductLiveSyncApp } from '#infra/create-app';
 
 /** The context cdk.json gives the app (feature flags and settings). */
 export function cdkJsonContext(): Record<string, unknown> {
