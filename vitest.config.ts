@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { LeastCoveredReporter } from './test/setup/least-covered-reporter';
+import { LeastCoveredReporter } from '#test/setup/least-covered-reporter';
 
 // Five suites by folder (see README "Tests"): unit (no network, AWS mocked), integration (real local
 // servers started by the global setup), infra (CDK assertions and cdk-nag), browser (the dashboard in

@@ -52,10 +52,30 @@ describe('events: one per stored status', () => {
       sync.clock.advance(60_000);
     }
 
-    const published = statusesPerExecution(events.published);
+    const published = statusesPerExecution(events.statusChanges);
     expect(published).toEqual(stored);
     // Without faults, nothing is published twice.
     expect(new Set(events.published.map((event) => event.detail.eventId)).size).toBe(events.published.length);
+    // One result per execution that ended with every file settled, after its last status change.
+    const items = await sync.storedItems();
+    const settled = items.filter(
+      (item) =>
+        !(OPEN_STATUSES as readonly string[]).includes(item.status) &&
+        item.files.every((file) => file.status !== 'pending'),
+    );
+    expect(settled.length).toBeGreaterThan(0);
+    expect(events.resultEvents.map((event) => event.detail.executionId).sort()).toEqual(
+      settled.map((item) => item.id).sort(),
+    );
+    for (const result of events.resultEvents) {
+      expect(result.detail.eventId).toBe(`${result.detail.executionId}:result`);
+      const position = events.published.indexOf(result);
+      const lastChange = events.published.findLastIndex(
+        (event) =>
+          event.detailType === EVENT_DETAIL_TYPE && event.detail.executionId === result.detail.executionId,
+      );
+      expect(lastChange).toBeLessThan(position);
+    }
     // The history went through open statuses: some executions have more than one event.
     expect([...stored.values()].some((statuses) => statuses.length >= 2)).toBe(true);
     expect(events.problems).toEqual([]);
@@ -80,7 +100,7 @@ describe('events: one per stored status', () => {
     await sync.sync();
     await events.drain();
 
-    const ofQueued = events.published.filter((event) => event.detail.executionId === queued.id);
+    const ofQueued = events.statusChanges.filter((event) => event.detail.executionId === queued.id);
     expect(ofQueued.map((event) => [event.detail.previousStatus, event.detail.status])).toEqual([
       [null, 'PENDING'],
       ['PENDING', 'RUNNING'],
@@ -116,10 +136,12 @@ describe('events: one per stored status', () => {
       expect(event.detail.files).toEqual([]);
     // The first execution was already running at the first sync.
     expect(
-      events.published
+      events.statusChanges
         .filter((event) => event.detail.executionId === first.id)
         .map((event) => event.detail.status),
     ).toEqual(['RUNNING', 'COMPLETED']);
+    // Its result came once, once its files were copied.
+    expect(events.resultEvents.filter((event) => event.detail.executionId === queued.id)).toHaveLength(1);
   });
 
   it('publishes nothing for writes that keep the status: file copies recorded, a run that changes nothing', async () => {
@@ -167,11 +189,19 @@ describe('events: nothing lost', () => {
 
     const items = await sync.storedItems();
     const expected = new Map(items.map((item) => [item.id, [item.status]]));
-    expect(statusesPerExecution(events.published)).toEqual(expected);
+    expect(statusesPerExecution(events.statusChanges)).toEqual(expected);
     // Duplicates are allowed, with an equal eventId.
-    expect(events.published.length).toBeGreaterThan(items.length);
-    for (const event of events.published)
+    expect(events.statusChanges.length).toBeGreaterThan(items.length);
+    for (const event of events.statusChanges)
       expect(event.detail.eventId).toBe(`${event.detail.executionId}:${event.detail.status}`);
+    // Every settled execution's result is there too, at least once.
+    for (const item of items.filter((stored) => stored.files.every((file) => file.status !== 'pending'))) {
+      if ((OPEN_STATUSES as readonly string[]).includes(item.status)) continue;
+      expect(
+        events.resultEvents.some((event) => event.detail.executionId === item.id),
+        item.id,
+      ).toBe(true);
+    }
     expect(events.calls.some((call) => call.refused > 0)).toBe(true);
     expect(events.problems.some((problem) => problem.includes('crashed'))).toBe(true);
     expect(events.metrics.total('EventsRetried')).toBeGreaterThan(0);
@@ -194,7 +224,7 @@ describe('events: nothing lost', () => {
     await events.drain();
 
     expect(events.results.some((result) => result.batchItemFailures.length === 1)).toBe(true);
-    expect(statusesPerExecution(events.published)).toEqual(
+    expect(statusesPerExecution(events.statusChanges)).toEqual(
       new Map(items.map((item) => [item.id, [item.status]])),
     );
     expect(events.problems.some((problem) => problem.includes('failed record'))).toBe(true);

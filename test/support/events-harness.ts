@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import type { ExecutionEvent } from '#core/events/execution-event';
+import { EVENT_DETAIL_TYPE, type ExecutionEvent, RESULT_DETAIL_TYPE } from '#core/events/execution-event';
 import { RecordingMetrics } from '#core/observability';
 import { createEventsHandler } from '#functions/events/events-handler';
 import type { EventSink, PublishResult } from '#functions/events/publish-status-changes';
@@ -19,6 +19,10 @@ import type { LocalAwsClients } from './local-aws';
 export interface EventsHarness {
   /** Every event the sink accepted, in the order it accepted them (redeliveries included). */
   published: ExecutionEvent[];
+  /** Of those, the status changes (`Job Execution Status Change`), in order. */
+  readonly statusChanges: Array<Extract<ExecutionEvent, { detailType: typeof EVENT_DETAIL_TYPE }>>;
+  /** Of those, the results (`Job Execution Result`), in order. */
+  readonly resultEvents: Array<Extract<ExecutionEvent, { detailType: typeof RESULT_DETAIL_TYPE }>>;
   /** Every PutEvents-like call: how many entries it had and how many were refused. */
   calls: Array<{ entries: number; refused: number }>;
   /** Every batch result of the handler. */
@@ -91,6 +95,18 @@ export async function createEventsHarness(
   });
   const harness: EventsHarness = {
     published: [],
+    get statusChanges() {
+      return this.published.filter(
+        (event): event is Extract<ExecutionEvent, { detailType: typeof EVENT_DETAIL_TYPE }> =>
+          event.detailType === EVENT_DETAIL_TYPE,
+      );
+    },
+    get resultEvents() {
+      return this.published.filter(
+        (event): event is Extract<ExecutionEvent, { detailType: typeof RESULT_DETAIL_TYPE }> =>
+          event.detailType === RESULT_DETAIL_TYPE,
+      );
+    },
     calls: [],
     results: [],
     metrics,
