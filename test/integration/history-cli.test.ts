@@ -185,7 +185,9 @@ describe('history CLI output', () => {
       expect(text.stdout).toContain(file.sha256 ?? 'no hash');
     }
     const json = JSON.parse((await history(['show', item.id, '--json', ...onTable()])).stdout);
-    const { files, ...api } = json;
+    const { files, launch, ...api } = json;
+    // A synced execution: no launch request started it.
+    expect(launch).toBeNull();
     expect(api).toEqual(harness.emulator.execution(item.id));
     expect(files).toEqual(item.files.map(({ sourceUrl: _url, ...copy }) => copy));
   });
@@ -210,6 +212,7 @@ describe('history CLI output', () => {
           sha256: file.sha256,
           contentType: file.contentType,
         })),
+        launch: null,
       });
     }
   });
@@ -328,11 +331,11 @@ describe('history CLI data sources', () => {
       store.filesBucket,
     ]);
     expect(shown.code).toBe(0);
-    expect(JSON.parse(shown.stdout)).toEqual({ ...big, files: [] });
+    expect(JSON.parse(shown.stdout)).toEqual({ ...big, files: [], launch: null });
     const fromEnv = await history(['export', '--table', store.executionsTable], {
       FILES_BUCKET_NAME: store.filesBucket,
     });
-    expect(JSON.parse(fromEnv.stdout)).toEqual({ ...big, files: [] });
+    expect(JSON.parse(fromEnv.stdout)).toEqual({ ...big, files: [], launch: null });
     const missing = await history(['show', big.id, '--table', store.executionsTable]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(

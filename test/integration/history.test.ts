@@ -280,8 +280,9 @@ describe('history export', () => {
           sha256: file.sha256,
           contentType: file.contentType,
         })),
+        launch: null,
       });
-      const { files: _files, ...api } = record;
+      const { files: _files, launch: _launch, ...api } = record;
       expect(api).toEqual(harness.emulator.execution(record.id as string));
       files += record.files.length;
     }
@@ -383,6 +384,6 @@ describe('executions offloaded to the files bucket', () => {
     expect((await showExecution(offloaded, big.id)).execution).toEqual(big);
     const exported: unknown[] = [];
     for await (const { record } of exportExecutions(offloaded, { period: {} })) exported.push(record);
-    expect(exported).toEqual([{ ...big, files: [] }]);
+    expect(exported).toEqual([{ ...big, files: [], launch: null }]);
   });
 });
