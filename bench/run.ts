@@ -19,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   events: () => import('./events.bench'),
   'sql-export': () => import('./sql-export.bench'),
   'task-callbacks': () => import('./task-callbacks.bench'),
+  health: () => import('./health.bench'),
 };
 
 const USAGE = `usage: npm run bench -- <name> [--quick] [flags]
