@@ -4,14 +4,14 @@
 // Every DynamoDB command the pass sends is counted by name (client middleware): never a Scan; and every
 // Product-Live request made while it runs: none.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { HealthState } from '../functions/core/health/health-states';
-import type { JobExecution } from '../functions/core/product-live/product-live.schema';
-import { ExecutionRepository } from '../functions/core/store/execution-repository';
-import { JobHealthRepository } from '../functions/core/store/job-health-repository';
-import { SyncStateRepository } from '../functions/core/store/sync-state-repository';
-import { type HealthSummary, runHealthPass } from '../functions/sync/job-health-pass';
-import type { SyncSummary } from '../functions/sync/sync-summary';
-import { createEmulator, type EmulatorJob, ManualClock } from '../local/emulator';
+import type { HealthState } from '#core/health/health-states';
+import type { JobExecution } from '#core/product-live/product-live.schema';
+import { ExecutionRepository } from '#core/store/execution-repository';
+import { JobHealthRepository } from '#core/store/job-health-repository';
+import { SyncStateRepository } from '#core/store/sync-state-repository';
+import { type HealthSummary, runHealthPass } from '#functions/sync/job-health-pass';
+import type { SyncSummary } from '#functions/sync/sync-summary';
+import { createEmulator, type EmulatorJob, ManualClock } from '#local/emulator/index';
 import { parseBenchArgs } from './support/bench-args';
 import type { Benchmark, BenchReport, Check } from './support/bench-report';
 import { formatDuration, formatNumber } from './support/bench-report';
