@@ -7,6 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#core/aws-clients';
+import { EVENT_DETAIL_TYPE, RESULT_DETAIL_TYPE } from '#core/events/execution-event';
+import { JOB_HEALTH_DETAIL_TYPE } from '#core/events/job-health-event';
 import type { SyncSummary } from '#functions/sync/sync-summary';
 import { findFreePort } from '#local/aws/local-aws-servers';
 import { createEmulator } from '#local/emulator/index';
@@ -68,8 +70,18 @@ describe('npm start -- --once', () => {
     expect(JSON.parse(counted.stdout)).toEqual([
       { executions: summary.executions.new, files: summary.files.copied },
     ]);
-    // Every stored execution's status was published before the process exited: one event each.
-    const firstEvents = await eventLines();
+    // Every stored execution's status was published before the process exited: one event each; the
+    // results of the ended ones whose files are settled, once each; the jobs' first health states.
+    const firstLines = await eventLines();
+    const ofType = (lines: EventLine[], type: string) => lines.filter((line) => line['detail-type'] === type);
+    const firstEvents = ofType(firstLines, EVENT_DETAIL_TYPE);
+    const firstResults = ofType(firstLines, RESULT_DETAIL_TYPE);
+    expect(firstResults.length).toBeGreaterThan(0);
+    expect(new Set(firstResults.map((event) => event.detail.executionId)).size).toBe(firstResults.length);
+    expect(ofType(firstLines, JOB_HEALTH_DETAIL_TYPE).length).toBeGreaterThan(0);
+    expect(firstLines).toHaveLength(
+      firstEvents.length + firstResults.length + ofType(firstLines, JOB_HEALTH_DETAIL_TYPE).length,
+    );
     expect(firstEvents).toHaveLength(summary.executions.new);
     expect(new Set(firstEvents.map((event) => event.detail.executionId)).size).toBe(summary.executions.new);
     expect(
@@ -93,7 +105,7 @@ describe('npm start -- --once', () => {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line)),
-    ).toEqual(firstEvents.slice(-5));
+    ).toEqual(firstLines.slice(-5));
 
     const second = await npm([
       'start',
@@ -110,9 +122,10 @@ describe('npm start -- --once', () => {
     expect(again.files.copied).toBe(0);
     // Only status changes since the first run are added (open executions that moved on), never a repeat,
     // and each execution's last event names its stored status.
-    const allEvents = await eventLines();
+    const allLines = await eventLines();
+    const allEvents = ofType(allLines, EVENT_DETAIL_TYPE);
     expect(allEvents.length - firstEvents.length).toBeLessThanOrEqual(again.executions.updated);
-    expect(new Set(allEvents.map((event) => event.detail.eventId)).size).toBe(allEvents.length);
+    expect(new Set(allLines.map((event) => event.detail.eventId)).size).toBe(allLines.length);
     const stored = await npm([
       'run',
       'history',
@@ -168,7 +181,8 @@ describe('npm run dashboard', () => {
       expect(health.status).toBe(200);
       // The last run's summary the sync saved in the state table, read without npm start running.
       const body = (await health.json()) as { sync: { lastRun: { executions: { new: number } } | null } };
-      expect(body.sync.lastRun?.executions.new).toBeGreaterThan(0);
+      // Every run is kept now: the last of the --once runs above stored nothing new.
+      expect(body.sync.lastRun?.executions.new).toBe(0);
       const overview = await fetch(`${base}/api/overview?since=all`);
       expect(overview.status).toBe(200);
       // Read-only: no method but GET and HEAD.
