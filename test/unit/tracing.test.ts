@@ -41,6 +41,8 @@ describe('tracing', () => {
   it('traces every SDK client of the sync, launch, lake, events, follow and callbacks functions', async () => {
     expect(await tracedClients(() => import('#functions/sync/handler'))).toEqual([
       'DynamoDBClient',
+      // The job health changes the sync publishes.
+      'EventBridgeClient',
       'S3Client',
       'SecretsManagerClient',
     ]);
