@@ -11,15 +11,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError, ENV_VARIABLES, loadSyncConfig, type SyncConfig } from '#core/config';
 import { stackPrefixOf } from '../store/deployed-stack';
 import type { Store } from '../store/open-store';
-import { NotCheckedError } from './doctor-check';
-import {
-  type DoctorContext,
-  type DoctorOptions,
-  type FixCommands,
-  memo,
-  type SyncCadence,
-} from './doctor-context';
+import type { DoctorContext, DoctorOptions, FixCommands, SyncCadence } from './doctor-context';
 import { storeJobHealth, storeSyncRuns } from './health-sources';
+import { memo } from './memo';
+import { NotCheckedError } from './not-checked';
 import { readStateSnapshot } from './state-snapshot';
 
 /** The stack outputs doctor reads, by what they name (infra/stacks/*.ts define them). */

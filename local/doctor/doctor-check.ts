@@ -43,13 +43,4 @@ export const fail = (summary: string, fix: string): Finding => ({ status: 'fail'
  */
 export const notChecked = (why: string, fix: string): Finding => warn(`not checked: ${why}`, fix);
 
-/** Raised by a check's helpers when what it reads is not there; the runner turns it into notChecked. */
-export class NotCheckedError extends Error {
-  override readonly name = 'NotCheckedError';
-  constructor(
-    message: string,
-    readonly fix: string,
-  ) {
-    super(message);
-  }
-}
+export { NotCheckedError } from './not-checked';

@@ -61,12 +61,3 @@ export interface DoctorContext {
   /** The transport of the one Product-Live request (tests pass a fake responder; default the global fetch). */
   readonly fetch?: FetchLike;
 }
-
-/** A value computed on first need and shared by every later caller (a rejection too). */
-export function memo<T>(compute: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => {
-    value ??= compute();
-    return value;
-  };
-}

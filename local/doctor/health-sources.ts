@@ -6,7 +6,7 @@ import { JobHealthRepository } from '#core/store/job-health-repository';
 import { SyncRunRepository } from '#core/store/sync-run-repository';
 import { STATE_INDEXES } from '#core/store/table-definitions';
 import type { Store } from '../store/open-store';
-import { NotCheckedError } from './doctor-check';
+import { NotCheckedError } from './not-checked';
 
 /** One sync run as the state table keeps it (`sync_runs`): when it started and how it ended. */
 export interface SyncRunRecord {

@@ -7,15 +7,10 @@ import { ENV_VARIABLES } from '#core/config';
 import { DEFAULT_API_KEY } from '../emulator/emulator-options';
 import { type LocalStackState, STACK_STATE_FILE } from '../stack/local-stack-settings';
 import { openStore, type Store } from '../store/open-store';
-import { NotCheckedError } from './doctor-check';
-import {
-  type DoctorContext,
-  type DoctorOptions,
-  type FixCommands,
-  memo,
-  type SyncCadence,
-} from './doctor-context';
+import type { DoctorContext, DoctorOptions, FixCommands, SyncCadence } from './doctor-context';
 import { storeJobHealth, storeSyncRuns } from './health-sources';
+import { memo } from './memo';
+import { NotCheckedError } from './not-checked';
 import { readStateSnapshot } from './state-snapshot';
 
 /** The data directory's stack.json, and what it says about `npm start`. */
