@@ -14,9 +14,11 @@ export default defineConfig({
       provider: 'v8',
       include: ['functions/**/*.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
-      // The unit suite's figures on 2026-12-07 (84.49% lines, 77.54% branches) rounded down: raise them when
-      // coverage rises, never lower them (docs/testing.md, "Coverage").
-      thresholds: { 'functions/**': { lines: 84, branches: 77 } },
+      // The figures of npm run test:coverage (the unit suite and the handlers' tests on the local services) on
+      // 2026-12-07 (93.25% lines, 82.09% branches) rounded down, less one point for the paths that depend on
+      // timing in the tests on local servers: raise them when coverage rises, never lower them
+      // (docs/testing.md, "Coverage").
+      thresholds: { 'functions/**': { lines: 92, branches: 81 } },
     },
     projects: [
       {
