@@ -321,6 +321,51 @@ describe('npm start -- --inbox, npm run launch -- --file --wait --json, and a fi
     expect(emulator.uploads().length).toBe(uploadsBefore);
     expect(launched()).toHaveLength(2);
   });
+
+  it('reports a refusal, not the earlier execution, when an --idempotency-key is reused for other bytes', async () => {
+    const other = join(dataDir, 'prix automne 2026.csv');
+    await writeFile(other, 'sku;prix\nC-3;4,50 €\n');
+
+    const result = await launch([
+      '--job',
+      jobId,
+      '--file',
+      `file=${other}`,
+      '--idempotency-key',
+      'cli-prices-1',
+      '--wait',
+      '--json',
+      '--timeout',
+      '1m',
+    ]);
+
+    // Its own decision: refused as a reused key (exit 1), never the first request's completed execution.
+    expect(result.code, result.stdout).toBe(1);
+    const refused = JSON.parse(result.stdout) as WaitJson;
+    expect(refused).toMatchObject({ outcome: 'refused', executionId: null });
+    expect(refused.reason).toMatch(/idempotencyKey was already used for a different request/);
+    // One letter in the DLQ (its depth: a receive with visibility 0 may list one message more than once).
+    expect((await queueDepth(sqs, stack.state.queues.dlqUrl)).visible).toBe(1);
+    const letters = [...new Set(await deadLetters())];
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatch(/^idempotency-key-reused: idempotencyKey was already used/);
+    expect(launched()).toHaveLength(2);
+    // The first request's answer is unchanged: the same key and bytes still report its execution.
+    const again = await launch([
+      '--job',
+      jobId,
+      '--file',
+      `file=${join(dataDir, local.name)}`,
+      '--idempotency-key',
+      'cli-prices-1',
+      '--wait',
+      '--json',
+      '--timeout',
+      '1m',
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as WaitJson).executionId).toBe(first.executionId);
+  });
 });
 
 /** The letters in the stack's DLQ (read with visibility 0: left for the next look). */
