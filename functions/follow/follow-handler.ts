@@ -7,7 +7,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { createApiKeyResolver } from '#core/api-key';
@@ -15,7 +15,6 @@ import { createDocumentClient } from '#core/aws-clients';
 import { stepFunctionsCallbacks } from '#core/callbacks/step-functions-client';
 import { sendHeartbeats, type TaskCallbackClient } from '#core/callbacks/task-callbacks';
 import type { FollowConfig } from '#core/config';
-import { FileCopier } from '#core/files/file-copier';
 import { observedHandler } from '#core/observability';
 import { createClientForKey } from '#core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '#core/product-live/product-live-client';
@@ -23,6 +22,7 @@ import { ExecutionRepository } from '#core/store/execution-repository';
 import { LAKE_MARK_REUSE_MS, LakeMarks } from '#core/store/lake-marks';
 import { SyncStateRepository } from '#core/store/sync-state-repository';
 import { TaskTokenRepository } from '#core/store/task-token-repository';
+import { filesBucketAdapters } from '#functions/sync/files-bucket';
 import { type FollowDeps, type FollowedExecution, type FollowSummary, runFollow } from './run-follow';
 
 export interface FollowClients {
@@ -73,6 +73,7 @@ export function createFollowHandler(deps: FollowHandlerDeps) {
     metrics.addMetric('TaskTokensRejected', MetricUnit.Count, outcome.rejected);
   };
   const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
+  const { copierFor, storeLargePayload } = filesBucketAdapters(clients.s3, config);
   const productLiveClient = createClientForKey({
     baseUrl: config.apiUrl,
     findPath: config.findPath,
@@ -85,25 +86,6 @@ export function createFollowHandler(deps: FollowHandlerDeps) {
     logger,
     ...deps.api,
   });
-  const copierFor = (apiKey: string) =>
-    new FileCopier({
-      s3: clients.s3,
-      bucket: config.filesBucketName,
-      policy: { allowedHosts: config.allowedFileHosts, apiUrl: config.apiUrl },
-      apiKey,
-      idleTimeoutMs: config.fileDownloadIdleTimeoutMs,
-    });
-  const storeLargePayload = async (key: string, json: string) => {
-    await clients.s3.send(
-      new PutObjectCommand({
-        Bucket: config.filesBucketName,
-        Key: key,
-        Body: json,
-        ContentType: 'application/json',
-      }),
-    );
-  };
-
   const followHandler = async (_event: unknown, context: Context): Promise<FollowSummary> => {
     const apiKey = await apiKeys.get();
     const summary = await runFollow(

@@ -7,14 +7,13 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { createApiKeyResolver } from '#core/api-key';
 import { createDocumentClient } from '#core/aws-clients';
 import type { SyncConfig } from '#core/config';
 import { describeError } from '#core/errors';
 import type { BusEventSink } from '#core/events/bus-event';
-import { FileCopier } from '#core/files/file-copier';
 import { observedHandler } from '#core/observability';
 import { createClientForKey } from '#core/product-live/client-for-key';
 import type { ProductLiveClientOptions } from '#core/product-live/product-live-client';
@@ -25,6 +24,7 @@ import { SyncRunRepository } from '#core/store/sync-run-repository';
 import { SyncStateRepository } from '#core/store/sync-state-repository';
 import { dayOf } from '#core/warehouse/lake-tables';
 import * as z from '#core/zod';
+import { filesBucketAdapters } from './files-bucket';
 import { runSync, type SyncDeps, type SyncProgress } from './run-sync';
 import { toSyncRunRecord } from './sync-run-record';
 import type { SyncSummary } from './sync-summary';
@@ -93,6 +93,7 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
   // Each run's record marks its day for the lake's `sync_runs` table (apart from the executions' days).
   const syncRunMarks = new LakeMarks(doc, config.stateTableName, { now, item: SYNC_RUN_MARKS_ITEM });
   const apiKeys = createApiKeyResolver(config.apiKey, clients.secrets);
+  const { copierFor, storeLargePayload } = filesBucketAdapters(clients.s3, config);
   const productLiveClient = createClientForKey({
     baseUrl: config.apiUrl,
     findPath: config.findPath,
@@ -104,26 +105,6 @@ export function createSyncHandler(deps: SyncHandlerDeps) {
     logger,
     ...deps.api,
   });
-  const storeLargePayload = async (key: string, json: string) => {
-    await clients.s3.send(
-      new PutObjectCommand({
-        Bucket: config.filesBucketName,
-        Key: key,
-        Body: json,
-        ContentType: 'application/json',
-      }),
-    );
-  };
-
-  const copierFor = (apiKey: string) =>
-    new FileCopier({
-      s3: clients.s3,
-      bucket: config.filesBucketName,
-      policy: { allowedHosts: config.allowedFileHosts, apiUrl: config.apiUrl },
-      apiKey,
-      idleTimeoutMs: config.fileDownloadIdleTimeoutMs,
-    });
-
   const syncHandler = async (event: unknown, context: Context): Promise<SyncSummary> => {
     const parsed = SyncEvent.safeParse(event);
     if (!parsed.success) logger.warn('unexpected sync event shape; running anyway', { event });
