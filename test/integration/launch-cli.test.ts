@@ -103,6 +103,21 @@ async function launch(args: string[]): Promise<ProcessResult & { ms: number }> {
   return { ...result, ms: Date.now() - started };
 }
 
+/** `npm run launch` of one file under the key `cli-prices-1`, waiting for its result as JSON. */
+const launchPrices = (path: string, timeout: string) =>
+  launch([
+    '--job',
+    jobId,
+    '--file',
+    `file=${path}`,
+    '--idempotency-key',
+    'cli-prices-1',
+    '--wait',
+    '--json',
+    '--timeout',
+    timeout,
+  ]);
+
 /** The executions of the job created since npm start started (the launched ones). */
 const launched = (): JobExecution[] =>
   emulator
@@ -145,18 +160,7 @@ describe('npm start -- --inbox, npm run launch -- --file --wait --json, and a fi
     const path = join(dataDir, local.name);
     await writeFile(path, local.bytes);
 
-    const result = await launch([
-      '--job',
-      jobId,
-      '--file',
-      `file=${path}`,
-      '--idempotency-key',
-      'cli-prices-1',
-      '--wait',
-      '--json',
-      '--timeout',
-      '2m',
-    ]);
+    const result = await launchPrices(path, '2m');
 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
@@ -199,18 +203,7 @@ describe('npm start -- --inbox, npm run launch -- --file --wait --json, and a fi
     const creates = () => emulator.requests.filter((request) => request.endpoint === 'create').length;
     const createsBefore = creates();
 
-    const again = await launch([
-      '--job',
-      jobId,
-      '--file',
-      `file=${join(dataDir, local.name)}`,
-      '--idempotency-key',
-      'cli-prices-1',
-      '--wait',
-      '--json',
-      '--timeout',
-      '1m',
-    ]);
+    const again = await launchPrices(join(dataDir, local.name), '1m');
 
     expect(again.code, again.stderr).toBe(0);
     const result = JSON.parse(again.stdout) as WaitJson;
@@ -326,18 +319,7 @@ describe('npm start -- --inbox, npm run launch -- --file --wait --json, and a fi
     const other = join(dataDir, 'prix automne 2026.csv');
     await writeFile(other, 'sku;prix\nC-3;4,50 €\n');
 
-    const result = await launch([
-      '--job',
-      jobId,
-      '--file',
-      `file=${other}`,
-      '--idempotency-key',
-      'cli-prices-1',
-      '--wait',
-      '--json',
-      '--timeout',
-      '1m',
-    ]);
+    const result = await launchPrices(other, '1m');
 
     // Its own decision: refused as a reused key (exit 1), never the first request's completed execution.
     expect(result.code, result.stdout).toBe(1);
@@ -351,18 +333,7 @@ describe('npm start -- --inbox, npm run launch -- --file --wait --json, and a fi
     expect(letters[0]).toMatch(/^idempotency-key-reused: idempotencyKey was already used/);
     expect(launched()).toHaveLength(2);
     // The first request's answer is unchanged: the same key and bytes still report its execution.
-    const again = await launch([
-      '--job',
-      jobId,
-      '--file',
-      `file=${join(dataDir, local.name)}`,
-      '--idempotency-key',
-      'cli-prices-1',
-      '--wait',
-      '--json',
-      '--timeout',
-      '1m',
-    ]);
+    const again = await launchPrices(join(dataDir, local.name), '1m');
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as WaitJson).executionId).toBe(first.executionId);
   });
